@@ -1,0 +1,9 @@
+//! The Stark Bank v2 API: request signing, the HTTP client, wire models and webhook
+//! verification.
+
+pub mod auth;
+pub mod client;
+pub mod model;
+pub mod webhook;
+
+pub use client::{ApiError, Client, ClientConfig, Environment, Query};

@@ -1,0 +1,395 @@
+//! Wire models of the Stark Bank v2 API: camelCase JSON, ids as strings, money as integer
+//! cents, datetimes as ISO 8601 with `+00:00`. Unknown fields are tolerated everywhere.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// A UTC instant that serializes the way Stark Bank does (`2026-11-26T20:21:36.123456+00:00`)
+/// and parses any RFC 3339 form (`Z` or an offset, with or without fractions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    pub fn to_api(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Micros, false)
+    }
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .map(|d| Timestamp(d.with_timezone(&Utc)))
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(d: DateTime<Utc>) -> Self {
+        Timestamp(d)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_api())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_api())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid datetime {s:?}")))
+    }
+}
+
+/// One entry of an API `errors` list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorItem {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    pub errors: Vec<ApiErrorItem>,
+}
+
+/// An invoice as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invoice {
+    pub id: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub nominal_amount: i64,
+    #[serde(default)]
+    pub fee: i64,
+    #[serde(default)]
+    pub fine_amount: i64,
+    #[serde(default)]
+    pub interest_amount: i64,
+    #[serde(default)]
+    pub discount_amount: i64,
+    pub name: String,
+    pub tax_id: String,
+    pub status: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<i64>,
+    #[serde(default)]
+    pub fine: f64,
+    #[serde(default)]
+    pub interest: f64,
+    #[serde(default)]
+    pub discounts: Vec<Value>,
+    #[serde(default)]
+    pub descriptions: Vec<Value>,
+    #[serde(default)]
+    pub brcode: String,
+    #[serde(default)]
+    pub link: String,
+    #[serde(default)]
+    pub pdf: String,
+    #[serde(default)]
+    pub transaction_ids: Vec<String>,
+    pub created: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Timestamp>,
+}
+
+/// What we send to create an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceRequest {
+    pub amount: i64,
+    pub tax_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceLog {
+    pub id: String,
+    pub created: Timestamp,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub errors: Vec<Value>,
+    pub invoice: Invoice,
+}
+
+/// A transfer as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transfer {
+    pub id: String,
+    pub amount: i64,
+    pub name: String,
+    pub tax_id: String,
+    pub bank_code: String,
+    pub branch_code: String,
+    pub account_number: String,
+    #[serde(default)]
+    pub account_type: String,
+    #[serde(default)]
+    pub external_id: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<Timestamp>,
+    pub status: String,
+    #[serde(default)]
+    pub fee: i64,
+    #[serde(default)]
+    pub transaction_ids: Vec<String>,
+    pub created: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Timestamp>,
+}
+
+/// What we send to create a transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferRequest {
+    pub amount: i64,
+    pub name: String,
+    pub tax_id: String,
+    pub bank_code: String,
+    pub branch_code: String,
+    pub account_number: String,
+    pub account_type: String,
+    pub external_id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferLog {
+    pub id: String,
+    pub created: Timestamp,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub errors: Vec<Value>,
+    pub transfer: Transfer,
+}
+
+/// The log inside an event, typed by the event's subscription. Subscriptions we do not model
+/// are kept as raw JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventLog {
+    Invoice(Box<InvoiceLog>),
+    Transfer(Box<TransferLog>),
+    Other(Value),
+}
+
+impl EventLog {
+    /// The log's `type` (`credited`, `success`, ...), if it has one.
+    pub fn kind(&self) -> Option<&str> {
+        match self {
+            EventLog::Invoice(l) => Some(&l.kind),
+            EventLog::Transfer(l) => Some(&l.kind),
+            EventLog::Other(v) => v.get("type").and_then(Value::as_str),
+        }
+    }
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            EventLog::Invoice(l) => Some(&l.id),
+            EventLog::Transfer(l) => Some(&l.id),
+            EventLog::Other(v) => v.get("id").and_then(Value::as_str),
+        }
+    }
+}
+
+/// A webhook event (also what `GET /v2/event` lists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub created: Timestamp,
+    pub subscription: String,
+    pub workspace_id: Option<String>,
+    pub is_delivered: Option<bool>,
+    pub log: EventLog,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEvent {
+    id: String,
+    created: Timestamp,
+    subscription: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    is_delivered: Option<bool>,
+    log: Value,
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let raw = RawEvent::deserialize(d)?;
+        let log = match raw.subscription.as_str() {
+            "invoice" => EventLog::Invoice(Box::new(
+                serde_json::from_value(raw.log)
+                    .map_err(|e| D::Error::custom(format!("invoice log: {e}")))?,
+            )),
+            "transfer" => EventLog::Transfer(Box::new(
+                serde_json::from_value(raw.log)
+                    .map_err(|e| D::Error::custom(format!("transfer log: {e}")))?,
+            )),
+            _ => EventLog::Other(raw.log),
+        };
+        Ok(Event {
+            id: raw.id,
+            created: raw.created,
+            subscription: raw.subscription,
+            workspace_id: raw.workspace_id,
+            is_delivered: raw.is_delivered,
+            log,
+        })
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let log = match &self.log {
+            EventLog::Invoice(l) => serde_json::to_value(l).map_err(S::Error::custom)?,
+            EventLog::Transfer(l) => serde_json::to_value(l).map_err(S::Error::custom)?,
+            EventLog::Other(v) => v.clone(),
+        };
+        RawEvent {
+            id: self.id.clone(),
+            created: self.created,
+            subscription: self.subscription.clone(),
+            workspace_id: self.workspace_id.clone(),
+            is_delivered: self.is_delivered,
+            log,
+        }
+        .serialize(s)
+    }
+}
+
+/// The body of a webhook delivery: `{"event": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventAttempt {
+    pub id: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub event_id: String,
+    #[serde(default)]
+    pub webhook_id: String,
+    pub created: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub subscriptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKeyEntry {
+    pub content: String,
+    pub created: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Balance {
+    pub id: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub currency: String,
+    pub updated: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_formats_like_the_api() {
+        let t = Timestamp::parse("2021-04-26T20:16:51.866857+00:00").unwrap();
+        assert_eq!(t.to_api(), "2021-04-26T20:16:51.866857+00:00");
+        let z = Timestamp::parse("2021-04-26T20:16:51Z").unwrap();
+        assert_eq!(z.to_api(), "2021-04-26T20:16:51.000000+00:00");
+        assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn decodes_list_envelope_with_unknown_fields() {
+        let body = r#"{"cursor": null, "invoices": [{"id": "5941925571985408", "amount": 256,
+            "name": "Oscar", "taxId": "337.451.076-08", "status": "paid", "fee": 12,
+            "created": "2021-04-26T20:16:50.886319+00:00", "somethingNew": {"a": 1}}]}"#;
+        #[derive(Deserialize)]
+        struct Page {
+            invoices: Vec<Invoice>,
+            cursor: Option<String>,
+        }
+        let page: Page = serde_json::from_str(body).unwrap();
+        assert_eq!(page.invoices[0].id, "5941925571985408");
+        assert_eq!(page.invoices[0].fee, 12);
+        assert!(page.cursor.is_none());
+    }
+
+    #[test]
+    fn decodes_error_envelope() {
+        let e: ErrorEnvelope = serde_json::from_str(
+            r#"{"errors": [{"code": "invalidTaxId", "message": "Element 0: bad"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(e.errors[0].code, "invalidTaxId");
+    }
+
+    #[test]
+    fn unknown_subscription_is_kept_raw() {
+        let body = r#"{"event": {"id": "1", "created": "2025-10-14T19:23:03.316779+00:00",
+            "subscription": "corporate-card", "log": {"id": "9", "type": "created", "card": {}}}}"#;
+        let env: EventEnvelope = serde_json::from_str(body).unwrap();
+        assert!(matches!(env.event.log, EventLog::Other(_)));
+        assert_eq!(env.event.log.kind(), Some("created"));
+        assert_eq!(env.event.log.id(), Some("9"));
+    }
+
+    #[test]
+    fn malformed_invoice_log_is_an_error() {
+        let body = r#"{"event": {"id": "1", "created": "2025-10-14T19:23:03+00:00",
+            "subscription": "invoice", "log": {"id": "9", "type": "credited"}}}"#;
+        assert!(serde_json::from_str::<EventEnvelope>(body).is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! Webhook signature verification: `Digital-Signature` is base64 DER ECDSA (secp256k1,
+//! SHA-256) over the raw body bytes. Stark's server emits high-S signatures about half the
+//! time, so signatures are normalized before verifying.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::keys::{PublicKey, SignatureError, decode_signature};
+
+/// Why a delivery was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The signing key could not be obtained; the sender should retry later.
+    #[error("Stark Bank's public key is unavailable: {0}")]
+    KeyUnavailable(String),
+}
+
+/// Verify `body` against a `Digital-Signature` header value with a known key.
+pub fn verify_signature(key: &PublicKey, body: &[u8], header: &str) -> Result<(), SignatureError> {
+    key.verify_base64(body, header)
+}
+
+/// Fetches the current signing key (from `GET /v2/public-key`).
+pub type KeyFetcher =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<PublicKey, String>> + Send>> + Send + Sync>;
+
+/// Verifies deliveries with a cached key; on a mismatch it fetches the key once more (key
+/// rotation) before rejecting, at most once per `refetch_interval` so that a flood of bad
+/// signatures cannot turn into a flood of API calls.
+pub struct WebhookVerifier {
+    key: RwLock<Option<PublicKey>>,
+    fetcher: Option<KeyFetcher>,
+    last_fetch: Mutex<Option<Instant>>,
+    refetch_interval: Duration,
+    fetch_lock: tokio::sync::Mutex<()>,
+}
+
+impl WebhookVerifier {
+    pub fn new(initial: Option<PublicKey>, fetcher: Option<KeyFetcher>) -> Self {
+        WebhookVerifier {
+            key: RwLock::new(initial),
+            fetcher,
+            last_fetch: Mutex::new(None),
+            refetch_interval: Duration::from_secs(30),
+            fetch_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn with_refetch_interval(mut self, d: Duration) -> Self {
+        self.refetch_interval = d;
+        self
+    }
+
+    /// The key currently cached.
+    pub fn current_key(&self) -> Option<PublicKey> {
+        self.key.read().expect("key lock").clone()
+    }
+
+    /// Verify a delivery. Returns the key that verified it when a new key had to be fetched
+    /// (so the caller can persist it).
+    pub async fn verify(
+        &self,
+        body: &[u8],
+        header: Option<&str>,
+    ) -> Result<Option<PublicKey>, VerifyError> {
+        let header = header.ok_or(SignatureError::Missing)?;
+        let sig = decode_signature(header)?;
+        if let Some(key) = self.current_key() {
+            match key.verify(body, &sig) {
+                Ok(()) => return Ok(None),
+                Err(e) if self.fetcher.is_none() => return Err(e.into()),
+                Err(e) => {
+                    if !self.may_refetch() {
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        let fresh = self.refresh().await?;
+        fresh.verify(body, &sig)?;
+        Ok(Some(fresh))
+    }
+
+    fn may_refetch(&self) -> bool {
+        match *self.last_fetch.lock().expect("fetch lock") {
+            Some(at) => at.elapsed() >= self.refetch_interval,
+            None => true,
+        }
+    }
+
+    async fn refresh(&self) -> Result<PublicKey, VerifyError> {
+        let Some(fetcher) = &self.fetcher else {
+            return Err(VerifyError::KeyUnavailable(
+                "no key configured and no way to fetch one".into(),
+            ));
+        };
+        let _guard = self.fetch_lock.lock().await;
+        // Another request may have refreshed it while we waited.
+        if let (Some(key), false) = (self.current_key(), self.may_refetch()) {
+            return Ok(key);
+        }
+        *self.last_fetch.lock().expect("fetch lock") = Some(Instant::now());
+        let key = fetcher().await.map_err(VerifyError::KeyUnavailable)?;
+        *self.key.write().expect("key lock") = Some(key.clone());
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::PrivateKey;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn fetcher_of(key: PublicKey, calls: Arc<AtomicUsize>) -> KeyFetcher {
+        Arc::new(move || {
+            let key = key.clone();
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Ok(key) })
+        })
+    }
+
+    #[tokio::test]
+    async fn rotated_key_is_fetched_once_then_cached() {
+        let old = PrivateKey::generate();
+        let new = PrivateKey::generate();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let v = WebhookVerifier::new(
+            Some(old.public_key()),
+            Some(fetcher_of(new.public_key(), calls.clone())),
+        );
+        let body = b"{\"event\":{}}";
+        let sig = new.sign_base64(body);
+        let fetched = v.verify(body, Some(&sig)).await.unwrap();
+        assert_eq!(fetched, Some(new.public_key()));
+        assert_eq!(v.verify(body, Some(&sig)).await.unwrap(), None);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn bad_signatures_do_not_flood_the_api() {
+        let key = PrivateKey::generate();
+        let other = PrivateKey::generate();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let v = WebhookVerifier::new(
+            Some(key.public_key()),
+            Some(fetcher_of(key.public_key(), calls.clone())),
+        );
+        for _ in 0..20 {
+            let sig = other.sign_base64(b"x");
+            assert_eq!(
+                v.verify(b"x", Some(&sig)).await,
+                Err(VerifyError::Signature(SignatureError::Mismatch))
+            );
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn unavailable_key_is_distinct_from_bad_signature() {
+        let failing: KeyFetcher =
+            Arc::new(|| Box::pin(async { Err("connection refused".to_string()) }));
+        let v = WebhookVerifier::new(None, Some(failing));
+        let key = PrivateKey::generate();
+        let sig = key.sign_base64(b"x");
+        assert!(matches!(
+            v.verify(b"x", Some(&sig)).await,
+            Err(VerifyError::KeyUnavailable(_))
+        ));
+        assert_eq!(
+            v.verify(b"x", None).await,
+            Err(VerifyError::Signature(SignatureError::Missing))
+        );
+        assert!(matches!(
+            v.verify(b"x", Some("!!!")).await,
+            Err(VerifyError::Signature(SignatureError::Malformed(_)))
+        ));
+    }
+}

@@ -1,0 +1,146 @@
+//! The command line: global flags, subcommands, output conventions and exit codes.
+//!
+//! Exit codes: 0 success (including "nothing to do"), 1 failure, 2 usage or configuration
+//! error. Data goes to stdout, diagnostics to stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ConfigError, Flags, Settings};
+
+pub mod keygen;
+
+/// Run Stark Bank's invoice-to-transfer loop unattended.
+#[derive(Debug, Parser)]
+#[command(name = "stark", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Stark Bank project id [env: STARK_PROJECT_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    pub project_id: Option<String>,
+    /// Private key PEM file [env: STARK_PRIVATE_KEY]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub private_key: Option<PathBuf>,
+    /// `sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]
+    #[arg(long, global = true, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Machine-readable JSON output
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors (for cron)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    pub fn flags(&self) -> Flags {
+        Flags {
+            config: self.config.clone(),
+            project_id: self.project_id.clone(),
+            private_key: self.private_key.clone(),
+            environment: self.environment.clone(),
+            api_url: self.api_url.clone(),
+            ledger: self.ledger.clone(),
+        }
+    }
+
+    /// Resolve configuration (flags > environment > config file).
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        Settings::resolve(&self.flags())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make the secp256k1 key pair whose public half you register at Stark Bank
+    Keygen(keygen::KeygenArgs),
+}
+
+/// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
+pub fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("STARK_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{level},hyper=warn,reqwest=warn,rustls=warn,h2=warn"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(use_color());
+    let _ = if global.json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Colour only on a terminal and never with NO_COLOR.
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Run a parsed command line and map the outcome to an exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    init_logging(&cli.global);
+    let result = match &cli.command {
+        Command::Keygen(args) => keygen::run(args, &cli.global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => report_error(&err),
+    }
+}
+
+/// Print an error with its causes and hints; pick the exit code (2 for configuration).
+pub fn report_error(err: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {err:#}");
+    let mut code = 1;
+    for cause in err.chain() {
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<crate::keys::KeyError>().is_some()
+        {
+            code = 2;
+        }
+        if let Some(api) = cause.downcast_ref::<crate::api::ApiError>() {
+            if let Some(hint) = api.hint() {
+                eprintln!("hint: {hint}");
+            }
+        }
+    }
+    ExitCode::from(code)
+}

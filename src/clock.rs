@@ -1,0 +1,55 @@
+//! Business time. Production reads the system clock; tests and the demo set `STARK_NOW`
+//! (RFC 3339) or use a controllable clock. Request signing never uses this: it always uses
+//! the real wall clock.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        ManualClock(Arc::new(Mutex::new(at)))
+    }
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = at;
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().expect("clock lock");
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// The clock for this process: `STARK_NOW` when set (a testing aid), else the system clock.
+pub fn from_env() -> Result<Arc<dyn Clock>, String> {
+    match std::env::var("STARK_NOW") {
+        Ok(v) if !v.trim().is_empty() => {
+            let at = DateTime::parse_from_rfc3339(v.trim())
+                .map_err(|e| format!("STARK_NOW={v:?} is not an RFC 3339 time: {e}"))?;
+            Ok(Arc::new(ManualClock::new(at.with_timezone(&Utc))))
+        }
+        _ => Ok(Arc::new(SystemClock)),
+    }
+}

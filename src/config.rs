@@ -1,0 +1,420 @@
+//! Configuration: command-line flags > environment variables > the config file
+//! (`<config dir>/stark/config.toml`) > defaults. Every value remembers where it came from, so
+//! `stark doctor` can show it and errors can say what to change.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::api::{Client, ClientConfig, Environment};
+use crate::keys::{KeyError, PrivateKey};
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    File(PathBuf),
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::Env(var) => write!(f, "environment {var}"),
+            Source::File(p) => write!(f, "config file {}", p.display()),
+            Source::Default => write!(f, "default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// Values given on the command line (highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub project_id: Option<String>,
+    pub private_key: Option<PathBuf>,
+    pub environment: Option<String>,
+    pub api_url: Option<String>,
+    pub ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{what} is not set: pass {flag}, set {var}, or add `{key} = \"...\"` to {file}")]
+    Missing {
+        what: &'static str,
+        flag: &'static str,
+        var: &'static str,
+        key: &'static str,
+        file: PathBuf,
+    },
+    #[error("{what} {value:?} (from {origin}) is invalid: {reason}")]
+    Invalid {
+        what: &'static str,
+        value: String,
+        origin: Source,
+        reason: String,
+    },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("no data directory is known for this platform: pass --ledger or set STARK_LEDGER")]
+    NoDataDir,
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    project_id: Option<String>,
+    private_key: Option<PathBuf>,
+    environment: Option<String>,
+    api_url: Option<String>,
+    ledger: Option<PathBuf>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_file: Sourced<PathBuf>,
+    pub config_file_exists: bool,
+    pub project_id: Option<Sourced<String>>,
+    pub private_key: Option<Sourced<PathBuf>>,
+    pub environment: Sourced<Environment>,
+    pub api_url: Option<Sourced<String>>,
+    pub ledger: Sourced<PathBuf>,
+}
+
+/// `<config dir>/stark` (e.g. `~/.config/stark` on Linux).
+pub fn default_config_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("stark"))
+}
+
+/// `<data dir>/stark/ledger.sqlite3` (e.g. `~/.local/share/stark/ledger.sqlite3`).
+pub fn default_ledger_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("stark").join("ledger.sqlite3"))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn pick<T>(
+    flag: Option<T>,
+    flag_name: &'static str,
+    var: &'static str,
+    file: Option<T>,
+    file_path: &Path,
+    parse_env: impl Fn(String) -> T,
+) -> Option<Sourced<T>> {
+    if let Some(v) = flag {
+        return Some(Sourced {
+            value: v,
+            source: Source::Flag(flag_name),
+        });
+    }
+    if let Some(v) = env_var(var) {
+        return Some(Sourced {
+            value: parse_env(v),
+            source: Source::Env(var),
+        });
+    }
+    file.map(|v| Sourced {
+        value: v,
+        source: Source::File(file_path.to_path_buf()),
+    })
+}
+
+impl Settings {
+    /// Resolve flags, environment and config file.
+    pub fn resolve(flags: &Flags) -> Result<Settings, ConfigError> {
+        let config_file = match (&flags.config, env_var("STARK_CONFIG")) {
+            (Some(p), _) => Sourced {
+                value: p.clone(),
+                source: Source::Flag("--config"),
+            },
+            (None, Some(p)) => Sourced {
+                value: PathBuf::from(p),
+                source: Source::Env("STARK_CONFIG"),
+            },
+            (None, None) => Sourced {
+                value: default_config_dir()
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("config.toml"),
+                source: Source::Default,
+            },
+        };
+        let path = config_file.value.clone();
+        let (file, exists) = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let parsed: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::File {
+                    path: path.clone(),
+                    reason: e.to_string().trim().to_string(),
+                })?;
+                (parsed, true)
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && config_file.source == Source::Default =>
+            {
+                (FileConfig::default(), false)
+            }
+            Err(e) => {
+                return Err(ConfigError::File {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        // Relative paths in the config file are relative to the file's directory.
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let rel = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+
+        let project_id = pick(
+            flags.project_id.clone(),
+            "--project-id",
+            "STARK_PROJECT_ID",
+            file.project_id,
+            &path,
+            |v| v,
+        );
+        if let Some(p) = &project_id {
+            let v = p.value.trim();
+            if v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_')
+            {
+                return Err(ConfigError::Invalid {
+                    what: "project id",
+                    value: p.value.clone(),
+                    origin: p.source.clone(),
+                    reason: "expected the numeric id shown in the Stark Bank web app".into(),
+                });
+            }
+        }
+        let private_key = pick(
+            flags.private_key.clone(),
+            "--private-key",
+            "STARK_PRIVATE_KEY",
+            file.private_key.map(rel),
+            &path,
+            PathBuf::from,
+        );
+        let environment = match pick(
+            flags.environment.clone(),
+            "--environment",
+            "STARK_ENVIRONMENT",
+            file.environment,
+            &path,
+            |v| v,
+        ) {
+            None => Sourced {
+                value: Environment::Sandbox,
+                source: Source::Default,
+            },
+            Some(s) => match Environment::parse(&s.value) {
+                Some(env) => Sourced {
+                    value: env,
+                    source: s.source,
+                },
+                None => {
+                    return Err(ConfigError::Invalid {
+                        what: "environment",
+                        value: s.value,
+                        origin: s.source,
+                        reason: "use `sandbox` or `production`".into(),
+                    });
+                }
+            },
+        };
+        let api_url = pick(
+            flags.api_url.clone(),
+            "--api-url",
+            "STARK_API_URL",
+            file.api_url,
+            &path,
+            |v| v,
+        );
+        if let Some(u) = &api_url {
+            let ok = (u.value.starts_with("http://") || u.value.starts_with("https://"))
+                && reqwest::Url::parse(&u.value).is_ok();
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    what: "API URL",
+                    value: u.value.clone(),
+                    origin: u.source.clone(),
+                    reason: "expected an http:// or https:// URL such as http://127.0.0.1:8080"
+                        .into(),
+                });
+            }
+        }
+        let ledger = match pick(
+            flags.ledger.clone(),
+            "--ledger",
+            "STARK_LEDGER",
+            file.ledger.map(rel),
+            &path,
+            PathBuf::from,
+        ) {
+            Some(l) => l,
+            None => Sourced {
+                value: default_ledger_path().ok_or(ConfigError::NoDataDir)?,
+                source: Source::Default,
+            },
+        };
+        Ok(Settings {
+            config_file,
+            config_file_exists: exists,
+            project_id,
+            private_key,
+            environment,
+            api_url,
+            ledger,
+        })
+    }
+
+    pub fn project_id(&self) -> Result<&str, ConfigError> {
+        self.project_id
+            .as_ref()
+            .map(|p| p.value.as_str())
+            .ok_or_else(|| ConfigError::Missing {
+                what: "the Stark Bank project id",
+                flag: "--project-id",
+                var: "STARK_PROJECT_ID",
+                key: "project_id",
+                file: self.config_file.value.clone(),
+            })
+    }
+
+    pub fn private_key_path(&self) -> Result<&Path, ConfigError> {
+        self.private_key
+            .as_ref()
+            .map(|p| p.value.as_path())
+            .ok_or_else(|| ConfigError::Missing {
+                what: "the private key file",
+                flag: "--private-key",
+                var: "STARK_PRIVATE_KEY",
+                key: "private_key",
+                file: self.config_file.value.clone(),
+            })
+    }
+
+    /// The API base URL: the override if set, else the environment's host.
+    pub fn base_url(&self) -> String {
+        match &self.api_url {
+            Some(u) => u.value.clone(),
+            None => self.environment.value.base_url().to_string(),
+        }
+    }
+
+    /// Load the key and build an API client.
+    pub fn client(&self) -> Result<Client, ConfigError> {
+        let project = self.project_id()?.to_string();
+        let key_path = self.private_key_path()?.to_path_buf();
+        let key = PrivateKey::load(&key_path)?;
+        let cfg = ClientConfig::new(self.base_url(), &project, Arc::new(key));
+        Client::new(cfg).map_err(|reason| ConfigError::Invalid {
+            what: "API URL",
+            value: self.base_url(),
+            origin: self
+                .api_url
+                .as_ref()
+                .map(|u| u.source.clone())
+                .unwrap_or(Source::Default),
+            reason,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_and_missing_values_name_every_way_to_set_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, "project_id = \"111\"\nprivate_key = \"keys/private-key.pem\"\nenvironment = \"production\"\n").unwrap();
+        let flags = Flags {
+            config: Some(cfg.clone()),
+            project_id: Some("222".into()),
+            ledger: Some(dir.path().join("l.sqlite3")),
+            ..Flags::default()
+        };
+        let s = Settings::resolve(&flags).unwrap();
+        assert_eq!(s.project_id.as_ref().unwrap().value, "222");
+        assert_eq!(
+            s.project_id.as_ref().unwrap().source,
+            Source::Flag("--project-id")
+        );
+        assert_eq!(
+            s.private_key.as_ref().unwrap().value,
+            dir.path().join("keys/private-key.pem")
+        );
+        assert_eq!(s.environment.value, Environment::Production);
+        assert_eq!(s.base_url(), "https://api.starkbank.com");
+
+        std::fs::write(&cfg, "").unwrap();
+        let s = Settings::resolve(&Flags {
+            config: Some(cfg.clone()),
+            ledger: flags.ledger.clone(),
+            ..Flags::default()
+        })
+        .unwrap();
+        if std::env::var("STARK_PROJECT_ID").is_err() {
+            let msg = s.project_id().unwrap_err().to_string();
+            assert!(
+                msg.contains("--project-id")
+                    && msg.contains("STARK_PROJECT_ID")
+                    && msg.contains("project_id"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn broken_config_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, "project_id = [unterminated").unwrap();
+        let err = Settings::resolve(&Flags {
+            config: Some(cfg.clone()),
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(&cfg.display().to_string()),
+            "{err}"
+        );
+        std::fs::write(&cfg, "projct_id = \"1\"").unwrap();
+        let err = Settings::resolve(&Flags {
+            config: Some(cfg.clone()),
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("projct_id"), "{err}");
+        let err = Settings::resolve(&Flags {
+            config: Some(dir.path().join("missing.toml")),
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::File { .. }));
+        let err = Settings::resolve(&Flags {
+            config: Some(dir.path().join("none.toml")),
+            environment: Some("staging".into()),
+            ..Flags::default()
+        });
+        assert!(err.is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Pure logic with no I/O: tax ids, money, people, the campaign schedule.
+
+pub mod money;
+pub mod taxid;

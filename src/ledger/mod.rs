@@ -1,0 +1,310 @@
+//! The local SQLite ledger: the single source of truth that makes every command idempotent.
+//!
+//! Opening creates the file (mode 0600) and its parent directories, turns on WAL, a busy
+//! timeout and foreign keys, and applies the numbered migrations (`PRAGMA user_version`), each
+//! in its own transaction. A ledger written by a newer `stark` is refused.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+mod migrations;
+
+pub use migrations::MIGRATIONS;
+
+/// How long a command waits for another process holding the write lock.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot create the ledger directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the ledger {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "the ledger {path} was written by a newer stark (schema version {found}, this build knows up to {supported}); upgrade stark"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("the ledger {path} is not a stark ledger or is corrupted: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("the ledger {path} is busy: another stark process held it for more than {secs} s; try again", secs = BUSY_TIMEOUT.as_secs())]
+    Busy { path: PathBuf },
+    #[error("the ledger {path} cannot be written: {reason}")]
+    ReadOnly { path: PathBuf, reason: String },
+    #[error("ledger {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// An open ledger.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+impl Ledger {
+    /// Open (creating if needed) and migrate.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                std::fs::create_dir_all(parent).map_err(|source| LedgerError::CreateDir {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Create it private before SQLite does (SQLite would use the umask).
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| LedgerError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger.configure()?;
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    /// Open an existing ledger without creating or migrating it (for read-only commands on a
+    /// path that may not exist yet, the caller decides).
+    pub fn exists(path: &Path) -> bool {
+        path.exists()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Map a SQLite error to what the operator should know.
+    pub fn err(&self, e: rusqlite::Error) -> LedgerError {
+        classify(&self.path, e)
+    }
+
+    fn configure(&mut self) -> Result<(), LedgerError> {
+        self.conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.err(e))?;
+        // A garbage file fails here with "file is not a database".
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %self.path.display(), mode, "ledger is not in WAL mode");
+        }
+        // FULL: a commit is on disk before we act on it (the money path relies on that).
+        self.conn
+            .execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The schema version stored in the file.
+    pub fn schema_version(&self) -> Result<i64, LedgerError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<(), LedgerError> {
+        let supported = MIGRATIONS.len() as i64;
+        let found = self.schema_version()?;
+        if found > supported {
+            return Err(LedgerError::TooNew {
+                path: self.path.clone(),
+                found,
+                supported,
+            });
+        }
+        if found == supported {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&path, e))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .map_err(|e| classify(&path, e))?;
+        }
+        if current == 0 {
+            let id = new_ledger_id();
+            tx.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?1), ('created_at', ?2)",
+                params![id, chrono::Utc::now().to_rfc3339()],
+            )
+            .map_err(|e| classify(&path, e))?;
+        }
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(())
+    }
+
+    /// A short random id that makes this ledger's tags differ from any other ledger's.
+    pub fn ledger_id(&self) -> Result<String, LedgerError> {
+        self.meta("ledger_id")?.ok_or_else(|| LedgerError::Corrupt {
+            path: self.path.clone(),
+            reason: "no ledger id".into(),
+        })
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Run `f` in a `BEGIN IMMEDIATE` transaction (the write lock is taken up front, so two
+    /// processes can never both decide on stale reads). Commits when `f` returns `Ok`.
+    pub fn write<T, E>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<LedgerError>,
+    {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(classify(&path, e)))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| E::from(classify(&path, e)))?;
+        Ok(out)
+    }
+}
+
+/// Turn a SQLite error into an operator-facing ledger error.
+pub fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
+    use rusqlite::ErrorCode;
+    let path = path.to_path_buf();
+    if let rusqlite::Error::SqliteFailure(f, ref msg) = e {
+        let reason = msg.clone().unwrap_or_else(|| f.to_string());
+        match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                return LedgerError::Busy { path };
+            }
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                return LedgerError::Corrupt { path, reason };
+            }
+            ErrorCode::ReadOnly
+            | ErrorCode::DiskFull
+            | ErrorCode::CannotOpen
+            | ErrorCode::PermissionDenied => {
+                return LedgerError::ReadOnly { path, reason };
+            }
+            _ => {}
+        }
+    }
+    LedgerError::Sql { path, source: e }
+}
+
+fn new_ledger_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    (0..6)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ledger_migrates_and_reopen_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/ledger.sqlite3");
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(l.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let id = l.ledger_id().unwrap();
+        assert_eq!(id.len(), 6);
+        drop(l);
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(l.ledger_id().unwrap(), id);
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn newer_ledger_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        drop(Ledger::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(c);
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(
+            matches!(err, LedgerError::TooNew { found: 999, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer stark"));
+    }
+
+    #[test]
+    fn garbage_file_is_reported_as_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+    }
+}

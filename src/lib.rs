@@ -1,0 +1,15 @@
+//! `stark` runs Stark Bank's invoice-to-transfer loop unattended: it issues invoices on a
+//! schedule, verifies and records webhook credits, and forwards each credit exactly once —
+//! with a local SQLite ledger that makes every cron run idempotent.
+//!
+//! The library is usable without the CLI: [`keys`] (PEM loading, signing, verification),
+//! [`api`] (the Stark Bank client, models and webhook verification), [`ledger`] (the SQLite
+//! ledger) and [`domain`] (tax ids, money).
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod keys;
+pub mod ledger;
