@@ -66,7 +66,10 @@ fn empty_file() {
 fn truncated_file() {
     for cut in [40, 80, 120, GOOD.len() - 10] {
         let (p, e) = load_err("cut.pem", &GOOD[..cut], 0o600);
-        assert!(matches!(e, KeyError::Malformed { .. } | KeyError::NoKeyBlock { .. }), "cut {cut}: {e}");
+        assert!(
+            matches!(e, KeyError::Malformed { .. } | KeyError::NoKeyBlock { .. }),
+            "cut {cut}: {e}"
+        );
         assert!(e.to_string().contains(&p.display().to_string()));
     }
     // A complete block whose DER is cut short.
@@ -80,7 +83,10 @@ fn truncated_file() {
 fn key_on_another_curve() {
     let (_, e) = load_err("p256.pem", P256, 0o600);
     assert!(matches!(e, KeyError::WrongCurve { .. }), "{e}");
-    assert!(e.to_string().contains("prime256v1") && e.to_string().contains("secp256k1"), "{e}");
+    assert!(
+        e.to_string().contains("prime256v1") && e.to_string().contains("secp256k1"),
+        "{e}"
+    );
     let (_, e) = load_err("ed.pem", ED25519, 0o600);
     assert!(matches!(e, KeyError::WrongCurve { .. }), "{e}");
     assert!(e.to_string().contains("Ed25519"), "{e}");
@@ -98,7 +104,10 @@ fn not_a_key_at_all() {
     let (_, e) = load_err("x.pem", "hello world\n", 0o600);
     assert!(matches!(e, KeyError::NoKeyBlock { .. }));
     let (_, e) = load_err("bin.pem", "\u{0}\u{1}", 0o600);
-    assert!(matches!(e, KeyError::NoKeyBlock { .. } | KeyError::Malformed { .. }));
+    assert!(matches!(
+        e,
+        KeyError::NoKeyBlock { .. } | KeyError::Malformed { .. }
+    ));
     let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIGEAgEAMBAGByqGSM49AgEGBSuBBAAK\n-----END ENCRYPTED PRIVATE KEY-----\n";
     let (_, e) = load_err("enc.pem", encrypted, 0o600);
     assert!(matches!(e, KeyError::Encrypted { .. }));
@@ -112,5 +121,11 @@ fn unreadable_file() {
     assert!(matches!(e, KeyError::Read { .. }));
     assert!(e.to_string().contains("nope.pem"));
     let e = PrivateKey::load(dir.path()).unwrap_err();
-    assert!(matches!(e, KeyError::Read { .. } | KeyError::InsecurePermissions { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            KeyError::Read { .. } | KeyError::InsecurePermissions { .. }
+        ),
+        "{e}"
+    );
 }

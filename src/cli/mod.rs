@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
 
+pub mod issue;
 pub mod keygen;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
@@ -76,6 +77,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Make the secp256k1 key pair whose public half you register at Stark Bank
     Keygen(keygen::KeygenArgs),
+    /// Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)
+    IssueInvoices(issue::IssueArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let result = match &cli.command {
         Command::Keygen(args) => keygen::run(args, &cli.global),
+        Command::IssueInvoices(args) => issue::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

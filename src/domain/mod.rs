@@ -1,4 +1,6 @@
 //! Pure logic with no I/O: tax ids, money, people, the campaign schedule.
 
 pub mod money;
+pub mod people;
+pub mod schedule;
 pub mod taxid;

@@ -14,4 +14,53 @@ pub const MIGRATIONS: &[&str] = &[
         fetched_at  TEXT NOT NULL
     ) STRICT;
     "#,
+    // 2: the invoice campaign: campaigns, their batches (one per slot), the invoices.
+    r#"
+    CREATE TABLE campaigns (
+        id            INTEGER PRIMARY KEY,
+        started_at    TEXT NOT NULL,
+        interval_secs INTEGER NOT NULL CHECK (interval_secs > 0),
+        slots         INTEGER NOT NULL CHECK (slots > 0),
+        min_invoices  INTEGER NOT NULL CHECK (min_invoices >= 1),
+        max_invoices  INTEGER NOT NULL CHECK (max_invoices >= min_invoices AND max_invoices <= 100),
+        min_amount    INTEGER NOT NULL CHECK (min_amount >= 0),
+        max_amount    INTEGER NOT NULL CHECK (max_amount >= min_amount),
+        created_at    TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE batches (
+        id            INTEGER PRIMARY KEY,
+        campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
+        slot          INTEGER NOT NULL,
+        tag           TEXT NOT NULL UNIQUE,
+        status        TEXT NOT NULL CHECK (status IN ('planned', 'sending', 'issued', 'rejected', 'missed')),
+        body          TEXT,
+        invoice_count INTEGER NOT NULL,
+        total_amount  INTEGER NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        errors        TEXT,
+        lease_until   INTEGER,
+        due_at        TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        issued_at     TEXT,
+        UNIQUE (campaign_id, slot)
+    ) STRICT;
+    CREATE INDEX batches_by_status ON batches(status);
+    CREATE TABLE invoices (
+        rowid_        INTEGER PRIMARY KEY,
+        batch_id      INTEGER NOT NULL REFERENCES batches(id),
+        campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
+        position      INTEGER NOT NULL,
+        name          TEXT NOT NULL,
+        tax_id        TEXT NOT NULL,
+        amount        INTEGER NOT NULL,
+        invoice_id    TEXT UNIQUE,
+        status        TEXT,
+        created_at    TEXT,
+        updated_at    TEXT NOT NULL,
+        UNIQUE (batch_id, position),
+        UNIQUE (campaign_id, tax_id)
+    ) STRICT;
+    CREATE INDEX invoices_by_status ON invoices(status);
+    "#,
 ];

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+pub mod campaign;
 mod migrations;
 
 pub use migrations::MIGRATIONS;

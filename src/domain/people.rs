@@ -1,0 +1,68 @@
+//! Random payers: realistic Brazilian names (fake's PT_BR locale), valid CPFs from our own
+//! generator, and amounts in integer cents.
+
+use std::collections::HashSet;
+
+use fake::Fake;
+use fake::faker::name::raw::Name;
+use fake::locales::PT_BR;
+
+use super::taxid::random_cpf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub tax_id: String,
+    pub amount: i64,
+}
+
+/// `count` people with CPFs that are not in `taken` (nor repeated among themselves), amounts
+/// uniform in `[min_amount, max_amount]` cents.
+pub fn random_people(
+    count: usize,
+    min_amount: i64,
+    max_amount: i64,
+    taken: &HashSet<String>,
+) -> Vec<Person> {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let mut name_rng = fake::rand::rng();
+    let mut used: HashSet<String> = HashSet::new();
+    (0..count)
+        .map(|_| {
+            let tax_id = loop {
+                let cpf = random_cpf(&mut rng);
+                if !taken.contains(&cpf) && used.insert(cpf.clone()) {
+                    break cpf;
+                }
+            };
+            let name: String = Name(PT_BR).fake_with_rng(&mut name_rng);
+            Person {
+                name,
+                tax_id,
+                amount: rng.gen_range(min_amount..=max_amount),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::taxid::is_valid_cpf;
+
+    #[test]
+    fn people_are_valid_unique_and_in_range() {
+        let taken: HashSet<String> = HashSet::new();
+        let people = random_people(500, 1000, 100_000, &taken);
+        let cpfs: HashSet<_> = people.iter().map(|p| p.tax_id.clone()).collect();
+        assert_eq!(cpfs.len(), 500);
+        for p in &people {
+            assert!(is_valid_cpf(&p.tax_id));
+            assert!((1000..=100_000).contains(&p.amount));
+            assert!(p.name.split_whitespace().count() >= 2, "{}", p.name);
+        }
+        let again = random_people(200, 1, 1, &cpfs);
+        assert!(again.iter().all(|p| !cpfs.contains(&p.tax_id)));
+    }
+}
