@@ -12,6 +12,8 @@ use crate::config::{ConfigError, Flags, Settings};
 
 pub mod issue;
 pub mod keygen;
+pub mod money;
+pub mod progress;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -79,6 +81,10 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)
     IssueInvoices(issue::IssueArgs),
+    /// Send each credited invoice's amount minus fees to Stark Bank S.A., exactly once
+    TransferCredited(money::TransferArgs),
+    /// Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer
+    Reconcile(money::ReconcileArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -123,6 +129,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Keygen(args) => keygen::run(args, &cli.global),
         Command::IssueInvoices(args) => issue::run(args, &cli.global),
+        Command::TransferCredited(args) => money::run_transfer(args, &cli.global),
+        Command::Reconcile(args) => money::run_reconcile(args, &cli.global),
     };
     match result {
         Ok(code) => code,

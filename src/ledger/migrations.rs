@@ -63,4 +63,59 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX invoices_by_status ON invoices(status);
     "#,
+    // 3: the money path: events received, credits, transfers, registered webhooks.
+    r#"
+    CREATE TABLE events (
+        id            TEXT PRIMARY KEY,
+        subscription  TEXT NOT NULL,
+        log_type      TEXT,
+        log_id        TEXT,
+        subject_id    TEXT,
+        created       TEXT NOT NULL,
+        received_at   TEXT NOT NULL,
+        source        TEXT NOT NULL CHECK (source IN ('webhook', 'sweep')),
+        verdict       TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        marked_delivered_at TEXT
+    ) STRICT;
+    CREATE INDEX events_unmarked ON events(marked_delivered_at) WHERE marked_delivered_at IS NULL;
+    CREATE TABLE credits (
+        invoice_id    TEXT PRIMARY KEY,
+        log_id        TEXT NOT NULL,
+        amount        INTEGER NOT NULL,
+        fee           INTEGER NOT NULL,
+        net           INTEGER NOT NULL,
+        credited_at   TEXT NOT NULL,
+        recorded_at   TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        skip_reason   TEXT
+    ) STRICT;
+    CREATE INDEX credits_by_recorded ON credits(recorded_at);
+    CREATE TABLE transfers (
+        id            INTEGER PRIMARY KEY,
+        invoice_id    TEXT NOT NULL REFERENCES credits(invoice_id),
+        attempt       INTEGER NOT NULL CHECK (attempt >= 1),
+        external_id   TEXT NOT NULL UNIQUE,
+        tag           TEXT NOT NULL,
+        amount        INTEGER NOT NULL CHECK (amount > 0),
+        body          TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('claimed', 'sending', 'created', 'processing', 'success', 'failed', 'rejected')),
+        transfer_id   TEXT UNIQUE,
+        fee           INTEGER,
+        errors        TEXT,
+        lease_until   INTEGER,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        sent_at       TEXT,
+        settled_at    TEXT,
+        UNIQUE (invoice_id, attempt)
+    ) STRICT;
+    CREATE INDEX transfers_by_status ON transfers(status);
+    CREATE TABLE webhooks (
+        id            TEXT PRIMARY KEY,
+        url           TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        deleted_at    TEXT
+    ) STRICT;
+    "#,
 ];

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 pub mod campaign;
 mod migrations;
+pub mod money;
 
 pub use migrations::MIGRATIONS;
 

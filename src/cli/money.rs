@@ -1,0 +1,164 @@
+//! `stark transfer-credited` and `stark reconcile`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::GlobalArgs;
+use crate::ledger::Ledger;
+use crate::payout::{self, PayoutOptions, PayoutReport};
+use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
+
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Attempts per credit (a new one only after the bank confirms the previous failed)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Only record what the webhook missed; do not send transfers
+    #[arg(long)]
+    pub no_transfer: bool,
+    /// Event PATCHes in flight at once
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Attempts per credit (see transfer-credited)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn payout_options(max_attempts: u32) -> PayoutOptions {
+    PayoutOptions {
+        max_attempts,
+        backoff: super::issue::backoff(),
+        ..PayoutOptions::default()
+    }
+}
+
+pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let settings = global.settings()?;
+    let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
+    let mut ledger = Ledger::open(&settings.ledger.value)?;
+    let client = settings.client()?;
+    let report = runtime()?.block_on(payout::run(
+        &mut ledger,
+        &client,
+        now,
+        &payout_options(args.max_attempts),
+    ))?;
+    if global.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_payout(&report, global.quiet);
+    }
+    Ok(exit_for(&report))
+}
+
+fn exit_for(report: &PayoutReport) -> ExitCode {
+    if report.rejected.is_empty() && report.unresolved.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub fn print_payout(r: &PayoutReport, quiet: bool) {
+    for rej in &r.rejected {
+        eprintln!(
+            "error: transfer {} for invoice {} rejected by Stark Bank: {}; it waits for the operator",
+            rej.external_id,
+            rej.invoice_id,
+            rej.errors
+                .iter()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    for ext in &r.unresolved {
+        eprintln!(
+            "error: transfer {ext}: no clear answer from Stark Bank; the next run looks it up before sending again"
+        );
+    }
+    if !quiet {
+        println!(
+            "transfers: {} claimed, {} sent in {} requests, {} found already at the bank, {} succeeded, {} failed, {} rejected, {} unresolved",
+            r.claimed,
+            r.sent,
+            r.requests,
+            r.found_by_lookup,
+            r.succeeded,
+            r.failed,
+            r.rejected.len(),
+            r.unresolved.len()
+        );
+    }
+}
+
+pub fn run_reconcile(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let settings = global.settings()?;
+    let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
+    let mut ledger = Ledger::open(&settings.ledger.value)?;
+    let client = settings.client()?;
+    let opts = ReconcileOptions {
+        transfer: !args.no_transfer,
+        concurrency: args.concurrency as usize,
+        payout: payout_options(args.max_attempts),
+    };
+    let progress = super::progress::EventProgress::new(global);
+    let report =
+        runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress))?;
+    progress.finish();
+    if global.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_reconcile(&report, global.quiet);
+    }
+    let failed = !report.events_failed.is_empty()
+        || !report.errors.is_empty()
+        || report
+            .transfers
+            .as_ref()
+            .is_some_and(|t| exit_for(t) != ExitCode::SUCCESS);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_reconcile(r: &ReconcileReport, quiet: bool) {
+    for f in &r.events_failed {
+        eprintln!(
+            "error: event {} could not be applied ({}); left undelivered",
+            f.id, f.error
+        );
+    }
+    for e in &r.errors {
+        eprintln!("error: {e}");
+    }
+    if !quiet {
+        println!(
+            "events: {} seen, {} applied, {} marked delivered; credits found: {} from events, {} from invoice logs ({} invoices checked)",
+            r.events_seen,
+            r.events_applied,
+            r.events_marked,
+            r.credits_from_events,
+            r.credits_from_logs,
+            r.invoices_checked
+        );
+    }
+    if let Some(t) = &r.transfers {
+        print_payout(t, quiet);
+    }
+}

@@ -1,0 +1,258 @@
+//! `reconcile` as a library: pick up what the webhook missed.
+//!
+//! 1. Sweep `GET /v2/event?isDelivered=false`, page by page: apply each page's events in one
+//!    transaction (exactly as the webhook would), and only after the commit mark them
+//!    delivered (`PATCH`, a bounded number at a time). An event that cannot be decoded is left
+//!    undelivered and reported; the sweep goes on.
+//! 2. For our invoices not yet credited, ask `GET /v2/invoice/log?types=credited` (100 ids per
+//!    request), so credits are found even when their events were lost or deleted.
+//! 3. Refresh transfers that are not final, then (unless told not to) run the transfer step.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::model::{Event, Invoice, InvoiceLog};
+use crate::api::{ApiError, Client, Query};
+use crate::events::{self, Verdict};
+use crate::ledger::money;
+use crate::ledger::{Ledger, LedgerError};
+use crate::payout::{self, PayoutOptions, PayoutReport};
+
+#[derive(Debug, Clone)]
+pub struct ReconcileOptions {
+    pub transfer: bool,
+    /// PATCHes in flight at once.
+    pub concurrency: usize,
+    pub payout: PayoutOptions,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        ReconcileOptions {
+            transfer: true,
+            concurrency: 16,
+            payout: PayoutOptions::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReconcileReport {
+    pub events_seen: usize,
+    pub events_applied: usize,
+    pub events_marked: usize,
+    pub events_failed: Vec<FailedEvent>,
+    pub credits_from_events: usize,
+    pub credits_from_logs: usize,
+    pub invoices_checked: usize,
+    pub transfers: Option<PayoutReport>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedEvent {
+    pub id: String,
+    pub error: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("listing undelivered events failed: {0}")]
+    Api(#[from] ApiError),
+}
+
+/// Progress callbacks (a progress bar on a terminal, nothing otherwise).
+pub trait Progress: Send + Sync {
+    fn events(&self, _seen: usize) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+pub async fn run(
+    ledger: &mut Ledger,
+    client: &Client,
+    now: DateTime<Utc>,
+    opts: &ReconcileOptions,
+    progress: &dyn Progress,
+) -> Result<ReconcileReport, ReconcileError> {
+    let mut report = ReconcileReport::default();
+    sweep_events(ledger, client, now, opts, &mut report, progress).await?;
+    if let Err(e) = check_invoices(ledger, client, now, &mut report).await {
+        match e {
+            ReconcileError::Api(api) => report.errors.push(format!("checking invoice logs: {api}")),
+            other => return Err(other),
+        }
+    }
+    let mut payout_report = PayoutReport::default();
+    let ledger_err = |e: payout::PayoutError| match e {
+        payout::PayoutError::Ledger(l) => ReconcileError::Ledger(l),
+    };
+    if opts.transfer {
+        payout_report = payout::run(ledger, client, now, &opts.payout)
+            .await
+            .map_err(ledger_err)?;
+    } else {
+        payout::refresh(ledger, client, now, &opts.payout, &mut payout_report)
+            .await
+            .map_err(ledger_err)?;
+    }
+    report.transfers = Some(payout_report);
+    Ok(report)
+}
+
+async fn sweep_events(
+    ledger: &mut Ledger,
+    client: &Client,
+    now: DateTime<Utc>,
+    opts: &ReconcileOptions,
+    report: &mut ReconcileReport,
+    progress: &dyn Progress,
+) -> Result<(), ReconcileError> {
+    let path = ledger.path().to_path_buf();
+    let sql = |e| ReconcileError::Ledger(crate::ledger::classify(&path, e));
+    let mut failed_ids = std::collections::HashSet::new();
+    // A second pass catches events a page shift may have hidden (if the API's cursor were
+    // positional, marking events delivered while paging could skip some).
+    for _pass in 0..3 {
+        let marked_before = report.events_marked;
+        let mut pager =
+            client.pager::<Value>("event", "events", Query::new().set("isDelivered", false));
+        while let Some(page) = pager.next_page().await? {
+            let mut decoded = Vec::with_capacity(page.len());
+            for raw in page {
+                let id = raw
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string();
+                if failed_ids.contains(&id) {
+                    continue;
+                }
+                report.events_seen += 1;
+                match serde_json::from_value::<Event>(raw.clone()) {
+                    Ok(ev) => decoded.push((ev, raw.to_string())),
+                    Err(e) => {
+                        tracing::warn!(event = %id, error = %e, "cannot decode event; leaving it undelivered");
+                        failed_ids.insert(id.clone());
+                        report.events_failed.push(FailedEvent {
+                            id,
+                            error: e.to_string(),
+                        });
+                    }
+                }
+            }
+            progress.events(report.events_seen);
+            let applied = ledger.write(|tx| {
+                decoded
+                    .iter()
+                    .map(|(ev, raw)| events::apply(tx, ev, raw, "sweep", now))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(sql)
+            })?;
+            for a in &applied {
+                if a.verdict != Verdict::Duplicate {
+                    report.events_applied += 1;
+                }
+                if a.verdict == Verdict::Credit {
+                    report.credits_from_events += 1;
+                }
+            }
+            // Committed: now tell the API.
+            let ids: Vec<String> = applied.into_iter().map(|a| a.event_id).collect();
+            let marked = mark_delivered(client, ids, opts.concurrency).await;
+            for (id, result) in marked {
+                match result {
+                    Ok(()) => {
+                        money::mark_event_delivered(ledger.conn(), &id, now).map_err(sql)?;
+                        report.events_marked += 1;
+                    }
+                    Err(e) => report
+                        .errors
+                        .push(format!("marking event {id} delivered: {e}")),
+                }
+            }
+        }
+        if report.events_marked == marked_before {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// PATCH isDelivered for each id, at most `concurrency` at a time.
+async fn mark_delivered(
+    client: &Client,
+    ids: Vec<String>,
+    concurrency: usize,
+) -> Vec<(String, Result<(), ApiError>)> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for id in ids {
+        let client = client.clone();
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await.expect("semaphore open");
+            let r = client.set_event_delivered(&id).await;
+            (id, r)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(pair) = r {
+            out.push(pair);
+        }
+    }
+    out
+}
+
+/// Credits for our uncredited invoices, from the invoice logs; and their current status.
+async fn check_invoices(
+    ledger: &mut Ledger,
+    client: &Client,
+    now: DateTime<Utc>,
+    report: &mut ReconcileReport,
+) -> Result<(), ReconcileError> {
+    let path = ledger.path().to_path_buf();
+    let sql = |e| ReconcileError::Ledger(crate::ledger::classify(&path, e));
+    let ids = money::uncredited_invoices(ledger.conn()).map_err(sql)?;
+    for chunk in ids.chunks(100) {
+        report.invoices_checked += chunk.len();
+        let logs: Vec<InvoiceLog> = client
+            .list_all(
+                "invoice/log",
+                "logs",
+                Query::new()
+                    .set("types", "credited")
+                    .list("invoiceIds", chunk),
+            )
+            .await?;
+        let invoices: Vec<Invoice> = client
+            .list_all("invoice", "invoices", Query::new().list("ids", chunk))
+            .await?;
+        let found = ledger.write(|tx| {
+            let mut found = 0;
+            for log in &logs {
+                if log.kind == "credited"
+                    && events::record_credit(tx, log, "invoice-log", now)
+                        .map_err(sql)?
+                        .0
+                        == Verdict::Credit
+                {
+                    found += 1;
+                }
+            }
+            for inv in &invoices {
+                money::update_invoice_status(tx, &inv.id, &inv.status, now).map_err(sql)?;
+            }
+            Ok::<_, ReconcileError>(found)
+        })?;
+        report.credits_from_logs += found;
+    }
+    Ok(())
+}
