@@ -127,18 +127,7 @@ pub fn claim(
             let attempt = attempts + 1;
             let req = transfer_request(&invoice_id, attempt, net);
             let body = serde_json::to_string(&req).expect("transfer request serializes");
-            if money::insert_claim(
-                tx,
-                &invoice_id,
-                attempt,
-                &req.external_id,
-                &req.tags[0],
-                net,
-                &body,
-                now,
-            )
-            .map_err(sql)?
-            {
+            if money::insert_claim(tx, &invoice_id, attempt, &req, &body, now).map_err(sql)? {
                 n += 1;
             }
         }
