@@ -17,3 +17,4 @@ pub mod keys;
 pub mod ledger;
 pub mod payout;
 pub mod reconcile;
+pub mod server;

@@ -14,6 +14,7 @@ pub mod issue;
 pub mod keygen;
 pub mod money;
 pub mod progress;
+pub mod serve;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -85,6 +86,8 @@ pub enum Command {
     TransferCredited(money::TransferArgs),
     /// Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer
     Reconcile(money::ReconcileArgs),
+    /// Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them
+    ServeWebhook(serve::ServeArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::IssueInvoices(args) => issue::run(args, &cli.global),
         Command::TransferCredited(args) => money::run_transfer(args, &cli.global),
         Command::Reconcile(args) => money::run_reconcile(args, &cli.global),
+        Command::ServeWebhook(args) => serve::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,
