@@ -168,3 +168,122 @@ pub fn record_credit(
     }
     Ok((Verdict::Credit, None))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::model::EventEnvelope;
+    use crate::ledger::Ledger;
+    use chrono::TimeZone;
+
+    fn credited(event_id: &str, invoice_id: &str, amount: i64, fee: i64) -> (Event, String) {
+        let raw = format!(
+            r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T12:00:00+00:00", "subscription": "invoice",
+            "log": {{"id": "L{event_id}", "created": "2026-11-26T12:00:00+00:00", "type": "credited", "errors": [],
+            "invoice": {{"id": "{invoice_id}", "amount": {amount}, "nominalAmount": {amount}, "fee": {fee},
+            "name": "Ana", "taxId": "012.345.678-90", "status": "paid", "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
+        );
+        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
+        (env.event, raw)
+    }
+
+    fn ledger_with_invoice(invoice_id: &str) -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        l.conn()
+            .execute_batch(&format!(
+                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
+                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
+                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '{invoice_id}', 'created', 'x');"
+            ))
+            .unwrap();
+        (dir, l)
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+    }
+
+    fn apply_one(l: &mut Ledger, ev: &Event, raw: &str) -> Applied {
+        l.write(|tx| apply(tx, ev, raw, "webhook", now()).map_err(|e| l_err(e)))
+            .unwrap()
+    }
+
+    fn l_err(e: rusqlite::Error) -> crate::ledger::LedgerError {
+        crate::ledger::LedgerError::Sql {
+            path: Default::default(),
+            source: e,
+        }
+    }
+
+    #[test]
+    fn a_credit_is_recorded_once_whatever_the_path() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let (ev, raw) = credited("1", "100", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Duplicate);
+        // The same credit in another event (e.g. from the sweep after a webhook).
+        let (ev2, raw2) = credited("2", "100", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev2, &raw2).verdict, Verdict::CreditKnown);
+        let (n, net): (i64, i64) = l
+            .conn()
+            .query_row("SELECT COUNT(*), SUM(net) FROM credits", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, net), (1, 993));
+        let need = crate::ledger::money::credits_needing_transfer(l.conn(), 3).unwrap();
+        assert_eq!(need, vec![("100".to_string(), 993, 0)]);
+    }
+
+    #[test]
+    fn foreign_and_skipped_credits_are_never_transferred() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let (ev, raw) = credited("1", "999", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
+        let (_d2, mut l2) = ledger_with_invoice("100");
+        let (ev, raw) = credited("2", "100", 500, 500);
+        let a = apply_one(&mut l2, &ev, &raw);
+        assert_eq!(a.verdict, Verdict::CreditSkipped);
+        assert!(a.note.unwrap().contains("nothing to forward"));
+        assert!(
+            crate::ledger::money::credits_needing_transfer(l.conn(), 3)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            crate::ledger::money::credits_needing_transfer(l2.conn(), 3)
+                .unwrap()
+                .is_empty()
+        );
+        let (ev, raw) = credited("3", "100", -5, 0);
+        let (_d3, mut l3) = ledger_with_invoice("100");
+        assert_eq!(
+            apply_one(&mut l3, &ev, &raw).verdict,
+            Verdict::CreditSkipped
+        );
+    }
+
+    #[test]
+    fn a_credit_that_arrives_before_its_batch_is_recorded_becomes_ours_later() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let (ev, raw) = credited("1", "200", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
+        assert!(
+            crate::ledger::money::credits_needing_transfer(l.conn(), 3)
+                .unwrap()
+                .is_empty()
+        );
+        // The batch holding invoice 200 gets recorded afterwards (its POST answer was late).
+        l.conn()
+            .execute_batch(
+                "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+                 VALUES (1, 1, 1, 'Bia', '337.451.076-08', 1000, '200', 'created', 'x')",
+            )
+            .unwrap();
+        let need = crate::ledger::money::credits_needing_transfer(l.conn(), 3).unwrap();
+        assert_eq!(need, vec![("200".to_string(), 993, 0)]);
+    }
+}
