@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
 
+pub mod doctor;
 pub mod issue;
 pub mod keygen;
 pub mod money;
@@ -88,6 +89,8 @@ pub enum Command {
     Reconcile(money::ReconcileArgs),
     /// Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them
     ServeWebhook(serve::ServeArgs),
+    /// Check the setup: configuration, key, authentication, clock, webhooks, ledger
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::TransferCredited(args) => money::run_transfer(args, &cli.global),
         Command::Reconcile(args) => money::run_reconcile(args, &cli.global),
         Command::ServeWebhook(args) => serve::run(args, &cli.global),
+        Command::Doctor(args) => doctor::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,372 @@
+//! `stark doctor`: check the setup, one line per check, each failure with a fix.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Serialize;
+
+use super::GlobalArgs;
+use crate::api::{ApiError, Query};
+use crate::config::Settings;
+use crate::keys::{KeyError, PrivateKey};
+use crate::ledger::{Ledger, MIGRATIONS};
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub level: Level,
+    pub name: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn check(
+    level: Level,
+    name: &'static str,
+    detail: impl Into<String>,
+    fix: Option<String>,
+) -> Check {
+    Check {
+        level,
+        name,
+        detail: detail.into(),
+        fix,
+    }
+}
+
+pub fn run(_args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let mut checks = Vec::new();
+    match global.settings() {
+        Ok(settings) => diagnose(&settings, &mut checks),
+        Err(e) => checks.push(check(
+            Level::Fail,
+            "config",
+            e.to_string(),
+            Some("fix the configuration value named above".into()),
+        )),
+    }
+    print(&checks, global);
+    Ok(if checks.iter().any(|c| c.level == Level::Fail) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
+    checks.push(check(
+        Level::Pass,
+        "config file",
+        if s.config_file_exists {
+            format!(
+                "{} ({})",
+                s.config_file.value.display(),
+                s.config_file.source
+            )
+        } else {
+            format!("{} (not present; optional)", s.config_file.value.display())
+        },
+        None,
+    ));
+    match &s.project_id {
+        Some(p) => checks.push(check(
+            Level::Pass,
+            "project id",
+            format!("{} ({})", p.value, p.source),
+            None,
+        )),
+        None => checks.push(check(
+            Level::Fail,
+            "project id",
+            "not set",
+            Some(
+                "pass --project-id, set STARK_PROJECT_ID, or add project_id to the config file"
+                    .into(),
+            ),
+        )),
+    }
+    checks.push(check(
+        Level::Pass,
+        "environment",
+        format!(
+            "{} ({})",
+            s.environment.value.as_str(),
+            s.environment.source
+        ),
+        None,
+    ));
+    checks.push(check(
+        Level::Pass,
+        "api url",
+        format!(
+            "{} ({})",
+            s.base_url(),
+            s.api_url
+                .as_ref()
+                .map(|u| u.source.to_string())
+                .unwrap_or_else(|| "from the environment".into())
+        ),
+        None,
+    ));
+    ledger_check(s, checks);
+    let key_ok = match &s.private_key {
+        None => {
+            checks.push(check(Level::Fail, "private key", "not set", Some("pass --private-key, set STARK_PRIVATE_KEY, or add private_key to the config file; `stark keygen` makes one".into())));
+            false
+        }
+        Some(p) => match PrivateKey::load(&p.value) {
+            Ok(k) => {
+                checks.push(check(
+                    Level::Pass,
+                    "private key",
+                    format!(
+                        "{} ({}), public key {}",
+                        p.value.display(),
+                        p.source,
+                        k.public_key().fingerprint()
+                    ),
+                    None,
+                ));
+                true
+            }
+            Err(e) => {
+                let fix = match &e {
+                    KeyError::InsecurePermissions { path, .. } => format!("chmod 600 {}", path.display()),
+                    KeyError::PublicNotPrivate { .. } => "point it at private-key.pem, not public-key.pem".into(),
+                    _ => "check the file, or make a new pair with `stark keygen` and register its public key".into(),
+                };
+                checks.push(check(Level::Fail, "private key", e.to_string(), Some(fix)));
+                false
+            }
+        },
+    };
+    if !key_ok || s.project_id.is_none() {
+        checks.push(check(
+            Level::Warn,
+            "api",
+            "skipped (needs a project id and a loadable key)",
+            None,
+        ));
+        return;
+    }
+    let client = match s.client() {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(check(Level::Fail, "api", e.to_string(), None));
+            return;
+        }
+    };
+    let rt = match super::money::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            checks.push(check(Level::Fail, "runtime", e.to_string(), None));
+            return;
+        }
+    };
+    rt.block_on(async {
+        match client.balance().await {
+            Ok(answer) => {
+                checks.push(check(
+                    Level::Pass,
+                    "authentication",
+                    format!(
+                        "signed request accepted (balance {})",
+                        crate::domain::money::format_brl(answer.value.amount)
+                    ),
+                    None,
+                ));
+                clock_check(answer.date.as_deref(), checks);
+            }
+            Err(e) => {
+                let fix = e.hint().map(str::to_string).or_else(|| match &e {
+                    ApiError::Connect { .. } => Some("check the network and the API URL".into()),
+                    _ => None,
+                });
+                checks.push(check(Level::Fail, "authentication", e.to_string(), fix));
+                return;
+            }
+        }
+        match client.public_keys().await {
+            Ok(keys) => match keys
+                .first()
+                .map(|k| crate::keys::PublicKey::from_pem(&k.content))
+            {
+                Some(Ok(k)) => checks.push(check(
+                    Level::Pass,
+                    "webhook key",
+                    format!("Stark Bank signs events with {}", k.fingerprint()),
+                    None,
+                )),
+                Some(Err(e)) => checks.push(check(
+                    Level::Fail,
+                    "webhook key",
+                    format!("the API's public key does not parse: {e}"),
+                    None,
+                )),
+                None => checks.push(check(
+                    Level::Fail,
+                    "webhook key",
+                    "the API returned no public key",
+                    None,
+                )),
+            },
+            Err(e) => checks.push(check(Level::Fail, "webhook key", e.to_string(), None)),
+        }
+        match client.list_webhooks().await {
+            Ok(hooks) if hooks.is_empty() => checks.push(check(
+                Level::Warn,
+                "webhooks",
+                "none registered: credits arrive only through `stark reconcile`",
+                Some(
+                    "run `stark serve-webhook --public-url https://...` while a tunnel is up"
+                        .into(),
+                ),
+            )),
+            Ok(hooks) => {
+                let list = hooks
+                    .iter()
+                    .map(|h| format!("{} {} [{}]", h.id, h.url, h.subscriptions.join(",")))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                checks.push(check(Level::Pass, "webhooks", list, None));
+            }
+            Err(e) => checks.push(check(Level::Fail, "webhooks", e.to_string(), None)),
+        }
+        let since = (Utc::now() - chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        match client
+            .page::<crate::api::model::EventAttempt>(
+                "event/attempt",
+                "attempts",
+                &Query::new().set("after", since).set("limit", 100),
+                None,
+            )
+            .await
+        {
+            Ok((attempts, _)) if attempts.is_empty() => checks.push(check(
+                Level::Pass,
+                "deliveries",
+                "no failed webhook deliveries in the last day",
+                None,
+            )),
+            Ok((attempts, _)) => {
+                let last = &attempts[0];
+                checks.push(check(
+                    Level::Warn,
+                    "deliveries",
+                    format!(
+                        "{} failed webhook deliveries in the last day (latest: {} {})",
+                        attempts.len(),
+                        last.code,
+                        last.message
+                    ),
+                    Some("`stark reconcile` picks up what the webhook missed".into()),
+                ));
+            }
+            Err(e) => checks.push(check(
+                Level::Warn,
+                "deliveries",
+                format!("cannot list delivery attempts: {e}"),
+                None,
+            )),
+        }
+    });
+}
+
+fn ledger_check(s: &Settings, checks: &mut Vec<Check>) {
+    let path = &s.ledger.value;
+    if !path.exists() {
+        checks.push(check(
+            Level::Warn,
+            "ledger",
+            format!(
+                "{} does not exist yet ({}); the first command creates it",
+                path.display(),
+                s.ledger.source
+            ),
+            None,
+        ));
+        return;
+    }
+    match Ledger::open(path) {
+        Ok(l) => {
+            let v = l.schema_version().unwrap_or(-1);
+            checks.push(check(
+                Level::Pass,
+                "ledger",
+                format!(
+                    "{} (schema {v} of {}, id {})",
+                    path.display(),
+                    MIGRATIONS.len(),
+                    l.ledger_id().unwrap_or_default()
+                ),
+                None,
+            ));
+        }
+        Err(e) => checks.push(check(
+            Level::Fail,
+            "ledger",
+            e.to_string(),
+            Some("restore the ledger from a backup, or point --ledger elsewhere".into()),
+        )),
+    }
+}
+
+fn clock_check(date: Option<&str>, checks: &mut Vec<Check>) {
+    let Some(server) = date.and_then(|d| DateTime::parse_from_rfc2822(d).ok()) else {
+        checks.push(check(
+            Level::Warn,
+            "clock",
+            "the API sent no Date header; cannot measure skew",
+            None,
+        ));
+        return;
+    };
+    let skew = (Utc::now() - server.with_timezone(&Utc)).num_seconds();
+    let detail = format!("local clock is {skew:+} s from the API's");
+    let fix = Some(
+        "sync the clock (e.g. `timedatectl set-ntp true`): requests are signed with the local time"
+            .to_string(),
+    );
+    if skew.abs() > 300 {
+        checks.push(check(Level::Fail, "clock", detail, fix));
+    } else if skew.abs() > 30 {
+        checks.push(check(Level::Warn, "clock", detail, fix));
+    } else {
+        checks.push(check(Level::Pass, "clock", detail, None));
+    }
+}
+
+fn print(checks: &[Check], global: &GlobalArgs) {
+    if global.json {
+        println!("{}", serde_json::json!({ "checks": checks }));
+        return;
+    }
+    for c in checks {
+        if global.quiet && c.level != Level::Fail {
+            continue;
+        }
+        let tag = match c.level {
+            Level::Pass => "pass",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        println!("{tag:<4}  {:<15} {}", c.name, c.detail);
+        if let Some(fix) = &c.fix {
+            println!("      {:<15} fix: {fix}", "");
+        }
+    }
+}
