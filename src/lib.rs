@@ -13,3 +13,4 @@ pub mod config;
 pub mod domain;
 pub mod keys;
 pub mod ledger;
+pub mod sandbox;

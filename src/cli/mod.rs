@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{ConfigError, Flags, Settings};
 
 pub mod keygen;
+pub mod sandbox;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -73,9 +74,12 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Make the secp256k1 key pair whose public half you register at Stark Bank
     Keygen(keygen::KeygenArgs),
+    /// Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -119,6 +123,7 @@ pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let result = match &cli.command {
         Command::Keygen(args) => keygen::run(args, &cli.global),
+        Command::Sandbox(args) => sandbox::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,
