@@ -17,4 +17,5 @@ pub mod keys;
 pub mod ledger;
 pub mod payout;
 pub mod reconcile;
+pub mod sandbox;
 pub mod server;

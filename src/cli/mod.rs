@@ -15,6 +15,7 @@ pub mod issue;
 pub mod keygen;
 pub mod money;
 pub mod progress;
+pub mod sandbox;
 pub mod serve;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
@@ -78,6 +79,7 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Make the secp256k1 key pair whose public half you register at Stark Bank
     Keygen(keygen::KeygenArgs),
@@ -91,6 +93,8 @@ pub enum Command {
     ServeWebhook(serve::ServeArgs),
     /// Check the setup: configuration, key, authentication, clock, webhooks, ledger
     Doctor(doctor::DoctorArgs),
+    /// Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -139,6 +143,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Reconcile(args) => money::run_reconcile(args, &cli.global),
         Command::ServeWebhook(args) => serve::run(args, &cli.global),
         Command::Doctor(args) => doctor::run(args, &cli.global),
+        Command::Sandbox(args) => sandbox::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

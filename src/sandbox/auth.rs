@@ -1,0 +1,73 @@
+//! Request authentication, as the real API does it: `Access-Id: project/{id}`,
+//! `Access-Time` (Unix seconds, checked against the real wall clock) and `Access-Signature`
+//! (base64 DER ECDSA over `accessId:accessTime:body`, high-S accepted).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::HeaderMap;
+
+use super::state::{Bank, Errors, err};
+use crate::api::auth::{parse_access_time, verify_request};
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Check the three authentication headers against the registered projects.
+pub fn check(
+    bank: &Bank,
+    headers: &HeaderMap,
+    body: &[u8],
+    max_skew: Duration,
+) -> Result<(), Errors> {
+    let creds = |m: &str| err("invalidCredentials", m);
+    let access_id = header(headers, "Access-Id")
+        .ok_or_else(|| creds("Missing Access-Id header: send `project/{projectId}`"))?;
+    let access_time = header(headers, "Access-Time")
+        .ok_or_else(|| creds("Missing Access-Time header: send the Unix time in seconds"))?;
+    let signature = header(headers, "Access-Signature")
+        .ok_or_else(|| creds("Missing Access-Signature header"))?;
+    let project = access_id.strip_prefix("project/").ok_or_else(|| {
+        creds(&format!(
+            "Access-Id {access_id:?} is not of the form project/{{projectId}}"
+        ))
+    })?;
+    let key = bank
+        .project_key(project)
+        .ok_or_else(|| creds(&format!("Unknown project {project:?}")))?;
+    let time = parse_access_time(access_time).ok_or_else(|| {
+        err(
+            "invalidAccessTime",
+            format!("Access-Time {access_time:?} is not a Unix time in seconds"),
+        )
+    })?;
+    // The raw header value is what was signed (not a re-formatted number).
+    let raw_time = headers
+        .get("Access-Time")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(access_time);
+    verify_request(key, access_id, raw_time, body, signature).map_err(|e| {
+        creds(&format!(
+            "Access-Signature does not match the request ({e}): sign \"accessId:accessTime:body\" with the project's private key"
+        ))
+    })?;
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    if (time - wall).abs() > max_skew.as_secs_f64() {
+        return Err(err(
+            "invalidAccessTime",
+            format!(
+                "Access-Time {access_time} is more than {} seconds away from the server time {}",
+                max_skew.as_secs(),
+                wall as u64
+            ),
+        ));
+    }
+    Ok(())
+}

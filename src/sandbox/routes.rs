@@ -1,0 +1,464 @@
+//! The `/v2/` resources: route resolution and one handler per route, run under the state lock.
+
+use std::collections::HashMap;
+
+use axum::http::{Method, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::state::{Bank, Errors, Rec, err, page};
+use super::validate;
+use crate::api::model::{Balance, PublicKeyEntry, Timestamp};
+
+/// A resolved `/v2/` route (with its path id, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    InvoiceCreate,
+    InvoiceList,
+    InvoiceGet(String),
+    InvoiceLogList,
+    InvoiceLogGet(String),
+    TransferCreate,
+    TransferList,
+    TransferGet(String),
+    TransferLogList,
+    TransferLogGet(String),
+    EventList,
+    EventGet(String),
+    EventPatch(String),
+    EventDelete(String),
+    AttemptList,
+    AttemptGet(String),
+    WebhookCreate,
+    WebhookList,
+    WebhookGet(String),
+    WebhookDelete(String),
+    PublicKeyList,
+    BalanceGet,
+}
+
+impl Route {
+    /// The name fault rules use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::InvoiceCreate => "invoice.create",
+            Route::InvoiceList => "invoice.list",
+            Route::InvoiceGet(_) => "invoice.get",
+            Route::InvoiceLogList => "invoice.log.list",
+            Route::InvoiceLogGet(_) => "invoice.log.get",
+            Route::TransferCreate => "transfer.create",
+            Route::TransferList => "transfer.list",
+            Route::TransferGet(_) => "transfer.get",
+            Route::TransferLogList => "transfer.log.list",
+            Route::TransferLogGet(_) => "transfer.log.get",
+            Route::EventList => "event.list",
+            Route::EventGet(_) => "event.get",
+            Route::EventPatch(_) => "event.patch",
+            Route::EventDelete(_) => "event.delete",
+            Route::AttemptList => "event.attempt.list",
+            Route::AttemptGet(_) => "event.attempt.get",
+            Route::WebhookCreate => "webhook.create",
+            Route::WebhookList => "webhook.list",
+            Route::WebhookGet(_) => "webhook.get",
+            Route::WebhookDelete(_) => "webhook.delete",
+            Route::PublicKeyList => "public-key.list",
+            Route::BalanceGet => "balance.get",
+        }
+    }
+}
+
+/// Resolve `method path` (the part after `/v2/`), or say 404 / 405.
+pub fn resolve(method: &Method, rest: &str) -> Result<Route, (StatusCode, Errors)> {
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let id = |s: &str| s.to_string();
+    type Table = Vec<(Method, Route)>;
+    let table: Option<Table> = match segs.as_slice() {
+        ["invoice"] => Some(vec![
+            (Method::POST, Route::InvoiceCreate),
+            (Method::GET, Route::InvoiceList),
+        ]),
+        ["invoice", "log"] => Some(vec![(Method::GET, Route::InvoiceLogList)]),
+        ["invoice", "log", x] => Some(vec![(Method::GET, Route::InvoiceLogGet(id(x)))]),
+        ["invoice", x] => Some(vec![(Method::GET, Route::InvoiceGet(id(x)))]),
+        ["transfer"] => Some(vec![
+            (Method::POST, Route::TransferCreate),
+            (Method::GET, Route::TransferList),
+        ]),
+        ["transfer", "log"] => Some(vec![(Method::GET, Route::TransferLogList)]),
+        ["transfer", "log", x] => Some(vec![(Method::GET, Route::TransferLogGet(id(x)))]),
+        ["transfer", x] => Some(vec![(Method::GET, Route::TransferGet(id(x)))]),
+        ["event"] => Some(vec![(Method::GET, Route::EventList)]),
+        ["event", "attempt"] => Some(vec![(Method::GET, Route::AttemptList)]),
+        ["event", "attempt", x] => Some(vec![(Method::GET, Route::AttemptGet(id(x)))]),
+        ["event", x] => Some(vec![
+            (Method::GET, Route::EventGet(id(x))),
+            (Method::PATCH, Route::EventPatch(id(x))),
+            (Method::DELETE, Route::EventDelete(id(x))),
+        ]),
+        ["webhook"] => Some(vec![
+            (Method::POST, Route::WebhookCreate),
+            (Method::GET, Route::WebhookList),
+        ]),
+        ["webhook", x] => Some(vec![
+            (Method::GET, Route::WebhookGet(id(x))),
+            (Method::DELETE, Route::WebhookDelete(id(x))),
+        ]),
+        ["public-key"] => Some(vec![(Method::GET, Route::PublicKeyList)]),
+        ["balance"] => Some(vec![(Method::GET, Route::BalanceGet)]),
+        _ => None,
+    };
+    let Some(table) = table else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            err("notFound", format!("There is no route /v2/{rest}")),
+        ));
+    };
+    let allowed: Vec<String> = table.iter().map(|(m, _)| m.to_string()).collect();
+    table
+        .into_iter()
+        .find(|(m, _)| m == method)
+        .map(|(_, r)| r)
+        .ok_or_else(|| {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                err(
+                    "methodNotAllowed",
+                    format!(
+                        "/v2/{rest} does not accept {method}; use {}",
+                        allowed.join(" or ")
+                    ),
+                ),
+            )
+        })
+}
+
+/// Everything a handler needs besides the bank.
+pub struct Ctx<'a> {
+    pub now: DateTime<Utc>,
+    pub query: &'a HashMap<String, String>,
+    pub body: &'a [u8],
+    pub public_key: PublicKeyEntry,
+}
+
+fn to_value<T: Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+// --- query parameters ----------------------------------------------------------------------
+
+struct ListParams {
+    limit: usize,
+    cursor: Option<u64>,
+    after: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
+}
+
+impl ListParams {
+    fn parse(q: &HashMap<String, String>) -> Result<ListParams, Errors> {
+        let limit = match q.get("limit").map(|s| s.trim()) {
+            None | Some("") => 100,
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    return Err(err(
+                        "invalidLimit",
+                        format!("limit {s:?} must be an integer from 1 to 100"),
+                    ));
+                }
+            },
+        };
+        let cursor = match q.get("cursor").map(|s| s.trim()) {
+            None | Some("") => None,
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                err(
+                    "invalidCursor",
+                    format!("cursor {c:?} is not a cursor this API gave"),
+                )
+            })?),
+        };
+        let after = date_param(q, "after", false)?;
+        let before = date_param(q, "before", true)?;
+        Ok(ListParams {
+            limit,
+            cursor,
+            after,
+            before,
+        })
+    }
+
+    /// Does `created` fall in [after, before]? (Dates are whole UTC days, both inclusive.)
+    fn in_range(&self, created: &Timestamp) -> bool {
+        self.after.is_none_or(|a| created.0 >= a) && self.before.is_none_or(|b| created.0 < b)
+    }
+}
+
+fn date_param(
+    q: &HashMap<String, String>,
+    key: &str,
+    end: bool,
+) -> Result<Option<DateTime<Utc>>, Errors> {
+    let Some(s) = q.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let code = if end { "invalidBefore" } else { "invalidAfter" };
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let start = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        return Ok(Some(if end {
+            start + Duration::days(1)
+        } else {
+            start
+        }));
+    }
+    if let Some(t) = Timestamp::parse(s) {
+        return Ok(Some(if end {
+            t.0 + Duration::microseconds(1)
+        } else {
+            t.0
+        }));
+    }
+    Err(err(
+        code,
+        format!("{key} {s:?} must be a date like 2026-01-31"),
+    ))
+}
+
+fn list_param(q: &HashMap<String, String>, key: &str) -> Option<Vec<String>> {
+    q.get(key).map(|s| {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    })
+}
+
+fn matches_any(filter: &Option<Vec<String>>, value: &str) -> bool {
+    filter.as_ref().is_none_or(|f| f.iter().any(|x| x == value))
+}
+
+fn encode_cursor(seq: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+fn decode_cursor(c: &str) -> Option<u64> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("seq:")?
+        .parse()
+        .ok()
+}
+
+fn list<T: Serialize>(
+    key: &str,
+    items: &[Rec<T>],
+    p: &ListParams,
+    keep: impl FnMut(&T) -> bool,
+) -> Value {
+    let (page, next) = page(items, p.cursor, p.limit, keep);
+    let mut m = serde_json::Map::new();
+    m.insert(key.to_string(), to_value(page));
+    m.insert(
+        "cursor".to_string(),
+        next.map(|c| Value::String(encode_cursor(c)))
+            .unwrap_or(Value::Null),
+    );
+    Value::Object(m)
+}
+
+fn get<T: Serialize>(key: &str, item: Option<&T>, code: &str, id: &str) -> Result<Value, Errors> {
+    match item {
+        Some(x) => Ok(json!({ key: to_value(x) })),
+        None => Err(err(code, format!("No {key} with id {id:?}"))),
+    }
+}
+
+// --- handlers ------------------------------------------------------------------------------
+
+pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Errors> {
+    let q = ctx.query;
+    match route {
+        Route::InvoiceCreate => {
+            let new = validate::invoices(ctx.body, ctx.now)?;
+            let created: Vec<_> = new
+                .into_iter()
+                .map(|inv| bank.create_invoice(inv, ctx.now))
+                .collect();
+            Ok(json!({"message": "Invoice(s) successfully created", "invoices": created}))
+        }
+        Route::InvoiceList => {
+            let p = ListParams::parse(q)?;
+            let status = list_param(q, "status");
+            let ids = list_param(q, "ids");
+            let tags = lower(list_param(q, "tags"));
+            Ok(list("invoices", &bank.invoices, &p, |i| {
+                p.in_range(&i.created)
+                    && matches_any(&status, &i.status)
+                    && matches_any(&ids, &i.id)
+                    && tags
+                        .as_ref()
+                        .is_none_or(|t| i.tags.iter().any(|x| t.contains(x)))
+            }))
+        }
+        Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
+        Route::InvoiceLogList => {
+            let p = ListParams::parse(q)?;
+            let types = list_param(q, "types");
+            let ids = list_param(q, "invoiceIds");
+            Ok(list("logs", &bank.invoice_logs, &p, |l| {
+                p.in_range(&l.created)
+                    && matches_any(&types, &l.kind)
+                    && matches_any(&ids, &l.invoice.id)
+            }))
+        }
+        Route::InvoiceLogGet(id) => get("log", bank.invoice_log(id), "invalidInvoiceLog", id),
+        Route::TransferCreate => {
+            let new = validate::transfers(ctx.body, ctx.now, bank)?;
+            let created: Vec<_> = new
+                .into_iter()
+                .map(|t| bank.create_transfer(t, ctx.now))
+                .collect();
+            Ok(json!({"message": "Transfer(s) successfully created", "transfers": created}))
+        }
+        Route::TransferList => {
+            let p = ListParams::parse(q)?;
+            let status = list_param(q, "status");
+            let ids = list_param(q, "ids");
+            let tags = lower(list_param(q, "tags"));
+            Ok(list("transfers", &bank.transfers, &p, |t| {
+                p.in_range(&t.created)
+                    && matches_any(&status, &t.status)
+                    && matches_any(&ids, &t.id)
+                    && tags
+                        .as_ref()
+                        .is_none_or(|f| t.tags.iter().any(|x| f.contains(x)))
+            }))
+        }
+        Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
+        Route::TransferLogList => {
+            let p = ListParams::parse(q)?;
+            let types = list_param(q, "types");
+            let ids = list_param(q, "transferIds");
+            Ok(list("logs", &bank.transfer_logs, &p, |l| {
+                p.in_range(&l.created)
+                    && matches_any(&types, &l.kind)
+                    && matches_any(&ids, &l.transfer.id)
+            }))
+        }
+        Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
+        Route::EventList => {
+            let p = ListParams::parse(q)?;
+            let delivered = match q.get("isDelivered").map(|s| s.trim()) {
+                None | Some("") => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(s) => {
+                    return Err(err(
+                        "invalidIsDelivered",
+                        format!("isDelivered {s:?} must be true or false"),
+                    ));
+                }
+            };
+            Ok(list("events", &bank.events, &p, |e| {
+                p.in_range(&e.created)
+                    && delivered.is_none_or(|d| e.is_delivered.unwrap_or(false) == d)
+            }))
+        }
+        Route::EventGet(id) => get("event", bank.event(id), "invalidEvent", id),
+        Route::EventPatch(id) => {
+            let body = validate::json_object(ctx.body)?;
+            let delivered = match body.get("isDelivered") {
+                Some(Value::Bool(b)) => *b,
+                _ => {
+                    return Err(err("invalidIsDelivered", "Send {\"isDelivered\": true}"));
+                }
+            };
+            let ev = bank.set_event_delivered(id, delivered);
+            get("event", ev.as_ref(), "invalidEvent", id)
+        }
+        Route::EventDelete(id) => {
+            let ev = bank.delete_event(id);
+            get("event", ev.as_ref(), "invalidEvent", id)
+        }
+        Route::AttemptList => {
+            let p = ListParams::parse(q)?;
+            let events = list_param(q, "eventIds");
+            let hooks = list_param(q, "webhookIds");
+            Ok(list("attempts", &bank.attempts, &p, |a| {
+                p.in_range(&a.created)
+                    && matches_any(&events, &a.event_id)
+                    && matches_any(&hooks, &a.webhook_id)
+            }))
+        }
+        Route::AttemptGet(id) => get("attempt", bank.attempt(id), "invalidEventAttempt", id),
+        Route::WebhookCreate => {
+            let (url, subs) = validate::webhook(ctx.body)?;
+            let w = bank.create_webhook(url, subs);
+            Ok(json!({"message": "Webhook successfully created", "webhook": w}))
+        }
+        Route::WebhookList => {
+            let p = ListParams::parse(q)?;
+            Ok(list("webhooks", &bank.webhooks, &p, |_| true))
+        }
+        Route::WebhookGet(id) => get("webhook", bank.webhook(id), "invalidWebhook", id),
+        Route::WebhookDelete(id) => {
+            let w = bank.delete_webhook(id);
+            get("webhook", w.as_ref(), "invalidWebhook", id)
+        }
+        Route::PublicKeyList => Ok(json!({"publicKeys": [ctx.public_key.clone()], "cursor": null})),
+        Route::BalanceGet => {
+            let b = Balance {
+                id: bank.workspace_id.clone(),
+                amount: bank.balance,
+                currency: "BRL".into(),
+                updated: Timestamp(bank.balance_updated),
+            };
+            Ok(json!({"balances": [b], "cursor": null}))
+        }
+    }
+}
+
+fn lower(v: Option<Vec<String>>) -> Option<Vec<String>> {
+    v.map(|v| v.into_iter().map(|s| s.to_lowercase()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve() {
+        assert_eq!(
+            resolve(&Method::POST, "invoice").unwrap(),
+            Route::InvoiceCreate
+        );
+        assert_eq!(
+            resolve(&Method::GET, "invoice/log/12").unwrap(),
+            Route::InvoiceLogGet("12".into())
+        );
+        assert_eq!(
+            resolve(&Method::PATCH, "event/1/").unwrap(),
+            Route::EventPatch("1".into())
+        );
+        assert_eq!(
+            resolve(&Method::GET, "event/attempt").unwrap(),
+            Route::AttemptList
+        );
+        assert_eq!(
+            resolve(&Method::GET, "nope").unwrap_err().0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            resolve(&Method::PUT, "invoice").unwrap_err().0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
+        assert_eq!(decode_cursor("garbage!"), None);
+    }
+}

@@ -1,0 +1,165 @@
+//! The HTTP front: `/_sandbox/` admin routes, and one dispatcher for everything else that
+//! resolves the `/v2/` route (404/405), reads the body (413 above 1 MiB), authenticates,
+//! applies request faults, then runs the handler under the state lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::routes::{self, Ctx};
+use super::state::{Errors, err};
+use super::{MAX_BODY, Shared, admin, auth};
+use crate::api::model::{PublicKeyEntry, Timestamp};
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    admin::routes().fallback(v2).with_state(shared)
+}
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+pub(crate) fn errors_response(status: StatusCode, errors: &Errors) -> Response {
+    json_response(status, &json!({ "errors": errors }))
+}
+
+/// A response that promises more bytes than it sends: the connection is cut mid-answer, so
+/// the client cannot know whether the request took effect.
+fn cut_connection() -> Response {
+    let mut resp = Response::new(Body::from("{\"invoices\":["));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
+    resp
+}
+
+async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return errors_response(
+            StatusCode::NOT_FOUND,
+            &err(
+                "notFound",
+                format!("There is no route {path}: the API lives under /v2/"),
+            ),
+        );
+    };
+    let route = match routes::resolve(&parts.method, rest) {
+        Ok(r) => r,
+        Err((status, e)) => return errors_response(status, &e),
+    };
+    let too_big = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_BODY);
+    let body = if too_big {
+        None
+    } else {
+        axum::body::to_bytes(body, MAX_BODY).await.ok()
+    };
+    let Some(body) = body else {
+        return errors_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &err(
+                "invalidJson",
+                format!("The request body is larger than {MAX_BODY} bytes"),
+            ),
+        );
+    };
+    let query: HashMap<String, String> =
+        match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            Ok(Query(pairs)) => pairs.into_iter().collect(),
+            Err(e) => {
+                return errors_response(
+                    StatusCode::BAD_REQUEST,
+                    &err("invalidQuery", format!("Cannot read the query string: {e}")),
+                );
+            }
+        };
+
+    let decision = {
+        let bank = shared.bank();
+        if let Err(e) = auth::check(&bank, &parts.headers, &body, shared.max_skew) {
+            return errors_response(StatusCode::BAD_REQUEST, &e);
+        }
+        drop(bank);
+        shared.bank().decide_request_faults(route.name())
+    };
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;
+    }
+    if let Some(status) = decision.status {
+        let (code, msg) = match status {
+            429 => ("tooManyRequests", "Too many requests (injected fault)"),
+            503 => ("serviceUnavailable", "Service unavailable (injected fault)"),
+            _ => (
+                "internalServerError",
+                "Internal server error (injected fault)",
+            ),
+        };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return errors_response(status, &err(code, msg));
+    }
+
+    shared.pump();
+    let result = {
+        let now = shared.clock.now();
+        let ctx = Ctx {
+            now,
+            query: &query,
+            body: &body,
+            public_key: PublicKeyEntry {
+                content: shared.key.public_key().to_pem(),
+                created: Timestamp(shared.key_created),
+            },
+        };
+        let mut bank = shared.bank();
+        routes::handle(&mut bank, &ctx, &route)
+    };
+    shared.pump();
+    tracing::debug!(method = %parts.method, path, ok = result.is_ok(), "sandbox request");
+
+    if decision.lost_response {
+        return if decision.lost_as_cut {
+            cut_connection()
+        } else {
+            errors_response(
+                StatusCode::BAD_GATEWAY,
+                &err("badGateway", "Bad gateway (injected fault)"),
+            )
+        };
+    }
+    match result {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => errors_response(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+impl IntoResponse for super::GroundTruth {
+    fn into_response(self) -> Response {
+        json_response(
+            StatusCode::OK,
+            &serde_json::to_value(self).unwrap_or(Value::Null),
+        )
+    }
+}

@@ -1,0 +1,883 @@
+//! Everything the emulated bank knows, and how it changes: invoices and transfers with their
+//! logs, events, delivery attempts, webhooks, the balance, and the schedule of what happens
+//! next (payments, credits, transfer settlement, deliveries). Pure state: no I/O, no clock
+//! reads — callers pass "now" in, so advancing the clock replays everything in time order.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::faults::{self, FaultRule};
+use super::{FeeRange, GroundTruth, TruthInvoice, TruthTransfer};
+use crate::api::model::*;
+use crate::keys::PublicKey;
+
+/// The balance a fresh sandbox starts with: R$ 1.000.000,00.
+pub const START_BALANCE: i64 = 100_000_000;
+/// Delivery retries, in minutes after the first attempt.
+pub const RETRY_OFFSETS_MIN: [i64; 3] = [5, 30, 120];
+/// Default invoice expiration (seconds after due), as the API uses.
+pub const DEFAULT_EXPIRATION: i64 = 5_097_600;
+
+/// The bank's knobs (a subset of the sandbox config).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BankSettings {
+    pub seed: u64,
+    pub pay_rate: f64,
+    pub pay_delay: (i64, i64),
+    pub invoice_fee: FeeRange,
+    pub transfer_fee: i64,
+}
+
+/// An item with its insertion sequence number (the paging key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rec<T> {
+    pub seq: u64,
+    pub item: T,
+}
+
+/// Something that happens at a given business time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "camelCase")]
+pub enum Task {
+    InvoicePay {
+        id: String,
+    },
+    InvoiceCredit {
+        id: String,
+    },
+    InvoiceOverdue {
+        id: String,
+    },
+    InvoiceExpire {
+        id: String,
+    },
+    TransferProcess {
+        id: String,
+    },
+    TransferSettle {
+        id: String,
+    },
+    Deliver {
+        event_id: String,
+        webhook_id: String,
+        attempt: u32,
+        base: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduled {
+    pub at: DateTime<Utc>,
+    pub seq: u64,
+    pub task: Task,
+}
+
+// Min-heap on (at, seq).
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A webhook POST to make, prepared under the lock and sent outside it.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    pub event_id: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub body: Vec<u8>,
+    pub attempt: u32,
+    pub base: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub duplicate: bool,
+    pub reorder: bool,
+    pub high_s: bool,
+}
+
+/// What a delivery ended in.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Status(u16),
+    Failed(String),
+}
+
+fn default_rng() -> StdRng {
+    StdRng::seed_from_u64(0)
+}
+
+#[derive(Debug, Default)]
+struct Indexes {
+    invoices: HashMap<String, usize>,
+    invoice_logs: HashMap<String, usize>,
+    transfers: HashMap<String, usize>,
+    transfer_logs: HashMap<String, usize>,
+    events: HashMap<String, usize>,
+    attempts: HashMap<String, usize>,
+    webhooks: HashMap<String, usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bank {
+    pub settings: BankSettings,
+    pub workspace_id: String,
+    pub seq: u64,
+    /// project id → SPKI PEM.
+    pub projects: BTreeMap<String, String>,
+    pub invoices: Vec<Rec<Invoice>>,
+    pub invoice_logs: Vec<Rec<InvoiceLog>>,
+    pub transfers: Vec<Rec<Transfer>>,
+    pub transfer_logs: Vec<Rec<TransferLog>>,
+    pub events: Vec<Rec<Event>>,
+    pub attempts: Vec<Rec<EventAttempt>>,
+    pub webhooks: Vec<Rec<Webhook>>,
+    pub balance: i64,
+    pub balance_updated: DateTime<Utc>,
+    /// invoice id → when it was credited.
+    pub credited: BTreeMap<String, DateTime<Utc>>,
+    pub tasks: BinaryHeap<Scheduled>,
+    /// Business time when the state was saved.
+    #[serde(default)]
+    pub saved_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    keys: HashMap<String, PublicKey>,
+    #[serde(skip)]
+    idx: Indexes,
+    #[serde(skip)]
+    ids: HashSet<String>,
+    #[serde(skip)]
+    external_ids: HashSet<String>,
+    #[serde(skip, default = "default_rng")]
+    rng: StdRng,
+    #[serde(skip, default = "default_rng")]
+    id_rng: StdRng,
+    #[serde(skip, default = "default_rng")]
+    fault_rng: StdRng,
+    #[serde(skip)]
+    pub faults: Vec<FaultRule>,
+}
+
+/// The error type of bank operations: the API's `errors` list.
+pub type Errors = Vec<ApiErrorItem>;
+
+pub fn err(code: &str, message: impl Into<String>) -> Errors {
+    vec![ApiErrorItem {
+        code: code.to_string(),
+        message: message.into(),
+    }]
+}
+
+impl Bank {
+    pub fn new(settings: BankSettings, now: DateTime<Utc>) -> Bank {
+        let mut bank = Bank {
+            settings,
+            workspace_id: String::new(),
+            seq: 0,
+            projects: BTreeMap::new(),
+            invoices: Vec::new(),
+            invoice_logs: Vec::new(),
+            transfers: Vec::new(),
+            transfer_logs: Vec::new(),
+            events: Vec::new(),
+            attempts: Vec::new(),
+            webhooks: Vec::new(),
+            balance: START_BALANCE,
+            balance_updated: now,
+            credited: BTreeMap::new(),
+            tasks: BinaryHeap::new(),
+            saved_at: None,
+            keys: HashMap::new(),
+            idx: Indexes::default(),
+            ids: HashSet::new(),
+            external_ids: HashSet::new(),
+            rng: default_rng(),
+            id_rng: default_rng(),
+            fault_rng: default_rng(),
+            faults: Vec::new(),
+        };
+        bank.reseed();
+        bank.workspace_id = bank.new_id();
+        bank
+    }
+
+    /// Rebuild indexes and caches after loading a saved state (settings come from the new
+    /// config; the RNGs continue from a seed mixed with the saved sequence number).
+    pub fn restore(mut self, settings: BankSettings) -> Result<Bank, String> {
+        self.settings = settings;
+        self.reseed();
+        self.keys.clear();
+        for (id, pem) in &self.projects {
+            let key = PublicKey::from_pem(pem)
+                .map_err(|e| format!("saved key of project {id} is invalid: {e}"))?;
+            self.keys.insert(id.clone(), key);
+        }
+        self.reindex();
+        Ok(self)
+    }
+
+    fn reseed(&mut self) {
+        let s = self.settings.seed ^ self.seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.rng = StdRng::seed_from_u64(s);
+        self.id_rng = StdRng::seed_from_u64(s.wrapping_add(1));
+        self.fault_rng = StdRng::seed_from_u64(s.wrapping_add(2));
+    }
+
+    fn reindex(&mut self) {
+        fn index<T>(v: &[Rec<T>], id: impl Fn(&T) -> &str) -> HashMap<String, usize> {
+            v.iter()
+                .enumerate()
+                .map(|(i, r)| (id(&r.item).to_string(), i))
+                .collect()
+        }
+        self.idx = Indexes {
+            invoices: index(&self.invoices, |x| &x.id),
+            invoice_logs: index(&self.invoice_logs, |x| &x.id),
+            transfers: index(&self.transfers, |x| &x.id),
+            transfer_logs: index(&self.transfer_logs, |x| &x.id),
+            events: index(&self.events, |x| &x.id),
+            attempts: index(&self.attempts, |x| &x.id),
+            webhooks: index(&self.webhooks, |x| &x.id),
+        };
+        self.ids = self
+            .idx
+            .invoices
+            .keys()
+            .chain(self.idx.invoice_logs.keys())
+            .chain(self.idx.transfers.keys())
+            .chain(self.idx.transfer_logs.keys())
+            .chain(self.idx.events.keys())
+            .chain(self.idx.attempts.keys())
+            .chain(self.idx.webhooks.keys())
+            .cloned()
+            .collect();
+        self.ids.insert(self.workspace_id.clone());
+        self.external_ids = self
+            .transfers
+            .iter()
+            .filter(|t| !t.item.external_id.is_empty())
+            .map(|t| t.item.external_id.clone())
+            .collect();
+    }
+
+    // --- ids, sequence, schedule -----------------------------------------------------------
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A fresh, unique 16-digit id.
+    pub fn new_id(&mut self) -> String {
+        loop {
+            let n: u64 = self
+                .id_rng
+                .gen_range(1_000_000_000_000_000..10_000_000_000_000_000);
+            let id = n.to_string();
+            if self.ids.insert(id.clone()) {
+                return id;
+            }
+        }
+    }
+
+    fn transaction_id(&mut self) -> String {
+        let a: u64 = self
+            .id_rng
+            .gen_range(1_000_000_000_000_000..10_000_000_000_000_000);
+        let b: u64 = self.id_rng.gen_range(0..10_000_000_000_000_000);
+        format!("{a}{b:016}")
+    }
+
+    pub fn schedule(&mut self, at: DateTime<Utc>, task: Task) {
+        let seq = self.next_seq();
+        self.tasks.push(Scheduled { at, seq, task });
+    }
+
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.tasks.peek().map(|s| s.at)
+    }
+
+    /// Run every task due at or before `now`, in time order. Returns the deliveries to send.
+    pub fn process_due(&mut self, now: DateTime<Utc>) -> Vec<Dispatch> {
+        let mut out = Vec::new();
+        while self.tasks.peek().is_some_and(|s| s.at <= now) {
+            let s = self.tasks.pop().expect("peeked");
+            self.exec(s.at, s.task, &mut out);
+        }
+        out
+    }
+
+    fn exec(&mut self, at: DateTime<Utc>, task: Task, out: &mut Vec<Dispatch>) {
+        match task {
+            Task::InvoicePay { id } => {
+                if self.invoice(&id).is_some_and(|i| i.status == "created") {
+                    let amount = self.invoice(&id).map(|i| i.nominal_amount).unwrap_or(0);
+                    let fee = self.settings.invoice_fee.sample(amount, &mut self.rng);
+                    self.pay_invoice(&id, at, amount, fee);
+                    let delay = self.rng.gen_range(60..=180);
+                    self.schedule(at + Duration::seconds(delay), Task::InvoiceCredit { id });
+                }
+            }
+            Task::InvoiceCredit { id } => self.credit_invoice(&id, at),
+            Task::InvoiceOverdue { id } => {
+                if self.invoice(&id).is_some_and(|i| i.status == "created") {
+                    self.invoice_transition(&id, at, "overdue", "overdue");
+                }
+            }
+            Task::InvoiceExpire { id } => {
+                if self.invoice(&id).is_some_and(|i| i.status == "overdue") {
+                    self.invoice_transition(&id, at, "expired", "expired");
+                }
+            }
+            Task::TransferProcess { id } => {
+                if self.transfer(&id).is_some_and(|t| t.status == "created") {
+                    self.transfer_transition(&id, at, "processing", "processing", Vec::new());
+                    let delay = self.rng.gen_range(10..=60);
+                    self.schedule(at + Duration::seconds(delay), Task::TransferSettle { id });
+                }
+            }
+            Task::TransferSettle { id } => {
+                if self.transfer(&id).is_some_and(|t| t.status == "processing") {
+                    let d = faults::decide(&self.faults, "transfer.settle", &mut self.fault_rng);
+                    self.settle_transfer(&id, at, !d.transfer_fail, false);
+                }
+            }
+            Task::Deliver {
+                event_id,
+                webhook_id,
+                attempt,
+                base,
+            } => {
+                if let Some(d) = self.prepare_delivery(&event_id, &webhook_id, attempt, base, at) {
+                    out.push(d);
+                }
+            }
+        }
+    }
+
+    // --- lookups ---------------------------------------------------------------------------
+
+    pub fn invoice(&self, id: &str) -> Option<&Invoice> {
+        self.idx.invoices.get(id).map(|&i| &self.invoices[i].item)
+    }
+    fn invoice_mut(&mut self, id: &str) -> Option<&mut Invoice> {
+        let i = *self.idx.invoices.get(id)?;
+        Some(&mut self.invoices[i].item)
+    }
+    pub fn invoice_log(&self, id: &str) -> Option<&InvoiceLog> {
+        self.idx
+            .invoice_logs
+            .get(id)
+            .map(|&i| &self.invoice_logs[i].item)
+    }
+    pub fn transfer(&self, id: &str) -> Option<&Transfer> {
+        self.idx.transfers.get(id).map(|&i| &self.transfers[i].item)
+    }
+    fn transfer_mut(&mut self, id: &str) -> Option<&mut Transfer> {
+        let i = *self.idx.transfers.get(id)?;
+        Some(&mut self.transfers[i].item)
+    }
+    pub fn transfer_log(&self, id: &str) -> Option<&TransferLog> {
+        self.idx
+            .transfer_logs
+            .get(id)
+            .map(|&i| &self.transfer_logs[i].item)
+    }
+    pub fn event(&self, id: &str) -> Option<&Event> {
+        self.idx.events.get(id).map(|&i| &self.events[i].item)
+    }
+    pub fn attempt(&self, id: &str) -> Option<&EventAttempt> {
+        self.idx.attempts.get(id).map(|&i| &self.attempts[i].item)
+    }
+    pub fn webhook(&self, id: &str) -> Option<&Webhook> {
+        self.idx.webhooks.get(id).map(|&i| &self.webhooks[i].item)
+    }
+    pub fn project_key(&self, id: &str) -> Option<&PublicKey> {
+        self.keys.get(id)
+    }
+    pub fn has_external_id(&self, external_id: &str) -> bool {
+        self.external_ids.contains(external_id)
+    }
+
+    pub fn register_project(&mut self, id: &str, key: PublicKey) {
+        self.projects.insert(id.to_string(), key.to_pem());
+        self.keys.insert(id.to_string(), key);
+    }
+
+    // --- invoices --------------------------------------------------------------------------
+
+    /// Store a validated invoice, log `created` and schedule its fate.
+    pub fn create_invoice(&mut self, mut inv: Invoice, now: DateTime<Utc>) -> Invoice {
+        let id = self.new_id();
+        inv.id = id.clone();
+        inv.status = "created".into();
+        inv.created = Timestamp(now);
+        inv.updated = Some(Timestamp(now));
+        inv.nominal_amount = inv.amount;
+        inv.fee = 0;
+        inv.link = format!("https://sandbox.starkbank.com/invoicelink/{id}");
+        inv.pdf = format!("https://sandbox.api.starkbank.com/v2/invoice/{id}.pdf");
+        inv.brcode = format!(
+            "00020101021226890014br.gov.bcb.pix2567brcode-h.sandbox.starkinfra.com/v2/{id}5204000053039865802BR5915Stark Bank S.A.6009Sao Paulo62070503***6304{:04X}",
+            (inv.amount as u64) & 0xffff
+        );
+        let seq = self.next_seq();
+        self.idx.invoices.insert(id.clone(), self.invoices.len());
+        self.invoices.push(Rec {
+            seq,
+            item: inv.clone(),
+        });
+        self.log_invoice(&id, now, "created", Vec::new());
+
+        let due = inv.due.map(|d| d.0).unwrap_or(now + Duration::days(2));
+        let expiration = inv.expiration.unwrap_or(DEFAULT_EXPIRATION);
+        if self.rng.gen_bool(self.settings.pay_rate.clamp(0.0, 1.0)) {
+            let (lo, hi) = self.settings.pay_delay;
+            let delay = if hi > lo {
+                self.rng.gen_range(lo..=hi)
+            } else {
+                lo
+            };
+            let pay_at = now + Duration::seconds(delay);
+            if pay_at < due {
+                self.schedule(pay_at, Task::InvoicePay { id: id.clone() });
+            }
+        }
+        self.schedule(due, Task::InvoiceOverdue { id: id.clone() });
+        self.schedule(
+            due + Duration::seconds(expiration),
+            Task::InvoiceExpire { id: id.clone() },
+        );
+        self.invoice(&id).cloned().expect("just stored")
+    }
+
+    fn log_invoice(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
+        let Some(snapshot) = self.invoice(id).cloned() else {
+            return;
+        };
+        let log = InvoiceLog {
+            id: self.new_id(),
+            created: Timestamp(at),
+            kind: kind.to_string(),
+            errors,
+            invoice: snapshot,
+        };
+        let seq = self.next_seq();
+        self.idx
+            .invoice_logs
+            .insert(log.id.clone(), self.invoice_logs.len());
+        self.invoice_logs.push(Rec {
+            seq,
+            item: log.clone(),
+        });
+        self.emit(at, "invoice", EventLog::Invoice(Box::new(log)));
+    }
+
+    fn invoice_transition(&mut self, id: &str, at: DateTime<Utc>, status: &str, log: &str) {
+        if let Some(inv) = self.invoice_mut(id) {
+            inv.status = status.to_string();
+            inv.updated = Some(Timestamp(at));
+        }
+        self.log_invoice(id, at, log, Vec::new());
+    }
+
+    /// A fee for a payment of `amount`, from the configured range.
+    pub fn sample_invoice_fee(&mut self, amount: i64) -> i64 {
+        self.settings.invoice_fee.sample(amount, &mut self.rng)
+    }
+
+    /// Mark paid with `amount` actually paid and `fee` (log `paid`).
+    pub fn pay_invoice(&mut self, id: &str, at: DateTime<Utc>, amount: i64, fee: i64) {
+        let tx = self.transaction_id();
+        if let Some(inv) = self.invoice_mut(id) {
+            inv.status = "paid".into();
+            inv.amount = amount;
+            inv.fee = fee;
+            inv.transaction_ids = vec![tx];
+            inv.updated = Some(Timestamp(at));
+        }
+        self.log_invoice(id, at, "paid", Vec::new());
+    }
+
+    /// Credit a paid invoice (log `credited`, balance += amount - fee). Once only.
+    pub fn credit_invoice(&mut self, id: &str, at: DateTime<Utc>) {
+        if self.credited.contains_key(id) {
+            return;
+        }
+        let Some(inv) = self.invoice(id) else { return };
+        if inv.status != "paid" {
+            return;
+        }
+        let net = inv.amount - inv.fee;
+        self.credited.insert(id.to_string(), at);
+        self.balance = self.balance.saturating_add(net);
+        self.balance_updated = at;
+        if let Some(inv) = self.invoice_mut(id) {
+            inv.updated = Some(Timestamp(at));
+        }
+        self.log_invoice(id, at, "credited", Vec::new());
+    }
+
+    // --- transfers -------------------------------------------------------------------------
+
+    pub fn create_transfer(&mut self, mut t: Transfer, now: DateTime<Utc>) -> Transfer {
+        let id = self.new_id();
+        t.id = id.clone();
+        t.status = "created".into();
+        t.fee = 0;
+        t.created = Timestamp(now);
+        t.updated = Some(Timestamp(now));
+        if !t.external_id.is_empty() {
+            self.external_ids.insert(t.external_id.clone());
+        }
+        let start = t.scheduled.map(|s| s.0.max(now)).unwrap_or(now);
+        let seq = self.next_seq();
+        self.idx.transfers.insert(id.clone(), self.transfers.len());
+        self.transfers.push(Rec {
+            seq,
+            item: t.clone(),
+        });
+        self.log_transfer(&id, now, "created", Vec::new());
+        self.schedule(
+            start + Duration::seconds(2),
+            Task::TransferProcess { id: id.clone() },
+        );
+        self.transfer(&id).cloned().expect("just stored")
+    }
+
+    fn log_transfer(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
+        let Some(snapshot) = self.transfer(id).cloned() else {
+            return;
+        };
+        let log = TransferLog {
+            id: self.new_id(),
+            created: Timestamp(at),
+            kind: kind.to_string(),
+            errors,
+            transfer: snapshot,
+        };
+        let seq = self.next_seq();
+        self.idx
+            .transfer_logs
+            .insert(log.id.clone(), self.transfer_logs.len());
+        self.transfer_logs.push(Rec {
+            seq,
+            item: log.clone(),
+        });
+        self.emit(at, "transfer", EventLog::Transfer(Box::new(log)));
+    }
+
+    fn transfer_transition(
+        &mut self,
+        id: &str,
+        at: DateTime<Utc>,
+        status: &str,
+        log: &str,
+        errors: Vec<Value>,
+    ) {
+        if let Some(t) = self.transfer_mut(id) {
+            t.status = status.to_string();
+            t.updated = Some(Timestamp(at));
+        }
+        self.log_transfer(id, at, log, errors);
+    }
+
+    /// Settle a transfer that is `created` or `processing`: success debits amount + fee when
+    /// the balance covers it (or always, when `force`); otherwise it fails.
+    pub fn settle_transfer(&mut self, id: &str, at: DateTime<Utc>, succeed: bool, force: bool) {
+        let Some(t) = self.transfer(id) else { return };
+        if t.status == "created" {
+            self.transfer_transition(id, at, "processing", "processing", Vec::new());
+        }
+        let Some(t) = self.transfer(id) else { return };
+        if t.status != "processing" {
+            return;
+        }
+        let fee = self.settings.transfer_fee;
+        let total = t.amount.saturating_add(fee);
+        if !succeed {
+            self.transfer_transition(
+                id,
+                at,
+                "failed",
+                "failed",
+                vec![Value::String(
+                    "Transfer rejected by the receiving bank".into(),
+                )],
+            );
+        } else if !force && self.balance < total {
+            self.transfer_transition(
+                id,
+                at,
+                "failed",
+                "failed",
+                vec![Value::String("Insufficient balance".into())],
+            );
+        } else {
+            let tx = self.transaction_id();
+            self.balance -= total;
+            self.balance_updated = at;
+            if let Some(t) = self.transfer_mut(id) {
+                t.fee = fee;
+                t.transaction_ids = vec![tx];
+            }
+            self.transfer_transition(id, at, "success", "success", Vec::new());
+        }
+    }
+
+    // --- events and deliveries -------------------------------------------------------------
+
+    fn emit(&mut self, at: DateTime<Utc>, subscription: &str, log: EventLog) {
+        let event = Event {
+            id: self.new_id(),
+            created: Timestamp(at),
+            subscription: subscription.to_string(),
+            workspace_id: Some(self.workspace_id.clone()),
+            is_delivered: Some(false),
+            log,
+        };
+        let seq = self.next_seq();
+        self.idx.events.insert(event.id.clone(), self.events.len());
+        let event_id = event.id.clone();
+        self.events.push(Rec { seq, item: event });
+        let hooks: Vec<String> = self
+            .webhooks
+            .iter()
+            .filter(|w| w.item.subscriptions.iter().any(|s| s == subscription))
+            .map(|w| w.item.id.clone())
+            .collect();
+        for webhook_id in hooks {
+            self.schedule(
+                at,
+                Task::Deliver {
+                    event_id: event_id.clone(),
+                    webhook_id,
+                    attempt: 0,
+                    base: at,
+                },
+            );
+        }
+    }
+
+    fn prepare_delivery(
+        &mut self,
+        event_id: &str,
+        webhook_id: &str,
+        attempt: u32,
+        base: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Option<Dispatch> {
+        let event = self.event(event_id)?;
+        if event.is_delivered == Some(true) {
+            return None;
+        }
+        let url = self.webhook(webhook_id)?.url.clone();
+        let mut body_event = event.clone();
+        body_event.is_delivered = None;
+        let route = format!("delivery.{}", body_event.subscription);
+        let d = faults::decide(&self.faults, &route, &mut self.fault_rng);
+        if d.drop {
+            return None;
+        }
+        let body = serde_json::to_vec(&EventEnvelope { event: body_event }).ok()?;
+        Some(Dispatch {
+            event_id: event_id.to_string(),
+            webhook_id: webhook_id.to_string(),
+            url,
+            body,
+            attempt,
+            base,
+            at,
+            duplicate: d.duplicate,
+            reorder: d.reorder,
+            high_s: self.fault_rng.gen_bool(0.5),
+        })
+    }
+
+    /// Record what a delivery ended in: 200 marks the event delivered; anything else records
+    /// an attempt and schedules the next retry (+5, +30, +120 min after the first try).
+    pub fn record_delivery(&mut self, d: &Dispatch, outcome: &DeliveryOutcome) {
+        if matches!(outcome, DeliveryOutcome::Status(200)) {
+            if let Some(&i) = self.idx.events.get(&d.event_id) {
+                self.events[i].item.is_delivered = Some(true);
+            }
+            return;
+        }
+        if self.event(&d.event_id).is_none() {
+            return;
+        }
+        let (code, message) = match outcome {
+            DeliveryOutcome::Status(s) => (
+                s.to_string(),
+                format!("the webhook endpoint answered HTTP {s}"),
+            ),
+            DeliveryOutcome::Failed(reason) => ("connectionError".to_string(), reason.clone()),
+        };
+        let attempt = EventAttempt {
+            id: self.new_id(),
+            code,
+            message,
+            event_id: d.event_id.clone(),
+            webhook_id: d.webhook_id.clone(),
+            created: Timestamp(d.at),
+        };
+        let seq = self.next_seq();
+        self.idx
+            .attempts
+            .insert(attempt.id.clone(), self.attempts.len());
+        self.attempts.push(Rec { seq, item: attempt });
+        if let Some(offset) = RETRY_OFFSETS_MIN.get(d.attempt as usize) {
+            self.schedule(
+                d.base + Duration::minutes(*offset),
+                Task::Deliver {
+                    event_id: d.event_id.clone(),
+                    webhook_id: d.webhook_id.clone(),
+                    attempt: d.attempt + 1,
+                    base: d.base,
+                },
+            );
+        }
+    }
+
+    pub fn set_event_delivered(&mut self, id: &str, delivered: bool) -> Option<Event> {
+        let i = *self.idx.events.get(id)?;
+        self.events[i].item.is_delivered = Some(delivered);
+        Some(self.events[i].item.clone())
+    }
+
+    pub fn delete_event(&mut self, id: &str) -> Option<Event> {
+        let i = self.idx.events.remove(id)?;
+        let rec = self.events.remove(i);
+        for v in self.idx.events.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        Some(rec.item)
+    }
+
+    pub fn create_webhook(&mut self, url: String, subscriptions: Vec<String>) -> Webhook {
+        let w = Webhook {
+            id: self.new_id(),
+            url,
+            subscriptions,
+        };
+        let seq = self.next_seq();
+        self.idx.webhooks.insert(w.id.clone(), self.webhooks.len());
+        self.webhooks.push(Rec {
+            seq,
+            item: w.clone(),
+        });
+        w
+    }
+
+    pub fn delete_webhook(&mut self, id: &str) -> Option<Webhook> {
+        let i = self.idx.webhooks.remove(id)?;
+        let rec = self.webhooks.remove(i);
+        for v in self.idx.webhooks.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        Some(rec.item)
+    }
+
+    /// Decide request faults for `route`.
+    pub fn decide_request_faults(&mut self, route: &str) -> faults::Decision {
+        let rules: Vec<FaultRule> = self
+            .faults
+            .iter()
+            .filter(|r| r.kind.is_request_fault())
+            .cloned()
+            .collect();
+        faults::decide(&rules, route, &mut self.fault_rng)
+    }
+
+    // --- ground truth ----------------------------------------------------------------------
+
+    pub fn truth(&self) -> GroundTruth {
+        GroundTruth {
+            invoices: self
+                .invoices
+                .iter()
+                .map(|r| {
+                    let i = &r.item;
+                    TruthInvoice {
+                        id: i.id.clone(),
+                        status: i.status.clone(),
+                        amount: i.amount,
+                        nominal_amount: i.nominal_amount,
+                        fee: i.fee,
+                        tags: i.tags.clone(),
+                        credited: self.credited.contains_key(&i.id),
+                        credited_at: self.credited.get(&i.id).copied(),
+                    }
+                })
+                .collect(),
+            transfers: self
+                .transfers
+                .iter()
+                .map(|r| {
+                    let t = &r.item;
+                    TruthTransfer {
+                        id: t.id.clone(),
+                        external_id: t.external_id.clone(),
+                        amount: t.amount,
+                        status: t.status.clone(),
+                        fee: t.fee,
+                        tags: t.tags.clone(),
+                        tax_id: t.tax_id.clone(),
+                        bank_code: t.bank_code.clone(),
+                        branch_code: t.branch_code.clone(),
+                        account_number: t.account_number.clone(),
+                        account_type: t.account_type.clone(),
+                        name: t.name.clone(),
+                    }
+                })
+                .collect(),
+            balance: self.balance,
+            events: self.events.len(),
+            undelivered_events: self
+                .events
+                .iter()
+                .filter(|e| e.item.is_delivered != Some(true))
+                .count(),
+        }
+    }
+}
+
+/// One page of `items` (sorted by ascending `seq`), newest first, starting below `cursor`.
+/// Returns the items and the cursor of the next page, if there is one.
+pub fn page<T>(
+    items: &[Rec<T>],
+    cursor: Option<u64>,
+    limit: usize,
+    mut keep: impl FnMut(&T) -> bool,
+) -> (Vec<&T>, Option<u64>) {
+    let end = match cursor {
+        Some(c) => items.partition_point(|r| r.seq < c),
+        None => items.len(),
+    };
+    let mut out = Vec::new();
+    let mut last = 0;
+    for r in items[..end].iter().rev() {
+        if !keep(&r.item) {
+            continue;
+        }
+        if out.len() == limit {
+            return (out, Some(last));
+        }
+        out.push(&r.item);
+        last = r.seq;
+    }
+    (out, None)
+}
