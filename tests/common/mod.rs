@@ -1,0 +1,306 @@
+//! Shared test harness: an in-process `stark sandbox` on 127.0.0.1:0, a registered project
+//! key, a fresh ledger, and the real `stark` binary configured to use them.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use stark::keys::PrivateKey;
+use stark::sandbox::{FaultRule, GroundTruth, Sandbox, SandboxConfig};
+
+pub const PROJECT: &str = "5656565656565656";
+
+pub struct Env {
+    pub rt: tokio::runtime::Runtime,
+    pub sandbox: Option<Sandbox>,
+    pub dir: tempfile::TempDir,
+    pub key_path: PathBuf,
+    pub ledger: PathBuf,
+    pub url: String,
+    pub t0: DateTime<Utc>,
+}
+
+/// A fixed business start: 2026-03-02 00:00:00 UTC.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()
+}
+
+impl Env {
+    /// A sandbox with a frozen clock (speed 0) starting at `t0()`; tests move it.
+    pub fn new(customize: impl FnOnce(&mut SandboxConfig)) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKey::generate();
+        let key_path = dir.path().join("private-key.pem");
+        std::fs::write(&key_path, key.to_sec1_pem()).unwrap();
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut cfg = SandboxConfig {
+            projects: vec![(PROJECT.to_string(), key.public_key())],
+            seed: 7,
+            speed: 0.0,
+            start_time: Some(t0()),
+            ..SandboxConfig::default()
+        };
+        customize(&mut cfg);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = rt.block_on(stark::sandbox::start(cfg)).unwrap();
+        let url = sandbox.url();
+        Env {
+            rt,
+            sandbox: Some(sandbox),
+            ledger: dir.path().join("ledger.sqlite3"),
+            dir,
+            key_path,
+            url,
+            t0: t0(),
+        }
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().unwrap()
+    }
+
+    /// The real binary with this environment's configuration and nothing else.
+    pub fn stark(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("stark").unwrap();
+        self.configure(&mut cmd);
+        cmd
+    }
+
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("stark"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("STARK_API_URL", &self.url)
+            .env("STARK_PROJECT_ID", PROJECT)
+            .env("STARK_PRIVATE_KEY", &self.key_path)
+            .env("STARK_LEDGER", &self.ledger)
+            .env("STARK_BACKOFF_MS", "5");
+        cmd
+    }
+
+    fn configure(&self, cmd: &mut assert_cmd::Command) {
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("STARK_API_URL", &self.url)
+            .env("STARK_PROJECT_ID", PROJECT)
+            .env("STARK_PRIVATE_KEY", &self.key_path)
+            .env("STARK_LEDGER", &self.ledger)
+            .env("STARK_BACKOFF_MS", "5");
+    }
+
+    /// Set the sandbox clock and return the RFC 3339 text to use as `STARK_NOW`.
+    pub fn at(&self, t: DateTime<Utc>) -> String {
+        self.sandbox().set_time(t);
+        t.to_rfc3339()
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.sandbox().advance(by);
+    }
+
+    pub fn faults(&self, rules: &[&str]) {
+        self.sandbox()
+            .set_faults(rules.iter().map(|r| FaultRule::parse(r).unwrap()).collect());
+    }
+
+    pub fn truth(&self) -> GroundTruth {
+        self.sandbox().truth()
+    }
+
+    /// Wait until the sandbox has no delivery in flight.
+    pub fn flush(&self) {
+        assert!(
+            self.rt
+                .block_on(self.sandbox().flush_deliveries(Duration::from_secs(10))),
+            "deliveries did not settle"
+        );
+    }
+
+    /// Admin call on the sandbox.
+    pub fn admin(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("{}{}", self.url, path);
+        self.rt.block_on(async {
+            let c = reqwest::Client::new();
+            let req = match method {
+                "GET" => c.get(&url),
+                _ => c
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.to_string()),
+            };
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let text = resp.text().await.unwrap();
+            assert!(status.is_success(), "{method} {path}: {status} {text}");
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        })
+    }
+
+    pub fn ledger_conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.ledger).unwrap()
+    }
+
+    pub fn ledger_id(&self) -> String {
+        self.ledger_conn()
+            .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    /// Our invoices at the sandbox, grouped by batch tag.
+    pub fn batches_at_bank(&self) -> HashMap<String, Vec<stark::sandbox::TruthInvoice>> {
+        let prefix = format!("stark-{}-c", self.ledger_id());
+        let mut by_tag: HashMap<String, Vec<_>> = HashMap::new();
+        for inv in self.truth().invoices {
+            if let Some(tag) = inv
+                .tags
+                .iter()
+                .find(|t| t.starts_with(&prefix) && t.contains("-b"))
+            {
+                by_tag.entry(tag.clone()).or_default().push(inv.clone());
+            }
+        }
+        by_tag
+    }
+
+    /// Check the money invariants against the sandbox's ground truth: every credited invoice
+    /// of ours has exactly one successful transfer of exactly amount − fee (none when that is
+    /// not positive); no transfer for anything else; no transfer succeeded twice.
+    pub fn assert_money_invariants(&self) -> MoneySummary {
+        let truth = self.truth();
+        let ours: std::collections::HashSet<String> = {
+            let conn = self.ledger_conn();
+            let mut stmt = conn
+                .prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")
+                .unwrap();
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let mut transfers_by_invoice: HashMap<String, Vec<&stark::sandbox::TruthTransfer>> =
+            HashMap::new();
+        for t in &truth.transfers {
+            let inv = t
+                .tags
+                .iter()
+                .find_map(|tag| tag.strip_prefix("stark-invoice-"))
+                .unwrap_or_else(|| panic!("transfer {} has no invoice tag: {:?}", t.id, t.tags));
+            transfers_by_invoice
+                .entry(inv.to_string())
+                .or_default()
+                .push(t);
+            assert_eq!(t.bank_code, "20018183");
+            assert_eq!(t.branch_code, "0001");
+            assert_eq!(t.account_number, "6341320293482496");
+            assert_eq!(t.account_type, "payment");
+            assert_eq!(t.tax_id, "20.018.183/0001-80");
+        }
+        let mut summary = MoneySummary::default();
+        for inv in &truth.invoices {
+            let ts = transfers_by_invoice.remove(&inv.id).unwrap_or_default();
+            let successes: Vec<_> = ts.iter().filter(|t| t.status == "success").collect();
+            let live: Vec<_> = ts.iter().filter(|t| t.status != "failed").collect();
+            if inv.credited && ours.contains(&inv.id) && inv.amount - inv.fee > 0 {
+                assert_eq!(
+                    successes.len(),
+                    1,
+                    "invoice {} credited: exactly one successful transfer, got {:?}",
+                    inv.id,
+                    ts
+                );
+                assert_eq!(
+                    live.len(),
+                    1,
+                    "invoice {}: no other live transfer: {:?}",
+                    inv.id,
+                    ts
+                );
+                assert_eq!(
+                    successes[0].amount,
+                    inv.amount - inv.fee,
+                    "invoice {} amount - fee",
+                    inv.id
+                );
+                summary.paid += 1;
+                summary.net += inv.amount - inv.fee;
+            } else {
+                assert!(
+                    ts.is_empty(),
+                    "invoice {} (credited {}, ours {}, amount {}, fee {}) must have no transfer: {:?}",
+                    inv.id,
+                    inv.credited,
+                    ours.contains(&inv.id),
+                    inv.amount,
+                    inv.fee,
+                    ts
+                );
+                if inv.credited && !ours.contains(&inv.id) {
+                    summary.foreign += 1;
+                }
+                if inv.credited && ours.contains(&inv.id) {
+                    summary.nothing_to_forward += 1;
+                }
+            }
+        }
+        assert!(
+            transfers_by_invoice.is_empty(),
+            "transfers for unknown invoices: {transfers_by_invoice:?}"
+        );
+        summary
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MoneySummary {
+    pub paid: usize,
+    pub net: i64,
+    pub foreign: usize,
+    pub nothing_to_forward: usize,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(s) = self.sandbox.take() {
+            self.rt.block_on(s.shutdown());
+        }
+    }
+}
+
+/// Poll `f` until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

@@ -1,0 +1,384 @@
+//! `stark issue-invoices` against `stark sandbox`: the real binary, a real SQLite ledger and
+//! STARK_NOW walking a whole campaign.
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use stark::domain::taxid::is_valid_cpf;
+
+fn tick(env: &Env, at: chrono::DateTime<chrono::Utc>) -> std::process::Output {
+    let now = env.at(at);
+    env.stark()
+        .env("STARK_NOW", now)
+        .arg("issue-invoices")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_whole_campaign_issues_eight_batches_of_eight_to_twelve() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    let mut total = 0;
+    for k in 0..8 {
+        let at = t0 + Duration::hours(3 * k) + Duration::seconds(7);
+        let out = tick(&env, at);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let line = stdout(&out);
+        assert!(
+            line.contains(&format!("batch {}/8: issued", k + 1)),
+            "{line}"
+        );
+        // A second tick in the same slot issues nothing.
+        let again = tick(&env, at + Duration::minutes(20));
+        assert!(again.status.success());
+        assert!(stdout(&again).contains("nothing due"), "{}", stdout(&again));
+        total += 1;
+    }
+    let batches = env.batches_at_bank();
+    assert_eq!(batches.len(), 8);
+    let mut cpfs = std::collections::HashSet::new();
+    for (tag, invoices) in &batches {
+        assert!(
+            (8..=12).contains(&invoices.len()),
+            "{tag}: {}",
+            invoices.len()
+        );
+        for inv in invoices {
+            assert!(
+                (1_000..=100_000).contains(&inv.nominal_amount),
+                "{}",
+                inv.nominal_amount
+            );
+            assert!(inv.tags.iter().all(|t| t == &t.to_lowercase()));
+        }
+    }
+    // CPFs validate and are unique within the campaign (read from the ledger's record).
+    let conn = env.ledger_conn();
+    let mut stmt = conn
+        .prepare("SELECT tax_id, invoice_id FROM invoices")
+        .unwrap();
+    let rows: Vec<(String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (cpf, id) in &rows {
+        assert!(is_valid_cpf(cpf), "{cpf}");
+        assert!(id.is_some(), "every planned invoice was issued");
+        assert!(cpfs.insert(cpf.clone()), "CPF {cpf} repeated");
+    }
+    assert_eq!(rows.len(), batches.values().map(Vec::len).sum::<usize>());
+    assert_eq!(total, 8);
+    // After the last slot: complete, exit 0, nothing new.
+    let out = tick(&env, t0 + Duration::hours(24));
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("campaign c1 is complete: 8 of 8 batches issued, 0 missed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank().len(), 8);
+}
+
+#[test]
+fn jitter_both_ways_issues_each_slot_exactly_once() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    assert!(tick(&env, t0 + Duration::seconds(7)).status.success());
+    // 02:57 is the 03:00 slot, early.
+    let out = tick(&env, t0 + Duration::minutes(177));
+    assert!(
+        stdout(&out).contains("batch 2/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    // 03:06 is the same slot: nothing.
+    let out = tick(&env, t0 + Duration::minutes(186));
+    assert!(stdout(&out).contains("nothing due"), "{}", stdout(&out));
+    assert_eq!(env.batches_at_bank().len(), 2);
+
+    // A separate ledger: slot 0 at 00:00:07, then 03:00:00 is slot 1, not slot 0 again.
+    let env2 = Env::new(|c| c.pay_rate = 0.0);
+    assert!(tick(&env2, t0 + Duration::seconds(7)).status.success());
+    let out = tick(&env2, t0 + Duration::hours(3));
+    assert!(
+        stdout(&out).contains("batch 2/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_skipped_window_is_recorded_as_missed_not_backfilled() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    assert!(tick(&env, t0).status.success());
+    // No run for slot 1 (03:00); the next run is at 06:00.
+    let out = tick(&env, t0 + Duration::hours(6));
+    let text = stdout(&out);
+    assert!(
+        text.contains("batch 2/8: its window passed without a run; recorded as missed"),
+        "{text}"
+    );
+    assert!(text.contains("batch 3/8: issued"), "{text}");
+    assert_eq!(env.batches_at_bank().len(), 2);
+    let missed: i64 = env
+        .ledger_conn()
+        .query_row(
+            "SELECT COUNT(*) FROM batches WHERE status = 'missed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(missed, 1);
+    // --catch-up issues it.
+    let now = env.at(t0 + Duration::hours(6) + Duration::minutes(5));
+    let out = env
+        .stark()
+        .env("STARK_NOW", now)
+        .args(["issue-invoices", "--catch-up"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("batch 2/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank().len(), 3);
+}
+
+#[test]
+fn a_lost_response_leaves_exactly_one_batch() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    env.faults(&["invoice.create:lost-response=1"]);
+    let out = tick(&env, env.t0);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Issued by the first POST (whose answer was lost), found by the lookup, never resent.
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("recovered from an earlier run"),
+        "{}",
+        stdout(&out)
+    );
+    let batches = env.batches_at_bank();
+    assert_eq!(batches.len(), 1);
+    let n = batches.values().next().unwrap().len();
+    let recorded: i64 = env
+        .ledger_conn()
+        .query_row(
+            "SELECT COUNT(*) FROM invoices WHERE invoice_id IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded as usize, n);
+}
+
+#[test]
+fn server_errors_are_retried_after_a_lookup_and_a_later_tick_resumes() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    // Every create answers 503 (nothing done): the tick gives up, the batch stays open.
+    env.faults(&["invoice.create:503=1"]);
+    let out = tick(&env, env.t0);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("no clear answer"), "{}", stderr(&out));
+    assert_eq!(env.batches_at_bank().len(), 0);
+    // The API recovers; the next tick (same slot) looks the batch up, finds nothing, sends it once.
+    env.faults(&[]);
+    let out = tick(&env, env.t0 + Duration::minutes(10));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank().len(), 1);
+}
+
+#[test]
+fn two_simultaneous_ticks_issue_one_batch() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let now = env.at(env.t0);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.std_command()
+                .env("STARK_NOW", &now)
+                .arg("issue-invoices")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert!(o.status.success(), "{}", stderr(o));
+    }
+    let issued = outs.iter().filter(|o| stdout(o).contains("issued")).count();
+    assert_eq!(
+        issued,
+        1,
+        "{:?}",
+        outs.iter().map(stdout).collect::<Vec<_>>()
+    );
+    assert_eq!(env.batches_at_bank().len(), 1);
+}
+
+#[test]
+fn a_rejected_batch_is_reported_and_not_retried() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let now = env.at(env.t0);
+    // Claim the slot without credentials (the tick stops before sending)...
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .env_remove("STARK_PROJECT_ID")
+        .arg("issue-invoices")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("STARK_PROJECT_ID"));
+    // ...then spoil one CPF in the recorded body, as a buggy generator would.
+    let conn = env.ledger_conn();
+    let body: String = conn
+        .query_row("SELECT body FROM batches", [], |r| r.get(0))
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["invoices"][0]["taxId"] = "123.456.789-10".into();
+    conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
+        .unwrap();
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .arg("issue-invoices")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("rejected by Stark Bank"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).to_lowercase().contains("tax"),
+        "{}",
+        stderr(&out)
+    );
+    let errors: Option<String> = conn
+        .query_row("SELECT errors FROM batches", [], |r| r.get(0))
+        .unwrap();
+    assert!(errors.unwrap().contains("invalid"));
+    // Not retried blindly: the next tick in the slot sends nothing.
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .arg("issue-invoices")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("already rejected"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(env.truth().invoices.is_empty());
+}
+
+#[test]
+fn nothing_due_needs_no_key_and_no_network() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    assert!(tick(&env, env.t0).status.success());
+    let now = (env.t0 + Duration::minutes(30)).to_rfc3339();
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .env(
+            "STARK_PRIVATE_KEY",
+            env.dir.path().join("does-not-exist.pem"),
+        )
+        .env("STARK_API_URL", "http://127.0.0.1:9")
+        .arg("issue-invoices")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "nothing due: batch 1/8 already issued; next batch 2/8 at 2026-03-02T03:00:00"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_and_quiet_output() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let now = env.at(env.t0);
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .args(["issue-invoices", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = &v["outcomes"][0];
+    assert_eq!(o["action"], "issued");
+    assert_eq!(o["batch"], 1);
+    assert_eq!(o["of"], 8);
+    assert!((8..=12).contains(&o["invoices"].as_u64().unwrap()));
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .args(["issue-invoices", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+#[test]
+fn new_campaign_refuses_while_one_runs() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    assert!(tick(&env, env.t0).status.success());
+    let now = env.at(env.t0 + Duration::hours(1));
+    let out = env
+        .stark()
+        .env("STARK_NOW", &now)
+        .args(["issue-invoices", "--new-campaign"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
+    let later = env.at(env.t0 + Duration::hours(25));
+    let out = env
+        .stark()
+        .env("STARK_NOW", &later)
+        .args([
+            "issue-invoices",
+            "--new-campaign",
+            "--every",
+            "1h",
+            "--for",
+            "2h",
+            "--min",
+            "1",
+            "--max",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("batch 1/2: issued"),
+        "{}",
+        stdout(&out)
+    );
+}
