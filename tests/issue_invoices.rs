@@ -162,7 +162,7 @@ fn a_lost_response_leaves_exactly_one_batch() {
         stdout(&out)
     );
     assert!(
-        stdout(&out).contains("recovered from an earlier run"),
+        stdout(&out).contains("found at the bank after an unclear answer"),
         "{}",
         stdout(&out)
     );
