@@ -138,7 +138,7 @@ pub fn describe(o: &Outcome) -> String {
             "batch {batch}/{of}: issued {invoices} invoices, {}{} ({tag})",
             format_brl(*amount),
             if *resumed {
-                ", recovered from an earlier run"
+                ", found at the bank after an unclear answer"
             } else {
                 ""
             }
