@@ -1,0 +1,360 @@
+//! The money path against `stark sandbox`: serve-webhook, transfer-credited and reconcile,
+//! exactly once under duplicates, reordering, lost responses, failures, kills and overlap.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use common::*;
+
+/// Issue one batch at t0 (every invoice gets paid once the clock moves).
+fn issue(env: &Env) -> usize {
+    let now = env.at(env.t0);
+    let out = env.stark().env("STARK_NOW", now).arg("issue-invoices").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    env.batches_at_bank().values().map(Vec::len).sum()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn healthy(&self) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `stark serve-webhook` registered at the sandbox; wait until it is listening.
+fn serve(env: &Env, extra: &[&str]) -> Server {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://127.0.0.1:{port}");
+    let mut child = env
+        .std_command()
+        .args(["serve-webhook", "--listen", &listen, "--public-url", &public])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain stderr in the background (and wait for the registration line).
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
+    loop {
+        let line = rx.recv_timeout(StdDuration::from_secs(15)).expect("serve-webhook said nothing");
+        if line.contains("listening on") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve-webhook did not start");
+    }
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    let s = Server { child, port };
+    assert!(s.healthy());
+    s
+}
+
+fn count(env: &Env, sql: &str) -> i64 {
+    env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn run(env: &Env, args: &[&str]) -> std::process::Output {
+    let now = env.sandbox().now().to_rfc3339();
+    env.stark().env("STARK_NOW", now).args(args).output().unwrap()
+}
+
+/// Let the bank settle every transfer, then reconcile until nothing is left open.
+fn settle(env: &Env) {
+    for _ in 0..4 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        let out = run(env, &["reconcile"]);
+        assert!(out.status.success(), "reconcile: {}\n{}", stdout(&out), stderr(&out));
+        if count(env, "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')") == 0 {
+            break;
+        }
+    }
+}
+
+#[test]
+fn webhook_with_duplicate_and_reordered_deliveries_then_reconcile_pays_each_credit_once() {
+    let env = Env::new(|c| {
+        c.pay_rate = 1.0;
+    });
+    env.faults(&["duplicate-delivery=0.5", "reorder-delivery=0.5"]);
+    let server = serve(&env, &[]);
+    let n = issue(&env);
+    env.advance(Duration::hours(1)); // every invoice paid and credited; events delivered
+    env.flush();
+    assert!(
+        wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM credits") as usize == n),
+        "credits recorded by the webhook: {}",
+        count(&env, "SELECT COUNT(*) FROM credits")
+    );
+    // The server transfers in the background.
+    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM transfers WHERE status IN ('created', 'processing', 'success')") as usize == n));
+    let webhook_events = count(&env, "SELECT COUNT(*) FROM events WHERE source = 'webhook'");
+    assert!(webhook_events > 0);
+    drop(server);
+    // Reconcile sees the same credits again (events and invoice logs): nothing new is paid.
+    settle(&env);
+    let summary = env.assert_money_invariants();
+    assert_eq!(summary.paid, n);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM transfers"), n as i64);
+}
+
+#[test]
+fn reconcile_alone_picks_up_every_credit_when_the_webhook_was_down() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    let out = run(&env, &["reconcile", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["credits_from_events"].as_u64().unwrap() as usize, n, "{report}");
+    assert_eq!(report["transfers"]["sent"].as_u64().unwrap() as usize, n);
+    assert!(report["transfers"]["requests"].as_u64().unwrap() <= 1, "one request for <= 100 transfers");
+    assert!(report["events_marked"].as_u64().unwrap() > 0);
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().undelivered_events, 0, "every event was marked delivered");
+}
+
+#[test]
+fn credits_whose_events_were_deleted_are_found_in_the_invoice_logs() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    // Another tool deleted every event: only the invoice logs remain.
+    let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
+    let client = stark::api::Client::new(stark::api::ClientConfig::new(env.url.clone(), PROJECT, std::sync::Arc::new(key))).unwrap();
+    env.rt.block_on(async {
+        let events: Vec<serde_json::Value> = client.list_all("event", "events", stark::api::Query::new()).await.unwrap();
+        assert!(!events.is_empty());
+        for e in events {
+            client.delete_event(e["id"].as_str().unwrap()).await.unwrap();
+        }
+    });
+    let out = run(&env, &["reconcile", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["credits_from_logs"].as_u64().unwrap() as usize, n, "{report}");
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+}
+
+#[test]
+fn a_lost_response_on_the_transfer_post_leaves_exactly_one_transfer() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    env.faults(&["transfer.create:lost-response=1"]);
+    let out = run(&env, &["reconcile", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["transfers"]["found_by_lookup"].as_u64().unwrap() as usize, n, "{report}");
+    env.faults(&[]);
+    assert_eq!(env.truth().transfers.len(), n);
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().transfers.len(), n);
+}
+
+#[test]
+fn server_errors_on_transfers_are_resolved_by_lookup_and_later_runs() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    env.faults(&["transfer.create:503=1"]);
+    let out = run(&env, &["reconcile"]);
+    assert_eq!(out.status.code(), Some(1), "unresolved transfers make the run fail: {}", stdout(&out));
+    assert_eq!(env.truth().transfers.len(), 0);
+    env.faults(&["transfer.create:500=0.5", "transfer.list:lost-response=0.3"]);
+    for _ in 0..6 {
+        let _ = run(&env, &["transfer-credited"]);
+    }
+    env.faults(&[]);
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+}
+
+#[test]
+fn a_transfer_that_fails_is_retried_once_with_attempt_two() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    let out = run(&env, &["reconcile"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The bank fails one transfer.
+    let first = env.truth().transfers[0].clone();
+    env.admin("POST", &format!("/_sandbox/transfers/{}/fail", first.id), serde_json::json!({}));
+    settle(&env);
+    let summary = env.assert_money_invariants();
+    assert_eq!(summary.paid, n);
+    let invoice = first.tags[0].strip_prefix("stark-invoice-").unwrap().to_string();
+    let attempts: Vec<(String, String)> = {
+        let conn = env.ledger_conn();
+        let mut stmt = conn.prepare("SELECT external_id, status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt").unwrap();
+        stmt.query_map([&invoice], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        attempts,
+        vec![
+            (format!("stark-xfer-{invoice}-a1"), "failed".to_string()),
+            (format!("stark-xfer-{invoice}-a2"), "success".to_string())
+        ]
+    );
+}
+
+#[test]
+fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    issue(&env);
+    env.advance(Duration::hours(1));
+    env.faults(&["transfer-fail=1"]);
+    for _ in 0..5 {
+        env.advance(Duration::minutes(30));
+        let _ = run(&env, &["reconcile", "--max-attempts", "2"]);
+    }
+    // Every credit: two failed attempts, no third, nothing paid.
+    let max_attempt = count(&env, "SELECT MAX(attempt) FROM transfers");
+    assert_eq!(max_attempt, 2);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM transfers WHERE status = 'success'"), 0);
+    assert!(env.truth().transfers.iter().all(|t| t.status == "failed"));
+}
+
+#[test]
+fn killed_while_transferring_then_transfer_credited_finishes_exactly_once() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    // Creates hang long enough to kill the server mid-POST.
+    env.faults(&["transfer.create:latency=1@3000"]);
+    let mut server = serve(&env, &[]);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    env.flush();
+    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM transfers WHERE status = 'sending'") > 0), "the background transfer started");
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM credits") as usize, n);
+    env.faults(&[]);
+    // The POST may or may not have reached the bank; the lease blocks other runs until it
+    // expires, so make it expire (a real cron run would come minutes later).
+    env.ledger_conn().execute("UPDATE transfers SET lease_until = NULL", []).unwrap();
+    let out = run(&env, &["transfer-credited"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().transfers.len(), n);
+}
+
+#[test]
+fn killed_after_recording_credits_before_any_transfer() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let mut server = serve(&env, &["--no-transfer"]);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    env.flush();
+    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM credits") as usize == n));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert_eq!(env.truth().transfers.len(), 0);
+    let out = run(&env, &["transfer-credited"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("{n} sent")), "{}", stdout(&out));
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+}
+
+#[test]
+fn serve_webhook_and_transfer_credited_at_the_same_time() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    env.faults(&["transfer.create:latency=0.5@300"]);
+    let _server = serve(&env, &[]);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    env.flush();
+    // Cron runs overlapping with the server's own transfer step.
+    let now = env.sandbox().now().to_rfc3339();
+    let children: Vec<_> = (0..3)
+        .map(|_| env.std_command().env("STARK_NOW", &now).arg("transfer-credited").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
+        .collect();
+    for mut c in children {
+        c.wait().unwrap();
+    }
+    env.faults(&[]);
+    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('claimed', 'sending')") as usize == n));
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().transfers.len(), n);
+}
+
+#[test]
+fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let n = issue(&env);
+    // Another tool in the same workspace issues an invoice; it gets paid.
+    let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
+    let client = stark::api::Client::new(stark::api::ClientConfig::new(env.url.clone(), PROJECT, std::sync::Arc::new(key))).unwrap();
+    let foreign = env.rt.block_on(client.create_invoices_raw(br#"{"invoices":[{"amount":5000,"taxId":"012.345.678-90","name":"Outra Ferramenta"}]}"#)).unwrap();
+    env.admin("POST", &format!("/_sandbox/invoices/{}/pay", foreign[0].id), serde_json::json!({}));
+    // One of ours is paid with a fee equal to its amount; the rest normally.
+    let ours: Vec<String> = env.batches_at_bank().values().flatten().map(|i| i.id.clone()).collect();
+    let amount = env.truth().invoices.iter().find(|i| i.id == ours[0]).unwrap().nominal_amount;
+    env.admin("POST", &format!("/_sandbox/invoices/{}/pay", ours[0]), serde_json::json!({"amount": amount, "fee": amount}));
+    for id in &ours[1..] {
+        env.admin("POST", &format!("/_sandbox/invoices/{id}/pay"), serde_json::json!({}));
+    }
+    let out = run(&env, &["reconcile"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    settle(&env);
+    let summary = env.assert_money_invariants();
+    assert_eq!(summary.paid, n - 1);
+    assert_eq!(summary.foreign, 1);
+    assert_eq!(summary.nothing_to_forward, 1);
+    let reason: String = env.ledger_conn().query_row("SELECT skip_reason FROM credits WHERE invoice_id = ?1", [&ours[0]], |r| r.get(0)).unwrap();
+    assert!(reason.contains("nothing to forward"), "{reason}");
+    let foreign_recorded = count(&env, &format!("SELECT COUNT(*) FROM credits WHERE invoice_id = '{}'", foreign[0].id));
+    assert_eq!(foreign_recorded, 1);
+}
+
+#[test]
+fn graceful_shutdown_removes_the_webhook_and_a_restart_replaces_stale_ones() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let server = serve(&env, &[]);
+    let hooks = |env: &Env| env.admin("GET", "/_sandbox/state", serde_json::Value::Null)["webhooks"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(hooks(&env), 1);
+    // SIGKILL: the webhook stays registered (stale).
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert_eq!(hooks(&env), 1);
+    // A restart removes the stale one and registers its own.
+    let mut server = serve(&env, &[]);
+    assert_eq!(hooks(&env), 1);
+    // SIGTERM: graceful; deletes its webhook.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let status = server.child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(hooks(&env), 0);
+}
