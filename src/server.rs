@@ -34,6 +34,8 @@ use crate::payout::{self, PayoutOptions};
 
 /// Largest body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;
+/// Oversized bodies up to this size are read and dropped before answering 413.
+const DRAIN_LIMIT: usize = 16 << 20;
 /// Most events committed in one transaction.
 const GROUP_MAX: usize = 512;
 
@@ -438,22 +440,23 @@ fn refuse(app: &App, status: StatusCode, verdict: &str, action: &str) -> Respons
 
 async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
     // 1. The raw body, bounded in size and time.
-    if let Some(len) = headers
+    let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        if len > BODY_LIMIT as u64 {
-            return refuse(
-                &app,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body too large",
-                "rejected",
-            );
-        }
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > DRAIN_LIMIT as u64) {
+        return refuse(
+            &app,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body too large",
+            "rejected",
+        );
     }
-    let bytes = match tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, BODY_LIMIT))
-        .await
+    let bytes = match tokio::time::timeout(
+        app.body_timeout,
+        read_body(body, BODY_LIMIT, DRAIN_LIMIT),
+    )
+    .await
     {
         Err(_) => {
             return refuse(
@@ -463,25 +466,21 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
                 "rejected",
             );
         }
-        Ok(Err(e)) => {
-            let too_big = std::error::Error::source(&e)
-                .is_some_and(|s| s.to_string().contains("length limit"))
-                || e.to_string().contains("length limit");
-            return if too_big {
-                refuse(
-                    &app,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body too large",
-                    "rejected",
-                )
-            } else {
-                refuse(
-                    &app,
-                    StatusCode::BAD_REQUEST,
-                    "cannot read body",
-                    "rejected",
-                )
-            };
+        Ok(Err(BodyError::TooLarge)) => {
+            return refuse(
+                &app,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body too large",
+                "rejected",
+            );
+        }
+        Ok(Err(BodyError::Read)) => {
+            return refuse(
+                &app,
+                StatusCode::BAD_REQUEST,
+                "cannot read body",
+                "rejected",
+            );
         }
         Ok(Ok(b)) => b,
     };
@@ -613,4 +612,37 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
             (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
         }
     }
+}
+
+enum BodyError {
+    TooLarge,
+    Read,
+}
+
+/// Read at most `limit` bytes of body. A larger body is read on (and dropped) up to `drain`
+/// bytes, so the client gets its 413 instead of a reset connection.
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    drain: usize,
+) -> Result<axum::body::Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Read)?;
+        if let Ok(data) = frame.into_data() {
+            total += data.len();
+            if total > drain {
+                return Err(BodyError::TooLarge);
+            }
+            if total <= limit {
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    if total > limit {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(buf.into())
 }

@@ -14,13 +14,22 @@ use common::*;
 /// Issue one batch at t0 (every invoice gets paid once the clock moves).
 fn issue(env: &Env) -> usize {
     let now = env.at(env.t0);
-    let out = env.stark().env("STARK_NOW", now).arg("issue-invoices").output().unwrap();
+    let out = env
+        .stark()
+        .env("STARK_NOW", now)
+        .arg("issue-invoices")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     env.batches_at_bank().values().map(Vec::len).sum()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -48,7 +57,13 @@ fn serve(env: &Env, extra: &[&str]) -> Server {
     let public = format!("http://127.0.0.1:{port}");
     let mut child = env
         .std_command()
-        .args(["serve-webhook", "--listen", &listen, "--public-url", &public])
+        .args([
+            "serve-webhook",
+            "--listen",
+            &listen,
+            "--public-url",
+            &public,
+        ])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -64,11 +79,16 @@ fn serve(env: &Env, extra: &[&str]) -> Server {
     });
     let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
     loop {
-        let line = rx.recv_timeout(StdDuration::from_secs(15)).expect("serve-webhook said nothing");
+        let line = rx
+            .recv_timeout(StdDuration::from_secs(15))
+            .expect("serve-webhook said nothing");
         if line.contains("listening on") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "serve-webhook did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve-webhook did not start"
+        );
     }
     std::thread::spawn(move || while rx.recv().is_ok() {});
     let s = Server { child, port };
@@ -82,7 +102,11 @@ fn count(env: &Env, sql: &str) -> i64 {
 
 fn run(env: &Env, args: &[&str]) -> std::process::Output {
     let now = env.sandbox().now().to_rfc3339();
-    env.stark().env("STARK_NOW", now).args(args).output().unwrap()
+    env.stark()
+        .env("STARK_NOW", now)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Let the bank settle every transfer, then reconcile until nothing is left open.
@@ -91,8 +115,17 @@ fn settle(env: &Env) {
         env.advance(Duration::minutes(30));
         env.flush();
         let out = run(env, &["reconcile"]);
-        assert!(out.status.success(), "reconcile: {}\n{}", stdout(&out), stderr(&out));
-        if count(env, "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')") == 0 {
+        assert!(
+            out.status.success(),
+            "reconcile: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        if count(
+            env,
+            "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
+        ) == 0
+        {
             break;
         }
     }
@@ -109,12 +142,19 @@ fn webhook_with_duplicate_and_reordered_deliveries_then_reconcile_pays_each_cred
     env.advance(Duration::hours(1)); // every invoice paid and credited; events delivered
     env.flush();
     assert!(
-        wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM credits") as usize == n),
+        wait_until(
+            StdDuration::from_secs(20),
+            || count(&env, "SELECT COUNT(*) FROM credits") as usize == n
+        ),
         "credits recorded by the webhook: {}",
         count(&env, "SELECT COUNT(*) FROM credits")
     );
     // The server transfers in the background.
-    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM transfers WHERE status IN ('created', 'processing', 'success')") as usize == n));
+    assert!(wait_until(StdDuration::from_secs(20), || count(
+        &env,
+        "SELECT COUNT(*) FROM transfers WHERE status IN ('created', 'processing', 'success')"
+    ) as usize
+        == n));
     let webhook_events = count(&env, "SELECT COUNT(*) FROM events WHERE source = 'webhook'");
     assert!(webhook_events > 0);
     drop(server);
@@ -133,13 +173,24 @@ fn reconcile_alone_picks_up_every_credit_when_the_webhook_was_down() {
     let out = run(&env, &["reconcile", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["credits_from_events"].as_u64().unwrap() as usize, n, "{report}");
+    assert_eq!(
+        report["credits_from_events"].as_u64().unwrap() as usize,
+        n,
+        "{report}"
+    );
     assert_eq!(report["transfers"]["sent"].as_u64().unwrap() as usize, n);
-    assert!(report["transfers"]["requests"].as_u64().unwrap() <= 1, "one request for <= 100 transfers");
+    assert!(
+        report["transfers"]["requests"].as_u64().unwrap() <= 1,
+        "one request for <= 100 transfers"
+    );
     assert!(report["events_marked"].as_u64().unwrap() > 0);
     settle(&env);
     assert_eq!(env.assert_money_invariants().paid, n);
-    assert_eq!(env.truth().undelivered_events, 0, "every event was marked delivered");
+    assert_eq!(
+        env.truth().undelivered_events,
+        0,
+        "every event was marked delivered"
+    );
 }
 
 #[test]
@@ -149,17 +200,32 @@ fn credits_whose_events_were_deleted_are_found_in_the_invoice_logs() {
     env.advance(Duration::hours(1));
     // Another tool deleted every event: only the invoice logs remain.
     let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
-    let client = stark::api::Client::new(stark::api::ClientConfig::new(env.url.clone(), PROJECT, std::sync::Arc::new(key))).unwrap();
+    let client = stark::api::Client::new(stark::api::ClientConfig::new(
+        env.url.clone(),
+        PROJECT,
+        std::sync::Arc::new(key),
+    ))
+    .unwrap();
     env.rt.block_on(async {
-        let events: Vec<serde_json::Value> = client.list_all("event", "events", stark::api::Query::new()).await.unwrap();
+        let events: Vec<serde_json::Value> = client
+            .list_all("event", "events", stark::api::Query::new())
+            .await
+            .unwrap();
         assert!(!events.is_empty());
         for e in events {
-            client.delete_event(e["id"].as_str().unwrap()).await.unwrap();
+            client
+                .delete_event(e["id"].as_str().unwrap())
+                .await
+                .unwrap();
         }
     });
     let out = run(&env, &["reconcile", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["credits_from_logs"].as_u64().unwrap() as usize, n, "{report}");
+    assert_eq!(
+        report["credits_from_logs"].as_u64().unwrap() as usize,
+        n,
+        "{report}"
+    );
     settle(&env);
     assert_eq!(env.assert_money_invariants().paid, n);
 }
@@ -173,7 +239,11 @@ fn a_lost_response_on_the_transfer_post_leaves_exactly_one_transfer() {
     let out = run(&env, &["reconcile", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["transfers"]["found_by_lookup"].as_u64().unwrap() as usize, n, "{report}");
+    assert_eq!(
+        report["transfers"]["found_by_lookup"].as_u64().unwrap() as usize,
+        n,
+        "{report}"
+    );
     env.faults(&[]);
     assert_eq!(env.truth().transfers.len(), n);
     settle(&env);
@@ -188,7 +258,12 @@ fn server_errors_on_transfers_are_resolved_by_lookup_and_later_runs() {
     env.advance(Duration::hours(1));
     env.faults(&["transfer.create:503=1"]);
     let out = run(&env, &["reconcile"]);
-    assert_eq!(out.status.code(), Some(1), "unresolved transfers make the run fail: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "unresolved transfers make the run fail: {}",
+        stdout(&out)
+    );
     assert_eq!(env.truth().transfers.len(), 0);
     env.faults(&["transfer.create:500=0.5", "transfer.list:lost-response=0.3"]);
     for _ in 0..6 {
@@ -208,15 +283,29 @@ fn a_transfer_that_fails_is_retried_once_with_attempt_two() {
     assert!(out.status.success(), "{}", stderr(&out));
     // The bank fails one transfer.
     let first = env.truth().transfers[0].clone();
-    env.admin("POST", &format!("/_sandbox/transfers/{}/fail", first.id), serde_json::json!({}));
+    env.admin(
+        "POST",
+        &format!("/_sandbox/transfers/{}/fail", first.id),
+        serde_json::json!({}),
+    );
     settle(&env);
     let summary = env.assert_money_invariants();
     assert_eq!(summary.paid, n);
-    let invoice = first.tags[0].strip_prefix("stark-invoice-").unwrap().to_string();
+    let invoice = first.tags[0]
+        .strip_prefix("stark-invoice-")
+        .unwrap()
+        .to_string();
     let attempts: Vec<(String, String)> = {
         let conn = env.ledger_conn();
-        let mut stmt = conn.prepare("SELECT external_id, status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt").unwrap();
-        stmt.query_map([&invoice], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        let mut stmt = conn
+            .prepare(
+                "SELECT external_id, status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt",
+            )
+            .unwrap();
+        stmt.query_map([&invoice], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert_eq!(
         attempts,
@@ -240,7 +329,13 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
     // Every credit: two failed attempts, no third, nothing paid.
     let max_attempt = count(&env, "SELECT MAX(attempt) FROM transfers");
     assert_eq!(max_attempt, 2);
-    assert_eq!(count(&env, "SELECT COUNT(*) FROM transfers WHERE status = 'success'"), 0);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM transfers WHERE status = 'success'"
+        ),
+        0
+    );
     assert!(env.truth().transfers.iter().all(|t| t.status == "failed"));
 }
 
@@ -253,14 +348,22 @@ fn killed_while_transferring_then_transfer_credited_finishes_exactly_once() {
     let n = issue(&env);
     env.advance(Duration::hours(1));
     env.flush();
-    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM transfers WHERE status = 'sending'") > 0), "the background transfer started");
+    assert!(
+        wait_until(StdDuration::from_secs(20), || count(
+            &env,
+            "SELECT COUNT(*) FROM transfers WHERE status = 'sending'"
+        ) > 0),
+        "the background transfer started"
+    );
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     assert_eq!(count(&env, "SELECT COUNT(*) FROM credits") as usize, n);
     env.faults(&[]);
     // The POST may or may not have reached the bank; the lease blocks other runs until it
     // expires, so make it expire (a real cron run would come minutes later).
-    env.ledger_conn().execute("UPDATE transfers SET lease_until = NULL", []).unwrap();
+    env.ledger_conn()
+        .execute("UPDATE transfers SET lease_until = NULL", [])
+        .unwrap();
     let out = run(&env, &["transfer-credited"]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     settle(&env);
@@ -275,13 +378,20 @@ fn killed_after_recording_credits_before_any_transfer() {
     let n = issue(&env);
     env.advance(Duration::hours(1));
     env.flush();
-    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM credits") as usize == n));
+    assert!(wait_until(
+        StdDuration::from_secs(20),
+        || count(&env, "SELECT COUNT(*) FROM credits") as usize == n
+    ));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     assert_eq!(env.truth().transfers.len(), 0);
     let out = run(&env, &["transfer-credited"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains(&format!("{n} sent")), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("{n} sent")),
+        "{}",
+        stdout(&out)
+    );
     settle(&env);
     assert_eq!(env.assert_money_invariants().paid, n);
 }
@@ -297,13 +407,25 @@ fn serve_webhook_and_transfer_credited_at_the_same_time() {
     // Cron runs overlapping with the server's own transfer step.
     let now = env.sandbox().now().to_rfc3339();
     let children: Vec<_> = (0..3)
-        .map(|_| env.std_command().env("STARK_NOW", &now).arg("transfer-credited").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
+        .map(|_| {
+            env.std_command()
+                .env("STARK_NOW", &now)
+                .arg("transfer-credited")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut c in children {
         c.wait().unwrap();
     }
     env.faults(&[]);
-    assert!(wait_until(StdDuration::from_secs(20), || count(&env, "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('claimed', 'sending')") as usize == n));
+    assert!(wait_until(StdDuration::from_secs(20), || count(
+        &env,
+        "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('claimed', 'sending')"
+    ) as usize
+        == n));
     settle(&env);
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
@@ -315,15 +437,48 @@ fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() 
     let n = issue(&env);
     // Another tool in the same workspace issues an invoice; it gets paid.
     let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
-    let client = stark::api::Client::new(stark::api::ClientConfig::new(env.url.clone(), PROJECT, std::sync::Arc::new(key))).unwrap();
-    let foreign = env.rt.block_on(client.create_invoices_raw(br#"{"invoices":[{"amount":5000,"taxId":"012.345.678-90","name":"Outra Ferramenta"}]}"#)).unwrap();
-    env.admin("POST", &format!("/_sandbox/invoices/{}/pay", foreign[0].id), serde_json::json!({}));
+    let client = stark::api::Client::new(stark::api::ClientConfig::new(
+        env.url.clone(),
+        PROJECT,
+        std::sync::Arc::new(key),
+    ))
+    .unwrap();
+    let foreign = env
+        .rt
+        .block_on(client.create_invoices_raw(
+            br#"{"invoices":[{"amount":5000,"taxId":"012.345.678-90","name":"Outra Ferramenta"}]}"#,
+        ))
+        .unwrap();
+    env.admin(
+        "POST",
+        &format!("/_sandbox/invoices/{}/pay", foreign[0].id),
+        serde_json::json!({}),
+    );
     // One of ours is paid with a fee equal to its amount; the rest normally.
-    let ours: Vec<String> = env.batches_at_bank().values().flatten().map(|i| i.id.clone()).collect();
-    let amount = env.truth().invoices.iter().find(|i| i.id == ours[0]).unwrap().nominal_amount;
-    env.admin("POST", &format!("/_sandbox/invoices/{}/pay", ours[0]), serde_json::json!({"amount": amount, "fee": amount}));
+    let ours: Vec<String> = env
+        .batches_at_bank()
+        .values()
+        .flatten()
+        .map(|i| i.id.clone())
+        .collect();
+    let amount = env
+        .truth()
+        .invoices
+        .iter()
+        .find(|i| i.id == ours[0])
+        .unwrap()
+        .nominal_amount;
+    env.admin(
+        "POST",
+        &format!("/_sandbox/invoices/{}/pay", ours[0]),
+        serde_json::json!({"amount": amount, "fee": amount}),
+    );
     for id in &ours[1..] {
-        env.admin("POST", &format!("/_sandbox/invoices/{id}/pay"), serde_json::json!({}));
+        env.admin(
+            "POST",
+            &format!("/_sandbox/invoices/{id}/pay"),
+            serde_json::json!({}),
+        );
     }
     let out = run(&env, &["reconcile"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -332,9 +487,22 @@ fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() 
     assert_eq!(summary.paid, n - 1);
     assert_eq!(summary.foreign, 1);
     assert_eq!(summary.nothing_to_forward, 1);
-    let reason: String = env.ledger_conn().query_row("SELECT skip_reason FROM credits WHERE invoice_id = ?1", [&ours[0]], |r| r.get(0)).unwrap();
+    let reason: String = env
+        .ledger_conn()
+        .query_row(
+            "SELECT skip_reason FROM credits WHERE invoice_id = ?1",
+            [&ours[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert!(reason.contains("nothing to forward"), "{reason}");
-    let foreign_recorded = count(&env, &format!("SELECT COUNT(*) FROM credits WHERE invoice_id = '{}'", foreign[0].id));
+    let foreign_recorded = count(
+        &env,
+        &format!(
+            "SELECT COUNT(*) FROM credits WHERE invoice_id = '{}'",
+            foreign[0].id
+        ),
+    );
     assert_eq!(foreign_recorded, 1);
 }
 
@@ -342,7 +510,12 @@ fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() 
 fn graceful_shutdown_removes_the_webhook_and_a_restart_replaces_stale_ones() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let server = serve(&env, &[]);
-    let hooks = |env: &Env| env.admin("GET", "/_sandbox/state", serde_json::Value::Null)["webhooks"].as_array().map(Vec::len).unwrap_or(0);
+    let hooks = |env: &Env| {
+        env.admin("GET", "/_sandbox/state", serde_json::Value::Null)["webhooks"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    };
     assert_eq!(hooks(&env), 1);
     // SIGKILL: the webhook stays registered (stale).
     let mut server = server;
