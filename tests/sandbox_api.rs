@@ -553,3 +553,72 @@ async fn transfers_settle_against_the_balance_and_external_ids_are_unique() {
     assert_eq!(v["transfer"]["status"], "failed");
     env.sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn odd_inputs_get_errors_not_panics() {
+    let env = env(config()).await;
+    let odd: Vec<&[u8]> = vec![
+        b"",
+        b"null",
+        b"[]",
+        br#"{"invoices": {}}"#,
+        br#"{"invoices": [null]}"#,
+        br#"{"invoices": [{"amount": 1e400, "taxId": "012.345.678-90", "name": "A"}]}"#,
+        br#"{"invoices": [{"amount": 18446744073709551615, "taxId": "012.345.678-90", "name": "A"}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "expiration": 9223372036854775807}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "due": "+262143-12-31"}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": 12345678909, "name": "A"}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "tags": [1]}]}"#,
+        "{\"invoices\": [{\"name\": \"\u{0}\u{ffff}\"}]}".as_bytes(),
+    ];
+    for body in odd {
+        let e = env.client.post_raw("invoice", body).await.unwrap_err();
+        assert!(
+            matches!(e, ApiError::Rejected { .. }),
+            "{}: {e:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    for (path, q) in [
+        ("invoice", Query::new().set("after", "yesterday")),
+        ("invoice", Query::new().set("before", "2026-13-45")),
+        ("event", Query::new().set("limit", "0")),
+        ("transfer/log", Query::new().set("cursor", "c2VxOng")),
+    ] {
+        let e = env.client.get_value(path, &q).await.unwrap_err();
+        assert!(matches!(e, ApiError::Rejected { .. }), "{path}: {e:?}");
+    }
+    let e = env.client.post_raw("event/1", b"{}").await.unwrap_err();
+    assert!(matches!(e, ApiError::Status { status: 405, .. }), "{e:?}");
+    // The far-future due date is accepted and nothing breaks when time moves.
+    let body = br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "due": "9999-12-31T23:59:59+00:00", "expiration": 315360000}]}"#;
+    env.client.create_invoices_raw(body).await.unwrap();
+    env.sb.advance(Duration::days(365));
+    env.client.balance().await.unwrap();
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_clock_runs_by_itself_at_speed() {
+    // One real second is one business hour: payments (5..15 min) and credits follow alone.
+    let env = env(stark::sandbox::SandboxConfig {
+        speed: 3600.0,
+        ..config()
+    })
+    .await;
+    let before = env.sb.now();
+    env.client
+        .create_invoices_raw(&invoices_body(5, 1_000, "auto"))
+        .await
+        .unwrap();
+    poll(std::time::Duration::from_secs(10), "credits", || async {
+        let t = env.sb.truth();
+        t.invoices.iter().all(|i| i.credited).then_some(())
+    })
+    .await;
+    assert!(env.sb.now() - before >= Duration::minutes(6));
+    let (s, v) = env.admin(Method::GET, "clock", Value::Null).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["speed"], 3600.0);
+    env.sb.shutdown().await;
+}
