@@ -622,3 +622,40 @@ async fn the_clock_runs_by_itself_at_speed() {
     assert_eq!(v["speed"], 3600.0);
     env.sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_are_safe() {
+    let env = env(config()).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let client = env.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let tag = format!("c{i}");
+            client
+                .create_invoices_raw(&invoices_body(10, 100, &tag))
+                .await
+                .unwrap();
+            client
+                .create_transfers_raw(&transfers_body(vec![transfer_json(
+                    10,
+                    &format!("same-{}", i % 2),
+                    &tag,
+                )]))
+                .await
+                .is_ok()
+        }));
+    }
+    let mut transfers_ok = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            transfers_ok += 1;
+        }
+    }
+    assert_eq!(transfers_ok, 2, "one transfer per externalId");
+    let truth = env.sb.truth();
+    assert_eq!(truth.invoices.len(), 200);
+    let ids: std::collections::HashSet<_> = truth.invoices.iter().map(|i| &i.id).collect();
+    assert_eq!(ids.len(), 200);
+    assert_eq!(truth.transfers.len(), 2);
+    env.sb.shutdown().await;
+}
