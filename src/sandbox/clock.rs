@@ -21,7 +21,10 @@ struct Anchor {
 impl Anchor {
     fn now(&self) -> DateTime<Utc> {
         let elapsed = self.real.elapsed().as_secs_f64() * self.speed;
-        self.at + chrono::Duration::microseconds((elapsed * 1e6) as i64)
+        let micros = (elapsed * 1e6).min(i64::MAX as f64) as i64;
+        self.at
+            .checked_add_signed(chrono::Duration::microseconds(micros))
+            .unwrap_or(self.at)
     }
 }
 
@@ -51,7 +54,8 @@ impl SandboxClock {
     /// Jump forward (or back, with a negative duration) and keep running from there.
     pub fn advance(&self, by: chrono::Duration) -> DateTime<Utc> {
         let mut a = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let at = a.now() + by;
+        let now = a.now();
+        let at = now.checked_add_signed(by).unwrap_or(now);
         a.real = Instant::now();
         a.at = at;
         at

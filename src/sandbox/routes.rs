@@ -207,14 +207,15 @@ fn date_param(
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let start = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         return Ok(Some(if end {
-            start + Duration::days(1)
+            start.checked_add_signed(Duration::days(1)).unwrap_or(start)
         } else {
             start
         }));
     }
     if let Some(t) = Timestamp::parse(s) {
         return Ok(Some(if end {
-            t.0 + Duration::microseconds(1)
+            t.0.checked_add_signed(Duration::microseconds(1))
+                .unwrap_or(t.0)
         } else {
             t.0
         }));

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use super::routes::{self, Ctx};
 use super::state::{Errors, err};
 use super::{MAX_BODY, Shared, admin, auth};
+
+/// Bodies up to this size are read to the end before a 413 is answered.
+const DRAIN_LIMIT: usize = 16 * MAX_BODY;
 use crate::api::model::{PublicKeyEntry, Timestamp};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -66,16 +69,21 @@ async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(r) => r,
         Err((status, e)) => return errors_response(status, &e),
     };
-    let too_big = parts
+    let too_big_to_read = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_BODY);
-    let body = if too_big {
+        .is_some_and(|n| n > DRAIN_LIMIT);
+    // Read (and discard) bodies somewhat over the limit so that the client gets the 413
+    // instead of a connection reset while it is still sending.
+    let body = if too_big_to_read {
         None
     } else {
-        axum::body::to_bytes(body, MAX_BODY).await.ok()
+        axum::body::to_bytes(body, DRAIN_LIMIT)
+            .await
+            .ok()
+            .filter(|b| b.len() <= MAX_BODY)
     };
     let Some(body) = body else {
         return errors_response(

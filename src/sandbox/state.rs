@@ -324,7 +324,10 @@ impl Bank {
                     let fee = self.settings.invoice_fee.sample(amount, &mut self.rng);
                     self.pay_invoice(&id, at, amount, fee);
                     let delay = self.rng.gen_range(60..=180);
-                    self.schedule(at + Duration::seconds(delay), Task::InvoiceCredit { id });
+                    self.schedule(
+                        add_seconds(at, delay).unwrap_or(at),
+                        Task::InvoiceCredit { id },
+                    );
                 }
             }
             Task::InvoiceCredit { id } => self.credit_invoice(&id, at),
@@ -342,7 +345,10 @@ impl Bank {
                 if self.transfer(&id).is_some_and(|t| t.status == "created") {
                     self.transfer_transition(&id, at, "processing", "processing", Vec::new());
                     let delay = self.rng.gen_range(10..=60);
-                    self.schedule(at + Duration::seconds(delay), Task::TransferSettle { id });
+                    self.schedule(
+                        add_seconds(at, delay).unwrap_or(at),
+                        Task::TransferSettle { id },
+                    );
                 }
             }
             Task::TransferSettle { id } => {
@@ -438,7 +444,10 @@ impl Bank {
         });
         self.log_invoice(&id, now, "created", Vec::new());
 
-        let due = inv.due.map(|d| d.0).unwrap_or(now + Duration::days(2));
+        let due = inv
+            .due
+            .map(|d| d.0)
+            .unwrap_or_else(|| add_seconds(now, 2 * 86_400).unwrap_or(now));
         let expiration = inv.expiration.unwrap_or(DEFAULT_EXPIRATION);
         if self.rng.gen_bool(self.settings.pay_rate.clamp(0.0, 1.0)) {
             let (lo, hi) = self.settings.pay_delay;
@@ -447,16 +456,14 @@ impl Bank {
             } else {
                 lo
             };
-            let pay_at = now + Duration::seconds(delay);
-            if pay_at < due {
+            if let Some(pay_at) = add_seconds(now, delay).filter(|t| *t < due) {
                 self.schedule(pay_at, Task::InvoicePay { id: id.clone() });
             }
         }
         self.schedule(due, Task::InvoiceOverdue { id: id.clone() });
-        self.schedule(
-            due + Duration::seconds(expiration),
-            Task::InvoiceExpire { id: id.clone() },
-        );
+        if let Some(at) = add_seconds(due, expiration) {
+            self.schedule(at, Task::InvoiceExpire { id: id.clone() });
+        }
         self.invoice(&id).cloned().expect("just stored")
     }
 
@@ -540,6 +547,7 @@ impl Bank {
             self.external_ids.insert(t.external_id.clone());
         }
         let start = t.scheduled.map(|s| s.0.max(now)).unwrap_or(now);
+        let start = add_seconds(start, 2).unwrap_or(start);
         let seq = self.next_seq();
         self.idx.transfers.insert(id.clone(), self.transfers.len());
         self.transfers.push(Rec {
@@ -547,10 +555,7 @@ impl Bank {
             item: t.clone(),
         });
         self.log_transfer(&id, now, "created", Vec::new());
-        self.schedule(
-            start + Duration::seconds(2),
-            Task::TransferProcess { id: id.clone() },
-        );
+        self.schedule(start, Task::TransferProcess { id: id.clone() });
         self.transfer(&id).cloned().expect("just stored")
     }
 
@@ -624,7 +629,7 @@ impl Bank {
             );
         } else {
             let tx = self.transaction_id();
-            self.balance -= total;
+            self.balance = self.balance.saturating_sub(total);
             self.balance_updated = at;
             if let Some(t) = self.transfer_mut(id) {
                 t.fee = fee;
@@ -737,7 +742,7 @@ impl Bank {
         self.attempts.push(Rec { seq, item: attempt });
         if let Some(offset) = RETRY_OFFSETS_MIN.get(d.attempt as usize) {
             self.schedule(
-                d.base + Duration::minutes(*offset),
+                add_seconds(d.base, offset * 60).unwrap_or(d.base),
                 Task::Deliver {
                     event_id: d.event_id.clone(),
                     webhook_id: d.webhook_id.clone(),
@@ -853,6 +858,11 @@ impl Bank {
                 .count(),
         }
     }
+}
+
+/// `t + secs`, or `None` past the representable range.
+pub(crate) fn add_seconds(t: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
+    t.checked_add_signed(Duration::try_seconds(secs)?)
 }
 
 /// One page of `items` (sorted by ascending `seq`), newest first, starting below `cursor`.

@@ -11,6 +11,8 @@ use crate::api::model::{ApiErrorItem, Invoice, Timestamp, Transfer};
 use crate::domain::taxid::{is_valid_cnpj, is_valid_cpf};
 
 pub const MAX_BATCH: usize = 100;
+/// Ten years, in seconds.
+pub const MAX_EXPIRATION: i64 = 315_360_000;
 pub const ACCOUNT_TYPES: &[&str] = &["checking", "savings", "salary", "payment"];
 pub const SUBSCRIPTIONS: &[&str] = &[
     "invoice",
@@ -167,7 +169,9 @@ pub fn parse_when(s: &str) -> Option<DateTime<Utc>> {
         return Some(t.0);
     }
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    Some(d.and_hms_opt(23, 59, 59)?.and_utc() + Duration::hours(3))
+    d.and_hms_opt(23, 59, 59)?
+        .and_utc()
+        .checked_add_signed(Duration::hours(3))
 }
 
 fn element_errors(errors: Vec<(usize, Fail)>) -> Errors {
@@ -200,7 +204,7 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
         .to_string();
     let tax_id = tax_id(o)?;
     let due = match string(o, "due", "invalidDue")? {
-        None => now + Duration::days(2),
+        None => super::state::add_seconds(now, 2 * 86_400).unwrap_or(now),
         Some(s) => parse_when(s).ok_or_else(|| {
             fail(
                 "invalidDue",
@@ -209,8 +213,11 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
         })?,
     };
     let expiration = integer(o, "expiration", "invalidExpiration")?.unwrap_or(DEFAULT_EXPIRATION);
-    if expiration < 0 {
-        return Err(fail("invalidExpiration", "`expiration` must be >= 0"));
+    if !(0..=MAX_EXPIRATION).contains(&expiration) {
+        return Err(fail(
+            "invalidExpiration",
+            format!("`expiration` must be from 0 to {MAX_EXPIRATION} seconds"),
+        ));
     }
     let fine = number(o, "fine", "invalidFine")?.unwrap_or(2.0);
     if !(0.0..=20.0).contains(&fine) {

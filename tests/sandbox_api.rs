@@ -1,0 +1,661 @@
+//! The sandbox's resources, validation, paging, bank behaviour and faults, driven through the
+//! real client.
+
+mod sandbox_support;
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use reqwest::Method;
+use sandbox_support::*;
+use serde_json::{Value, json};
+use stark::api::ApiError;
+use stark::api::Query;
+use stark::api::model::{Event, Invoice, InvoiceLog, Transfer, TransferLog};
+use stark::sandbox::{FaultRule, START_BALANCE};
+
+#[tokio::test]
+async fn a_batch_with_one_bad_element_creates_nothing() {
+    let env = env(config()).await;
+    let body = serde_json::to_vec(&json!({"invoices": [
+        {"amount": 100, "taxId": "012.345.678-90", "name": "A"},
+        {"amount": 100, "taxId": "123.456.789-10", "name": "B"},
+        {"amount": 100, "taxId": "33745107608", "name": "C"},
+    ]}))
+    .unwrap();
+    let e = env.client.create_invoices_raw(&body).await.unwrap_err();
+    let ApiError::Rejected { errors, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "invalidTaxId");
+    assert!(errors[0].message.starts_with("Element 1: "), "{errors:?}");
+    assert!(env.sb.truth().invoices.is_empty());
+
+    // Wrong types are errors, one per bad element.
+    let body = serde_json::to_vec(&json!({"invoices": [
+        {"amount": 1.5, "taxId": "012.345.678-90", "name": "A"},
+        {"amount": "100", "taxId": "012.345.678-90", "name": "B"},
+        {"amount": 100, "taxId": "012.345.678-90"},
+    ]}))
+    .unwrap();
+    let e = env.client.create_invoices_raw(&body).await.unwrap_err();
+    assert_eq!(
+        e.codes(),
+        vec!["invalidAmount", "invalidAmount", "invalidName"]
+    );
+
+    // Invalid JSON, an empty batch and more than 100 elements.
+    let e = env
+        .client
+        .post_raw("invoice", b"{\"invoices\": [")
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidJson"]);
+    let e = env
+        .client
+        .post_raw("invoice", br#"{"invoices": []}"#)
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidJson"]);
+    let e = env
+        .client
+        .create_invoices_raw(&invoices_body(101, 100, "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ApiError::Rejected { .. }), "{e:?}");
+    assert!(env.sb.truth().invoices.is_empty());
+
+    // Formatted or not, tags lowercased, defaults filled in.
+    let body = serde_json::to_vec(&json!({"invoices": [
+        {"amount": 0, "taxId": "33745107608", "name": "A", "tags": ["Batch-1"]},
+        {"amount": 250, "taxId": "20.018.183/0001-80", "name": "B", "due": "2026-03-10T10:00:00+00:00"},
+    ]}))
+    .unwrap();
+    let created = env.client.create_invoices_raw(&body).await.unwrap();
+    assert_eq!(created[0].tags, vec!["batch-1"]);
+    assert_eq!(created[0].tax_id, "337.451.076-08");
+    assert_eq!(created[0].status, "created");
+    assert_eq!(created[0].id.len(), 16);
+    assert!(created[0].id.chars().all(|c| c.is_ascii_digit()));
+    assert_eq!(created[0].due.unwrap().0, t0() + Duration::days(2));
+    assert_eq!(
+        created[1].due.unwrap().to_api(),
+        "2026-03-10T10:00:00.000000+00:00"
+    );
+    let got = env.client.get_invoice(&created[1].id).await.unwrap();
+    assert_eq!(got, created[1]);
+    let e = env
+        .client
+        .get_invoice("1234567890123456")
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidInvoice"]);
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn routes_bodies_and_methods_fail_cleanly() {
+    let env = env(config()).await;
+    let e = env
+        .client
+        .get_value("nope", &Query::new())
+        .await
+        .unwrap_err();
+    let ApiError::Status { status, body } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*status, 404);
+    assert!(body.contains("\"errors\""), "{body}");
+
+    let (status, v) = env.signed(Method::PUT, "/v2/invoice", b"").await;
+    assert_eq!(status, 405);
+    assert_eq!(first_code(&v), "methodNotAllowed");
+
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let e = env.client.post_raw("invoice", &big).await.unwrap_err();
+    let ApiError::Status { status, body } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*status, 413);
+    assert!(body.contains("\"errors\""), "{body}");
+
+    let e = env
+        .client
+        .get_value("invoice", &Query::new().set("limit", 500))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidLimit"]);
+    let e = env
+        .client
+        .get_value("invoice", &Query::new().set("cursor", "bogus"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidCursor"]);
+    let e = env
+        .client
+        .get_value("event", &Query::new().set("isDelivered", "maybe"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidIsDelivered"]);
+    let e = env
+        .client
+        .post_raw(
+            "webhook",
+            br#"{"url": "http://example.com/hook", "subscriptions": ["invoice"]}"#,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidUrl"]);
+    let e = env
+        .client
+        .create_webhook("https://example.com/hook", &["invoices"])
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidSubscriptions"]);
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn paging_returns_each_invoice_once_even_while_states_change() {
+    let env = env(config()).await;
+    for n in [100, 100, 50] {
+        env.client
+            .create_invoices_raw(&invoices_body(n, 1000, "paging"))
+            .await
+            .unwrap();
+    }
+    let q = Query::new().set("tags", "paging").set("limit", 100);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let (items, next): (Vec<Invoice>, _) = env
+            .client
+            .page("invoice", "invoices", &q, cursor.as_deref())
+            .await
+            .unwrap();
+        pages += 1;
+        // Newest first.
+        for w in items.windows(2) {
+            assert!(w[0].created >= w[1].created);
+        }
+        for i in &items {
+            *seen.entry(i.id.clone()).or_default() += 1;
+        }
+        // Between pages: pay some of what is left, create newer invoices.
+        if pages == 1 {
+            let any_old = env.sb.truth().invoices[..150]
+                .iter()
+                .map(|i| i.id.clone())
+                .collect::<Vec<_>>();
+            for id in any_old.iter().step_by(7) {
+                let (s, v) = env
+                    .admin(Method::POST, &format!("invoices/{id}/pay"), json!({}))
+                    .await;
+                assert_eq!(s, 200, "{v}");
+            }
+            env.client
+                .create_invoices_raw(&invoices_body(10, 5, "paging"))
+                .await
+                .unwrap();
+            env.sb.advance(Duration::minutes(30));
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 250);
+    assert!(seen.values().all(|n| *n == 1));
+    // The status filter sees the change.
+    let paid = env
+        .client
+        .list_all::<Invoice>("invoice", "invoices", Query::new().set("status", "paid"))
+        .await
+        .unwrap();
+    assert!(!paid.is_empty() && paid.iter().all(|i| i.status == "paid"));
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_response_leaves_the_invoices_created() {
+    let env = env(config()).await;
+    env.sb.set_faults(vec![
+        FaultRule::parse("invoice.create:lost-response=1").unwrap(),
+    ]);
+    let (mut cut, mut bad_gateway) = (0, 0);
+    for round in 0..8 {
+        let tag = format!("lost-{round}");
+        let e = env
+            .client
+            .create_invoices_raw(&invoices_body(3, 500, &tag))
+            .await
+            .unwrap_err();
+        assert!(e.is_ambiguous(), "round {round}: {e:?}");
+        match e {
+            ApiError::Status { status: 502, .. } => bad_gateway += 1,
+            ApiError::Transport { .. } => cut += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+        // Reads are not affected by that rule.
+        let found = env
+            .client
+            .list_all::<Invoice>("invoice", "invoices", Query::new().set("tags", &tag))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 3, "round {round}");
+    }
+    assert!(cut > 0 && bad_gateway > 0, "cut {cut}, 502 {bad_gateway}");
+    env.sb.set_faults(vec![FaultRule::parse("500=1").unwrap()]);
+    let e = env.client.balance().await.unwrap_err();
+    assert!(matches!(e, ApiError::Status { status: 500, .. }), "{e:?}");
+    let before = env.sb.truth().invoices.len();
+    let e = env
+        .client
+        .create_invoices_raw(&invoices_body(1, 500, "x"))
+        .await
+        .unwrap_err();
+    assert!(e.is_ambiguous());
+    assert_eq!(env.sb.truth().invoices.len(), before, "a 500 does nothing");
+    env.sb.set_faults(vec![]);
+    env.client.balance().await.unwrap();
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn invoices_get_paid_and_credited_with_a_fee_and_every_log_is_an_event() {
+    let env = env(config()).await;
+    let created = env
+        .client
+        .create_invoices_raw(&invoices_body(10, 10_000, "pay"))
+        .await
+        .unwrap();
+    assert!(created.iter().all(|i| i.fee == 0 && i.status == "created"));
+    env.sb.advance(Duration::minutes(4));
+    assert!(
+        env.sb
+            .truth()
+            .invoices
+            .iter()
+            .all(|i| i.status == "created")
+    );
+    env.sb.advance(Duration::minutes(16));
+    let truth = env.sb.truth();
+    let mut expected_balance = START_BALANCE;
+    for inv in &created {
+        let got = env.client.get_invoice(&inv.id).await.unwrap();
+        assert_eq!(got.status, "paid");
+        assert!(
+            got.fee > 0 && got.fee <= got.amount / 100,
+            "fee {}",
+            got.fee
+        );
+        assert_eq!(got.amount, got.nominal_amount);
+        assert!(!got.transaction_ids.is_empty());
+        expected_balance += got.amount - got.fee;
+        let t = truth.invoices.iter().find(|t| t.id == inv.id).unwrap();
+        assert!(t.credited && t.fee == got.fee);
+    }
+    assert_eq!(truth.balance, expected_balance);
+    assert_eq!(
+        env.client.balance().await.unwrap().value.amount,
+        expected_balance
+    );
+
+    let credited: Vec<InvoiceLog> = env
+        .client
+        .list_all("invoice/log", "logs", Query::new().set("types", "credited"))
+        .await
+        .unwrap();
+    assert_eq!(credited.len(), 10);
+    for log in &credited {
+        assert_eq!(log.invoice.status, "paid");
+        assert!(log.invoice.amount - log.invoice.fee > 0);
+        let paid: Vec<InvoiceLog> = env
+            .client
+            .list_all(
+                "invoice/log",
+                "logs",
+                Query::new().set("invoiceIds", &log.invoice.id),
+            )
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = paid.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["credited", "paid", "created"]);
+        assert!(paid[0].created > paid[1].created);
+    }
+    let events: Vec<Event> = env
+        .client
+        .list_all("event", "events", Query::new().set("isDelivered", false))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 30);
+    assert_eq!(truth.events, 30);
+    assert_eq!(truth.undelivered_events, 30);
+    assert!(events.iter().all(|e| e.subscription == "invoice"));
+
+    // PATCH isDelivered and DELETE.
+    let id = events[0].id.clone();
+    env.client.set_event_delivered(&id).await.unwrap();
+    assert_eq!(
+        env.client.get_event(&id).await.unwrap().is_delivered,
+        Some(true)
+    );
+    let undelivered: Vec<Event> = env
+        .client
+        .list_all("event", "events", Query::new().set("isDelivered", false))
+        .await
+        .unwrap();
+    assert_eq!(undelivered.len(), 29);
+    assert!(undelivered.iter().all(|e| e.id != id));
+    env.client.delete_event(&events[1].id).await.unwrap();
+    let e = env.client.get_event(&events[1].id).await.unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidEvent"]);
+
+    // Unpaid invoices go overdue at due.
+    let env2 = sandbox_support::env(stark::sandbox::SandboxConfig {
+        pay_rate: 0.0,
+        ..config()
+    })
+    .await;
+    let inv = env2
+        .client
+        .create_invoices_raw(&invoices_body(1, 100, "late"))
+        .await
+        .unwrap();
+    env2.sb.advance(Duration::days(3));
+    assert_eq!(
+        env2.client.get_invoice(&inv[0].id).await.unwrap().status,
+        "overdue"
+    );
+    env.sb.shutdown().await;
+    env2.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn forced_payment_can_make_the_fee_equal_the_amount() {
+    let env = env(stark::sandbox::SandboxConfig {
+        pay_rate: 0.0,
+        ..config()
+    })
+    .await;
+    let inv = env
+        .client
+        .create_invoices_raw(&invoices_body(1, 300, "forced"))
+        .await
+        .unwrap();
+    let (s, v) = env
+        .admin(
+            Method::POST,
+            &format!("invoices/{}/pay", inv[0].id),
+            json!({"fee": 300}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let got = env.client.get_invoice(&inv[0].id).await.unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.amount, got.fee),
+        ("paid", 300, 300)
+    );
+    assert_eq!(env.sb.truth().balance, START_BALANCE);
+    let (s, _) = env
+        .admin(
+            Method::POST,
+            &format!("invoices/{}/pay", inv[0].id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 400, "cannot pay twice");
+}
+
+#[tokio::test]
+async fn transfers_settle_against_the_balance_and_external_ids_are_unique() {
+    let env = env(stark::sandbox::SandboxConfig {
+        transfer_fee: 25,
+        ..config()
+    })
+    .await;
+    let created = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![transfer_json(1_000, "ext-1", "T1")]))
+        .await
+        .unwrap();
+    let t = &created[0];
+    assert_eq!(
+        (t.status.as_str(), t.external_id.as_str()),
+        ("created", "ext-1")
+    );
+    assert_eq!(t.tags, vec!["t1"]);
+
+    // Duplicate externalId, across requests: rejected, nothing created.
+    let e = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![
+            transfer_json(2_000, "ext-2", "t2"),
+            transfer_json(2_000, "ext-1", "t2"),
+        ]))
+        .await
+        .unwrap_err();
+    let ApiError::Rejected { errors, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].code, "invalidExternalId");
+    assert!(errors[0].message.starts_with("Element 1: "));
+    // Within one request.
+    let e = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![
+            transfer_json(2_000, "ext-3", "t3"),
+            transfer_json(2_000, "ext-3", "t3"),
+        ]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidExternalId"]);
+    assert_eq!(env.sb.truth().transfers.len(), 1);
+    // ext-2 and ext-3 were not consumed.
+    env.client
+        .create_transfers_raw(&transfers_body(vec![
+            transfer_json(2_000, "ext-2", "t2"),
+            transfer_json(3_000, "ext-3", "t3"),
+        ]))
+        .await
+        .unwrap();
+
+    // Bad fields.
+    let mut bad = transfer_json(0, "ext-9", "t");
+    bad["accountType"] = json!("gold");
+    let e = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![bad, transfer_json(5, "ext-10", "t")]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidAmount"]);
+
+    env.sb.advance(Duration::minutes(5));
+    let got = env.client.get_transfer(&t.id).await.unwrap();
+    assert_eq!(got.status, "success");
+    assert_eq!(got.fee, 25);
+    assert_eq!(
+        env.sb.truth().balance,
+        START_BALANCE - (1_000 + 2_000 + 3_000) - 3 * 25
+    );
+    let logs: Vec<TransferLog> = env
+        .client
+        .list_all(
+            "transfer/log",
+            "logs",
+            Query::new().set("transferIds", &t.id),
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = logs.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["success", "processing", "created"]);
+
+    // Insufficient balance → failed.
+    let (s, _) = env
+        .admin(Method::POST, "balance", json!({"amount": 1_500}))
+        .await;
+    assert_eq!(s, 200);
+    let created = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![transfer_json(1_500, "ext-4", "poor")]))
+        .await
+        .unwrap();
+    env.sb.advance(Duration::minutes(5));
+    let got = env.client.get_transfer(&created[0].id).await.unwrap();
+    assert_eq!(got.status, "failed", "1500 + 25 fee > 1500");
+    assert_eq!(env.sb.truth().balance, 1_500);
+
+    // transfer-fail fault, and the lookup by tag after an ambiguous create.
+    env.sb.set_faults(vec![
+        FaultRule::parse("transfer-fail=1").unwrap(),
+        FaultRule::parse("transfer.create:lost-response=1").unwrap(),
+    ]);
+    let e = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![transfer_json(10, "ext-5", "lookup")]))
+        .await
+        .unwrap_err();
+    assert!(e.is_ambiguous());
+    let found: Vec<Transfer> = env
+        .client
+        .list_all("transfer", "transfers", Query::new().set("tags", "lookup"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].external_id, "ext-5");
+    env.sb.advance(Duration::minutes(5));
+    assert_eq!(
+        env.client.get_transfer(&found[0].id).await.unwrap().status,
+        "failed"
+    );
+    let e = env.client.get_transfer("1").await.unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidTransfer"]);
+
+    // Admin settlement.
+    env.sb.set_faults(vec![]);
+    let created = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![transfer_json(10, "ext-6", "admin")]))
+        .await
+        .unwrap();
+    let (s, v) = env
+        .admin(
+            Method::POST,
+            &format!("transfers/{}/fail", created[0].id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["transfer"]["status"], "failed");
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn odd_inputs_get_errors_not_panics() {
+    let env = env(config()).await;
+    let odd: Vec<&[u8]> = vec![
+        b"",
+        b"null",
+        b"[]",
+        br#"{"invoices": {}}"#,
+        br#"{"invoices": [null]}"#,
+        br#"{"invoices": [{"amount": 1e400, "taxId": "012.345.678-90", "name": "A"}]}"#,
+        br#"{"invoices": [{"amount": 18446744073709551615, "taxId": "012.345.678-90", "name": "A"}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "expiration": 9223372036854775807}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "due": "+262143-12-31"}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": 12345678909, "name": "A"}]}"#,
+        br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "tags": [1]}]}"#,
+        "{\"invoices\": [{\"name\": \"\u{0}\u{ffff}\"}]}".as_bytes(),
+    ];
+    for body in odd {
+        let e = env.client.post_raw("invoice", body).await.unwrap_err();
+        assert!(
+            matches!(e, ApiError::Rejected { .. }),
+            "{}: {e:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    for (path, q) in [
+        ("invoice", Query::new().set("after", "yesterday")),
+        ("invoice", Query::new().set("before", "2026-13-45")),
+        ("event", Query::new().set("limit", "0")),
+        ("transfer/log", Query::new().set("cursor", "c2VxOng")),
+    ] {
+        let e = env.client.get_value(path, &q).await.unwrap_err();
+        assert!(matches!(e, ApiError::Rejected { .. }), "{path}: {e:?}");
+    }
+    let e = env.client.post_raw("event/1", b"{}").await.unwrap_err();
+    assert!(matches!(e, ApiError::Status { status: 405, .. }), "{e:?}");
+    // The far-future due date is accepted and nothing breaks when time moves.
+    let body = br#"{"invoices": [{"amount": 1, "taxId": "012.345.678-90", "name": "A", "due": "9999-12-31T23:59:59+00:00", "expiration": 315360000}]}"#;
+    env.client.create_invoices_raw(body).await.unwrap();
+    env.sb.advance(Duration::days(365));
+    env.client.balance().await.unwrap();
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_clock_runs_by_itself_at_speed() {
+    // One real second is one business hour: payments (5..15 min) and credits follow alone.
+    let env = env(stark::sandbox::SandboxConfig {
+        speed: 3600.0,
+        ..config()
+    })
+    .await;
+    let before = env.sb.now();
+    env.client
+        .create_invoices_raw(&invoices_body(5, 1_000, "auto"))
+        .await
+        .unwrap();
+    poll(std::time::Duration::from_secs(10), "credits", || async {
+        let t = env.sb.truth();
+        t.invoices.iter().all(|i| i.credited).then_some(())
+    })
+    .await;
+    assert!(env.sb.now() - before >= Duration::minutes(6));
+    let (s, v) = env.admin(Method::GET, "clock", Value::Null).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["speed"], 3600.0);
+    env.sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_are_safe() {
+    let env = env(config()).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let client = env.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let tag = format!("c{i}");
+            client
+                .create_invoices_raw(&invoices_body(10, 100, &tag))
+                .await
+                .unwrap();
+            client
+                .create_transfers_raw(&transfers_body(vec![transfer_json(
+                    10,
+                    &format!("same-{}", i % 2),
+                    &tag,
+                )]))
+                .await
+                .is_ok()
+        }));
+    }
+    let mut transfers_ok = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            transfers_ok += 1;
+        }
+    }
+    assert_eq!(transfers_ok, 2, "one transfer per externalId");
+    let truth = env.sb.truth();
+    assert_eq!(truth.invoices.len(), 200);
+    let ids: std::collections::HashSet<_> = truth.invoices.iter().map(|i| &i.id).collect();
+    assert_eq!(ids.len(), 200);
+    assert_eq!(truth.transfers.len(), 2);
+    env.sb.shutdown().await;
+}
