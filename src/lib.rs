@@ -7,6 +7,7 @@
 //! ledger) and [`domain`] (tax ids, money).
 
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -25,11 +25,12 @@ use serde::Serialize;
 use tokio::sync::{Notify, oneshot};
 
 use crate::api::Client;
+use crate::clock::{Clock, SystemClock};
 use crate::api::model::{EventEnvelope, EventLog};
 use crate::api::webhook::{KeyFetcher, VerifyError, WebhookVerifier};
 use crate::events::{self, Applied, Verdict};
 use crate::keys::PublicKey;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, money};
 use crate::payout::{self, PayoutOptions};
 
 /// Largest body accepted.
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     pub quiet: bool,
     pub header_timeout: Duration,
     pub body_timeout: Duration,
+    /// Business time for ledger stamps (`STARK_NOW` in tests, the sandbox's clock in the demo).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ServerConfig {
@@ -69,6 +72,7 @@ impl ServerConfig {
             quiet: false,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -180,7 +184,10 @@ pub async fn start(
         let wake = payout_wake.clone();
         std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer_loop(ledger, rx, stats, wake))?
+            .spawn({
+                let clock = cfg.clock.clone();
+                move || writer_loop(ledger, rx, stats, wake, clock)
+            })?
     };
     let app = Arc::new(App {
         verifier: WebhookVerifier::new(initial, fetcher),
@@ -204,6 +211,7 @@ pub async fn start(
             client.clone(),
             cfg.payout.clone(),
             payout_wake.clone(),
+            cfg.clock.clone(),
         ))),
         _ => None,
     };
@@ -313,6 +321,7 @@ fn writer_loop(
     mut rx: tokio::sync::mpsc::Receiver<Job>,
     stats: Arc<Stats>,
     wake: Arc<Notify>,
+    clock: Arc<dyn Clock>,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -336,7 +345,7 @@ fn writer_loop(
         if events.is_empty() {
             continue;
         }
-        let now = Utc::now();
+        let now = clock.now();
         let result = ledger.write(|tx| {
             events
                 .iter()
@@ -370,7 +379,7 @@ fn writer_loop(
 }
 
 /// Runs the transfer step whenever credits were recorded (one run at a time).
-async fn payout_loop(ledger_path: PathBuf, client: Client, opts: PayoutOptions, wake: Arc<Notify>) {
+async fn payout_loop(ledger_path: PathBuf, client: Client, opts: PayoutOptions, wake: Arc<Notify>, clock: Arc<dyn Clock>) {
     loop {
         wake.notified().await;
         // Let a burst of credits gather into one request.
@@ -382,7 +391,7 @@ async fn payout_loop(ledger_path: PathBuf, client: Client, opts: PayoutOptions, 
                 continue;
             }
         };
-        match payout::run(&mut ledger, &client, Utc::now(), &opts).await {
+        match payout::run(&mut ledger, &client, clock.now(), &opts).await {
             Ok(r) => tracing::info!(
                 claimed = r.claimed,
                 sent = r.sent,
@@ -645,4 +654,53 @@ async fn read_body(
         return Err(BodyError::TooLarge);
     }
     Ok(buf.into())
+}
+
+/// Remove the webhooks this ledger registered before (stale tunnel URLs), then register
+/// `<base>/webhook` for the `invoice` and `transfer` subscriptions and record it.
+pub async fn register(client: &Client, ledger_path: &std::path::Path, base: &str) -> anyhow::Result<crate::api::model::Webhook> {
+    use anyhow::Context;
+    let ledger = Ledger::open(ledger_path)?;
+    for (id, url) in money::live_webhooks(ledger.conn()).map_err(|e| ledger.err(e))? {
+        match client.delete_webhook(&id).await {
+            Ok(()) | Err(crate::api::ApiError::Rejected { .. }) => {
+                tracing::info!(webhook = %id, %url, "removed a webhook registered earlier");
+                money::mark_webhook_deleted(ledger.conn(), &id, Utc::now()).map_err(|e| ledger.err(e))?;
+            }
+            Err(e) => tracing::warn!(webhook = %id, error = %e, "cannot remove an old webhook"),
+        }
+    }
+    let url = format!("{}/webhook", base.trim_end_matches('/'));
+    // A webhook for this very URL that the ledger does not know (a run killed between
+    // registering and recording) is ours too: adopt it rather than register a second.
+    let existing = |hooks: Vec<crate::api::model::Webhook>| hooks.into_iter().find(|h| h.url == url);
+    let mut tries = 0;
+    let hook = loop {
+        tries += 1;
+        if let Ok(Some(h)) = client.list_webhooks().await.map(existing) {
+            break h;
+        }
+        match client.create_webhook(&url, &["invoice", "transfer"]).await {
+            Ok(h) => break h,
+            Err(e) if e.is_transient() && tries < 4 => {
+                tokio::time::sleep(crate::api::client::backoff_delay(Duration::from_millis(200), tries - 1)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("registering the webhook {url}")),
+        }
+    };
+    money::record_webhook(ledger.conn(), &hook.id, &hook.url, Utc::now()).map_err(|e| ledger.err(e))?;
+    Ok(hook)
+}
+
+/// Delete a webhook registered by [`register`] and record that it is gone.
+pub async fn unregister(client: &Client, ledger_path: &std::path::Path, id: &str) -> Result<(), crate::api::ApiError> {
+    match client.delete_webhook(id).await {
+        Ok(()) | Err(crate::api::ApiError::Rejected { .. }) => {
+            if let Ok(ledger) = Ledger::open(ledger_path) {
+                let _ = money::mark_webhook_deleted(ledger.conn(), id, Utc::now());
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -5,13 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::Utc;
 use clap::Args;
 
 use super::GlobalArgs;
-use crate::api::{ApiError, Client};
 use crate::keys::PublicKey;
-use crate::ledger::{Ledger, money};
+use crate::ledger::Ledger;
 use crate::server::{self, ServerConfig};
 
 #[derive(Debug, Args)]
@@ -59,7 +57,11 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let registered = match (&args.public_url, &client) {
-            (Some(url), Some(c)) => Some(register(c, &settings.ledger.value, url).await?),
+            (Some(url), Some(c)) => {
+                let hook = server::register(c, &settings.ledger.value, url).await?;
+                eprintln!("registered webhook {} for {}", hook.id, hook.url);
+                Some(hook.id)
+            }
             _ => None,
         };
         let mut cfg = ServerConfig::new(args.listen, settings.ledger.value.clone());
@@ -69,6 +71,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         cfg.json_lines = global.json;
         cfg.quiet = global.quiet;
         cfg.payout.backoff = super::issue::backoff();
+        cfg.clock = crate::clock::from_env().map_err(anyhow::Error::msg)?;
         let duration = args.duration.and_then(|d| d.to_std().ok());
         let server = server::start(cfg, stop_signal(duration)).await?;
         if !global.quiet {
@@ -80,7 +83,10 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let stats = server.stats.clone();
         server.wait().await?;
         if let (Some(id), Some(c)) = (registered, &client) {
-            unregister(c, &settings.ledger.value, &id).await;
+            match server::unregister(c, &settings.ledger.value, &id).await {
+                Ok(()) => eprintln!("deleted webhook {id}"),
+                Err(e) => eprintln!("warning: could not delete webhook {id} ({e}); the next serve-webhook --public-url removes it"),
+            }
         }
         if !global.quiet {
             use std::sync::atomic::Ordering::Relaxed;
@@ -125,44 +131,3 @@ async fn stop_signal(duration: Option<std::time::Duration>) {
     }
 }
 
-/// Remove webhooks this ledger registered before (stale tunnel URLs), then register ours.
-async fn register(
-    client: &Client,
-    ledger_path: &std::path::Path,
-    base: &str,
-) -> anyhow::Result<String> {
-    let ledger = Ledger::open(ledger_path)?;
-    for (id, url) in money::live_webhooks(ledger.conn()).map_err(|e| ledger.err(e))? {
-        match client.delete_webhook(&id).await {
-            Ok(()) | Err(ApiError::Rejected { .. }) => {
-                tracing::info!(webhook = %id, %url, "removed a webhook registered earlier");
-                money::mark_webhook_deleted(ledger.conn(), &id, Utc::now())
-                    .map_err(|e| ledger.err(e))?;
-            }
-            Err(e) => tracing::warn!(webhook = %id, error = %e, "cannot remove an old webhook"),
-        }
-    }
-    let url = format!("{}/webhook", base.trim_end_matches('/'));
-    let hook = client
-        .create_webhook(&url, &["invoice", "transfer"])
-        .await
-        .with_context(|| format!("registering the webhook {url}"))?;
-    money::record_webhook(ledger.conn(), &hook.id, &hook.url, Utc::now())
-        .map_err(|e| ledger.err(e))?;
-    eprintln!("registered webhook {} for {}", hook.id, hook.url);
-    Ok(hook.id)
-}
-
-async fn unregister(client: &Client, ledger_path: &std::path::Path, id: &str) {
-    match client.delete_webhook(id).await {
-        Ok(()) | Err(ApiError::Rejected { .. }) => {
-            if let Ok(ledger) = Ledger::open(ledger_path) {
-                let _ = money::mark_webhook_deleted(ledger.conn(), id, Utc::now());
-            }
-            eprintln!("deleted webhook {id}");
-        }
-        Err(e) => eprintln!(
-            "warning: could not delete webhook {id} ({e}); the next serve-webhook --public-url removes it"
-        ),
-    }
-}

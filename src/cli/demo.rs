@@ -1,0 +1,125 @@
+//! `stark demo`: the whole 24-hour flow, compressed, against the built-in emulator.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::GlobalArgs;
+use crate::demo::{self, DemoOptions, DemoProgress, FaultLevel};
+use crate::domain::money::format_brl;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed for the sandbox's payer and faults (same seed, same day)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Business seconds per real second (2880 runs the 24 hours in 30 seconds)
+    #[arg(long, default_value_t = 2880.0)]
+    pub speed: f64,
+    /// How badly the bank behaves
+    #[arg(long, value_enum, default_value_t = FaultLevel::Light)]
+    pub faults: FaultLevel,
+}
+
+struct Bar {
+    bar: Option<ProgressBar>,
+    lines: bool,
+}
+
+impl DemoProgress for Bar {
+    fn step(&self, done: u64, total: u64, now: chrono::DateTime<chrono::Utc>, up: bool) {
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+            b.set_position(done);
+            b.set_message(format!("{} UTC, webhook {}", now.format("%H:%M"), if up { "up" } else { "down" }));
+        }
+    }
+    fn note(&self, line: String) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None if self.lines => eprintln!("{line}"),
+            None => {}
+        }
+    }
+}
+
+pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    if args.speed.is_nan() || args.speed < 1.0 {
+        anyhow::bail!("--speed must be at least 1");
+    }
+    // A fresh ledger: --ledger if given (must not hold a campaign yet), else a temporary one.
+    let tmp;
+    let ledger: PathBuf = match &global.ledger {
+        Some(p) => {
+            if p.exists() {
+                anyhow::bail!("{} exists: the demo needs a fresh ledger (remove it or pick another path)", p.display());
+            }
+            p.clone()
+        }
+        None => {
+            tmp = tempfile_dir()?;
+            tmp.join("ledger.sqlite3")
+        }
+    };
+    let bar = super::progress::enabled(global).then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}").expect("static template"));
+        b
+    });
+    let progress = Bar { bar, lines: !global.quiet && !global.json };
+    if !global.quiet && !global.json {
+        eprintln!(
+            "stark demo: a 24-hour campaign against the built-in sandbox (seed {}, faults {:?}, ledger {})",
+            args.seed,
+            args.faults,
+            ledger.display()
+        );
+    }
+    let rt = super::money::runtime()?;
+    let opts = DemoOptions { seed: args.seed, speed: args.speed, faults: args.faults, ledger: ledger.clone() };
+    let outcome = rt.block_on(demo::run(&opts, &progress))?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    let a = &outcome.audit;
+    if global.json {
+        println!("{}", serde_json::to_string(&outcome)?);
+    } else if !global.quiet {
+        let status = crate::status::report_text(&ledger)?;
+        println!("{status}");
+        println!(
+            "events: {} by webhook ({} windows), {} by reconcile sweeps; {} issue ticks, {} reconcile ticks; {:.1} s",
+            outcome.webhook_events, outcome.webhook_windows, outcome.swept_events, outcome.ticks, outcome.reconciles, outcome.real_seconds
+        );
+    }
+    if a.ok() {
+        if !global.json {
+            println!(
+                "verdict: PASS — {} batches, {} invoices; {} of ours credited, {} forwarded exactly once ({}), {} with nothing to forward, {} failed attempts retried; nothing else sent",
+                a.batches,
+                a.invoices,
+                a.credited,
+                a.transferred,
+                format_brl(a.transferred_amount),
+                a.nothing_to_forward,
+                a.failed_attempts
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for v in &a.violations {
+            eprintln!("violation: {v}");
+        }
+        eprintln!("verdict: FAIL — {} violations (seed {}, faults {:?})", a.violations.len(), args.seed, args.faults);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("stark-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
