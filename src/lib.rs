@@ -18,3 +18,4 @@ pub mod ledger;
 pub mod payout;
 pub mod reconcile;
 pub mod server;
+pub mod status;

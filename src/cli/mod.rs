@@ -10,11 +10,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
 
+pub mod completions;
 pub mod issue;
 pub mod keygen;
 pub mod money;
 pub mod progress;
 pub mod serve;
+pub mod status;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -88,6 +90,10 @@ pub enum Command {
     Reconcile(money::ReconcileArgs),
     /// Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them
     ServeWebhook(serve::ServeArgs),
+    /// Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you
+    Status(status::StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions(completions::CompletionsArgs),
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
@@ -135,6 +141,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::TransferCredited(args) => money::run_transfer(args, &cli.global),
         Command::Reconcile(args) => money::run_reconcile(args, &cli.global),
         Command::ServeWebhook(args) => serve::run(args, &cli.global),
+        Command::Status(args) => status::run(args, &cli.global),
+        Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(code) => code,
