@@ -168,8 +168,14 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
             _ => {}
         }
         if now >= next_tick && now < end {
-            for o in tick(&mut ledger, &client, now, &tick_opts, backoff).await? {
-                progress.note(format!("{}  issue-invoices: {}", hm(since), crate::cli::issue::describe(&o)));
+            match tick(&mut ledger, &client, now, &tick_opts, backoff).await {
+                Ok(outcomes) => {
+                    for o in outcomes {
+                        progress.note(format!("{}  issue-invoices: {}", hm(since), crate::cli::issue::describe(&o)));
+                    }
+                }
+                // A failed cron run; the next one resumes.
+                Err(e) => progress.note(format!("{}  issue-invoices failed: {e}", hm(since))),
             }
             ticks += 1;
             // Cron's next run: on the hour, give or take a few minutes.
@@ -178,17 +184,22 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
         }
         sandbox.flush_deliveries(StdDuration::from_secs(5)).await;
         if server.is_none() || step % 3 == 0 {
-            let r = reconcile::run(&mut ledger, &client, now, &rec_opts, &NoProgress).await?;
             reconciles += 1;
-            let sent = r.transfers.as_ref().map_or(0, |t| t.sent);
-            if r.credits_from_events + r.credits_from_logs + sent > 0 {
-                progress.note(format!(
-                    "{}  reconcile: {} credits from events, {} from invoice logs, {} transfers sent",
-                    hm(since),
-                    r.credits_from_events,
-                    r.credits_from_logs,
-                    sent
-                ));
+            match reconcile::run(&mut ledger, &client, now, &rec_opts, &NoProgress).await {
+                Ok(r) => {
+                    let sent = r.transfers.as_ref().map_or(0, |t| t.sent);
+                    if r.credits_from_events + r.credits_from_logs + sent > 0 {
+                        progress.note(format!(
+                            "{}  reconcile: {} credits from events, {} from invoice logs, {} transfers sent",
+                            hm(since),
+                            r.credits_from_events,
+                            r.credits_from_logs,
+                            sent
+                        ));
+                    }
+                }
+                // A failed cron run (the bank had a bad minute); the next one picks up.
+                Err(e) => progress.note(format!("{}  reconcile failed: {e}", hm(since))),
             }
         }
         progress.step(step, total_steps, now, server.is_some());
@@ -212,6 +223,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
         clock.set(now);
         tick(&mut ledger, &client, now, &tick_opts, backoff).await?;
         reconcile::run(&mut ledger, &client, now, &rec_opts, &NoProgress).await?;
+        sandbox.flush_deliveries(StdDuration::from_secs(5)).await;
         let open = crate::ledger::money::open_transfer_count(ledger.conn()).map_err(|e| ledger.err(e))?;
         if open == 0 && now >= end + Duration::hours(3) {
             break;

@@ -260,7 +260,13 @@ async fn send_chunk(
                             record(ledger, &found[&r.external_id], now).map_err(sql)?;
                             report.found_by_lookup += 1;
                         }
-                        _ => {
+                        Err(e) => {
+                            // Cannot tell a duplicate from a real refusal: keep it open.
+                            money::note_transfer_error(ledger.conn(), r.id, &format!("rejected, and the lookup failed: {e}"), now)
+                                .map_err(sql)?;
+                            report.unresolved.push(r.external_id.clone());
+                        }
+                        Ok(_) => {
                             tracing::warn!(invoice = %r.invoice_id, external_id = %r.external_id, ?errors, "transfer rejected; waiting for the operator");
                             money::mark_transfer_rejected(ledger.conn(), r.id, &errors, now)
                                 .map_err(sql)?;

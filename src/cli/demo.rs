@@ -88,8 +88,9 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if global.json {
         println!("{}", serde_json::to_string(&outcome)?);
     } else if !global.quiet {
-        let status = crate::status::report_text(&ledger)?;
-        println!("{status}");
+        let l = crate::ledger::Ledger::open(&ledger)?;
+        let report = crate::status::report(l.conn(), outcome.ended, &crate::status::StatusOptions::default())?;
+        println!("{}", super::status::render(&report));
         println!(
             "events: {} by webhook ({} windows), {} by reconcile sweeps; {} issue ticks, {} reconcile ticks; {:.1} s",
             outcome.webhook_events, outcome.webhook_windows, outcome.swept_events, outcome.ticks, outcome.reconciles, outcome.real_seconds

@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
 
+pub mod completions;
+pub mod demo;
 pub mod doctor;
 pub mod issue;
 pub mod keygen;
@@ -17,6 +19,7 @@ pub mod money;
 pub mod progress;
 pub mod sandbox;
 pub mod serve;
+pub mod status;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -95,12 +98,19 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)
     Sandbox(sandbox::SandboxArgs),
+    /// Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you
+    Status(status::StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions(completions::CompletionsArgs),
+    /// Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator
+    Demo(demo::DemoArgs),
 }
 
-/// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides).
-pub fn init_logging(global: &GlobalArgs) {
+/// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides). `expected_noise`
+/// (the demo, whose faults are on purpose) hides warnings unless -v is given.
+pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
     use tracing_subscriber::EnvFilter;
-    let level = if global.quiet {
+    let level = if global.quiet || (expected_noise && global.verbose == 0) {
         "error"
     } else {
         match global.verbose {
@@ -135,7 +145,7 @@ pub fn use_color() -> bool {
 
 /// Run a parsed command line and map the outcome to an exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging(&cli.global);
+    init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
     let result = match &cli.command {
         Command::Keygen(args) => keygen::run(args, &cli.global),
         Command::IssueInvoices(args) => issue::run(args, &cli.global),
@@ -144,6 +154,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::ServeWebhook(args) => serve::run(args, &cli.global),
         Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Sandbox(args) => sandbox::run(args, &cli.global),
+        Command::Status(args) => status::run(args, &cli.global),
+        Command::Completions(args) => completions::run(args),
+        Command::Demo(args) => demo::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

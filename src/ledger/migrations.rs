@@ -118,4 +118,11 @@ pub const MIGRATIONS: &[&str] = &[
         deleted_at    TEXT
     ) STRICT;
     "#,
+    // 4: indexes for `stark status` (aggregates read covering indexes; attention lists search).
+    r#"
+    CREATE INDEX invoices_status_amount ON invoices(status, amount);
+    CREATE INDEX credits_skipped ON credits(recorded_at, invoice_id) WHERE skip_reason IS NOT NULL;
+    CREATE INDEX transfers_by_invoice_status ON transfers(invoice_id, status);
+    CREATE INDEX transfers_status_amounts ON transfers(status, amount, fee);
+    "#,
 ];

@@ -43,7 +43,9 @@ pub(crate) fn errors_response(status: StatusCode, errors: &Errors) -> Response {
 /// A response that promises more bytes than it sends: the connection is cut mid-answer, so
 /// the client cannot know whether the request took effect.
 fn cut_connection() -> Response {
-    let mut resp = Response::new(Body::from("{\"invoices\":["));
+    // A body that starts, then fails: hyper drops the connection mid-answer, as a proxy or a
+    // network fault would, after the request took effect.
+    let mut resp = Response::new(Body::new(CutBody { sent: false }));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -51,6 +53,30 @@ fn cut_connection() -> Response {
     resp.headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
     resp
+}
+
+struct CutBody {
+    sent: bool,
+}
+
+impl http_body::Body for CutBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.sent {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::other(
+                "connection cut (injected fault)",
+            ))));
+        }
+        self.sent = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(
+            axum::body::Bytes::from_static(b"{\"invoices\":["),
+        ))))
+    }
 }
 
 async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {

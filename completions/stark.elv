@@ -1,0 +1,216 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[stark] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'stark'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'stark'= {
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+            cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+            cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
+            cand reconcile 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+            cand serve-webhook 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+            cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;keygen'= {
+            cand --dir 'Directory for private-key.pem and public-key.pem [default: the config directory]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --force 'Overwrite existing key files'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;issue-invoices'= {
+            cand --every 'Interval between batches (new campaigns only)'
+            cand --for 'Campaign length (new campaigns only)'
+            cand --min 'Fewest invoices per batch (new campaigns only)'
+            cand --max 'Most invoices per batch (new campaigns only)'
+            cand --min-amount 'Smallest invoice amount, in reais (new campaigns only)'
+            cand --max-amount 'Largest invoice amount, in reais (new campaigns only)'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --new-campaign 'Start a new campaign once the current one is over'
+            cand --force 'With --new-campaign: start it even while the current one is running'
+            cand --catch-up 'Issue slots whose window passed without a run (instead of recording them as missed)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;transfer-credited'= {
+            cand --max-attempts 'Attempts per credit (a new one only after the bank confirms the previous failed)'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;reconcile'= {
+            cand --concurrency 'Event PATCHes in flight at once'
+            cand --max-attempts 'Attempts per credit (see transfer-credited)'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --no-transfer 'Only record what the webhook missed; do not send transfers'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;serve-webhook'= {
+            cand --listen 'Address to listen on (loopback by default; ngrok forwards to it)'
+            cand --public-url 'Public HTTPS base URL (e.g. an ngrok URL): registers <URL>/webhook at Stark Bank, removes webhooks this ledger registered before, and deletes it on shutdown'
+            cand --for 'Stop by itself after this long (e.g. 30m)'
+            cand --webhook-key 'Verify with this public key instead of fetching Stark Bank''s (SPKI PEM)'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --no-transfer 'Only record; leave transfers to `transfer-credited` / `reconcile`'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;status'= {
+            cand --stale-minutes 'A credit of ours older than this many minutes without a successful transfer needs attention'
+            cand --limit 'Rows to list with --invoices or --transfers'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --invoices 'List the most recent invoices instead of the summary'
+            cand --transfers 'List the most recent transfer attempts instead of the summary'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;completions'= {
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;help'= {
+            cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+            cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+            cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
+            cand reconcile 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+            cand serve-webhook 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+            cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;help;keygen'= {
+        }
+        &'stark;help;issue-invoices'= {
+        }
+        &'stark;help;transfer-credited'= {
+        }
+        &'stark;help;reconcile'= {
+        }
+        &'stark;help;serve-webhook'= {
+        }
+        &'stark;help;status'= {
+        }
+        &'stark;help;completions'= {
+        }
+        &'stark;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

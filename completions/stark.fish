@@ -1,0 +1,154 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_stark_global_optspecs
+    string join \n ledger= config= project-id= private-key= environment= api-url= json q/quiet v/verbose h/help V/version
+end
+
+function __fish_stark_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_stark_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_stark_using_subcommand
+    set -l cmd (__fish_stark_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c stark -n "__fish_stark_needs_command" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_needs_command" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_needs_command" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_needs_command" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_needs_command" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_needs_command" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_needs_command" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_needs_command" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_needs_command" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_needs_command" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_needs_command" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+complete -c stark -n "__fish_stark_needs_command" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+complete -c stark -n "__fish_stark_needs_command" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
+complete -c stark -n "__fish_stark_needs_command" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+complete -c stark -n "__fish_stark_needs_command" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_needs_command" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+complete -c stark -n "__fish_stark_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+complete -c stark -n "__fish_stark_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l dir -d 'Directory for private-key.pem and public-key.pem [default: the config directory]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l force -d 'Overwrite existing key files'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l every -d 'Interval between batches (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l for -d 'Campaign length (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min -d 'Fewest invoices per batch (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max -d 'Most invoices per batch (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min-amount -d 'Smallest invoice amount, in reais (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max-amount -d 'Largest invoice amount, in reais (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l new-campaign -d 'Start a new campaign once the current one is over'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l force -d 'With --new-campaign: start it even while the current one is running'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l catch-up -d 'Issue slots whose window passed without a run (instead of recording them as missed)'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l max-attempts -d 'Attempts per credit (a new one only after the bank confirms the previous failed)' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l concurrency -d 'Event PATCHes in flight at once' -r
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l max-attempts -d 'Attempts per credit (see transfer-credited)' -r
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l no-transfer -d 'Only record what the webhook missed; do not send transfers'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l listen -d 'Address to listen on (loopback by default; ngrok forwards to it)' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l public-url -d 'Public HTTPS base URL (e.g. an ngrok URL): registers <URL>/webhook at Stark Bank, removes webhooks this ledger registered before, and deletes it on shutdown' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l for -d 'Stop by itself after this long (e.g. 30m)' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l webhook-key -d 'Verify with this public key instead of fetching Stark Bank\'s (SPKI PEM)' -r -F
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l no-transfer -d 'Only record; leave transfers to `transfer-credited` / `reconcile`'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l invoices -d 'List the most recent invoices instead of the summary'
+complete -c stark -n "__fish_stark_using_subcommand status" -l transfers -d 'List the most recent transfer attempts instead of the summary'
+complete -c stark -n "__fish_stark_using_subcommand status" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand status" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand status" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand status" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand completions" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand completions" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand completions" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand completions" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand completions" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand completions" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand completions" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand completions" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,386 @@
+//! `stark status`: what the ledger says, as tables (or `--json`). Read-only: it never creates a
+//! ledger, builds no async runtime and no HTTP client.
+//!
+//! A missing ledger is not an error (nothing has happened yet): it says so, hints at
+//! `stark issue-invoices`, and exits 0.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use comfy_table::{Cell, CellAlignment, Table, presets};
+
+use super::GlobalArgs;
+use crate::domain::money::format_brl;
+use crate::ledger::Ledger;
+use crate::status::{
+    self, Group, InvoiceRow, StatusOptions, StatusReport, TransferIssue, TransferListRow,
+};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A credit of ours older than this many minutes without a successful transfer needs attention
+    #[arg(long, default_value_t = 30, value_name = "MINUTES")]
+    pub stale_minutes: u32,
+    /// List the most recent invoices instead of the summary
+    #[arg(long, conflicts_with = "transfers")]
+    pub invoices: bool,
+    /// List the most recent transfer attempts instead of the summary
+    #[arg(long)]
+    pub transfers: bool,
+    /// Rows to list with --invoices or --transfers
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: u32,
+}
+
+pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let settings = global.settings()?;
+    let path = &settings.ledger.value;
+    if !status::ledger_exists(path) {
+        if global.json {
+            println!("{}", serde_json::json!({ "ledger": path, "exists": false }));
+        } else if !global.quiet {
+            println!(
+                "no ledger at {} yet: nothing has been issued. Run `stark issue-invoices` to start a campaign (or pass --ledger / set STARK_LEDGER).",
+                path.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
+    let ledger = Ledger::open(path)?;
+    let conn = ledger.conn();
+    let sql = |e| ledger.err(e);
+    let out = if args.invoices {
+        let rows = status::list_invoices(conn, args.limit).map_err(sql)?;
+        if global.json {
+            serde_json::to_string_pretty(&rows)?
+        } else {
+            render_invoices(&rows)
+        }
+    } else if args.transfers {
+        let rows = status::list_transfers(conn, args.limit).map_err(sql)?;
+        if global.json {
+            serde_json::to_string_pretty(&rows)?
+        } else {
+            render_transfers(&rows)
+        }
+    } else {
+        let opts = StatusOptions {
+            stale_after: chrono::Duration::minutes(args.stale_minutes.into()),
+        };
+        let report = status::report(conn, now, &opts)
+            .map_err(sql)
+            .context("cannot read the ledger's status")?;
+        if global.json {
+            serde_json::to_string_pretty(&report)?
+        } else {
+            render(&report)
+        }
+    };
+    // Status is what the user asked for: --quiet does not hide it.
+    println!("{}", out.trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .force_no_tty()
+        .set_header(header.to_vec());
+    t
+}
+
+fn right(t: &mut Table, cols: &[usize]) {
+    for &c in cols {
+        if let Some(col) = t.column_mut(c) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn minutes(secs: i64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs.max(0) as u64)).to_string()
+}
+
+/// Errors as stored (`[{"code", "message"}]` JSON or plain text) on one line.
+pub fn describe_errors(errors: Option<&str>) -> String {
+    let Some(raw) = errors else {
+        return String::new();
+    };
+    #[derive(serde::Deserialize)]
+    struct Item {
+        code: String,
+        message: String,
+    }
+    match serde_json::from_str::<Vec<Item>>(raw) {
+        Ok(items) if !items.is_empty() => items
+            .iter()
+            .map(|i| format!("{}: {}", i.code, i.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => raw.to_string(),
+    }
+}
+
+/// The summary as text tables.
+pub fn render(r: &StatusReport) -> String {
+    let mut out = format!("ledger status at {}\n\n", r.now);
+
+    out.push_str("Campaign\n");
+    match &r.campaign {
+        None => out.push_str("no campaign yet: `stark issue-invoices` starts one\n"),
+        Some(c) => {
+            let mut t = table(&[
+                "campaign", "started", "every", "issued", "missed", "rejected", "open", "of",
+                "next due",
+            ]);
+            let next = match (&c.next_batch, &c.next_due) {
+                (Some(n), Some(at)) => format!("batch {n}/{} at {at}", c.slots),
+                _ => "none: every slot has a batch".to_string(),
+            };
+            t.add_row(vec![
+                format!("c{}", c.id),
+                c.started_at.clone(),
+                minutes(c.interval_secs),
+                c.issued.to_string(),
+                c.missed.to_string(),
+                c.rejected.to_string(),
+                c.open.to_string(),
+                c.slots.to_string(),
+                next,
+            ]);
+            right(&mut t, &[3, 4, 5, 6, 7]);
+            out.push_str(&format!("{t}\n"));
+        }
+    }
+
+    out.push_str("\nInvoices\n");
+    let mut t = table(&["status", "count", "amount"]);
+    let (mut n, mut sum) = (0, 0);
+    for s in &r.invoices {
+        n += s.count;
+        sum += s.amount;
+        t.add_row(vec![
+            s.status.clone(),
+            s.count.to_string(),
+            format_brl(s.amount),
+        ]);
+    }
+    t.add_row(vec!["total".to_string(), n.to_string(), format_brl(sum)]);
+    right(&mut t, &[1, 2]);
+    out.push_str(&format!("{t}\n"));
+
+    out.push_str("\nCredits\n");
+    let mut t = table(&["", "count", "gross", "fees", "net"]);
+    let c = &r.credits;
+    for (label, m) in [
+        ("ours", c.ours),
+        ("foreign", c.foreign),
+        (
+            "total",
+            status::MoneyTotals {
+                count: c.ours.count + c.foreign.count,
+                gross: c.ours.gross + c.foreign.gross,
+                fees: c.ours.fees + c.foreign.fees,
+                net: c.ours.net + c.foreign.net,
+            },
+        ),
+    ] {
+        t.add_row(vec![
+            label.to_string(),
+            m.count.to_string(),
+            format_brl(m.gross),
+            format_brl(m.fees),
+            format_brl(m.net),
+        ]);
+    }
+    right(&mut t, &[1, 2, 3, 4]);
+    out.push_str(&format!("{t}\n"));
+
+    out.push_str("\nTransfers\n");
+    if r.transfers.is_empty() {
+        out.push_str("none yet\n");
+    } else {
+        let mut t = table(&["status", "count", "amount", "fee"]);
+        for s in &r.transfers {
+            t.add_row(vec![
+                s.status.clone(),
+                s.count.to_string(),
+                format_brl(s.amount),
+                format_brl(s.fee),
+            ]);
+        }
+        right(&mut t, &[1, 2, 3]);
+        out.push_str(&format!("{t}\n"));
+    }
+
+    let a = &r.attention;
+    if a.is_empty() {
+        out.push_str("\nAttention: nothing needs you\n");
+        return out;
+    }
+    out.push_str("\nAttention\n");
+    let mut t = table(&["kind", "what", "amount", "detail"]);
+    let mut more = Vec::new();
+    let mut note_more = |kind: &str, total: i64, shown: usize| {
+        if total > shown as i64 {
+            more.push(format!("{kind}: {} more not shown", total - shown as i64));
+        }
+    };
+    for s in &a.stale_credits.items {
+        t.add_row(vec![
+            "stale credit".to_string(),
+            format!("invoice {}", s.invoice_id),
+            format_brl(s.net),
+            format!(
+                "recorded {} min ago, transfer: {}",
+                s.age_minutes,
+                s.transfer_status.as_deref().unwrap_or("none")
+            ),
+        ]);
+    }
+    note_more(
+        "stale credits",
+        a.stale_credits.total,
+        a.stale_credits.items.len(),
+    );
+    let mut transfer_rows = |kind: &str, g: &Group<TransferIssue>, t: &mut Table| {
+        for x in &g.items {
+            t.add_row(vec![
+                kind.to_string(),
+                format!(
+                    "invoice {} attempt {} ({})",
+                    x.invoice_id, x.attempt, x.external_id
+                ),
+                format_brl(x.amount),
+                describe_errors(x.errors.as_deref()),
+            ]);
+        }
+        note_more(kind, g.total, g.items.len());
+    };
+    transfer_rows("failed transfer", &a.failed_transfers, &mut t);
+    transfer_rows("rejected transfer", &a.rejected_transfers, &mut t);
+    for x in &a.foreign_credits.items {
+        t.add_row(vec![
+            "foreign credit".to_string(),
+            format!("invoice {}", x.invoice_id),
+            format_brl(x.amount),
+            format!("not issued by this ledger; recorded {}", x.recorded_at),
+        ]);
+    }
+    note_more(
+        "foreign credits",
+        a.foreign_credits.total,
+        a.foreign_credits.items.len(),
+    );
+    for x in &a.rejected_batches.items {
+        t.add_row(vec![
+            "rejected batch".to_string(),
+            format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
+            String::new(),
+            describe_errors(x.errors.as_deref()),
+        ]);
+    }
+    note_more(
+        "rejected batches",
+        a.rejected_batches.total,
+        a.rejected_batches.items.len(),
+    );
+    for x in &a.missed_slots.items {
+        t.add_row(vec![
+            "missed slot".to_string(),
+            format!("c{} batch {}", x.campaign_id, x.batch),
+            String::new(),
+            format!("was due {}", x.due_at),
+        ]);
+    }
+    note_more(
+        "missed slots",
+        a.missed_slots.total,
+        a.missed_slots.items.len(),
+    );
+    for x in &a.skipped_credits.items {
+        t.add_row(vec![
+            "skipped credit".to_string(),
+            format!("invoice {}", x.invoice_id),
+            format_brl(x.amount),
+            x.skip_reason.clone().unwrap_or_default(),
+        ]);
+    }
+    note_more(
+        "skipped credits",
+        a.skipped_credits.total,
+        a.skipped_credits.items.len(),
+    );
+    right(&mut t, &[2]);
+    out.push_str(&format!("{t}\n"));
+    for m in more {
+        out.push_str(&format!("{m}\n"));
+    }
+    out
+}
+
+/// `--invoices`: most recent first.
+pub fn render_invoices(rows: &[InvoiceRow]) -> String {
+    if rows.is_empty() {
+        return "no invoices yet\n".to_string();
+    }
+    let mut t = table(&[
+        "batch",
+        "invoice",
+        "name",
+        "amount",
+        "status",
+        "credited (net)",
+        "updated",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            Cell::new(format!("c{} b{} #{}", r.campaign_id, r.batch, r.position)),
+            Cell::new(r.invoice_id.as_deref().unwrap_or("-")),
+            Cell::new(&r.name),
+            Cell::new(format_brl(r.amount)),
+            Cell::new(&r.status),
+            Cell::new(r.credited_net.map(format_brl).unwrap_or_default()),
+            Cell::new(&r.updated_at),
+        ]);
+    }
+    right(&mut t, &[3, 5]);
+    format!("{t}\n")
+}
+
+/// `--transfers`: most recent attempt first.
+pub fn render_transfers(rows: &[TransferListRow]) -> String {
+    if rows.is_empty() {
+        return "no transfers yet\n".to_string();
+    }
+    let mut t = table(&[
+        "id",
+        "invoice",
+        "attempt",
+        "external id",
+        "amount",
+        "fee",
+        "status",
+        "bank id",
+        "updated",
+        "errors",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.invoice_id.clone(),
+            r.attempt.to_string(),
+            r.external_id.clone(),
+            format_brl(r.amount),
+            r.fee.map(format_brl).unwrap_or_default(),
+            r.status.clone(),
+            r.transfer_id.clone().unwrap_or_default(),
+            r.updated_at.clone(),
+            describe_errors(r.errors.as_deref()),
+        ]);
+    }
+    right(&mut t, &[0, 2, 4, 5]);
+    format!("{t}\n")
+}

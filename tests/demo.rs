@@ -1,0 +1,49 @@
+//! `stark demo`: the main job on the embedded default. It checks its own invariants against
+//! the sandbox's ground truth and exits non-zero if any fails.
+
+use assert_cmd::Command;
+
+fn stark(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("stark").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("TMPDIR", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"));
+    cmd
+}
+
+#[test]
+fn demo_seed_1_passes_with_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stark(dir.path()).args(["demo", "--seed", "1"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: PASS — 8 batches"), "{stdout}");
+    assert!(stdout.contains("Campaign") && stdout.contains("Transfers"), "ends with the status tables");
+    assert!(!stderr.contains("WARN"), "expected faults are not shouted about: {stderr}");
+}
+
+#[test]
+fn demo_heavy_faults_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.sqlite3");
+    let out = stark(dir.path())
+        .args(["demo", "--seed", "3", "--faults", "heavy", "--speed", "1000000", "--json", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["audit"]["batches"], 8);
+    assert!(v["audit"]["violations"].as_array().unwrap().is_empty());
+    assert!(v["audit"]["transferred"].as_u64().unwrap() > 0);
+    assert_eq!(v["audit"]["transferred"], v["audit"]["credited"].as_u64().unwrap() - v["audit"]["nothing_to_forward"].as_u64().unwrap());
+    // The ledger is kept where asked, and a second demo refuses to reuse it.
+    assert!(ledger.exists());
+    let again = stark(dir.path()).args(["demo", "--ledger"]).arg(&ledger).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("fresh ledger"));
+}

@@ -1,0 +1,304 @@
+//! `stark status`: the report built from a ledger filled with SQL, its text and JSON
+//! renderings (insta snapshots), the query plans, and the binary's behaviour.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use stark::cli::status::{render, render_invoices, render_transfers};
+use stark::ledger::Ledger;
+use stark::status::{self, StatusOptions};
+
+const NOW: &str = "2025-03-01T12:00:00Z";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A ledger with one campaign and one of every attention kind.
+fn fixture(path: &Path) -> Ledger {
+    let ledger = Ledger::open(path).unwrap();
+    ledger
+        .conn()
+        .execute_batch(include_str!("status_fixture.sql"))
+        .unwrap();
+    ledger
+}
+
+fn report(ledger: &Ledger) -> status::StatusReport {
+    status::report(ledger.conn(), now(), &StatusOptions::default()).unwrap()
+}
+
+#[test]
+fn report_counts_every_kind_of_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let r = report(&ledger);
+    let c = r.campaign.as_ref().unwrap();
+    assert_eq!(
+        (c.issued, c.missed, c.rejected, c.open, c.slots),
+        (2, 1, 1, 1, 8)
+    );
+    assert_eq!(c.next_batch, Some(6));
+    assert_eq!(c.next_due.as_deref(), Some("2025-03-01T15:00:00.000000Z"));
+
+    let planned = r.invoices.iter().find(|s| s.status == "planned").unwrap();
+    assert_eq!((planned.count, planned.amount), (3, 5000));
+    let paid = r.invoices.iter().find(|s| s.status == "paid").unwrap();
+    assert_eq!((paid.count, paid.amount), (5, 48500));
+
+    assert_eq!(r.credits.ours.count, 6);
+    assert_eq!(
+        r.credits.ours.gross,
+        10000 + 20000 + 3000 + 15000 + 500 + 5500
+    );
+    assert_eq!(r.credits.ours.fees, 5 * 50 + 500);
+    assert_eq!(r.credits.ours.net, 9950 + 19950 + 2950 + 14950 + 5450);
+    assert_eq!((r.credits.foreign.count, r.credits.foreign.gross), (1, 777));
+
+    let a = &r.attention;
+    let ids = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        a.stale_credits
+            .items
+            .iter()
+            .map(|s| s.invoice_id.clone())
+            .collect::<Vec<_>>(),
+        ids(vec!["inv-2", "inv-6", "inv-3"]),
+        "oldest first; inv-1 settled, inv-4 too recent, inv-5 skipped"
+    );
+    assert_eq!(a.stale_credits.items[0].age_minutes, 180);
+    assert_eq!(
+        a.stale_credits.items[0].transfer_status.as_deref(),
+        Some("processing")
+    );
+    assert_eq!(a.stale_credits.items[1].transfer_status, None);
+    // inv-1's failed attempt 1 was followed by a success: not listed.
+    assert_eq!(a.failed_transfers.total, 1);
+    assert_eq!(
+        a.failed_transfers.items[0].external_id,
+        "stark-test01-inv-2-1"
+    );
+    assert_eq!(a.rejected_transfers.total, 1);
+    assert!(
+        a.rejected_transfers.items[0]
+            .errors
+            .as_deref()
+            .unwrap()
+            .contains("invalidAmount")
+    );
+    assert_eq!(a.foreign_credits.items[0].invoice_id, "foreign-9");
+    assert_eq!(a.rejected_batches.items[0].batch, 3);
+    assert_eq!(a.missed_slots.items[0].batch, 2);
+    assert_eq!(a.skipped_credits.items[0].invoice_id, "inv-5");
+}
+
+#[test]
+fn stale_limit_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let opts = StatusOptions {
+        stale_after: chrono::Duration::minutes(5),
+    };
+    let r = status::report(ledger.conn(), now(), &opts).unwrap();
+    assert_eq!(r.attention.stale_credits.total, 4, "inv-4 (10 min) joins");
+    let opts = StatusOptions {
+        stale_after: chrono::Duration::hours(4),
+    };
+    let r = status::report(ledger.conn(), now(), &opts).unwrap();
+    assert_eq!(r.attention.stale_credits.total, 0);
+}
+
+#[test]
+fn attention_lists_are_capped_but_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let conn = ledger.conn();
+    for i in 0..(status::ATTENTION_CAP + 7) {
+        conn.execute(
+            "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+             VALUES (?1, 'l', 100, 0, 100, '2025-03-01T00:00:00+00:00', '2025-03-01T00:00:00.000000Z', 'webhook')",
+            [format!("alien-{i:03}")],
+        )
+        .unwrap();
+    }
+    let r = report(&ledger);
+    let g = &r.attention.foreign_credits;
+    assert_eq!(g.total, status::ATTENTION_CAP as i64 + 8);
+    assert_eq!(g.items.len(), status::ATTENTION_CAP);
+    assert!(render(&r).contains("foreign credits: 8 more not shown"));
+}
+
+#[test]
+fn empty_ledger_reports_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let r = report(&ledger);
+    assert!(r.campaign.is_none());
+    assert!(r.attention.is_empty());
+    insta::assert_snapshot!("empty_text", render(&r));
+}
+
+#[test]
+fn text_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    insta::assert_snapshot!("summary_text", render(&report(&ledger)));
+}
+
+#[test]
+fn json_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    insta::assert_snapshot!(
+        "summary_json",
+        serde_json::to_string_pretty(&report(&ledger)).unwrap()
+    );
+}
+
+#[test]
+fn list_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let invoices = status::list_invoices(ledger.conn(), 4).unwrap();
+    assert_eq!(invoices.len(), 4);
+    assert_eq!(invoices[0].name, "Iara Campos", "most recent first");
+    insta::assert_snapshot!("invoices_text", render_invoices(&invoices));
+    let transfers = status::list_transfers(ledger.conn(), 20).unwrap();
+    assert_eq!(transfers.len(), 5);
+    assert_eq!(transfers[0].id, 5, "most recent first");
+    insta::assert_snapshot!("transfers_text", render_transfers(&transfers));
+    insta::assert_snapshot!(
+        "transfers_json",
+        serde_json::to_string_pretty(&transfers).unwrap()
+    );
+}
+
+/// Full SCANs of the big tables are allowed only where they are the point (an aggregate over
+/// every row, preferably through a covering index), bounded by LIMIT in rowid order, or over a
+/// partial index. Correlated subqueries must look rows up by invoice id.
+#[test]
+fn query_plans_do_not_scan_the_big_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let allowed: &[(&str, &str)] = &[
+        (
+            "INVOICES_BY_STATUS",
+            "SCAN invoices USING COVERING INDEX invoices_status_amount",
+        ),
+        (
+            "TRANSFERS_BY_STATUS",
+            "SCAN transfers USING COVERING INDEX transfers_status_amounts",
+        ),
+        // Totals over every credit, split by a per-row index lookup: unavoidable.
+        ("CREDIT_TOTALS", "SCAN c"),
+        // An anti-join; only run when CREDIT_TOTALS counted foreign credits.
+        ("FOREIGN_CREDITS", "SCAN c USING INDEX credits_by_recorded"),
+        // A partial index holding only skipped credits.
+        ("SKIPPED_CREDITS", "SCAN c USING INDEX credits_skipped"),
+        // Newest first by rowid with LIMIT: stops after N rows.
+        ("LIST_INVOICES", "SCAN i"),
+        ("LIST_TRANSFERS", "SCAN transfers"),
+    ];
+    let guarded = ["invoices", "credits", "transfers", "i", "c", "t", "l"];
+    for (name, sql) in status::sql::ALL {
+        let plan = status::query_plan(ledger.conn(), sql).unwrap();
+        let mut correlated = false;
+        for line in &plan {
+            let table = line.split_whitespace().nth(1).unwrap_or_default();
+            if line.starts_with("SCAN ") && guarded.contains(&table) {
+                assert!(
+                    allowed.contains(&(name, line.as_str())),
+                    "{name} does a full scan: {line:?} in {plan:?}"
+                );
+            }
+            if line.starts_with("CORRELATED") {
+                correlated = true;
+            } else if correlated && line.starts_with("SEARCH ") && guarded.contains(&table) {
+                assert!(
+                    line.contains("invoice_id=?"),
+                    "{name}: a correlated subquery does not look up by invoice id: {line:?}"
+                );
+            }
+        }
+        if name.starts_with("LIST_") {
+            assert!(
+                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{name} sorts instead of walking the rowid: {plan:?}"
+            );
+        }
+    }
+}
+
+mod binary {
+    use super::*;
+    use assert_cmd::Command;
+
+    fn stark(home: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("stark").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("STARK_NOW", NOW);
+        cmd
+    }
+
+    fn stdout(cmd: &mut Command) -> String {
+        let out = cmd.assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    }
+
+    #[test]
+    fn missing_ledger_is_reported_not_created() {
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join("nowhere/ledger.sqlite3");
+        let text = stdout(stark(home.path()).arg("status").arg("--ledger").arg(&path));
+        assert!(text.contains("no ledger at"), "{text}");
+        assert!(text.contains("stark issue-invoices"), "{text}");
+        let json = stdout(
+            stark(home.path())
+                .args(["status", "--json"])
+                .env("STARK_LEDGER", &path),
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["exists"], false);
+        assert!(!path.exists() && !path.parent().unwrap().exists());
+    }
+
+    #[test]
+    fn summary_lists_and_json_through_the_binary() {
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join("ledger.sqlite3");
+        drop(fixture(&path));
+        let text = stdout(stark(home.path()).arg("status").arg("--ledger").arg(&path));
+        assert_eq!(
+            text.trim_end(),
+            render(&report(&Ledger::open(&path).unwrap())).trim_end()
+        );
+        let json = stdout(
+            stark(home.path())
+                .args(["status", "--json", "--stale-minutes", "5", "--ledger"])
+                .arg(&path),
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["now"], "2025-03-01T12:00:00.000000Z");
+        assert_eq!(v["attention"]["stale_credits"]["total"], 4);
+        let json = stdout(
+            stark(home.path())
+                .args(["status", "--json", "--invoices", "--limit", "2", "--ledger"])
+                .arg(&path),
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        let text = stdout(
+            stark(home.path())
+                .args(["status", "--transfers", "--ledger"])
+                .arg(&path),
+        );
+        assert!(text.contains("stark-test01-inv-3-1"));
+        assert!(text.contains("invalidAmount: Amount exceeds the available balance"));
+    }
+}
