@@ -41,8 +41,11 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('transfer-credited', 'transfer-credited', [CompletionResultType]::ParameterValue, 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once')
             [CompletionResult]::new('reconcile', 'reconcile', [CompletionResultType]::ParameterValue, 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer')
             [CompletionResult]::new('serve-webhook', 'serve-webhook', [CompletionResultType]::ParameterValue, 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the setup: configuration, key, authentication, clock, webhooks, ledger')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -156,6 +159,55 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'stark;doctor' {
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
+            [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'stark;sandbox' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port; the URL is printed first)')
+            [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'A project allowed to call the API (repeatable; pair each with a --public-key)')
+            [CompletionResult]::new('--public-key', '--public-key', [CompletionResultType]::ParameterName, 'The public key PEM registered for the matching --project-id (repeatable)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for every random choice (payments, delays, fees, ids, faults)')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'Business time runs this many times faster than real time (0 freezes it)')
+            [CompletionResult]::new('--pay-rate', '--pay-rate', [CompletionResultType]::ParameterName, 'Probability that an invoice gets paid')
+            [CompletionResult]::new('--pay-delay', '--pay-delay', [CompletionResultType]::ParameterName, 'Delay from creation to payment, business time (e.g. 5m..15m)')
+            [CompletionResult]::new('--invoice-fee', '--invoice-fee', [CompletionResultType]::ParameterName, 'Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)')
+            [CompletionResult]::new('--transfer-fee', '--transfer-fee', [CompletionResultType]::ParameterName, 'Fee debited with each successful transfer, in cents')
+            [CompletionResult]::new('--max-skew', '--max-skew', [CompletionResultType]::ParameterName, 'Allowed difference between Access-Time and this machine''s clock, in seconds')
+            [CompletionResult]::new('--fault', '--fault', [CompletionResultType]::ParameterName, 'Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Load state from FILE at start (if it exists); save it periodically and on exit')
+            [CompletionResult]::new('--start', '--start', [CompletionResultType]::ParameterName, 'Business time at start, RFC 3339 [default: the saved time of --state, else now]')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Sign webhooks with this private key PEM [default: from --state, else a new key]')
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'stark;status' {
             [CompletionResult]::new('--stale-minutes', '--stale-minutes', [CompletionResultType]::ParameterName, 'A credit of ours older than this many minutes without a successful transfer needs attention')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Rows to list with --invoices or --transfers')
@@ -196,14 +248,38 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'stark;demo' {
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the sandbox''s payer and faults (same seed, same day)')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'Business seconds per real second (2880 runs the 24 hours in 30 seconds)')
+            [CompletionResult]::new('--faults', '--faults', [CompletionResultType]::ParameterName, 'How badly the bank behaves')
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
+            [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'stark;help' {
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make the secp256k1 key pair whose public half you register at Stark Bank')
             [CompletionResult]::new('issue-invoices', 'issue-invoices', [CompletionResultType]::ParameterValue, 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)')
             [CompletionResult]::new('transfer-credited', 'transfer-credited', [CompletionResultType]::ParameterValue, 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once')
             [CompletionResult]::new('reconcile', 'reconcile', [CompletionResultType]::ParameterValue, 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer')
             [CompletionResult]::new('serve-webhook', 'serve-webhook', [CompletionResultType]::ParameterValue, 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the setup: configuration, key, authentication, clock, webhooks, ledger')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -222,10 +298,19 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
         'stark;help;serve-webhook' {
             break
         }
+        'stark;help;doctor' {
+            break
+        }
+        'stark;help;sandbox' {
+            break
+        }
         'stark;help;status' {
             break
         }
         'stark;help;completions' {
+            break
+        }
+        'stark;help;demo' {
             break
         }
         'stark;help;help' {

@@ -38,8 +38,11 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
             cand reconcile 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
             cand serve-webhook 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+            cand doctor 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
+            cand sandbox 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
             cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+            cand demo 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'stark;keygen'= {
@@ -147,6 +150,53 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'stark;doctor'= {
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;sandbox'= {
+            cand --listen 'Address to listen on (port 0 picks a free port; the URL is printed first)'
+            cand --project-id 'A project allowed to call the API (repeatable; pair each with a --public-key)'
+            cand --public-key 'The public key PEM registered for the matching --project-id (repeatable)'
+            cand --seed 'Seed for every random choice (payments, delays, fees, ids, faults)'
+            cand --speed 'Business time runs this many times faster than real time (0 freezes it)'
+            cand --pay-rate 'Probability that an invoice gets paid'
+            cand --pay-delay 'Delay from creation to payment, business time (e.g. 5m..15m)'
+            cand --invoice-fee 'Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)'
+            cand --transfer-fee 'Fee debited with each successful transfer, in cents'
+            cand --max-skew 'Allowed difference between Access-Time and this machine''s clock, in seconds'
+            cand --fault 'Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)'
+            cand --state 'Load state from FILE at start (if it exists); save it periodically and on exit'
+            cand --start 'Business time at start, RFC 3339 [default: the saved time of --state, else now]'
+            cand --signing-key 'Sign webhooks with this private key PEM [default: from --state, else a new key]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'stark;status'= {
             cand --stale-minutes 'A credit of ours older than this many minutes without a successful transfer needs attention'
             cand --limit 'Rows to list with --invoices or --transfers'
@@ -185,14 +235,37 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'stark;demo'= {
+            cand --seed 'Seed for the sandbox''s payer and faults (same seed, same day)'
+            cand --speed 'Business seconds per real second (2880 runs the 24 hours in 30 seconds)'
+            cand --faults 'How badly the bank behaves'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'stark;help'= {
             cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
             cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
             cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
             cand reconcile 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
             cand serve-webhook 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+            cand doctor 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
+            cand sandbox 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
             cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+            cand demo 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'stark;help;keygen'= {
@@ -205,9 +278,15 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;help;serve-webhook'= {
         }
+        &'stark;help;doctor'= {
+        }
+        &'stark;help;sandbox'= {
+        }
         &'stark;help;status'= {
         }
         &'stark;help;completions'= {
+        }
+        &'stark;help;demo'= {
         }
         &'stark;help;help'= {
         }

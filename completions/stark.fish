@@ -40,8 +40,11 @@ complete -c stark -n "__fish_stark_needs_command" -f -a "issue-invoices" -d 'Iss
 complete -c stark -n "__fish_stark_needs_command" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
 complete -c stark -n "__fish_stark_needs_command" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
 complete -c stark -n "__fish_stark_needs_command" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_needs_command" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
+complete -c stark -n "__fish_stark_needs_command" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
 complete -c stark -n "__fish_stark_needs_command" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
 complete -c stark -n "__fish_stark_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+complete -c stark -n "__fish_stark_needs_command" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
 complete -c stark -n "__fish_stark_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l dir -d 'Directory for private-key.pem and public-key.pem [default: the config directory]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
@@ -118,6 +121,41 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s q -l quiet
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand doctor" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand doctor" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l listen -d 'Address to listen on (port 0 picks a free port; the URL is printed first)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l project-id -d 'A project allowed to call the API (repeatable; pair each with a --public-key)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l public-key -d 'The public key PEM registered for the matching --project-id (repeatable)' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l seed -d 'Seed for every random choice (payments, delays, fees, ids, faults)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l speed -d 'Business time runs this many times faster than real time (0 freezes it)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l pay-rate -d 'Probability that an invoice gets paid' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l pay-delay -d 'Delay from creation to payment, business time (e.g. 5m..15m)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l invoice-fee -d 'Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l transfer-fee -d 'Fee debited with each successful transfer, in cents' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l max-skew -d 'Allowed difference between Access-Time and this machine\'s clock, in seconds' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l fault -d 'Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l state -d 'Load state from FILE at start (if it exists); save it periodically and on exit' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l start -d 'Business time at start, RFC 3339 [default: the saved time of --state, else now]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l signing-key -d 'Sign webhooks with this private key PEM [default: from --state, else a new key]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
@@ -144,11 +182,30 @@ complete -c stark -n "__fish_stark_using_subcommand completions" -s q -l quiet -
 complete -c stark -n "__fish_stark_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand demo" -l seed -d 'Seed for the sandbox\'s payer and faults (same seed, same day)' -r
+complete -c stark -n "__fish_stark_using_subcommand demo" -l speed -d 'Business seconds per real second (2880 runs the 24 hours in 30 seconds)' -r
+complete -c stark -n "__fish_stark_using_subcommand demo" -l faults -d 'How badly the bank behaves' -r -f -a "none\t'A well-behaved bank'
+light\t'Some dropped, duplicated and reordered deliveries; a few lost responses'
+heavy\t'A rough day: many lost responses, 5xx and 429, latency, failing transfers'"
+complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand demo" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand demo" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand demo" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand demo" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand demo" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand demo" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand demo" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand demo" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stark -n "__fish_stark_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -40,21 +40,38 @@ impl Audit {
 
 /// Compare the bank's ground truth with what the ledger believes and with the promise.
 /// `settled` says whether the system was given time to finish (every credit must then be paid).
-pub fn audit(truth: &GroundTruth, ledger: &Ledger, expect: Option<&Expectations>, settled: bool) -> Result<Audit, rusqlite::Error> {
+pub fn audit(
+    truth: &GroundTruth,
+    ledger: &Ledger,
+    expect: Option<&Expectations>,
+    settled: bool,
+) -> Result<Audit, rusqlite::Error> {
     let mut a = Audit::default();
-    let ledger_id = ledger.ledger_id().map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+    let ledger_id = ledger
+        .ledger_id()
+        .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
     let prefix = format!("stark-{ledger_id}-c");
     let conn = ledger.conn();
     let ours: HashSet<String> = {
-        let mut stmt = conn.prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")?;
-        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        let mut stmt =
+            conn.prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
     };
-    let missed: i64 = conn.query_row("SELECT COUNT(*) FROM batches WHERE status = 'missed'", [], |r| r.get(0))?;
+    let missed: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM batches WHERE status = 'missed'",
+        [],
+        |r| r.get(0),
+    )?;
 
     // Batches: grouped by batch tag at the bank.
     let mut by_batch: BTreeMap<String, usize> = BTreeMap::new();
     for inv in &truth.invoices {
-        if let Some(tag) = inv.tags.iter().find(|t| t.starts_with(&prefix) && t.contains("-b")) {
+        if let Some(tag) = inv
+            .tags
+            .iter()
+            .find(|t| t.starts_with(&prefix) && t.contains("-b"))
+        {
             *by_batch.entry(tag.clone()).or_default() += 1;
         }
     }
@@ -63,11 +80,17 @@ pub fn audit(truth: &GroundTruth, ledger: &Ledger, expect: Option<&Expectations>
     if let Some(e) = expect {
         let want = e.batches.saturating_sub(missed as usize);
         if a.batches != want {
-            a.violations.push(format!("{} batches at the bank, expected {want} ({} slots, {missed} missed)", a.batches, e.batches));
+            a.violations.push(format!(
+                "{} batches at the bank, expected {want} ({} slots, {missed} missed)",
+                a.batches, e.batches
+            ));
         }
         for (tag, n) in &by_batch {
             if *n < e.min_invoices || *n > e.max_invoices {
-                a.violations.push(format!("batch {tag} has {n} invoices, expected {}..={}", e.min_invoices, e.max_invoices));
+                a.violations.push(format!(
+                    "batch {tag} has {n} invoices, expected {}..={}",
+                    e.min_invoices, e.max_invoices
+                ));
             }
         }
     }
@@ -75,16 +98,26 @@ pub fn audit(truth: &GroundTruth, ledger: &Ledger, expect: Option<&Expectations>
     for inv in &truth.invoices {
         let tagged = inv.tags.iter().any(|t| t.starts_with(&prefix));
         if tagged && !ours.contains(&inv.id) && settled {
-            a.violations.push(format!("invoice {} is at the bank with our tags but not in the ledger", inv.id));
+            a.violations.push(format!(
+                "invoice {} is at the bank with our tags but not in the ledger",
+                inv.id
+            ));
         }
     }
 
     // Transfers, by the invoice they pay.
     let mut transfers: HashMap<&str, Vec<&crate::sandbox::TruthTransfer>> = HashMap::new();
     for t in &truth.transfers {
-        match t.tags.iter().find_map(|tag| tag.strip_prefix("stark-invoice-")) {
+        match t
+            .tags
+            .iter()
+            .find_map(|tag| tag.strip_prefix("stark-invoice-"))
+        {
             Some(inv) => transfers.entry(inv).or_default().push(t),
-            None => a.violations.push(format!("transfer {} ({}) carries no invoice tag", t.id, t.external_id)),
+            None => a.violations.push(format!(
+                "transfer {} ({}) carries no invoice tag",
+                t.id, t.external_id
+            )),
         }
         if t.bank_code != Destination::BANK_CODE
             || t.branch_code != Destination::BRANCH_CODE
@@ -92,7 +125,8 @@ pub fn audit(truth: &GroundTruth, ledger: &Ledger, expect: Option<&Expectations>
             || t.account_type != Destination::ACCOUNT_TYPE
             || t.tax_id != Destination::TAX_ID
         {
-            a.violations.push(format!("transfer {} went to the wrong account", t.id));
+            a.violations
+                .push(format!("transfer {} went to the wrong account", t.id));
         }
         if t.status == "failed" {
             a.failed_attempts += 1;
@@ -110,16 +144,26 @@ pub fn audit(truth: &GroundTruth, ledger: &Ledger, expect: Option<&Expectations>
         let net = inv.amount - inv.fee;
         if inv.credited && is_ours && net > 0 {
             if successes.len() > 1 || live > 1 {
-                a.violations.push(format!("invoice {} paid more than once: {} successful, {live} live transfers", inv.id, successes.len()));
+                a.violations.push(format!(
+                    "invoice {} paid more than once: {} successful, {live} live transfers",
+                    inv.id,
+                    successes.len()
+                ));
             }
             if let Some(t) = successes.first() {
                 a.transferred += 1;
                 a.transferred_amount += t.amount;
                 if t.amount != net {
-                    a.violations.push(format!("invoice {} forwarded {} instead of amount - fee = {net}", inv.id, t.amount));
+                    a.violations.push(format!(
+                        "invoice {} forwarded {} instead of amount - fee = {net}",
+                        inv.id, t.amount
+                    ));
                 }
             } else if settled {
-                a.violations.push(format!("invoice {} was credited but never paid out", inv.id));
+                a.violations.push(format!(
+                    "invoice {} was credited but never paid out",
+                    inv.id
+                ));
             }
         } else {
             if inv.credited && is_ours {
@@ -136,20 +180,33 @@ pub fn audit(truth: &GroundTruth, ledger: &Ledger, expect: Option<&Expectations>
         }
     }
     for (inv, ts) in transfers {
-        a.violations.push(format!("{} transfers for invoice {inv}, unknown to the bank", ts.len()));
+        a.violations.push(format!(
+            "{} transfers for invoice {inv}, unknown to the bank",
+            ts.len()
+        ));
     }
 
     // The ledger agrees with the bank about every transfer it knows.
-    let bank: HashMap<&str, &crate::sandbox::TruthTransfer> = truth.transfers.iter().map(|t| (t.external_id.as_str(), t)).collect();
+    let bank: HashMap<&str, &crate::sandbox::TruthTransfer> = truth
+        .transfers
+        .iter()
+        .map(|t| (t.external_id.as_str(), t))
+        .collect();
     let mut stmt = conn.prepare("SELECT external_id, status, amount FROM transfers")?;
-    let rows: Vec<(String, String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<(String, String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
     for (ext, status, amount) in rows {
         match (bank.get(ext.as_str()), status.as_str()) {
-            (Some(t), _) if t.amount != amount => a.violations.push(format!("{ext}: ledger amount {amount}, bank {}", t.amount)),
-            (Some(t), s @ ("success" | "failed")) if settled && t.status != s => {
-                a.violations.push(format!("{ext}: ledger says {s}, bank says {}", t.status))
-            }
-            (None, "success" | "created" | "processing") => a.violations.push(format!("{ext}: ledger says {status}, the bank has no such transfer")),
+            (Some(t), _) if t.amount != amount => a
+                .violations
+                .push(format!("{ext}: ledger amount {amount}, bank {}", t.amount)),
+            (Some(t), s @ ("success" | "failed")) if settled && t.status != s => a
+                .violations
+                .push(format!("{ext}: ledger says {s}, bank says {}", t.status)),
+            (None, "success" | "created" | "processing") => a.violations.push(format!(
+                "{ext}: ledger says {status}, the bank has no such transfer"
+            )),
             _ => {}
         }
     }

@@ -107,7 +107,9 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     let real_start = Instant::now();
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     let key = PrivateKey::generate();
-    let t0 = Utc::now().duration_trunc(Duration::hours(1)).unwrap_or_else(|_| Utc::now());
+    let t0 = Utc::now()
+        .duration_trunc(Duration::hours(1))
+        .unwrap_or_else(|_| Utc::now());
     let faults: Vec<FaultRule> = opts
         .faults
         .rules()
@@ -132,14 +134,23 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     let mut ledger = Ledger::open(&opts.ledger)?;
     let clock = ManualClock::new(t0);
     let backoff = StdDuration::from_millis(10);
-    let tick_opts = TickOptions { params: CampaignParams::default(), ..TickOptions::default() };
+    let tick_opts = TickOptions {
+        params: CampaignParams::default(),
+        ..TickOptions::default()
+    };
     let rec_opts = ReconcileOptions {
-        payout: PayoutOptions { backoff, ..PayoutOptions::default() },
+        payout: PayoutOptions {
+            backoff,
+            ..PayoutOptions::default()
+        },
         ..ReconcileOptions::default()
     };
 
     // The webhook is up twice during the day, down the rest of the time.
-    let windows = [(Duration::hours(1), Duration::hours(7)), (Duration::hours(13), Duration::hours(16))];
+    let windows = [
+        (Duration::hours(1), Duration::hours(7)),
+        (Duration::hours(13), Duration::hours(16)),
+    ];
     let end = t0 + Duration::hours(24);
     let total_steps = ((end - t0).num_minutes() / STEP_MINUTES) as u64;
     let mut server: Option<(server::WebhookServer, String)> = None;
@@ -171,7 +182,11 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
             match tick(&mut ledger, &client, now, &tick_opts, backoff).await {
                 Ok(outcomes) => {
                     for o in outcomes {
-                        progress.note(format!("{}  issue-invoices: {}", hm(since), crate::cli::issue::describe(&o)));
+                        progress.note(format!(
+                            "{}  issue-invoices: {}",
+                            hm(since),
+                            crate::cli::issue::describe(&o)
+                        ));
                     }
                 }
                 // A failed cron run; the next one resumes.
@@ -224,15 +239,25 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
         tick(&mut ledger, &client, now, &tick_opts, backoff).await?;
         reconcile::run(&mut ledger, &client, now, &rec_opts, &NoProgress).await?;
         sandbox.flush_deliveries(StdDuration::from_secs(5)).await;
-        let open = crate::ledger::money::open_transfer_count(ledger.conn()).map_err(|e| ledger.err(e))?;
+        let open =
+            crate::ledger::money::open_transfer_count(ledger.conn()).map_err(|e| ledger.err(e))?;
         if open == 0 && now >= end + Duration::hours(3) {
             break;
         }
     }
     let truth = sandbox.truth();
-    let expect = Expectations { batches: 8, min_invoices: 8, max_invoices: 12 };
+    let expect = Expectations {
+        batches: 8,
+        min_invoices: 8,
+        max_invoices: 12,
+    };
     let audit = audit::audit(&truth, &ledger, Some(&expect), true)?;
-    let count = |sql: &str| ledger.conn().query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+    let count = |sql: &str| {
+        ledger
+            .conn()
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+    };
     let outcome = DemoOutcome {
         seed: opts.seed,
         faults: opts.faults,
@@ -250,17 +275,35 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     Ok(outcome)
 }
 
-async fn tick(ledger: &mut Ledger, client: &Client, now: DateTime<Utc>, opts: &TickOptions, backoff: StdDuration) -> anyhow::Result<Vec<Outcome>> {
+async fn tick(
+    ledger: &mut Ledger,
+    client: &Client,
+    now: DateTime<Utc>,
+    opts: &TickOptions,
+    backoff: StdDuration,
+) -> anyhow::Result<Vec<Outcome>> {
     let plan = issuer::plan(ledger, now, opts)?;
-    let mut out: Vec<Outcome> = plan.notes.iter().filter(|o| !matches!(o, Outcome::NothingDue { .. })).cloned().collect();
+    let mut out: Vec<Outcome> = plan
+        .notes
+        .iter()
+        .filter(|o| !matches!(o, Outcome::NothingDue { .. }))
+        .cloned()
+        .collect();
     if issuer::needs_network(&plan) {
         out.extend(issuer::send(ledger, client, &plan, now, backoff).await?);
     }
     Ok(out)
 }
 
-async fn start_webhook(client: &Client, ledger: &std::path::Path, clock: &ManualClock) -> anyhow::Result<(server::WebhookServer, String)> {
-    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().expect("static address"), ledger.to_path_buf());
+async fn start_webhook(
+    client: &Client,
+    ledger: &std::path::Path,
+    clock: &ManualClock,
+) -> anyhow::Result<(server::WebhookServer, String)> {
+    let mut cfg = ServerConfig::new(
+        "127.0.0.1:0".parse().expect("static address"),
+        ledger.to_path_buf(),
+    );
     cfg.client = Some(client.clone());
     cfg.quiet = true;
     cfg.clock = Arc::new(clock.clone());

@@ -262,8 +262,13 @@ async fn send_chunk(
                         }
                         Err(e) => {
                             // Cannot tell a duplicate from a real refusal: keep it open.
-                            money::note_transfer_error(ledger.conn(), r.id, &format!("rejected, and the lookup failed: {e}"), now)
-                                .map_err(sql)?;
+                            money::note_transfer_error(
+                                ledger.conn(),
+                                r.id,
+                                &format!("rejected, and the lookup failed: {e}"),
+                                now,
+                            )
+                            .map_err(sql)?;
                             report.unresolved.push(r.external_id.clone());
                         }
                         Ok(_) => {

@@ -25,9 +25,9 @@ use serde::Serialize;
 use tokio::sync::{Notify, oneshot};
 
 use crate::api::Client;
-use crate::clock::{Clock, SystemClock};
 use crate::api::model::{EventEnvelope, EventLog};
 use crate::api::webhook::{KeyFetcher, VerifyError, WebhookVerifier};
+use crate::clock::{Clock, SystemClock};
 use crate::events::{self, Applied, Verdict};
 use crate::keys::PublicKey;
 use crate::ledger::{Ledger, money};
@@ -379,7 +379,13 @@ fn writer_loop(
 }
 
 /// Runs the transfer step whenever credits were recorded (one run at a time).
-async fn payout_loop(ledger_path: PathBuf, client: Client, opts: PayoutOptions, wake: Arc<Notify>, clock: Arc<dyn Clock>) {
+async fn payout_loop(
+    ledger_path: PathBuf,
+    client: Client,
+    opts: PayoutOptions,
+    wake: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+) {
     loop {
         wake.notified().await;
         // Let a burst of credits gather into one request.
@@ -658,14 +664,19 @@ async fn read_body(
 
 /// Remove the webhooks this ledger registered before (stale tunnel URLs), then register
 /// `<base>/webhook` for the `invoice` and `transfer` subscriptions and record it.
-pub async fn register(client: &Client, ledger_path: &std::path::Path, base: &str) -> anyhow::Result<crate::api::model::Webhook> {
+pub async fn register(
+    client: &Client,
+    ledger_path: &std::path::Path,
+    base: &str,
+) -> anyhow::Result<crate::api::model::Webhook> {
     use anyhow::Context;
     let ledger = Ledger::open(ledger_path)?;
     for (id, url) in money::live_webhooks(ledger.conn()).map_err(|e| ledger.err(e))? {
         match client.delete_webhook(&id).await {
             Ok(()) | Err(crate::api::ApiError::Rejected { .. }) => {
                 tracing::info!(webhook = %id, %url, "removed a webhook registered earlier");
-                money::mark_webhook_deleted(ledger.conn(), &id, Utc::now()).map_err(|e| ledger.err(e))?;
+                money::mark_webhook_deleted(ledger.conn(), &id, Utc::now())
+                    .map_err(|e| ledger.err(e))?;
             }
             Err(e) => tracing::warn!(webhook = %id, error = %e, "cannot remove an old webhook"),
         }
@@ -673,7 +684,8 @@ pub async fn register(client: &Client, ledger_path: &std::path::Path, base: &str
     let url = format!("{}/webhook", base.trim_end_matches('/'));
     // A webhook for this very URL that the ledger does not know (a run killed between
     // registering and recording) is ours too: adopt it rather than register a second.
-    let existing = |hooks: Vec<crate::api::model::Webhook>| hooks.into_iter().find(|h| h.url == url);
+    let existing =
+        |hooks: Vec<crate::api::model::Webhook>| hooks.into_iter().find(|h| h.url == url);
     let mut tries = 0;
     let hook = loop {
         tries += 1;
@@ -683,17 +695,26 @@ pub async fn register(client: &Client, ledger_path: &std::path::Path, base: &str
         match client.create_webhook(&url, &["invoice", "transfer"]).await {
             Ok(h) => break h,
             Err(e) if e.is_transient() && tries < 4 => {
-                tokio::time::sleep(crate::api::client::backoff_delay(Duration::from_millis(200), tries - 1)).await;
+                tokio::time::sleep(crate::api::client::backoff_delay(
+                    Duration::from_millis(200),
+                    tries - 1,
+                ))
+                .await;
             }
             Err(e) => return Err(e).with_context(|| format!("registering the webhook {url}")),
         }
     };
-    money::record_webhook(ledger.conn(), &hook.id, &hook.url, Utc::now()).map_err(|e| ledger.err(e))?;
+    money::record_webhook(ledger.conn(), &hook.id, &hook.url, Utc::now())
+        .map_err(|e| ledger.err(e))?;
     Ok(hook)
 }
 
 /// Delete a webhook registered by [`register`] and record that it is gone.
-pub async fn unregister(client: &Client, ledger_path: &std::path::Path, id: &str) -> Result<(), crate::api::ApiError> {
+pub async fn unregister(
+    client: &Client,
+    ledger_path: &std::path::Path,
+    id: &str,
+) -> Result<(), crate::api::ApiError> {
     match client.delete_webhook(id).await {
         Ok(()) | Err(crate::api::ApiError::Rejected { .. }) => {
             if let Ok(ledger) = Ledger::open(ledger_path) {

@@ -17,13 +17,22 @@ fn stark(dir: &std::path::Path) -> Command {
 #[test]
 fn demo_seed_1_passes_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let out = stark(dir.path()).args(["demo", "--seed", "1"]).output().unwrap();
+    let out = stark(dir.path())
+        .args(["demo", "--seed", "1"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("verdict: PASS — 8 batches"), "{stdout}");
-    assert!(stdout.contains("Campaign") && stdout.contains("Transfers"), "ends with the status tables");
-    assert!(!stderr.contains("WARN"), "expected faults are not shouted about: {stderr}");
+    assert!(
+        stdout.contains("Campaign") && stdout.contains("Transfers"),
+        "ends with the status tables"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "expected faults are not shouted about: {stderr}"
+    );
 }
 
 #[test]
@@ -31,19 +40,33 @@ fn demo_heavy_faults_json() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("demo.sqlite3");
     let out = stark(dir.path())
-        .args(["demo", "--seed", "3", "--faults", "heavy", "--speed", "1000000", "--json", "--ledger"])
+        .args([
+            "demo", "--seed", "3", "--faults", "heavy", "--speed", "1000000", "--json", "--ledger",
+        ])
         .arg(&ledger)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["audit"]["batches"], 8);
     assert!(v["audit"]["violations"].as_array().unwrap().is_empty());
     assert!(v["audit"]["transferred"].as_u64().unwrap() > 0);
-    assert_eq!(v["audit"]["transferred"], v["audit"]["credited"].as_u64().unwrap() - v["audit"]["nothing_to_forward"].as_u64().unwrap());
+    assert_eq!(
+        v["audit"]["transferred"],
+        v["audit"]["credited"].as_u64().unwrap()
+            - v["audit"]["nothing_to_forward"].as_u64().unwrap()
+    );
     // The ledger is kept where asked, and a second demo refuses to reuse it.
     assert!(ledger.exists());
-    let again = stark(dir.path()).args(["demo", "--ledger"]).arg(&ledger).output().unwrap();
+    let again = stark(dir.path())
+        .args(["demo", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("fresh ledger"));
 }

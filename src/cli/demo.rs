@@ -34,7 +34,11 @@ impl DemoProgress for Bar {
         if let Some(b) = &self.bar {
             b.set_length(total);
             b.set_position(done);
-            b.set_message(format!("{} UTC, webhook {}", now.format("%H:%M"), if up { "up" } else { "down" }));
+            b.set_message(format!(
+                "{} UTC, webhook {}",
+                now.format("%H:%M"),
+                if up { "up" } else { "down" }
+            ));
         }
     }
     fn note(&self, line: String) {
@@ -55,7 +59,10 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let ledger: PathBuf = match &global.ledger {
         Some(p) => {
             if p.exists() {
-                anyhow::bail!("{} exists: the demo needs a fresh ledger (remove it or pick another path)", p.display());
+                anyhow::bail!(
+                    "{} exists: the demo needs a fresh ledger (remove it or pick another path)",
+                    p.display()
+                );
             }
             p.clone()
         }
@@ -66,10 +73,16 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = super::progress::enabled(global).then(|| {
         let b = ProgressBar::new(0);
-        b.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}").expect("static template"));
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}")
+                .expect("static template"),
+        );
         b
     });
-    let progress = Bar { bar, lines: !global.quiet && !global.json };
+    let progress = Bar {
+        bar,
+        lines: !global.quiet && !global.json,
+    };
     if !global.quiet && !global.json {
         eprintln!(
             "stark demo: a 24-hour campaign against the built-in sandbox (seed {}, faults {:?}, ledger {})",
@@ -79,7 +92,12 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let rt = super::money::runtime()?;
-    let opts = DemoOptions { seed: args.seed, speed: args.speed, faults: args.faults, ledger: ledger.clone() };
+    let opts = DemoOptions {
+        seed: args.seed,
+        speed: args.speed,
+        faults: args.faults,
+        ledger: ledger.clone(),
+    };
     let outcome = rt.block_on(demo::run(&opts, &progress))?;
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
@@ -89,11 +107,20 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&outcome)?);
     } else if !global.quiet {
         let l = crate::ledger::Ledger::open(&ledger)?;
-        let report = crate::status::report(l.conn(), outcome.ended, &crate::status::StatusOptions::default())?;
+        let report = crate::status::report(
+            l.conn(),
+            outcome.ended,
+            &crate::status::StatusOptions::default(),
+        )?;
         println!("{}", super::status::render(&report));
         println!(
             "events: {} by webhook ({} windows), {} by reconcile sweeps; {} issue ticks, {} reconcile ticks; {:.1} s",
-            outcome.webhook_events, outcome.webhook_windows, outcome.swept_events, outcome.ticks, outcome.reconciles, outcome.real_seconds
+            outcome.webhook_events,
+            outcome.webhook_windows,
+            outcome.swept_events,
+            outcome.ticks,
+            outcome.reconciles,
+            outcome.real_seconds
         );
     }
     if a.ok() {
@@ -114,7 +141,12 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         for v in &a.violations {
             eprintln!("violation: {v}");
         }
-        eprintln!("verdict: FAIL — {} violations (seed {}, faults {:?})", a.violations.len(), args.seed, args.faults);
+        eprintln!(
+            "verdict: FAIL — {} violations (seed {}, faults {:?})",
+            a.violations.len(),
+            args.seed,
+            args.faults
+        );
         Ok(ExitCode::FAILURE)
     }
 }

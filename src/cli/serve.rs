@@ -130,4 +130,3 @@ async fn stop_signal(duration: Option<std::time::Duration>) {
         _ = timer => tracing::info!("--for elapsed: shutting down"),
     }
 }
-
