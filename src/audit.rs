@@ -17,6 +17,8 @@ pub struct Expectations {
     pub batches: usize,
     pub min_invoices: usize,
     pub max_invoices: usize,
+    /// Attempts per credit before it waits for the operator (`PayoutOptions::max_attempts`).
+    pub max_attempts: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -27,6 +29,9 @@ pub struct Audit {
     pub transferred: usize,
     pub transferred_amount: i64,
     pub failed_attempts: usize,
+    /// Credits whose every allowed attempt the bank confirmed failed: by design they wait for
+    /// the operator (shown by `stark status`); they are not forgotten.
+    pub waiting_for_operator: usize,
     pub nothing_to_forward: usize,
     pub foreign_credited: usize,
     pub violations: Vec<String>,
@@ -159,6 +164,11 @@ pub fn audit(
                         inv.id, t.amount
                     ));
                 }
+            } else if !ts.is_empty()
+                && ts.len() >= expect.map_or(usize::MAX, |e| e.max_attempts)
+                && ts.iter().all(|t| t.status == "failed")
+            {
+                a.waiting_for_operator += 1;
             } else if settled {
                 a.violations.push(format!(
                     "invoice {} was credited but never paid out",

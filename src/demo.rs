@@ -60,7 +60,7 @@ impl FaultLevel {
                 "503=0.05",
                 "429=0.05",
                 "latency=0.05@150",
-                "transfer-fail=0.1",
+                "transfer-fail=0.05",
             ],
         }
     }
@@ -250,6 +250,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
         batches: 8,
         min_invoices: 8,
         max_invoices: 12,
+        max_attempts: rec_opts.payout.max_attempts as usize,
     };
     let audit = audit::audit(&truth, &ledger, Some(&expect), true)?;
     let count = |sql: &str| {

@@ -126,14 +126,15 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if a.ok() {
         if !global.json {
             println!(
-                "verdict: PASS — {} batches, {} invoices; {} of ours credited, {} forwarded exactly once ({}), {} with nothing to forward, {} failed attempts retried; nothing else sent",
+                "verdict: PASS — {} batches, {} invoices; {} of ours credited, {} forwarded exactly once ({}), {} with nothing to forward, {} failed attempts retried, {} waiting for the operator; nothing else sent",
                 a.batches,
                 a.invoices,
                 a.credited,
                 a.transferred,
                 format_brl(a.transferred_amount),
                 a.nothing_to_forward,
-                a.failed_attempts
+                a.failed_attempts,
+                a.waiting_for_operator
             );
         }
         Ok(ExitCode::SUCCESS)
