@@ -302,10 +302,11 @@ pub fn take_lease(
     lease_secs: i64,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<Batch>> {
+    super::lease::reap(tx, "batches", wall_now)?;
     let n = tx.execute(
-        "UPDATE batches SET lease_until = ?2, status = 'sending', attempts = attempts + 1, updated_at = ?4
+        "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
          WHERE id = ?1 AND status IN ('planned', 'sending') AND (lease_until IS NULL OR lease_until <= ?3)",
-        params![batch_id, wall_now + lease_secs, wall_now, ts(now)],
+        params![batch_id, wall_now + lease_secs, wall_now, ts(now), super::lease::owner_id()],
     )?;
     if n == 0 {
         return Ok(None);

@@ -125,4 +125,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX transfers_by_invoice_status ON transfers(invoice_id, status);
     CREATE INDEX transfers_status_amounts ON transfers(status, amount, fee);
     "#,
+    // 5: who holds a lease, so that the lease of a process that died is void at once.
+    r#"
+    ALTER TABLE batches ADD COLUMN lease_owner TEXT;
+    ALTER TABLE transfers ADD COLUMN lease_owner TEXT;
+    "#,
 ];

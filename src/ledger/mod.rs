@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 pub mod campaign;
+pub mod lease;
 mod migrations;
 pub mod money;
 

@@ -210,6 +210,7 @@ pub fn lease_unsent(
     limit: usize,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<TransferRow>> {
+    super::lease::reap(tx, "transfers", wall_now)?;
     let rows: Vec<TransferRow> = {
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT {TRANSFER_COLS} FROM transfers
@@ -220,10 +221,11 @@ pub fn lease_unsent(
             .collect::<Result<_, _>>()?
     };
     let mut upd = tx.prepare_cached(
-        "UPDATE transfers SET status = 'sending', lease_until = ?2, updated_at = ?3 WHERE id = ?1",
+        "UPDATE transfers SET status = 'sending', lease_until = ?2, lease_owner = ?4, updated_at = ?3 WHERE id = ?1",
     )?;
+    let owner = super::lease::owner_id();
     for r in &rows {
-        upd.execute(params![r.id, wall_now + lease_secs, ts(now)])?;
+        upd.execute(params![r.id, wall_now + lease_secs, ts(now), owner])?;
     }
     Ok(rows)
 }

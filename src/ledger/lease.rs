@@ -1,0 +1,91 @@
+//! Leases: a process that sends a batch or a transfer holds it for a while (`lease_until`,
+//! real Unix time), so that two processes never send the same thing at once. A lease whose
+//! owner process is gone (killed, crashed) is void at once instead of blocking until it
+//! expires: the owner is recorded as `host:pid:start-time`, and on Linux a process with that
+//! pid and start time either exists or does not.
+
+use rusqlite::{Transaction, params};
+
+/// This process, as a lease owner.
+pub fn owner_id() -> String {
+    format!(
+        "{}:{}:{}",
+        hostname(),
+        std::process::id(),
+        start_time(std::process::id()).unwrap_or_default()
+    )
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// A process's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after it follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// `Some(false)` when the owner is certainly gone (same host, and no process with that pid
+/// and start time); `Some(true)` when alive; `None` when it cannot be told.
+pub fn is_alive(owner: &str) -> Option<bool> {
+    let mut parts = owner.rsplitn(3, ':');
+    let start: u64 = parts.next()?.parse().ok()?;
+    let pid: u32 = parts.next()?.parse().ok()?;
+    let host = parts.next()?;
+    if host != hostname() || !std::path::Path::new("/proc/self/stat").exists() {
+        return None;
+    }
+    Some(start_time(pid) == Some(start))
+}
+
+/// Clear the live leases of `table` held by processes that are gone. Returns how many.
+pub fn reap(tx: &Transaction<'_>, table: &'static str, wall_now: i64) -> rusqlite::Result<usize> {
+    debug_assert!(matches!(table, "batches" | "transfers"));
+    let owners: Vec<String> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT DISTINCT lease_owner FROM {table} WHERE lease_until > ?1 AND lease_owner IS NOT NULL"
+        ))?;
+        stmt.query_map([wall_now], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for owner in owners {
+        if is_alive(&owner) == Some(false) {
+            n += tx.execute(
+                &format!("UPDATE {table} SET lease_until = NULL WHERE lease_owner = ?1 AND lease_until > ?2"),
+                params![owner, wall_now],
+            )?;
+            tracing::info!(table, %owner, "voided the leases of a process that is gone");
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_dead_one_is_not() {
+        let me = owner_id();
+        assert_eq!(is_alive(&me), Some(true));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = start_time(pid);
+        child.wait().unwrap();
+        let dead = format!("{}:{}:{}", hostname(), pid, start.unwrap_or(1));
+        assert_eq!(is_alive(&dead), Some(false));
+        assert_eq!(is_alive("elsewhere:1:1"), None);
+        assert_eq!(is_alive("garbage"), None);
+    }
+}
