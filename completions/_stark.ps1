@@ -98,6 +98,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
         }
         'stark;transfer-credited' {
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Attempts per credit (a new one only after the bank confirms the previous failed)')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
             [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')

@@ -761,13 +761,17 @@ _stark() {
             return 0
             ;;
         stark__subcmd__transfer__subcmd__credited)
-            opts="-q -v -h -V --max-attempts --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --max-attempts --retry --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -92,6 +92,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;transfer-credited'= {
             cand --max-attempts 'Attempts per credit (a new one only after the bank confirms the previous failed)'
+            cand --retry 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable'
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'

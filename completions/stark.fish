@@ -80,6 +80,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s v -l verb
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l max-attempts -d 'Attempts per credit (a new one only after the bank confirms the previous failed)' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l retry -d 'Operator override: one more attempt for this invoice\'s credit, which waits for you (its transfers were rejected or all failed); repeatable' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r

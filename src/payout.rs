@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use crate::api::model::{ApiErrorItem, Transfer, TransferRequest};
@@ -132,6 +133,72 @@ pub fn claim(
             }
         }
         Ok(n)
+    })
+}
+
+/// Why an operator's retry was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error(
+        "invoice {0} has no credit that can be transferred (not credited, not ours, or nothing to forward)"
+    )]
+    NoCredit(String),
+    #[error(
+        "invoice {invoice} already has transfer {external_id} in status {status}; nothing to retry"
+    )]
+    Live {
+        invoice: String,
+        external_id: String,
+        status: String,
+    },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// Operator override: one more attempt for a credit that waits for the operator (its attempts
+/// were rejected, or all failed). Claims attempt n+1; the next send picks it up.
+pub fn retry(ledger: &mut Ledger, invoice_id: &str, now: DateTime<Utc>) -> Result<u32, RetryError> {
+    let path = ledger.path().to_path_buf();
+    ledger.write(|tx| {
+        let sql = |e| RetryError::Ledger(crate::ledger::classify(&path, e));
+        let net: Option<i64> = tx
+            .query_row(
+                "SELECT c.net FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
+                 WHERE c.invoice_id = ?1 AND c.skip_reason IS NULL AND c.net > 0",
+                [invoice_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        let net = net.ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
+        let live: Option<(String, String)> = tx
+            .query_row(
+                "SELECT external_id, status FROM transfers WHERE invoice_id = ?1
+                 AND status IN ('claimed', 'sending', 'created', 'processing', 'success') LIMIT 1",
+                [invoice_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some((external_id, status)) = live {
+            return Err(RetryError::Live {
+                invoice: invoice_id.to_string(),
+                external_id,
+                status,
+            });
+        }
+        let attempts: u32 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM transfers WHERE invoice_id = ?1",
+                [invoice_id],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let attempt = attempts + 1;
+        let req = transfer_request(invoice_id, attempt, net);
+        let body = serde_json::to_string(&req).expect("transfer request serializes");
+        money::insert_claim(tx, invoice_id, attempt, &req, &body, now).map_err(sql)?;
+        Ok(attempt)
     })
 }
 

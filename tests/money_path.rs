@@ -337,6 +337,54 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
         0
     );
     assert!(env.truth().transfers.iter().all(|t| t.status == "failed"));
+    // More runs do not try again: the credits wait for the operator.
+    let before = env.truth().transfers.len();
+    env.faults(&[]);
+    let _ = run(&env, &["reconcile", "--max-attempts", "2"]);
+    assert_eq!(env.truth().transfers.len(), before);
+    // The operator retries one invoice: attempt 3 goes out and succeeds.
+    let invoice: String = env
+        .ledger_conn()
+        .query_row(
+            "SELECT invoice_id FROM credits ORDER BY invoice_id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = run(
+        &env,
+        &[
+            "transfer-credited",
+            "--max-attempts",
+            "2",
+            "--retry",
+            &invoice,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("invoice {invoice}: attempt 3 claimed")),
+        "{}",
+        stdout(&out)
+    );
+    settle(&env);
+    let status: String = env
+        .ledger_conn()
+        .query_row(
+            "SELECT status FROM transfers WHERE invoice_id = ?1 AND attempt = 3",
+            [&invoice],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "success");
+    // Retrying a paid credit is refused.
+    let out = run(&env, &["transfer-credited", "--retry", &invoice]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nothing to retry"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -15,6 +15,10 @@ pub struct TransferArgs {
     /// Attempts per credit (a new one only after the bank confirms the previous failed)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// Operator override: one more attempt for this invoice's credit, which waits for you
+    /// (its transfers were rejected or all failed); repeatable
+    #[arg(long, value_name = "INVOICE_ID")]
+    pub retry: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +54,20 @@ pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<
     let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
     let client = settings.client()?;
+    for invoice in &args.retry {
+        match payout::retry(&mut ledger, invoice, now) {
+            Ok(attempt) => {
+                if !global.quiet {
+                    println!("invoice {invoice}: attempt {attempt} claimed");
+                }
+            }
+            Err(payout::RetryError::Ledger(e)) => return Err(e.into()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
     let report = runtime()?.block_on(payout::run(
         &mut ledger,
         &client,
