@@ -449,14 +449,15 @@ impl Client {
     }
 
     pub async fn delete_event(&self, id: &str) -> Result<(), ApiError> {
-        self.send_idempotent(
-            Method::DELETE,
-            &format!("event/{}", encode_path(id)),
-            &Query::new(),
-            b"",
-        )
-        .await
-        .map(|_| ())
+        self.delete("event", id).await
+    }
+
+    /// `DELETE /v2/{resource}/{id}` (idempotent, so retried).
+    async fn delete(&self, resource: &str, id: &str) -> Result<(), ApiError> {
+        let path = format!("{resource}/{}", encode_path(id));
+        self.send_idempotent(Method::DELETE, &path, &Query::new(), b"")
+            .await
+            .map(|_| ())
     }
 
     // --- webhooks -------------------------------------------------------------------------
@@ -477,14 +478,7 @@ impl Client {
     }
 
     pub async fn delete_webhook(&self, id: &str) -> Result<(), ApiError> {
-        self.send_idempotent(
-            Method::DELETE,
-            &format!("webhook/{}", encode_path(id)),
-            &Query::new(),
-            b"",
-        )
-        .await
-        .map(|_| ())
+        self.delete("webhook", id).await
     }
 
     // --- keys and balance -----------------------------------------------------------------

@@ -68,9 +68,7 @@ impl Env {
 
     /// The real binary with this environment's configuration and nothing else.
     pub fn stark(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("stark").unwrap();
-        self.configure(&mut cmd);
-        cmd
+        assert_cmd::Command::from_std(self.std_command())
     }
 
     pub fn std_command(&self) -> std::process::Command {
@@ -86,19 +84,6 @@ impl Env {
             .env("STARK_LEDGER", &self.ledger)
             .env("STARK_BACKOFF_MS", "5");
         cmd
-    }
-
-    fn configure(&self, cmd: &mut assert_cmd::Command) {
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("STARK_API_URL", &self.url)
-            .env("STARK_PROJECT_ID", PROJECT)
-            .env("STARK_PRIVATE_KEY", &self.key_path)
-            .env("STARK_LEDGER", &self.ledger)
-            .env("STARK_BACKOFF_MS", "5");
     }
 
     /// Set the sandbox clock and return the RFC 3339 text to use as `STARK_NOW`.
