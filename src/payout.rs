@@ -429,21 +429,7 @@ async fn lookup_with_retries(
         rows.iter().map(|r| r.external_id.as_str()).collect();
     let mut found = HashMap::new();
     for chunk in tags.chunks(CHUNK) {
-        let mut tries = 0;
-        let list = loop {
-            tries += 1;
-            match client
-                .list_all::<Transfer>("transfer", "transfers", Query::new().list("tags", chunk))
-                .await
-            {
-                Ok(l) => break l,
-                Err(e) if e.is_transient() && tries < opts.max_tries => {
-                    tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, tries - 1))
-                        .await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let list = list_transfers(client, Query::new().list("tags", chunk), opts).await?;
         for t in list {
             if wanted.contains(t.external_id.as_str()) {
                 found.insert(t.external_id.clone(), t);
@@ -451,6 +437,28 @@ async fn lookup_with_retries(
         }
     }
     Ok(found)
+}
+
+/// `GET /v2/transfer` (every page), with this run's bounded retries on top of the client's.
+async fn list_transfers(
+    client: &Client,
+    query: Query,
+    opts: &PayoutOptions,
+) -> Result<Vec<Transfer>, ApiError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match client
+            .list_all::<Transfer>("transfer", "transfers", query.clone())
+            .await
+        {
+            Err(e) if e.is_transient() && tries < opts.max_tries => {
+                tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, tries - 1))
+                    .await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Ask the bank for transfers not yet final; a confirmed `failed` frees the credit for a new
@@ -466,22 +474,11 @@ pub async fn refresh(
     let sql = |e| PayoutError::Ledger(crate::ledger::classify(&path, e));
     let ids = money::unsettled_transfer_ids(ledger.conn()).map_err(sql)?;
     for chunk in ids.chunks(CHUNK) {
-        let mut tries = 0;
-        let list = loop {
-            tries += 1;
-            match client
-                .list_all::<Transfer>("transfer", "transfers", Query::new().list("ids", chunk))
-                .await
-            {
-                Ok(l) => break Some(l),
-                Err(e) if e.is_transient() && tries < opts.max_tries => {
-                    tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, tries - 1))
-                        .await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot refresh transfers; the next run will");
-                    break None;
-                }
+        let list = match list_transfers(client, Query::new().list("ids", chunk), opts).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot refresh transfers; the next run will");
+                None
             }
         };
         for t in list.into_iter().flatten() {
