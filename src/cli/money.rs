@@ -68,12 +68,15 @@ pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<
             }
         }
     }
+    let spinner = super::progress::Spinner::new(global, "sending transfers");
     let report = runtime()?.block_on(payout::run(
         &mut ledger,
         &client,
         now,
         &payout_options(args.max_attempts),
-    ))?;
+    ));
+    spinner.finish();
+    let report = report?;
     if global.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -133,7 +136,7 @@ pub fn run_reconcile(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Resul
         concurrency: args.concurrency as usize,
         payout: payout_options(args.max_attempts),
     };
-    let progress = super::progress::EventProgress::new(global);
+    let progress = super::progress::Spinner::new(global, "sweeping undelivered events");
     let report =
         runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress))?;
     progress.finish();

@@ -11,24 +11,24 @@ pub fn enabled(global: &GlobalArgs) -> bool {
     !global.json && !global.quiet && std::io::stderr().is_terminal()
 }
 
-/// A spinner counting events swept by reconcile.
-pub struct EventProgress {
+/// A spinner for long work (the reconcile sweep, a large transfer run).
+pub struct Spinner {
     bar: Option<ProgressBar>,
 }
 
-impl EventProgress {
-    pub fn new(global: &GlobalArgs) -> Self {
+impl Spinner {
+    pub fn new(global: &GlobalArgs, message: &'static str) -> Self {
         let bar = enabled(global).then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
                 ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                     .expect("static template"),
             );
-            b.set_message("sweeping undelivered events");
+            b.set_message(message);
             b.enable_steady_tick(std::time::Duration::from_millis(120));
             b
         });
-        EventProgress { bar }
+        Spinner { bar }
     }
 
     pub fn finish(&self) {
@@ -38,7 +38,7 @@ impl EventProgress {
     }
 }
 
-impl crate::reconcile::Progress for EventProgress {
+impl crate::reconcile::Progress for Spinner {
     fn events(&self, seen: usize) {
         if let Some(b) = &self.bar {
             b.set_message(format!("{seen} undelivered events applied"));
