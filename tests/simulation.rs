@@ -51,6 +51,8 @@ enum Action {
         kill: bool,
     },
     Faults(Vec<&'static str>),
+    /// Another tool in the same workspace issues invoices (their credits are foreign).
+    Foreign(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +158,13 @@ fn schedule(seed: u64) -> Schedule {
             },
         });
         t += len + Duration::minutes(rng.gen_range(30..360));
+    }
+    // Another tool shares the workspace.
+    for _ in 0..rng.gen_range(0..3) {
+        steps.push(Step {
+            at: Duration::minutes(rng.gen_range(0..1200)),
+            action: Action::Foreign(rng.gen_range(1..4)),
+        });
     }
     // Faults come and go.
     let mut t = Duration::zero();
@@ -285,6 +294,15 @@ fn simulate(seed: u64) -> Result<String, String> {
         c.pay_delay = (Duration::minutes(10), Duration::hours(3));
     });
     let fail = |msg: String| Err(format!("seed {seed}: {msg}\nschedule:\n{sched}"));
+    let foreign = {
+        let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
+        stark::api::Client::new(stark::api::ClientConfig::new(
+            env.url.clone(),
+            PROJECT,
+            std::sync::Arc::new(key),
+        ))
+        .unwrap()
+    };
     let mut webhook: Option<Webhook> = None;
     for step in &sched.0 {
         let now = env.at(env.t0 + step.at);
@@ -306,6 +324,16 @@ fn simulate(seed: u64) -> Result<String, String> {
                 }
             }
             Action::Faults(rules) => env.faults(rules),
+            Action::Foreign(n) => {
+                let invoices: Vec<String> = (0..*n)
+                    .map(|i| format!(r#"{{"amount": {}, "taxId": "012.345.678-90", "name": "Outra Ferramenta"}}"#, 1000 + i))
+                    .collect();
+                let body = format!(r#"{{"invoices": [{}]}}"#, invoices.join(","));
+                // Faults may refuse it; another tool's bad luck is not ours.
+                let _ = env
+                    .rt
+                    .block_on(foreign.create_invoices_raw(body.as_bytes()));
+            }
         }
     }
     if let Some(w) = webhook.take() {
