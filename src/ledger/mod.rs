@@ -19,6 +19,18 @@ pub use migrations::MIGRATIONS;
 /// How long a command waits for another process holding the write lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The busy timeout in effect: [`BUSY_TIMEOUT`], unless `STARK_BUSY_TIMEOUT_MS` is set.
+///
+/// `STARK_BUSY_TIMEOUT_MS` is a testing aid (it lets the lock-contention tests fail in
+/// milliseconds instead of ten seconds); operators have no reason to set it.
+pub fn busy_timeout() -> Duration {
+    std::env::var("STARK_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(BUSY_TIMEOUT)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("cannot create the ledger directory {path}: {source}")]
@@ -38,7 +50,7 @@ pub enum LedgerError {
     },
     #[error("the ledger {path} is not a stark ledger or is corrupted: {reason}")]
     Corrupt { path: PathBuf, reason: String },
-    #[error("the ledger {path} is busy: another stark process held it for more than {secs} s; try again", secs = BUSY_TIMEOUT.as_secs())]
+    #[error("the ledger {path} is busy: another process held it for more than {secs:.1} s; try again", secs = busy_timeout().as_secs_f64())]
     Busy { path: PathBuf },
     #[error("the ledger {path} cannot be written: {reason}")]
     ReadOnly { path: PathBuf, reason: String },
@@ -125,7 +137,7 @@ impl Ledger {
 
     fn configure(&mut self) -> Result<(), LedgerError> {
         self.conn
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(busy_timeout())
             .map_err(|e| self.err(e))?;
         // A garbage file fails here with "file is not a database".
         let mode: String = self
@@ -246,6 +258,17 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
             ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
                 return LedgerError::Corrupt { path, reason };
             }
+            // Failing to write or grow the WAL or its `-shm` index: on a full disk SQLite
+            // reports these (e.g. SQLITE_IOERR_SHMSIZE) rather than SQLITE_FULL.
+            ErrorCode::SystemIoFailure => {
+                return LedgerError::ReadOnly {
+                    path,
+                    reason: format!(
+                        "{reason} (SQLite code {}): the disk may be full or failing",
+                        f.extended_code
+                    ),
+                };
+            }
             ErrorCode::ReadOnly
             | ErrorCode::DiskFull
             | ErrorCode::CannotOpen
@@ -300,6 +323,21 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("newer stark"));
+    }
+
+    #[test]
+    fn io_errors_say_the_ledger_cannot_be_written() {
+        let e = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(4874), // SQLITE_IOERR_SHMSIZE, seen on a full tmpfs
+            Some("disk I/O error".into()),
+        );
+        let err = classify(Path::new("l.sqlite3"), e);
+        assert!(matches!(err, LedgerError::ReadOnly { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("cannot be written") && msg.contains("disk may be full"),
+            "{msg}"
+        );
     }
 
     #[test]
