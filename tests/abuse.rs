@@ -370,12 +370,12 @@ fn ledger_whose_tables_were_dropped_is_refused_untouched() {
     assert_eq!(env.truth().invoices.len(), issued, "nothing more sent");
 }
 
-/// Another application's database (it set `user_version`, as most do): refused, and its
-/// contents are left alone.
+/// Another application's database — with `user_version` 0 (SQLite's default), or one it set
+/// itself — is refused, and its contents are left alone (no stark table is added to it).
 #[test]
 fn another_apps_database_is_refused_untouched() {
     let env = Env::new(|_| {});
-    for version in [3i64, 42] {
+    for version in [0i64, 3, 42] {
         let path = env.dir.path().join(format!("other-{version}.db"));
         {
             let c = rusqlite::Connection::open(&path).unwrap();
@@ -389,10 +389,14 @@ fn another_apps_database_is_refused_untouched() {
         let before = dump(&path);
         for cmd in LEDGER_COMMANDS {
             let out = run_at(&env, cmd, &[("STARK_LEDGER", path.to_str().unwrap())]);
-            let words: &[&str] = if version > 5 {
-                &["newer stark"]
-            } else {
-                &["ledger", "no such table"]
+            let words: &[&str] = match version {
+                0 => &[
+                    "not a stark ledger",
+                    "another application's database",
+                    "users",
+                ],
+                v if v > 5 => &["newer stark"],
+                _ => &["ledger", "no such table"],
             };
             assert_exit(&out, 1, words, &format!("{cmd} on user_version {version}"));
             assert_eq!(dump(&path), before, "{cmd} on user_version {version}");

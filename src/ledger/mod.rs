@@ -183,6 +183,28 @@ impl Ledger {
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(&path, e))?;
+        if current == 0 {
+            // A database that already holds tables but no stark schema belongs to something
+            // else: never add our tables to it.
+            let mut stmt = tx
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 5",
+                )
+                .map_err(|e| classify(&path, e))?;
+            let foreign: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .and_then(Iterator::collect)
+                .map_err(|e| classify(&path, e))?;
+            if !foreign.is_empty() {
+                return Err(LedgerError::Corrupt {
+                    path,
+                    reason: format!(
+                        "it is another application's database (tables: {}); point --ledger / STARK_LEDGER at a new file",
+                        foreign.join(", ")
+                    ),
+                });
+            }
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
@@ -338,6 +360,33 @@ mod tests {
             msg.contains("cannot be written") && msg.contains("disk may be full"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn another_applications_database_is_not_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE users(id INTEGER PRIMARY KEY); INSERT INTO users VALUES (1);",
+        )
+        .unwrap();
+        drop(c);
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("another application's database (tables: users)")
+        );
+        let c = Connection::open(&path).unwrap();
+        let tables: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1, "nothing added");
     }
 
     #[test]
