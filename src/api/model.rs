@@ -16,10 +16,13 @@ impl Timestamp {
     pub fn to_api(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, false)
     }
+    /// Parse RFC 3339. Digits below the microsecond (the API's precision) are dropped, so
+    /// that a parsed value survives `to_api` and back unchanged (found by fuzzing).
     pub fn parse(s: &str) -> Option<Timestamp> {
+        use chrono::SubsecRound;
         DateTime::parse_from_rfc3339(s.trim())
             .ok()
-            .map(|d| Timestamp(d.with_timezone(&Utc)))
+            .map(|d| Timestamp(d.with_timezone(&Utc).trunc_subsecs(6)))
     }
 }
 
@@ -349,6 +352,13 @@ mod tests {
         let z = Timestamp::parse("2021-04-26T20:16:51Z").unwrap();
         assert_eq!(z.to_api(), "2021-04-26T20:16:51.000000+00:00");
         assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn sub_microsecond_digits_are_dropped_so_the_value_round_trips() {
+        let t = Timestamp::parse("2025-10-14T19:23:03.3167079+00:00").unwrap();
+        assert_eq!(t.to_api(), "2025-10-14T19:23:03.316707+00:00");
+        assert_eq!(Timestamp::parse(&t.to_api()), Some(t));
     }
 
     #[test]

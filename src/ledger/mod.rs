@@ -19,6 +19,18 @@ pub use migrations::MIGRATIONS;
 /// How long a command waits for another process holding the write lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The busy timeout in effect: [`BUSY_TIMEOUT`], unless `STARK_BUSY_TIMEOUT_MS` is set.
+///
+/// `STARK_BUSY_TIMEOUT_MS` is a testing aid (it lets the lock-contention tests fail in
+/// milliseconds instead of ten seconds); operators have no reason to set it.
+pub fn busy_timeout() -> Duration {
+    std::env::var("STARK_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(BUSY_TIMEOUT)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("cannot create the ledger directory {path}: {source}")]
@@ -38,7 +50,7 @@ pub enum LedgerError {
     },
     #[error("the ledger {path} is not a stark ledger or is corrupted: {reason}")]
     Corrupt { path: PathBuf, reason: String },
-    #[error("the ledger {path} is busy: another stark process held it for more than {secs} s; try again", secs = BUSY_TIMEOUT.as_secs())]
+    #[error("the ledger {path} is busy: another process held it for more than {secs:.1} s; try again", secs = busy_timeout().as_secs_f64())]
     Busy { path: PathBuf },
     #[error("the ledger {path} cannot be written: {reason}")]
     ReadOnly { path: PathBuf, reason: String },
@@ -125,7 +137,7 @@ impl Ledger {
 
     fn configure(&mut self) -> Result<(), LedgerError> {
         self.conn
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(busy_timeout())
             .map_err(|e| self.err(e))?;
         // A garbage file fails here with "file is not a database".
         let mode: String = self
@@ -171,6 +183,28 @@ impl Ledger {
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(&path, e))?;
+        if current == 0 {
+            // A database that already holds tables but no stark schema belongs to something
+            // else: never add our tables to it.
+            let mut stmt = tx
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 5",
+                )
+                .map_err(|e| classify(&path, e))?;
+            let foreign: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .and_then(Iterator::collect)
+                .map_err(|e| classify(&path, e))?;
+            if !foreign.is_empty() {
+                return Err(LedgerError::Corrupt {
+                    path,
+                    reason: format!(
+                        "it is another application's database (tables: {}); point --ledger / STARK_LEDGER at a new file",
+                        foreign.join(", ")
+                    ),
+                });
+            }
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
@@ -246,6 +280,17 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
             ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
                 return LedgerError::Corrupt { path, reason };
             }
+            // Failing to write or grow the WAL or its `-shm` index: on a full disk SQLite
+            // reports these (e.g. SQLITE_IOERR_SHMSIZE) rather than SQLITE_FULL.
+            ErrorCode::SystemIoFailure => {
+                return LedgerError::ReadOnly {
+                    path,
+                    reason: format!(
+                        "{reason} (SQLite code {}): the disk may be full or failing",
+                        f.extended_code
+                    ),
+                };
+            }
             ErrorCode::ReadOnly
             | ErrorCode::DiskFull
             | ErrorCode::CannotOpen
@@ -300,6 +345,48 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("newer stark"));
+    }
+
+    #[test]
+    fn io_errors_say_the_ledger_cannot_be_written() {
+        let e = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(4874), // SQLITE_IOERR_SHMSIZE, seen on a full tmpfs
+            Some("disk I/O error".into()),
+        );
+        let err = classify(Path::new("l.sqlite3"), e);
+        assert!(matches!(err, LedgerError::ReadOnly { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("cannot be written") && msg.contains("disk may be full"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn another_applications_database_is_not_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE users(id INTEGER PRIMARY KEY); INSERT INTO users VALUES (1);",
+        )
+        .unwrap();
+        drop(c);
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("another application's database (tables: users)")
+        );
+        let c = Connection::open(&path).unwrap();
+        let tables: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1, "nothing added");
     }
 
     #[test]
