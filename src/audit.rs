@@ -75,7 +75,7 @@ pub fn audit(
         if let Some(tag) = inv
             .tags
             .iter()
-            .find(|t| t.starts_with(&prefix) && t.contains("-b"))
+            .find(|t| crate::issuer::is_batch_tag(&ledger_id, t))
         {
             *by_batch.entry(tag.clone()).or_default() += 1;
         }

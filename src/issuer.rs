@@ -164,7 +164,21 @@ pub fn campaign_tag(ledger_id: &str, campaign: i64) -> String {
 }
 
 pub fn batch_tag(ledger_id: &str, campaign: i64, slot: u32) -> String {
+    debug_assert!(is_batch_tag(
+        ledger_id,
+        &format!("stark-{ledger_id}-c{campaign}-b{}", slot + 1)
+    ));
     format!("stark-{ledger_id}-c{campaign}-b{}", slot + 1)
+}
+
+/// Whether `tag` is one of this ledger's batch tags (`stark-<ledger>-c<N>-b<M>`), as opposed
+/// to its campaign tags (`stark-<ledger>-c<N>`) or anything else.
+pub fn is_batch_tag(ledger_id: &str, tag: &str) -> bool {
+    let Some(rest) = tag.strip_prefix(&format!("stark-{ledger_id}-c")) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    matches!(rest.split_once("-b"), Some((c, b)) if digits(c) && digits(b))
 }
 
 fn wall_now() -> i64 {
@@ -484,4 +498,22 @@ pub fn completion(
             .count() as u32,
         of: c.slots,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_tags_are_told_from_campaign_tags_whatever_the_ledger_id() {
+        // A ledger id starting with `b` once made the campaign tag look like a batch tag.
+        for lid in ["bsdkjp", "abc123", "b2b2b2"] {
+            assert!(is_batch_tag(lid, &batch_tag(lid, 1, 0)));
+            assert!(is_batch_tag(lid, &batch_tag(lid, 12, 7)));
+            assert!(!is_batch_tag(lid, &campaign_tag(lid, 1)));
+            assert!(!is_batch_tag(lid, &format!("stark-{lid}-c1-b")));
+            assert!(!is_batch_tag(lid, &format!("stark-{lid}-c1-bx")));
+            assert!(!is_batch_tag("other1", &batch_tag(lid, 1, 0)));
+        }
+    }
 }

@@ -561,13 +561,12 @@ fn bank_batches_at(env: &Env, ledger: &Path) -> Vec<(String, usize)> {
             r.get(0)
         })
         .unwrap();
-    let prefix = format!("stark-{id}-c");
     let mut by_tag: BTreeMap<String, usize> = BTreeMap::new();
     for inv in env.truth().invoices {
         if let Some(tag) = inv
             .tags
             .iter()
-            .find(|t| t.starts_with(&prefix) && t.contains("-b"))
+            .find(|t| stark::issuer::is_batch_tag(&id, t))
         {
             *by_tag.entry(tag.clone()).or_default() += 1;
         }

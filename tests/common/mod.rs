@@ -148,13 +148,13 @@ impl Env {
 
     /// Our invoices at the sandbox, grouped by batch tag.
     pub fn batches_at_bank(&self) -> HashMap<String, Vec<stark::sandbox::TruthInvoice>> {
-        let prefix = format!("stark-{}-c", self.ledger_id());
+        let lid = self.ledger_id();
         let mut by_tag: HashMap<String, Vec<_>> = HashMap::new();
         for inv in self.truth().invoices {
             if let Some(tag) = inv
                 .tags
                 .iter()
-                .find(|t| t.starts_with(&prefix) && t.contains("-b"))
+                .find(|t| stark::issuer::is_batch_tag(&lid, t))
             {
                 by_tag.entry(tag.clone()).or_default().push(inv.clone());
             }
