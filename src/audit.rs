@@ -72,11 +72,10 @@ pub fn audit(
     // Batches: grouped by batch tag at the bank.
     let mut by_batch: BTreeMap<String, usize> = BTreeMap::new();
     for inv in &truth.invoices {
-        if let Some(tag) = inv
-            .tags
-            .iter()
-            .find(|t| t.starts_with(&prefix) && t.contains("-b"))
-        {
+        if let Some(tag) = inv.tags.iter().find(|t| {
+            t.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.contains("-b"))
+        }) {
             *by_batch.entry(tag.clone()).or_default() += 1;
         }
     }

@@ -166,11 +166,10 @@ impl Env {
         let prefix = format!("stark-{}-c", self.ledger_id());
         let mut by_tag: HashMap<String, Vec<_>> = HashMap::new();
         for inv in self.truth().invoices {
-            if let Some(tag) = inv
-                .tags
-                .iter()
-                .find(|t| t.starts_with(&prefix) && t.contains("-b"))
-            {
+            if let Some(tag) = inv.tags.iter().find(|t| {
+                t.strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.contains("-b"))
+            }) {
                 by_tag.entry(tag.clone()).or_default().push(inv.clone());
             }
         }
