@@ -424,14 +424,19 @@ fn main() {
     let mut offset = 0;
     for &c in &levels {
         let before = verify(1500);
+        let cpu0 = cpu_time(pid);
         let mut run = rt.block_on(closed(port, reqs.clone(), offset..offset + n, c));
+        let cpu = cpu_time(pid) - cpu0;
         let after = verify(1500);
         offset += n;
         let rate = report(&format!("closed, {c} conn"), &mut run, vm_hwm_kib(pid));
         let beside = (before + after) / 2.0;
         println!(
-            "    bare verify beside it: {before:.0} before, {after:.0} after -> ingest / verify = {:.0} %",
-            100.0 * rate / beside
+            "    bare verify beside it: {before:.0} before, {after:.0} after -> ingest / verify = {:.0} % | server CPU {:.0} µs per event ({:.0} % of one CPU; a bare verify is {:.0} µs)",
+            100.0 * rate / beside,
+            cpu.as_secs_f64() * 1e6 / n as f64,
+            100.0 * cpu.as_secs_f64() / run.elapsed.as_secs_f64(),
+            1e6 / beside
         );
         if rate / beside > best.0 / best.1.max(1.0) {
             best = (rate, beside);

@@ -191,11 +191,10 @@ fn query_plans_do_not_scan_the_big_tables() {
             "TRANSFERS_BY_STATUS",
             "SCAN transfers USING COVERING INDEX transfers_status_amounts",
         ),
-        // Totals over every credit, read from a covering index split by `ours`.
-        (
-            "CREDIT_TOTALS",
-            "SCAN c USING COVERING INDEX credits_totals",
-        ),
+        // Totals over every credit: one pass over the table, no per-row lookup (`ours` is
+        // stored). A covering index would make it faster but cost every webhook a random
+        // index insert.
+        ("CREDIT_TOTALS", "SCAN c"),
         // A partial index holding only foreign credits.
         ("FOREIGN_CREDITS", "SCAN c USING INDEX credits_foreign"),
         // A partial index holding only our unsettled credits.

@@ -181,7 +181,6 @@ pub const MIGRATIONS: &[&str] = &[
         UPDATE credits SET settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = OLD.invoice_id AND t.status = 'success')
         WHERE invoice_id = OLD.invoice_id;
     END;
-    CREATE INDEX credits_totals ON credits(ours, amount, fee, net);
     CREATE INDEX credits_foreign ON credits(recorded_at, invoice_id) WHERE ours = 0;
     CREATE INDEX credits_unsettled ON credits(recorded_at, invoice_id)
         WHERE ours = 1 AND settled = 0 AND skip_reason IS NULL;
