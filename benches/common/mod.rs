@@ -107,7 +107,9 @@ pub fn env_usize(name: &str, default: usize) -> usize {
 pub fn load_line() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("cpus {} | load average {}", cpus(), load.join(" "))
+    // SAFETY: sysconf has no preconditions (online CPUs, whatever this thread's affinity).
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    format!("cpus {online} | load average {}", load.join(" "))
 }
 
 /// A free loopback port (bound then released; the child binds it right after).
