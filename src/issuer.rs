@@ -259,7 +259,7 @@ pub fn plan(
                     plan.notes.push(Outcome::Missed { campaign: c.id, batch: slot + 1, of: c.slots });
                 }
                 Some(b) if b.status == BatchStatus::Missed && opts.catch_up => {
-                    tx.execute("DELETE FROM batches WHERE id = ?1 AND status = 'missed'", [b.id]).map_err(sql)?;
+                    tx.execute(crate::ledger::campaign::sql::DELETE_MISSED, [b.id]).map_err(sql)?;
                     if let Some(b) = claim(tx, &c, &ledger_id, slot, now).map_err(sql)? {
                         plan.to_send.push(b);
                     }

@@ -2,7 +2,8 @@
 //!
 //! 1. Sweep `GET /v2/event?isDelivered=false`, page by page: apply each page's events in one
 //!    transaction (exactly as the webhook would), and only after the commit mark them
-//!    delivered (`PATCH`, a bounded number at a time). An event that cannot be decoded is left
+//!    delivered (`PATCH`, a bounded number at a time), noting the marks in one more
+//!    transaction per page. An event that cannot be decoded is left
 //!    undelivered and reported; the sweep goes on.
 //! 2. For our invoices not yet credited, ask `GET /v2/invoice/log?types=credited` (100 ids per
 //!    request), so credits are found even when their events were lost or deleted.
@@ -166,17 +167,23 @@ async fn sweep_events(
             // Committed: now tell the API.
             let ids: Vec<String> = applied.into_iter().map(|a| a.event_id).collect();
             let marked = mark_delivered(client, ids, opts.concurrency).await;
+            let mut done = Vec::with_capacity(marked.len());
             for (id, result) in marked {
                 match result {
-                    Ok(()) => {
-                        money::mark_event_delivered(ledger.conn(), &id, now).map_err(sql)?;
-                        report.events_marked += 1;
-                    }
+                    Ok(()) => done.push(id),
                     Err(e) => report
                         .errors
                         .push(format!("marking event {id} delivered: {e}")),
                 }
             }
+            // One transaction for the page's notes (not one commit, and fsync, per event).
+            ledger.write(|tx| {
+                for id in &done {
+                    money::mark_event_delivered(tx, id, now).map_err(sql)?;
+                }
+                Ok::<_, ReconcileError>(())
+            })?;
+            report.events_marked += done.len();
         }
         if report.events_marked == marked_before {
             break;

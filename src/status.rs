@@ -223,9 +223,10 @@ pub mod sql {
     pub const INVOICES_BY_STATUS: &str = "SELECT status, COUNT(*), COALESCE(SUM(amount), 0)
          FROM invoices GROUP BY status ORDER BY status";
 
-    pub const CREDIT_TOTALS: &str = "SELECT EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = c.invoice_id) AS ours,
+    /// `ours` and `settled` are kept by triggers (migration 7).
+    pub const CREDIT_TOTALS: &str = "SELECT c.ours,
                 COUNT(*), COALESCE(SUM(c.amount), 0), COALESCE(SUM(c.fee), 0), COALESCE(SUM(c.net), 0)
-         FROM credits c GROUP BY ours";
+         FROM credits c GROUP BY c.ours";
 
     pub const TRANSFERS_BY_STATUS: &str =
         "SELECT status, COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0)
@@ -239,9 +240,7 @@ pub mod sql {
                 (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
                 COUNT(*) OVER ()
          FROM credits c
-         WHERE c.recorded_at < ?1 AND c.skip_reason IS NULL
-           AND EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = c.invoice_id)
-           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status = 'success')
+         WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
          ORDER BY c.recorded_at, c.invoice_id LIMIT ?2";
 
     pub const FAILED_TRANSFERS: &str = "SELECT t.invoice_id, t.external_id, t.attempt, t.amount, t.errors, t.updated_at, COUNT(*) OVER ()
@@ -254,11 +253,10 @@ pub mod sql {
     pub const REJECTED_TRANSFERS: &str = "SELECT t.invoice_id, t.external_id, t.attempt, t.amount, t.errors, t.updated_at, COUNT(*) OVER ()
          FROM transfers t WHERE t.status = 'rejected' ORDER BY t.id LIMIT ?1";
 
-    /// Only run when the credit totals count foreign credits (it has to look at every credit).
+    /// Only run when the credit totals count foreign credits (a partial index holds only those).
     pub const FOREIGN_CREDITS: &str =
         "SELECT c.invoice_id, c.amount, c.fee, c.recorded_at, c.skip_reason
-         FROM credits c
-         WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = c.invoice_id)
+         FROM credits c WHERE c.ours = 0
          ORDER BY c.recorded_at, c.invoice_id LIMIT ?1";
 
     pub const SKIPPED_CREDITS: &str =

@@ -186,7 +186,15 @@ pub struct Client {
     http: reqwest::Client,
     cfg: Arc<ClientConfig>,
     base: Url,
+    /// (access time, body, headers) of the last small request signed.
+    last_signature: Arc<std::sync::Mutex<Option<LastSignature>>>,
 }
+
+/// (access time, body, headers) of the last small request signed.
+type LastSignature = (String, Vec<u8>, super::auth::AuthHeaders);
+
+/// Bodies up to this size have their signature remembered for the rest of the second.
+const SIGNATURE_CACHE_MAX: usize = 256;
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,6 +237,7 @@ impl Client {
             http,
             cfg: Arc::new(cfg),
             base,
+            last_signature: Arc::default(),
         })
     }
 
@@ -250,6 +259,29 @@ impl Client {
         url
     }
 
+    /// The authentication headers for `body` now. The signed message is
+    /// `accessId:accessTime:body` (no path) with a time in whole seconds, and signing is
+    /// deterministic (RFC 6979): requests with the same small body within one second (the
+    /// event PATCHes of a sweep) reuse the signature instead of computing it again.
+    fn auth_for(&self, body: &[u8]) -> super::auth::AuthHeaders {
+        let time = wall_clock_seconds();
+        if body.len() > SIGNATURE_CACHE_MAX {
+            return sign_request(&self.cfg.key, &self.cfg.access_id, &time, body);
+        }
+        let mut cache = self
+            .last_signature
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((t, b, auth)) = cache.as_ref() {
+            if *t == time && b == body {
+                return auth.clone();
+            }
+        }
+        let auth = sign_request(&self.cfg.key, &self.cfg.access_id, &time, body);
+        *cache = Some((time, body.to_vec(), auth.clone()));
+        auth
+    }
+
     /// Send one request, signed over `body` exactly. No retries.
     async fn send_once(
         &self,
@@ -259,12 +291,7 @@ impl Client {
         body: &[u8],
     ) -> Result<Answer<Value>, ApiError> {
         let url = self.url(path, query);
-        let auth = sign_request(
-            &self.cfg.key,
-            &self.cfg.access_id,
-            &wall_clock_seconds(),
-            body,
-        );
+        let auth = self.auth_for(body);
         let started = std::time::Instant::now();
         let resp = self
             .http

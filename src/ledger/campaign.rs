@@ -101,6 +101,82 @@ pub struct PlannedInvoice {
     pub amount: i64,
 }
 
+macro_rules! campaign_cols {
+    () => {
+        "id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount"
+    };
+}
+
+macro_rules! batch_cols {
+    () => {
+        "id, campaign_id, slot, tag, status, body, invoice_count, total_amount, attempts, errors, lease_until, due_at"
+    };
+}
+
+/// Every statement of the campaign, by name (`tests/query_plans.rs` checks their plans).
+pub mod sql {
+    pub const LATEST_CAMPAIGN: &str = concat!(
+        "SELECT ",
+        campaign_cols!(),
+        " FROM campaigns ORDER BY id DESC LIMIT 1"
+    );
+    pub const CAMPAIGN: &str =
+        concat!("SELECT ", campaign_cols!(), " FROM campaigns WHERE id = ?1");
+    pub const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns(started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    pub const BATCHES: &str = concat!(
+        "SELECT ",
+        batch_cols!(),
+        " FROM batches WHERE campaign_id = ?1 ORDER BY slot"
+    );
+    pub const BATCH: &str = concat!("SELECT ", batch_cols!(), " FROM batches WHERE id = ?1");
+    pub const INSERT_MISSED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5)
+         ON CONFLICT DO NOTHING";
+    pub const DELETE_MISSED: &str = "DELETE FROM batches WHERE id = ?1 AND status = 'missed'";
+    pub const INSERT_PLANNED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, body, invoice_count, total_amount, due_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'planned', ?4, ?5, ?6, ?7, ?8, ?8)
+         ON CONFLICT DO NOTHING";
+    pub const INSERT_PLANNED_INVOICE: &str =
+        "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    pub const CAMPAIGN_TAX_IDS: &str = "SELECT tax_id FROM invoices WHERE campaign_id = ?1";
+    pub const PLANNED_INVOICES: &str =
+        "SELECT position, name, tax_id, amount FROM invoices WHERE batch_id = ?1 ORDER BY position";
+    pub const TAKE_LEASE: &str = "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
+         WHERE id = ?1 AND status IN ('planned', 'sending') AND (lease_until IS NULL OR lease_until <= ?3)";
+    pub const RENEW_LEASE: &str = "UPDATE batches SET lease_until = ?2 WHERE id = ?1";
+    pub const RELEASE_LEASE: &str = "UPDATE batches SET lease_until = NULL WHERE id = ?1";
+    pub const MATCH_ISSUED_INVOICE: &str = "UPDATE invoices SET invoice_id = ?1, status = ?2, created_at = ?3, updated_at = ?4
+         WHERE rowid_ = (SELECT rowid_ FROM invoices WHERE batch_id = ?5 AND invoice_id IS NULL
+                         AND replace(replace(tax_id, '.', ''), '-', '') = ?6 AND amount = ?7 ORDER BY position LIMIT 1)";
+    pub const MARK_ISSUED: &str = "UPDATE batches SET status = 'issued', lease_until = NULL, errors = NULL, issued_at = ?2, updated_at = ?2 WHERE id = ?1";
+    pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
+    pub const NOTE_ERROR: &str =
+        "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+
+    pub const ALL: &[(&str, &str)] = &[
+        ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
+        ("CAMPAIGN", CAMPAIGN),
+        ("INSERT_CAMPAIGN", INSERT_CAMPAIGN),
+        ("BATCHES", BATCHES),
+        ("BATCH", BATCH),
+        ("INSERT_MISSED", INSERT_MISSED),
+        ("DELETE_MISSED", DELETE_MISSED),
+        ("INSERT_PLANNED", INSERT_PLANNED),
+        ("INSERT_PLANNED_INVOICE", INSERT_PLANNED_INVOICE),
+        ("CAMPAIGN_TAX_IDS", CAMPAIGN_TAX_IDS),
+        ("PLANNED_INVOICES", PLANNED_INVOICES),
+        ("TAKE_LEASE", TAKE_LEASE),
+        ("RENEW_LEASE", RENEW_LEASE),
+        ("RELEASE_LEASE", RELEASE_LEASE),
+        ("MATCH_ISSUED_INVOICE", MATCH_ISSUED_INVOICE),
+        ("MARK_ISSUED", MARK_ISSUED),
+        ("MARK_REJECTED", MARK_REJECTED),
+        ("NOTE_ERROR", NOTE_ERROR),
+    ];
+}
+
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -126,26 +202,15 @@ fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
     })
 }
 
-const CAMPAIGN_COLS: &str =
-    "id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount";
-
 /// The most recent campaign.
 pub fn latest_campaign(conn: &Connection) -> rusqlite::Result<Option<Campaign>> {
-    conn.query_row(
-        &format!("SELECT {CAMPAIGN_COLS} FROM campaigns ORDER BY id DESC LIMIT 1"),
-        [],
-        campaign_from_row,
-    )
-    .optional()
+    conn.query_row(sql::LATEST_CAMPAIGN, [], campaign_from_row)
+        .optional()
 }
 
 pub fn campaign(conn: &Connection, id: i64) -> rusqlite::Result<Option<Campaign>> {
-    conn.query_row(
-        &format!("SELECT {CAMPAIGN_COLS} FROM campaigns WHERE id = ?1"),
-        [id],
-        campaign_from_row,
-    )
-    .optional()
+    conn.query_row(sql::CAMPAIGN, [id], campaign_from_row)
+        .optional()
 }
 
 pub fn insert_campaign(
@@ -154,8 +219,7 @@ pub fn insert_campaign(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Campaign> {
     tx.execute(
-        "INSERT INTO campaigns(started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        sql::INSERT_CAMPAIGN,
         params![
             ts(c.started_at),
             c.interval.num_seconds(),
@@ -194,22 +258,13 @@ fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
     })
 }
 
-const BATCH_COLS: &str = "id, campaign_id, slot, tag, status, body, invoice_count, total_amount, attempts, errors, lease_until, due_at";
-
 pub fn batches(conn: &Connection, campaign_id: i64) -> rusqlite::Result<Vec<Batch>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {BATCH_COLS} FROM batches WHERE campaign_id = ?1 ORDER BY slot"
-    ))?;
+    let mut stmt = conn.prepare_cached(sql::BATCHES)?;
     stmt.query_map([campaign_id], batch_from_row)?.collect()
 }
 
 pub fn batch(conn: &Connection, id: i64) -> rusqlite::Result<Option<Batch>> {
-    conn.query_row(
-        &format!("SELECT {BATCH_COLS} FROM batches WHERE id = ?1"),
-        [id],
-        batch_from_row,
-    )
-    .optional()
+    conn.query_row(sql::BATCH, [id], batch_from_row).optional()
 }
 
 /// Record a slot whose window passed without a run.
@@ -221,10 +276,14 @@ pub fn insert_missed(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5)
-         ON CONFLICT DO NOTHING",
-        params![campaign.id, slot, tag, ts(campaign.schedule().due(slot)), ts(now)],
+        sql::INSERT_MISSED,
+        params![
+            campaign.id,
+            slot,
+            tag,
+            ts(campaign.schedule().due(slot)),
+            ts(now)
+        ],
     )?;
     Ok(())
 }
@@ -242,19 +301,23 @@ pub fn insert_planned(
 ) -> rusqlite::Result<Option<i64>> {
     let total: i64 = invoices.iter().map(|i| i.amount).sum();
     let inserted = tx.execute(
-        "INSERT INTO batches(campaign_id, slot, tag, status, body, invoice_count, total_amount, due_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'planned', ?4, ?5, ?6, ?7, ?8, ?8)
-         ON CONFLICT DO NOTHING",
-        params![campaign.id, slot, tag, body, invoices.len() as i64, total, ts(campaign.schedule().due(slot)), ts(now)],
+        sql::INSERT_PLANNED,
+        params![
+            campaign.id,
+            slot,
+            tag,
+            body,
+            invoices.len() as i64,
+            total,
+            ts(campaign.schedule().due(slot)),
+            ts(now)
+        ],
     )?;
     if inserted == 0 {
         return Ok(None);
     }
     let batch_id = tx.last_insert_rowid();
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut stmt = tx.prepare_cached(sql::INSERT_PLANNED_INVOICE)?;
     for inv in invoices {
         stmt.execute(params![
             batch_id,
@@ -274,14 +337,12 @@ pub fn campaign_tax_ids(
     conn: &Connection,
     campaign_id: i64,
 ) -> rusqlite::Result<std::collections::HashSet<String>> {
-    let mut stmt = conn.prepare_cached("SELECT tax_id FROM invoices WHERE campaign_id = ?1")?;
+    let mut stmt = conn.prepare_cached(sql::CAMPAIGN_TAX_IDS)?;
     stmt.query_map([campaign_id], |r| r.get(0))?.collect()
 }
 
 pub fn planned_invoices(conn: &Connection, batch_id: i64) -> rusqlite::Result<Vec<PlannedInvoice>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT position, name, tax_id, amount FROM invoices WHERE batch_id = ?1 ORDER BY position",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::PLANNED_INVOICES)?;
     stmt.query_map([batch_id], |r| {
         Ok(PlannedInvoice {
             position: r.get(0)?,
@@ -304,9 +365,14 @@ pub fn take_lease(
 ) -> rusqlite::Result<Option<Batch>> {
     super::lease::reap(tx, "batches", wall_now)?;
     let n = tx.execute(
-        "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
-         WHERE id = ?1 AND status IN ('planned', 'sending') AND (lease_until IS NULL OR lease_until <= ?3)",
-        params![batch_id, wall_now + lease_secs, wall_now, ts(now), super::lease::owner_id()],
+        sql::TAKE_LEASE,
+        params![
+            batch_id,
+            wall_now + lease_secs,
+            wall_now,
+            ts(now),
+            super::lease::owner_id()
+        ],
     )?;
     if n == 0 {
         return Ok(None);
@@ -316,18 +382,12 @@ pub fn take_lease(
 
 /// Extend a held lease (before another attempt).
 pub fn renew_lease(conn: &Connection, batch_id: i64, until: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE batches SET lease_until = ?2 WHERE id = ?1",
-        params![batch_id, until],
-    )?;
+    conn.execute(sql::RENEW_LEASE, params![batch_id, until])?;
     Ok(())
 }
 
 pub fn release_lease(conn: &Connection, batch_id: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE batches SET lease_until = NULL WHERE id = ?1",
-        [batch_id],
-    )?;
+    conn.execute(sql::RELEASE_LEASE, [batch_id])?;
     Ok(())
 }
 
@@ -340,11 +400,7 @@ pub fn mark_issued(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
     let mut matched = 0;
-    let mut stmt = tx.prepare_cached(
-        "UPDATE invoices SET invoice_id = ?1, status = ?2, created_at = ?3, updated_at = ?4
-         WHERE rowid_ = (SELECT rowid_ FROM invoices WHERE batch_id = ?5 AND invoice_id IS NULL
-                         AND replace(replace(tax_id, '.', ''), '-', '') = ?6 AND amount = ?7 ORDER BY position LIMIT 1)",
-    )?;
+    let mut stmt = tx.prepare_cached(sql::MATCH_ISSUED_INVOICE)?;
     for inv in invoices {
         let digits: String = inv.tax_id.chars().filter(|c| c.is_ascii_digit()).collect();
         matched += stmt.execute(params![
@@ -357,10 +413,7 @@ pub fn mark_issued(
             inv.nominal_amount.max(inv.amount)
         ])?;
     }
-    tx.execute(
-        "UPDATE batches SET status = 'issued', lease_until = NULL, errors = NULL, issued_at = ?2, updated_at = ?2 WHERE id = ?1",
-        params![batch_id, ts(now)],
-    )?;
+    tx.execute(sql::MARK_ISSUED, params![batch_id, ts(now)])?;
     Ok(matched)
 }
 
@@ -370,10 +423,7 @@ pub fn mark_rejected(
     errors_json: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1",
-        params![batch_id, errors_json, ts(now)],
-    )?;
+    tx.execute(sql::MARK_REJECTED, params![batch_id, errors_json, ts(now)])?;
     Ok(())
 }
 
@@ -384,10 +434,7 @@ pub fn note_error(
     error: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
-        params![batch_id, error, ts(now)],
-    )?;
+    conn.execute(sql::NOTE_ERROR, params![batch_id, error, ts(now)])?;
     Ok(())
 }
 

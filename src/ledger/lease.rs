@@ -48,23 +48,39 @@ pub fn is_alive(owner: &str) -> Option<bool> {
     Some(start_time(pid) == Some(start))
 }
 
+/// The lease statements, by name (`tests/query_plans.rs` checks their plans).
+pub mod sql {
+    pub const LIVE_OWNERS_BATCHES: &str = "SELECT DISTINCT lease_owner FROM batches WHERE lease_until > ?1 AND lease_owner IS NOT NULL";
+    pub const VOID_BATCHES: &str =
+        "UPDATE batches SET lease_until = NULL WHERE lease_owner = ?1 AND lease_until > ?2";
+    pub const LIVE_OWNERS_TRANSFERS: &str = "SELECT DISTINCT lease_owner FROM transfers WHERE lease_until > ?1 AND lease_owner IS NOT NULL";
+    pub const VOID_TRANSFERS: &str =
+        "UPDATE transfers SET lease_until = NULL WHERE lease_owner = ?1 AND lease_until > ?2";
+
+    pub const ALL: &[(&str, &str)] = &[
+        ("LIVE_OWNERS_BATCHES", LIVE_OWNERS_BATCHES),
+        ("VOID_BATCHES", VOID_BATCHES),
+        ("LIVE_OWNERS_TRANSFERS", LIVE_OWNERS_TRANSFERS),
+        ("VOID_TRANSFERS", VOID_TRANSFERS),
+    ];
+}
+
 /// Clear the live leases of `table` held by processes that are gone. Returns how many.
 pub fn reap(tx: &Transaction<'_>, table: &'static str, wall_now: i64) -> rusqlite::Result<usize> {
-    debug_assert!(matches!(table, "batches" | "transfers"));
+    let (live_owners, void) = match table {
+        "batches" => (sql::LIVE_OWNERS_BATCHES, sql::VOID_BATCHES),
+        "transfers" => (sql::LIVE_OWNERS_TRANSFERS, sql::VOID_TRANSFERS),
+        other => unreachable!("no leases on {other}"),
+    };
     let owners: Vec<String> = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT DISTINCT lease_owner FROM {table} WHERE lease_until > ?1 AND lease_owner IS NOT NULL"
-        ))?;
+        let mut stmt = tx.prepare_cached(live_owners)?;
         stmt.query_map([wall_now], |r| r.get(0))?
             .collect::<Result<_, _>>()?
     };
     let mut n = 0;
     for owner in owners {
         if is_alive(&owner) == Some(false) {
-            n += tx.execute(
-                &format!("UPDATE {table} SET lease_until = NULL WHERE lease_owner = ?1 AND lease_until > ?2"),
-                params![owner, wall_now],
-            )?;
+            n += tx.execute(void, params![owner, wall_now])?;
             tracing::info!(table, %owner, "voided the leases of a process that is gone");
         }
     }

@@ -130,4 +130,61 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE batches ADD COLUMN lease_owner TEXT;
     ALTER TABLE transfers ADD COLUMN lease_owner TEXT;
     "#,
+    // 6: live leases are found without reading every row (`lease::reap` runs before every
+    // lease); only rows holding a lease are in these indexes, so they stay tiny.
+    r#"
+    CREATE INDEX batches_leased ON batches(lease_until) WHERE lease_until IS NOT NULL;
+    CREATE INDEX transfers_leased ON transfers(lease_until) WHERE lease_until IS NOT NULL;
+    "#,
+    // 7: two facts about a credit that `stark status` needs without reading every credit:
+    // `ours` (its invoice is one this ledger issued) and `settled` (one of its transfers
+    // succeeded). They stay derived, not decided: triggers recompute them whenever an invoice
+    // id, a credit or a transfer status changes, whoever writes (a credit that arrives before
+    // its batch is recorded becomes ours when the batch is).
+    r#"
+    ALTER TABLE credits ADD COLUMN ours INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE credits ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
+    UPDATE credits SET
+        ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id),
+        settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = credits.invoice_id AND t.status = 'success');
+    CREATE TRIGGER credits_derive_on_insert AFTER INSERT ON credits BEGIN
+        UPDATE credits SET
+            ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = NEW.invoice_id),
+            settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = NEW.invoice_id AND t.status = 'success')
+        WHERE invoice_id = NEW.invoice_id;
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_insert AFTER INSERT ON invoices
+    WHEN NEW.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_update AFTER UPDATE OF invoice_id ON invoices
+    WHEN OLD.invoice_id IS NOT NEW.invoice_id BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id)
+        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_delete AFTER DELETE ON invoices
+    WHEN OLD.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = OLD.invoice_id)
+        WHERE invoice_id = OLD.invoice_id;
+    END;
+    CREATE TRIGGER credits_settled_on_transfer_insert AFTER INSERT ON transfers
+    WHEN NEW.status = 'success' BEGIN
+        UPDATE credits SET settled = 1 WHERE invoice_id = NEW.invoice_id;
+    END;
+    CREATE TRIGGER credits_settled_on_transfer_update AFTER UPDATE OF status, invoice_id ON transfers
+    WHEN OLD.status IS NOT NEW.status OR OLD.invoice_id IS NOT NEW.invoice_id BEGIN
+        UPDATE credits SET settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = credits.invoice_id AND t.status = 'success')
+        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
+    END;
+    CREATE TRIGGER credits_settled_on_transfer_delete AFTER DELETE ON transfers
+    WHEN OLD.status = 'success' BEGIN
+        UPDATE credits SET settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = OLD.invoice_id AND t.status = 'success')
+        WHERE invoice_id = OLD.invoice_id;
+    END;
+    CREATE INDEX credits_foreign ON credits(recorded_at, invoice_id) WHERE ours = 0;
+    -- No statement reads it, and every webhook event (never PATCHed by us) entered it.
+    DROP INDEX events_unmarked;
+    CREATE INDEX credits_unsettled ON credits(recorded_at, invoice_id)
+        WHERE ours = 1 AND settled = 0 AND skip_reason IS NULL;
+    "#,
 ];

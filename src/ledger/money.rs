@@ -11,6 +11,102 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::campaign::ts;
 use crate::api::model::{ApiErrorItem, Transfer};
 
+macro_rules! live_statuses {
+    () => {
+        "'claimed', 'sending', 'created', 'processing', 'success', 'rejected'"
+    };
+}
+
+macro_rules! transfer_cols {
+    () => {
+        "id, invoice_id, attempt, external_id, tag, amount, body, status, transfer_id"
+    };
+}
+
+/// Every statement of the money path, by name (`tests/query_plans.rs` checks their plans).
+pub mod sql {
+    pub const INSERT_EVENT: &str = "INSERT INTO events(id, subscription, log_type, log_id, subject_id, created, received_at, source, verdict, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING";
+    pub const EVENT_EXISTS: &str = "SELECT 1 FROM events WHERE id = ?1";
+    pub const MARK_EVENT_DELIVERED: &str =
+        "UPDATE events SET marked_delivered_at = ?2 WHERE id = ?1";
+    pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";
+    pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1";
+    pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2";
+    /// Every issued invoice of ours without a credit (the reconcile check): reads all of
+    /// `invoices` by design; the credit lookup is by primary key.
+    pub const UNCREDITED_INVOICES: &str = "SELECT i.invoice_id FROM invoices i
+         WHERE i.invoice_id IS NOT NULL AND COALESCE(i.status, 'created') NOT IN ('canceled', 'expired')
+           AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.invoice_id = i.invoice_id)
+         ORDER BY i.rowid_";
+    pub const CREDITS_NEEDING_TRANSFER: &str = concat!(
+        "SELECT c.invoice_id, c.net, (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
+         FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
+         WHERE c.skip_reason IS NULL AND c.net > 0
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN (",
+        live_statuses!(),
+        "))
+           AND attempts < ?1
+         ORDER BY c.recorded_at, c.invoice_id"
+    );
+    pub const INSERT_CLAIM: &str = "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claimed', ?7, ?7) ON CONFLICT DO NOTHING";
+    pub const LEASE_UNSENT: &str = concat!(
+        "SELECT ",
+        transfer_cols!(),
+        " FROM transfers
+         WHERE status IN ('claimed', 'sending') AND (lease_until IS NULL OR lease_until <= ?1) AND id > ?3
+         ORDER BY id LIMIT ?2"
+    );
+    pub const TAKE_TRANSFER_LEASE: &str = "UPDATE transfers SET status = 'sending', lease_until = ?2, lease_owner = ?4, updated_at = ?3 WHERE id = ?1";
+    pub const RELEASE_TRANSFER_LEASE: &str =
+        "UPDATE transfers SET lease_until = NULL WHERE id = ?1";
+    pub const APPLY_BANK_TRANSFER: &str = "UPDATE transfers SET transfer_id = ?2, status = ?3, fee = ?4, lease_until = NULL,
+                updated_at = ?5, sent_at = COALESCE(sent_at, ?5), settled_at = COALESCE(settled_at, ?6)
+         WHERE external_id = ?1 AND status NOT IN ('success', 'failed')
+         RETURNING invoice_id";
+    pub const MARK_TRANSFER_REJECTED: &str = "UPDATE transfers SET status = 'rejected', errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND status IN ('claimed', 'sending')";
+    pub const NOTE_TRANSFER_ERROR: &str =
+        "UPDATE transfers SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    pub const UNSETTLED_TRANSFER_IDS: &str = "SELECT transfer_id FROM transfers WHERE status IN ('created', 'processing') AND transfer_id IS NOT NULL ORDER BY id";
+    pub const OPEN_TRANSFER_COUNT: &str = "SELECT COUNT(*) FROM transfers WHERE status IN ('claimed', 'sending', 'created', 'processing')";
+    pub const TRANSFER_BY_EXTERNAL_ID: &str = concat!(
+        "SELECT ",
+        transfer_cols!(),
+        " FROM transfers WHERE external_id = ?1"
+    );
+    pub const RECORD_WEBHOOK: &str =
+        "INSERT INTO webhooks(id, url, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING";
+    pub const LIVE_WEBHOOKS: &str =
+        "SELECT id, url FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at";
+    pub const MARK_WEBHOOK_DELETED: &str = "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1";
+
+    pub const ALL: &[(&str, &str)] = &[
+        ("INSERT_EVENT", INSERT_EVENT),
+        ("EVENT_EXISTS", EVENT_EXISTS),
+        ("MARK_EVENT_DELIVERED", MARK_EVENT_DELIVERED),
+        ("INSERT_CREDIT", INSERT_CREDIT),
+        ("IS_OUR_INVOICE", IS_OUR_INVOICE),
+        ("UPDATE_INVOICE_STATUS", UPDATE_INVOICE_STATUS),
+        ("UNCREDITED_INVOICES", UNCREDITED_INVOICES),
+        ("CREDITS_NEEDING_TRANSFER", CREDITS_NEEDING_TRANSFER),
+        ("INSERT_CLAIM", INSERT_CLAIM),
+        ("LEASE_UNSENT", LEASE_UNSENT),
+        ("TAKE_TRANSFER_LEASE", TAKE_TRANSFER_LEASE),
+        ("RELEASE_TRANSFER_LEASE", RELEASE_TRANSFER_LEASE),
+        ("APPLY_BANK_TRANSFER", APPLY_BANK_TRANSFER),
+        ("MARK_TRANSFER_REJECTED", MARK_TRANSFER_REJECTED),
+        ("NOTE_TRANSFER_ERROR", NOTE_TRANSFER_ERROR),
+        ("UNSETTLED_TRANSFER_IDS", UNSETTLED_TRANSFER_IDS),
+        ("OPEN_TRANSFER_COUNT", OPEN_TRANSFER_COUNT),
+        ("TRANSFER_BY_EXTERNAL_ID", TRANSFER_BY_EXTERNAL_ID),
+        ("RECORD_WEBHOOK", RECORD_WEBHOOK),
+        ("LIVE_WEBHOOKS", LIVE_WEBHOOKS),
+        ("MARK_WEBHOOK_DELETED", MARK_WEBHOOK_DELETED),
+    ];
+}
+
 /// An event as stored (raw body kept for audits).
 #[derive(Debug, Clone)]
 pub struct EventRecord<'a> {
@@ -31,17 +127,23 @@ pub fn insert_event(
     e: &EventRecord<'_>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
-    let n = tx
-        .prepare_cached(
-            "INSERT INTO events(id, subscription, log_type, log_id, subject_id, created, received_at, source, verdict, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING",
-        )?
-        .execute(params![e.id, e.subscription, e.log_type, e.log_id, e.subject_id, e.created, ts(now), e.source, e.verdict, e.body])?;
+    let n = tx.prepare_cached(sql::INSERT_EVENT)?.execute(params![
+        e.id,
+        e.subscription,
+        e.log_type,
+        e.log_id,
+        e.subject_id,
+        e.created,
+        ts(now),
+        e.source,
+        e.verdict,
+        e.body
+    ])?;
     Ok(n == 1)
 }
 
 pub fn event_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM events WHERE id = ?1")?
+    conn.prepare_cached(sql::EVENT_EXISTS)?
         .query_row([id], |_| Ok(()))
         .optional()
         .map(|o| o.is_some())
@@ -53,7 +155,7 @@ pub fn mark_event_delivered(
     id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE events SET marked_delivered_at = ?2 WHERE id = ?1")?
+    conn.prepare_cached(sql::MARK_EVENT_DELIVERED)?
         .execute(params![id, ts(now)])?;
     Ok(())
 }
@@ -87,17 +189,22 @@ pub fn insert_credit(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
     let net = c.amount.saturating_sub(c.fee);
-    let n = tx
-        .prepare_cached(
-            "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING",
-        )?
-        .execute(params![c.invoice_id, c.log_id, c.amount, c.fee, net, c.credited_at, ts(now), c.source, skip_reason(c.amount, c.fee)])?;
+    let n = tx.prepare_cached(sql::INSERT_CREDIT)?.execute(params![
+        c.invoice_id,
+        c.log_id,
+        c.amount,
+        c.fee,
+        net,
+        c.credited_at,
+        ts(now),
+        c.source,
+        skip_reason(c.amount, c.fee)
+    ])?;
     Ok(n == 1)
 }
 
 pub fn is_our_invoice(conn: &Connection, invoice_id: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM invoices WHERE invoice_id = ?1")?
+    conn.prepare_cached(sql::IS_OUR_INVOICE)?
         .query_row([invoice_id], |_| Ok(()))
         .optional()
         .map(|o| o.is_some())
@@ -111,19 +218,14 @@ pub fn update_invoice_status(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
     let n = conn
-        .prepare_cached("UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2")?
+        .prepare_cached(sql::UPDATE_INVOICE_STATUS)?
         .execute(params![invoice_id, status, ts(now)])?;
     Ok(n > 0)
 }
 
 /// Our issued invoices with no credit recorded yet and a status that can still be paid.
 pub fn uncredited_invoices(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT i.invoice_id FROM invoices i
-         WHERE i.invoice_id IS NOT NULL AND COALESCE(i.status, 'created') NOT IN ('canceled', 'expired')
-           AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.invoice_id = i.invoice_id)
-         ORDER BY i.rowid_",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::UNCREDITED_INVOICES)?;
     stmt.query_map([], |r| r.get(0))?.collect()
 }
 
@@ -141,9 +243,6 @@ pub struct TransferRow {
     pub transfer_id: Option<String>,
 }
 
-const TRANSFER_COLS: &str =
-    "id, invoice_id, attempt, external_id, tag, amount, body, status, transfer_id";
-
 fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
     Ok(TransferRow {
         id: r.get(0)?,
@@ -159,8 +258,7 @@ fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
 }
 
 /// Statuses that mean "this attempt may still pay or has paid": no new attempt while one exists.
-pub const LIVE_STATUSES: &str =
-    "'claimed', 'sending', 'created', 'processing', 'success', 'rejected'";
+pub const LIVE_STATUSES: &str = live_statuses!();
 
 /// Credits of ours that need a (new) transfer attempt: net > 0, no live attempt, fewer than
 /// `max_attempts` attempts so far.
@@ -168,14 +266,7 @@ pub fn credits_needing_transfer(
     conn: &Connection,
     max_attempts: u32,
 ) -> rusqlite::Result<Vec<(String, i64, u32)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT c.invoice_id, c.net, (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
-         FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
-         WHERE c.skip_reason IS NULL AND c.net > 0
-           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN ({LIVE_STATUSES}))
-           AND attempts < ?1
-         ORDER BY c.recorded_at, c.invoice_id"
-    ))?;
+    let mut stmt = conn.prepare_cached(sql::CREDITS_NEEDING_TRANSFER)?;
     stmt.query_map([max_attempts], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect()
 }
@@ -191,12 +282,15 @@ pub fn insert_claim(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
     let tag = req.tags.first().map(String::as_str).unwrap_or_default();
-    let n = tx
-        .prepare_cached(
-            "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claimed', ?7, ?7) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![invoice_id, attempt, req.external_id, tag, req.amount, body, ts(now)])?;
+    let n = tx.prepare_cached(sql::INSERT_CLAIM)?.execute(params![
+        invoice_id,
+        attempt,
+        req.external_id,
+        tag,
+        req.amount,
+        body,
+        ts(now)
+    ])?;
     Ok(n == 1)
 }
 
@@ -212,17 +306,11 @@ pub fn lease_unsent(
 ) -> rusqlite::Result<Vec<TransferRow>> {
     super::lease::reap(tx, "transfers", wall_now)?;
     let rows: Vec<TransferRow> = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {TRANSFER_COLS} FROM transfers
-             WHERE status IN ('claimed', 'sending') AND (lease_until IS NULL OR lease_until <= ?1) AND id > ?3
-             ORDER BY id LIMIT ?2"
-        ))?;
+        let mut stmt = tx.prepare_cached(sql::LEASE_UNSENT)?;
         stmt.query_map(params![wall_now, limit as i64, after_id], transfer_from_row)?
             .collect::<Result<_, _>>()?
     };
-    let mut upd = tx.prepare_cached(
-        "UPDATE transfers SET status = 'sending', lease_until = ?2, lease_owner = ?4, updated_at = ?3 WHERE id = ?1",
-    )?;
+    let mut upd = tx.prepare_cached(sql::TAKE_TRANSFER_LEASE)?;
     let owner = super::lease::owner_id();
     for r in &rows {
         upd.execute(params![r.id, wall_now + lease_secs, ts(now), owner])?;
@@ -231,7 +319,7 @@ pub fn lease_unsent(
 }
 
 pub fn release_leases(conn: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached("UPDATE transfers SET lease_until = NULL WHERE id = ?1")?;
+    let mut stmt = conn.prepare_cached(sql::RELEASE_TRANSFER_LEASE)?;
     for id in ids {
         stmt.execute([id])?;
     }
@@ -251,12 +339,7 @@ pub fn apply_bank_transfer(
         _ => "processing",
     };
     let settled = matches!(status, "success" | "failed").then(|| ts(now));
-    let mut stmt = conn.prepare_cached(
-        "UPDATE transfers SET transfer_id = ?2, status = ?3, fee = ?4, lease_until = NULL,
-                updated_at = ?5, sent_at = COALESCE(sent_at, ?5), settled_at = COALESCE(settled_at, ?6)
-         WHERE external_id = ?1 AND status NOT IN ('success', 'failed')
-         RETURNING invoice_id",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::APPLY_BANK_TRANSFER)?;
     stmt.query_row(
         params![t.external_id, t.id, status, t.fee, ts(now), settled],
         |r| r.get(0),
@@ -271,10 +354,12 @@ pub fn mark_transfer_rejected(
     errors: &[ApiErrorItem],
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE transfers SET status = 'rejected', errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND status IN ('claimed', 'sending')",
-    )?
-    .execute(params![id, serde_json::to_string(errors).unwrap_or_default(), ts(now)])?;
+    conn.prepare_cached(sql::MARK_TRANSFER_REJECTED)?
+        .execute(params![
+            id,
+            serde_json::to_string(errors).unwrap_or_default(),
+            ts(now)
+        ])?;
     Ok(())
 }
 
@@ -285,40 +370,29 @@ pub fn note_transfer_error(
     error: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE transfers SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
-    )?
-    .execute(params![id, error, ts(now)])?;
+    conn.prepare_cached(sql::NOTE_TRANSFER_ERROR)?
+        .execute(params![id, error, ts(now)])?;
     Ok(())
 }
 
 /// Bank ids of transfers not yet final (to refresh).
 pub fn unsettled_transfer_ids(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT transfer_id FROM transfers WHERE status IN ('created', 'processing') AND transfer_id IS NOT NULL ORDER BY id",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::UNSETTLED_TRANSFER_IDS)?;
     stmt.query_map([], |r| r.get(0))?.collect()
 }
 
 /// Number of transfers still open (claimed, sending, created, processing).
 pub fn open_transfer_count(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM transfers WHERE status IN ('claimed', 'sending', 'created', 'processing')",
-        [],
-        |r| r.get(0),
-    )
+    conn.query_row(sql::OPEN_TRANSFER_COUNT, [], |r| r.get(0))
 }
 
 pub fn transfer_by_external_id(
     conn: &Connection,
     external_id: &str,
 ) -> rusqlite::Result<Option<TransferRow>> {
-    conn.query_row(
-        &format!("SELECT {TRANSFER_COLS} FROM transfers WHERE external_id = ?1"),
-        [external_id],
-        transfer_from_row,
-    )
-    .optional()
+    conn.prepare_cached(sql::TRANSFER_BY_EXTERNAL_ID)?
+        .query_row([external_id], transfer_from_row)
+        .optional()
 }
 
 pub fn record_webhook(
@@ -327,16 +401,12 @@ pub fn record_webhook(
     url: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO webhooks(id, url, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
-        params![id, url, ts(now)],
-    )?;
+    conn.execute(sql::RECORD_WEBHOOK, params![id, url, ts(now)])?;
     Ok(())
 }
 
 pub fn live_webhooks(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt =
-        conn.prepare("SELECT id, url FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at")?;
+    let mut stmt = conn.prepare(sql::LIVE_WEBHOOKS)?;
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect()
 }
@@ -346,9 +416,6 @@ pub fn mark_webhook_deleted(
     id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1",
-        params![id, ts(now)],
-    )?;
+    conn.execute(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])?;
     Ok(())
 }

@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sandbox/balance", post(set_balance))
         .route("/_sandbox/webhooks/deliver", post(deliver))
         .route("/_sandbox/save", post(save))
+        .route("/_sandbox/generate", post(generate))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -150,6 +151,62 @@ async fn pay_invoice(State(s): State<Arc<Shared>>, Path(id): Path<String>, body:
     };
     s.pump();
     ok(json!({ "invoice": invoice }))
+}
+
+/// Most invoices one `generate` call makes.
+const GENERATE_MAX: i64 = 1_000_000;
+
+async fn generate(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
+    let o = body_object(&body)?;
+    let n = opt_int(&o, "invoices")?
+        .filter(|n| (1..=GENERATE_MAX).contains(n))
+        .ok_or_else(|| {
+            bad(err(
+                "invalidJson",
+                format!("`invoices` must be an integer from 1 to {GENERATE_MAX}"),
+            ))
+        })?;
+    let credited = match o.get("credited") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return Err(bad(err(
+                "invalidJson",
+                format!("`credited` must be true or false, not {v}"),
+            )));
+        }
+    };
+    let tags: Vec<String> = match o.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_lowercase)
+            .collect(),
+        Some(v) => {
+            return Err(bad(err(
+                "invalidJson",
+                format!("`tags` must be a list of strings, not {v}"),
+            )));
+        }
+    };
+    let amount = opt_int(&o, "amount")?;
+    if amount.is_some_and(|a| a <= 0) {
+        return Err(bad(err("invalidJson", "`amount` must be positive (cents)")));
+    }
+    let (invoices, events) = {
+        let mut bank = s.bank();
+        let now = s.clock.now();
+        let before = bank.events.len();
+        let invoices = bank.generate_invoices(n as usize, credited, &tags, amount, now);
+        (invoices, bank.events.len() - before)
+    };
+    s.pump();
+    let summary: Vec<Value> = invoices
+        .iter()
+        .map(|i| json!({"id": i.id, "amount": i.amount, "fee": i.fee, "status": i.status}))
+        .collect();
+    ok(json!({"generated": invoices.len(), "events": events, "invoices": summary}))
 }
 
 async fn settle(s: Arc<Shared>, id: String, succeed: bool) -> Answer {

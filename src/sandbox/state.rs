@@ -534,6 +534,57 @@ impl Bank {
         self.log_invoice(id, at, "credited", Vec::new());
     }
 
+    /// Admin (`POST /_sandbox/generate`): create `n` invoices at once, tagged `tags`, each
+    /// with its `created` log and event; with `credited`, also paid (amount `amount`, a fee
+    /// from the configured range) and credited now, with their logs and events. For load
+    /// tests: the same records the API would make, without the per-request cost.
+    pub fn generate_invoices(
+        &mut self,
+        n: usize,
+        credited: bool,
+        tags: &[String],
+        amount: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Vec<Invoice> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let amount = amount.unwrap_or_else(|| self.rng.gen_range(1_000..=100_000));
+            let inv = Invoice {
+                id: String::new(),
+                amount,
+                nominal_amount: amount,
+                fee: 0,
+                fine_amount: 0,
+                interest_amount: 0,
+                discount_amount: 0,
+                name: format!("Generated Customer {i}"),
+                tax_id: "012.345.678-90".into(),
+                status: "created".into(),
+                tags: tags.to_vec(),
+                due: add_seconds(now, 2 * 86_400).map(Timestamp),
+                expiration: Some(DEFAULT_EXPIRATION),
+                fine: 2.0,
+                interest: 1.0,
+                discounts: Vec::new(),
+                descriptions: Vec::new(),
+                brcode: String::new(),
+                link: String::new(),
+                pdf: String::new(),
+                transaction_ids: Vec::new(),
+                created: Timestamp(now),
+                updated: None,
+            };
+            let id = self.create_invoice(inv, now).id;
+            if credited {
+                let fee = self.sample_invoice_fee(amount);
+                self.pay_invoice(&id, now, amount, fee);
+                self.credit_invoice(&id, now);
+            }
+            out.push(self.invoice(&id).cloned().expect("just stored"));
+        }
+        out
+    }
+
     // --- transfers -------------------------------------------------------------------------
 
     pub fn create_transfer(&mut self, mut t: Transfer, now: DateTime<Utc>) -> Transfer {

@@ -1,0 +1,188 @@
+//! The money path at scale, against the release `stark sandbox` in its own process.
+//!
+//! ```sh
+//! cargo bench --bench scale            # SCALE_EVENTS=100000 by default
+//! ```
+//!
+//! 1. `POST /_sandbox/generate` makes `SCALE_EVENTS / 3` credited invoices (3 events each:
+//!    created, paid, credited), all undelivered.
+//! 2. `stark reconcile` sweeps them: pages of 100 events, each page applied in one
+//!    transaction, then every event PATCHed delivered (16 in flight), the marks committed
+//!    per page. Wall time and peak RSS (`wait4`) of the reconcile process; afterwards the
+//!    sandbox must have no undelivered event and the ledger every event.
+//! 3. `stark transfer-credited` with 1,000 credits waiting: wall time and create requests.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::*;
+use serde_json::Value;
+use stark::keys::PrivateKey;
+
+const PROJECT: &str = "5656565656565656";
+
+fn api_cmd(dir: &Path, ledger: &Path, key: &Path, url: &str) -> Command {
+    let mut c = stark(dir, ledger);
+    c.env("STARK_API_URL", url)
+        .env("STARK_PROJECT_ID", PROJECT)
+        .env("STARK_PRIVATE_KEY", key);
+    c
+}
+
+fn main() {
+    let want_events = env_usize("SCALE_EVENTS", 100_000);
+    println!("scale bench: {}", load_line());
+    let dir = scratch();
+    let key = PrivateKey::generate();
+    let key_path = dir.path().join("private-key.pem");
+    std::fs::write(&key_path, key.to_sec1_pem()).unwrap();
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pub_path = dir.path().join("public-key.pem");
+    std::fs::write(&pub_path, key.public_key().to_pem()).unwrap();
+
+    let mut sandbox = stark(dir.path(), &dir.path().join("unused.sqlite3"))
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--project-id",
+            PROJECT,
+            "--public-key",
+            pub_path.to_str().unwrap(),
+            "--speed",
+            "0",
+            "--seed",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start stark sandbox");
+    let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("STARK_API_URL=")
+        .expect("sandbox prints its URL first")
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let sb_pid = sandbox.id();
+
+    // 1. The events.
+    let invoices = want_events.div_ceil(3);
+    let t = std::time::Instant::now();
+    let (status, body) = http(
+        port,
+        "POST",
+        "/_sandbox/generate",
+        &format!(r#"{{"invoices": {invoices}, "credited": true}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let events = v["events"].as_u64().unwrap();
+    println!(
+        "sandbox generated {invoices} credited invoices = {events} undelivered events in {:.2} s (sandbox VmHWM {} KiB)",
+        t.elapsed().as_secs_f64(),
+        vm_hwm_kib(sb_pid).unwrap_or(0)
+    );
+
+    // 2. reconcile.
+    let ledger = dir.path().join("ledger.sqlite3");
+    let m = measure(api_cmd(dir.path(), &ledger, &key_path, &url).args(["--json", "reconcile"]));
+    assert!(m.ok, "reconcile failed: {}\n{}", m.stdout, m.stderr);
+    let report: Value = serde_json::from_str(&m.stdout).unwrap();
+    println!(
+        "reconcile: {} events seen, {} applied, {} marked delivered in {:.2} s = {:.0} events/s | peak RSS {} KiB (target: <= 30 s, bounded memory)",
+        report["events_seen"],
+        report["events_applied"],
+        report["events_marked"],
+        m.wall.as_secs_f64(),
+        events as f64 / m.wall.as_secs_f64(),
+        m.max_rss_kib
+    );
+    assert_eq!(report["events_marked"].as_u64(), Some(events), "{report}");
+    let (_, truth) = http(port, "GET", "/_sandbox/truth", "");
+    let truth: Value = serde_json::from_str(&truth).unwrap();
+    assert_eq!(truth["undelivered_events"], 0);
+    let in_ledger: i64 = rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE marked_delivered_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_ledger as u64, events);
+    println!(
+        "sandbox VmHWM after the sweep: {} KiB",
+        vm_hwm_kib(sb_pid).unwrap_or(0)
+    );
+
+    // 3. transfer-credited with 1,000 credits waiting.
+    let (status, body) = http(
+        port,
+        "POST",
+        "/_sandbox/generate",
+        r#"{"invoices": 1000, "credited": true, "amount": 10000, "tags": ["stark-scale-c1-b1"]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let ledger2 = dir.path().join("transfers.sqlite3");
+    drop(stark::ledger::Ledger::open(&ledger2).unwrap());
+    {
+        let mut conn = rusqlite::Connection::open(&ledger2).unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
+             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+               VALUES (1, 1, 0, 'stark-scale-c1-b1', 'issued', 1000, 10000000, '2026-03-02T00:00:00Z', 'x', 'x');",
+        )
+        .unwrap();
+        for (i, inv) in v["invoices"].as_array().unwrap().iter().enumerate() {
+            let (id, amount, fee) = (
+                inv["id"].as_str().unwrap(),
+                inv["amount"].as_i64().unwrap(),
+                inv["fee"].as_i64().unwrap(),
+            );
+            tx.execute(
+                "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+                 VALUES (1, 1, ?1, 'Cliente', ?2, ?3, ?4, 'paid', 'x')",
+                rusqlite::params![i as i64, format!("{i:011}"), amount, id],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+                 VALUES (?1, 'log', ?2, ?3, ?4, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'sweep')",
+                rusqlite::params![id, amount, fee, amount - fee],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let m = measure(
+        api_cmd(dir.path(), &ledger2, &key_path, &url).args(["--json", "transfer-credited"]),
+    );
+    assert!(m.ok, "transfer-credited failed: {}\n{}", m.stdout, m.stderr);
+    let report: Value = serde_json::from_str(&m.stdout).unwrap();
+    println!(
+        "transfer-credited: {} claimed, {} sent in {} create requests in {:.2} s | peak RSS {} KiB (target: <= 10 requests)",
+        report["claimed"],
+        report["sent"],
+        report["requests"],
+        m.wall.as_secs_f64(),
+        m.max_rss_kib
+    );
+    assert_eq!(report["sent"], 1000);
+    assert!(report["requests"].as_u64().unwrap() <= 10);
+
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(sb_pid as i32, libc::SIGTERM);
+    }
+    let _ = sandbox.wait();
+    println!("{}", load_line());
+}
