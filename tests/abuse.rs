@@ -528,15 +528,8 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     };
     let ledger = dir.join("ledger.sqlite3");
     let ledger_s = ledger.to_str().unwrap().to_string();
-    let with = |cmd: &str, at: chrono::DateTime<chrono::Utc>| {
-        let now = env.at(at);
-        env.stark()
-            .env("STARK_NOW", now)
-            .env("STARK_LEDGER", &ledger_s)
-            .arg(cmd)
-            .output()
-            .unwrap()
-    };
+    let with =
+        |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
     let out = with("issue-invoices", env.t0 + Duration::seconds(5));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let before = std::fs::read(&ledger).unwrap();
@@ -554,23 +547,34 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     assert_eq!(bank_batches_at(&env, &ledger).len(), 2);
 }
 
-/// `Env::batches_at_bank` for a ledger somewhere else.
+/// Run `cmd` against the ledger at `ledger` with the business clock at `at`.
+fn run_on_ledger(
+    env: &Env,
+    ledger: &str,
+    cmd: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> std::process::Output {
+    let now = env.at(at);
+    env.stark()
+        .env("STARK_NOW", now)
+        .env("STARK_LEDGER", ledger)
+        .arg(cmd)
+        .output()
+        .unwrap()
+}
+
+/// `Env::batches_at_bank` for a ledger somewhere else (read without writing to it).
 fn bank_batches_at(env: &Env, ledger: &Path) -> Vec<(String, usize)> {
     let id: String = open_immutable(ledger)
         .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| {
             r.get(0)
         })
         .unwrap();
-    let mut by_tag: BTreeMap<String, usize> = BTreeMap::new();
-    for inv in env.truth().invoices {
-        if let Some(tag) = inv
-            .tags
-            .iter()
-            .find(|t| stark::issuer::is_batch_tag(&id, t))
-        {
-            *by_tag.entry(tag.clone()).or_default() += 1;
-        }
-    }
+    let by_tag: BTreeMap<String, usize> = env
+        .batches_of(&id)
+        .into_iter()
+        .map(|(tag, invoices)| (tag, invoices.len()))
+        .collect();
     by_tag.into_iter().collect()
 }
 
@@ -587,15 +591,8 @@ fn full_disk_fails_cleanly_and_a_rerun_after_freeing_space_issues_once() {
     };
     let ledger = dir.join("ledger.sqlite3");
     let ledger_s = ledger.to_str().unwrap().to_string();
-    let with = |cmd: &str, at: chrono::DateTime<chrono::Utc>| {
-        let now = env.at(at);
-        env.stark()
-            .env("STARK_NOW", now)
-            .env("STARK_LEDGER", &ledger_s)
-            .arg(cmd)
-            .output()
-            .unwrap()
-    };
+    let with =
+        |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
     let out = with("issue-invoices", env.t0 + Duration::seconds(5));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // Fill the filesystem.

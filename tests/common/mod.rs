@@ -148,13 +148,20 @@ impl Env {
 
     /// Our invoices at the sandbox, grouped by batch tag.
     pub fn batches_at_bank(&self) -> HashMap<String, Vec<stark::sandbox::TruthInvoice>> {
-        let lid = self.ledger_id();
+        self.batches_of(&self.ledger_id())
+    }
+
+    /// The invoices at the sandbox issued by the ledger `ledger_id`, grouped by batch tag.
+    pub fn batches_of(
+        &self,
+        ledger_id: &str,
+    ) -> HashMap<String, Vec<stark::sandbox::TruthInvoice>> {
         let mut by_tag: HashMap<String, Vec<_>> = HashMap::new();
         for inv in self.truth().invoices {
             if let Some(tag) = inv
                 .tags
                 .iter()
-                .find(|t| stark::issuer::is_batch_tag(&lid, t))
+                .find(|t| stark::issuer::is_batch_tag(ledger_id, t))
             {
                 by_tag.entry(tag.clone()).or_default().push(inv.clone());
             }
