@@ -207,7 +207,7 @@ mod tests {
     }
 
     fn apply_one(l: &mut Ledger, ev: &Event, raw: &str) -> Applied {
-        l.write(|tx| apply(tx, ev, raw, "webhook", now()).map_err(l_err))
+        l.write_raw(|tx| apply(tx, ev, raw, "webhook", now()).map_err(l_err))
             .unwrap()
     }
 

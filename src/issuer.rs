@@ -6,7 +6,7 @@
 //! once. Sending takes a lease on the batch; a batch whose POST may have happened (`sending`)
 //! is looked up by its tag before it is ever sent again.
 
-use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -181,13 +181,6 @@ pub fn is_batch_tag(ledger_id: &str, tag: &str) -> bool {
     matches!(rest.split_once("-b"), Some((c, b)) if digits(c) && digits(b))
 }
 
-fn wall_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Decide what this tick must do, from the ledger alone, claiming the due slot.
 pub fn plan(
     ledger: &mut Ledger,
@@ -198,7 +191,7 @@ pub fn plan(
     let ledger_id = ledger.ledger_id()?;
     let path = ledger.path().to_path_buf();
     let sql = |e: rusqlite::Error| IssueError::Ledger(crate::ledger::classify(&path, e));
-    ledger.write(|tx| {
+    ledger.write_raw(|tx| {
         let mut plan = Plan::default();
         let mut campaign = store::latest_campaign(tx).map_err(sql)?;
         if let Some(c) = &campaign {
@@ -373,8 +366,9 @@ async fn send_batch(
     let path = ledger.path().to_path_buf();
     let sql = |e: rusqlite::Error| IssueError::Ledger(crate::ledger::classify(&path, e));
     let batch_no = b.slot + 1;
-    let Some(batch) =
-        ledger.write(|tx| store::take_lease(tx, b.id, wall_now(), LEASE_SECS, now).map_err(sql))?
+    let Some(batch) = ledger.write_raw(|tx| {
+        store::take_lease(tx, b.id, crate::ledger::lease::wall_now(), LEASE_SECS, now).map_err(sql)
+    })?
     else {
         return Ok(Outcome::Busy {
             campaign: c.id,
@@ -391,7 +385,12 @@ async fn send_batch(
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(crate::api::client::backoff_delay(backoff, attempt - 1)).await;
-            store::renew_lease(ledger.conn(), batch.id, wall_now() + LEASE_SECS).map_err(sql)?;
+            store::renew_lease(
+                ledger.conn(),
+                batch.id,
+                crate::ledger::lease::wall_now() + LEASE_SECS,
+            )
+            .map_err(sql)?;
         }
         if must_look {
             match lookup(client, &batch.tag).await {
@@ -411,7 +410,8 @@ async fn send_batch(
             Ok(created) => return record_issued(ledger, c, &batch, &created, now, resumed),
             Err(ApiError::Rejected { errors, .. }) => {
                 let json = serde_json::to_string(&errors).unwrap_or_default();
-                ledger.write(|tx| store::mark_rejected(tx, batch.id, &json, now).map_err(sql))?;
+                ledger
+                    .write_raw(|tx| store::mark_rejected(tx, batch.id, &json, now).map_err(sql))?;
                 return Ok(Outcome::Rejected {
                     campaign: c.id,
                     batch: batch_no,
@@ -452,7 +452,7 @@ fn record_issued(
     resumed: bool,
 ) -> Result<Outcome, IssueError> {
     let path = ledger.path().to_path_buf();
-    let matched = ledger.write(|tx| {
+    let matched = ledger.write_raw(|tx| {
         store::mark_issued(tx, batch.id, invoices, now)
             .map_err(|e| IssueError::Ledger(crate::ledger::classify(&path, e)))
     })?;

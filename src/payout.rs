@@ -9,7 +9,7 @@
 //! the operator. Only a transfer the bank confirms `failed` allows a new attempt.
 
 use std::collections::HashMap;
-use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
@@ -106,13 +106,6 @@ pub enum PayoutError {
     Ledger(#[from] LedgerError),
 }
 
-fn wall_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Claim a transfer attempt for every credit that needs one. Returns how many.
 pub fn claim(
     ledger: &mut Ledger,
@@ -120,7 +113,7 @@ pub fn claim(
     now: DateTime<Utc>,
 ) -> Result<usize, LedgerError> {
     let path = ledger.path().to_path_buf();
-    ledger.write(|tx| {
+    ledger.write_raw(|tx| {
         let sql = |e| crate::ledger::classify(&path, e);
         let due = money::credits_needing_transfer(tx, max_attempts).map_err(sql)?;
         let mut n = 0;
@@ -159,7 +152,7 @@ pub enum RetryError {
 /// were rejected, or all failed). Claims attempt n+1; the next send picks it up.
 pub fn retry(ledger: &mut Ledger, invoice_id: &str, now: DateTime<Utc>) -> Result<u32, RetryError> {
     let path = ledger.path().to_path_buf();
-    ledger.write(|tx| {
+    ledger.write_raw(|tx| {
         let sql = |e| RetryError::Ledger(crate::ledger::classify(&path, e));
         let net: Option<i64> = tx
             .query_row(
@@ -235,8 +228,16 @@ pub async fn send_open(
     let sql = |e| PayoutError::Ledger(crate::ledger::classify(&path, e));
     let mut after_id = 0;
     loop {
-        let rows = ledger.write(|tx| {
-            money::lease_unsent(tx, after_id, wall_now(), LEASE_SECS, CHUNK, now).map_err(sql)
+        let rows = ledger.write_raw(|tx| {
+            money::lease_unsent(
+                tx,
+                after_id,
+                crate::ledger::lease::wall_now(),
+                LEASE_SECS,
+                CHUNK,
+                now,
+            )
+            .map_err(sql)
         })?;
         let Some(last) = rows.last() else { break };
         after_id = last.id;

@@ -149,7 +149,7 @@ async fn sweep_events(
                 }
             }
             progress.events(report.events_seen);
-            let applied = ledger.write(|tx| {
+            let applied = ledger.write_raw(|tx| {
                 decoded
                     .iter()
                     .map(|(ev, raw)| events::apply(tx, ev, raw, "sweep", now))
@@ -177,7 +177,7 @@ async fn sweep_events(
                 }
             }
             // One transaction for the page's notes (not one commit, and fsync, per event).
-            ledger.write(|tx| {
+            ledger.write_raw(|tx| {
                 for id in &done {
                     money::mark_event_delivered(tx, id, now).map_err(sql)?;
                 }
@@ -242,7 +242,7 @@ async fn check_invoices(
         let invoices: Vec<Invoice> = client
             .list_all("invoice", "invoices", Query::new().list("ids", chunk))
             .await?;
-        let found = ledger.write(|tx| {
+        let found = ledger.write_raw(|tx| {
             let mut found = 0;
             for log in &logs {
                 if log.kind == "credited"

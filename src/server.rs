@@ -30,7 +30,7 @@ use crate::api::webhook::{KeyFetcher, VerifyError, WebhookVerifier};
 use crate::clock::{Clock, SystemClock};
 use crate::events::{self, Applied, Verdict};
 use crate::keys::PublicKey;
-use crate::ledger::{Ledger, money};
+use crate::ledger::Ledger;
 use crate::payout::{self, PayoutOptions};
 
 /// Largest body accepted.
@@ -407,7 +407,7 @@ fn writer_loop(
             continue;
         }
         let now = clock.now();
-        let result = ledger.write(|tx| {
+        let result = ledger.write_raw(|tx| {
             events
                 .iter()
                 .map(|(env, raw, _)| events::apply(tx, &env.event, raw, "webhook", now))
@@ -740,12 +740,11 @@ pub async fn register(
 ) -> anyhow::Result<crate::api::model::Webhook> {
     use anyhow::Context;
     let ledger = Ledger::open(ledger_path)?;
-    for (id, url) in money::live_webhooks(ledger.conn()).map_err(|e| ledger.err(e))? {
+    for crate::ledger::webhooks::RegisteredWebhook { id, url } in ledger.db().live_webhooks()? {
         match client.delete_webhook(&id).await {
             Ok(()) | Err(crate::api::ApiError::Rejected { .. }) => {
                 tracing::info!(webhook = %id, %url, "removed a webhook registered earlier");
-                money::mark_webhook_deleted(ledger.conn(), &id, Utc::now())
-                    .map_err(|e| ledger.err(e))?;
+                ledger.db().mark_webhook_deleted(&id, Utc::now())?;
             }
             Err(e) => tracing::warn!(webhook = %id, error = %e, "cannot remove an old webhook"),
         }
@@ -773,8 +772,9 @@ pub async fn register(
             Err(e) => return Err(e).with_context(|| format!("registering the webhook {url}")),
         }
     };
-    money::record_webhook(ledger.conn(), &hook.id, &hook.url, Utc::now())
-        .map_err(|e| ledger.err(e))?;
+    ledger
+        .db()
+        .record_webhook(&hook.id, &hook.url, Utc::now())?;
     Ok(hook)
 }
 
@@ -787,7 +787,7 @@ pub async fn unregister(
     match client.delete_webhook(id).await {
         Ok(()) | Err(crate::api::ApiError::Rejected { .. }) => {
             if let Ok(ledger) = Ledger::open(ledger_path) {
-                let _ = money::mark_webhook_deleted(ledger.conn(), id, Utc::now());
+                let _ = ledger.db().mark_webhook_deleted(id, Utc::now());
             }
             Ok(())
         }

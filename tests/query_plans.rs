@@ -33,7 +33,9 @@ const JUSTIFIED: &[(&str, &str, &str)] = &[
 fn plans(ledger: &Ledger, list: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
     list.iter()
         .map(|(name, sql)| {
-            let plan = stark::status::query_plan(ledger.conn(), sql)
+            let plan = ledger
+                .db()
+                .query_plan(sql)
                 .unwrap_or_else(|e| panic!("{name}: {e}\n{sql}"));
             (name.to_string(), plan)
         })
@@ -45,9 +47,7 @@ fn no_statement_scans_a_large_table_without_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
     let mut all = Vec::new();
-    all.extend(plans(&ledger, stark::ledger::money::sql::ALL));
-    all.extend(plans(&ledger, stark::ledger::campaign::sql::ALL));
-    all.extend(plans(&ledger, stark::ledger::lease::sql::ALL));
+    all.extend(plans(&ledger, &stark::ledger::statements()));
     assert!(all.len() >= 40, "{} statements", all.len());
     let mut failures = Vec::new();
     for (name, plan) in &all {
@@ -82,16 +82,22 @@ fn no_statement_scans_a_large_table_without_a_reason() {
 /// looks rows up by key.
 #[test]
 fn the_webhook_path_only_searches_by_key() {
-    use stark::ledger::money::sql;
+    let all = stark::ledger::statements();
+    let sql = |name: &str| {
+        all.iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no statement {name}"))
+            .1
+    };
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
     for (name, stmt) in [
-        ("EVENT_EXISTS", sql::EVENT_EXISTS),
-        ("IS_OUR_INVOICE", sql::IS_OUR_INVOICE),
-        ("UPDATE_INVOICE_STATUS", sql::UPDATE_INVOICE_STATUS),
-        ("MARK_EVENT_DELIVERED", sql::MARK_EVENT_DELIVERED),
+        ("EVENT_EXISTS", sql("EVENT_EXISTS")),
+        ("IS_OUR_INVOICE", sql("IS_OUR_INVOICE")),
+        ("UPDATE_INVOICE_STATUS", sql("UPDATE_INVOICE_STATUS")),
+        ("MARK_EVENT_DELIVERED", sql("MARK_EVENT_DELIVERED")),
     ] {
-        let plan = stark::status::query_plan(ledger.conn(), stmt).unwrap();
+        let plan = ledger.db().query_plan(stmt).unwrap();
         assert!(
             plan.iter().all(|l| l.starts_with("SEARCH ")),
             "{name}: {plan:?}"

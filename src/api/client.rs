@@ -487,6 +487,16 @@ impl Client {
             .map(|_| ())
     }
 
+    /// The first page (up to 100) of failed webhook delivery attempts since `since`
+    /// (a date, `YYYY-MM-DD`).
+    pub async fn failed_deliveries(&self, since: &str) -> Result<Vec<EventAttempt>, ApiError> {
+        let query = Query::new().set("after", since).set("limit", 100);
+        Ok(self
+            .page("event/attempt", "attempts", &query, None)
+            .await?
+            .0)
+    }
+
     // --- webhooks -------------------------------------------------------------------------
 
     pub async fn create_webhook(

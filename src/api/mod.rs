@@ -2,8 +2,10 @@
 //! verification.
 
 pub mod auth;
+pub mod bank;
 pub mod client;
 pub mod model;
 pub mod webhook;
 
+pub use bank::{Bank, Page};
 pub use client::{ApiError, Client, ClientConfig, Environment, Query};

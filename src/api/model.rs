@@ -341,6 +341,34 @@ pub struct Balance {
     pub updated: Timestamp,
 }
 
+/// The body that creates a batch of invoices: `{"invoices": [...]}`. The ledger stores these
+/// exact bytes when it claims the batch, and they are what is signed and sent.
+pub fn invoices_body(invoices: &[InvoiceRequest]) -> String {
+    // Through a `Value`, as the first version did: the stored bytes of a batch claimed by any
+    // version are the same shape (keys in sorted order).
+    serde_json::to_string(&serde_json::json!({ "invoices": invoices }))
+        .expect("invoice requests serialize")
+}
+
+/// The serialized form of one transfer element, as the ledger stores it with its claim.
+pub fn transfer_element(t: &TransferRequest) -> String {
+    serde_json::to_string(t).expect("a transfer request serializes")
+}
+
+/// The body that creates transfers from their stored elements (each one the output of
+/// [`transfer_element`]), byte for byte: `{"transfers":[e1,e2,...]}`.
+pub fn transfers_body<S: AsRef<str>>(elements: &[S]) -> String {
+    let mut body = String::from("{\"transfers\":[");
+    for (i, e) in elements.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(e.as_ref());
+    }
+    body.push_str("]}");
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::api::{ApiError, Query};
+use crate::api::ApiError;
 use crate::config::Settings;
 use crate::keys::{KeyError, PrivateKey};
 use crate::ledger::{Ledger, MIGRATIONS};
@@ -247,22 +247,14 @@ fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
         let since = (Utc::now() - chrono::Duration::days(1))
             .format("%Y-%m-%d")
             .to_string();
-        match client
-            .page::<crate::api::model::EventAttempt>(
-                "event/attempt",
-                "attempts",
-                &Query::new().set("after", since).set("limit", 100),
-                None,
-            )
-            .await
-        {
-            Ok((attempts, _)) if attempts.is_empty() => checks.push(check(
+        match client.failed_deliveries(&since).await {
+            Ok(attempts) if attempts.is_empty() => checks.push(check(
                 Level::Pass,
                 "deliveries",
                 "no failed webhook deliveries in the last day",
                 None,
             )),
-            Ok((attempts, _)) => {
+            Ok(attempts) => {
                 let last = &attempts[0];
                 checks.push(check(
                     Level::Warn,

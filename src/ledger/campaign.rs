@@ -363,7 +363,7 @@ pub fn take_lease(
     lease_secs: i64,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<Batch>> {
-    super::lease::reap(tx, "batches", wall_now)?;
+    super::lease::reap(tx, super::lease::LeaseTable::Batches, wall_now)?;
     let n = tx.execute(
         sql::TAKE_LEASE,
         params![

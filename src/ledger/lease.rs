@@ -65,12 +65,36 @@ pub mod sql {
     ];
 }
 
+/// The tables whose rows are leased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseTable {
+    Batches,
+    Transfers,
+}
+
+impl LeaseTable {
+    fn name(self) -> &'static str {
+        match self {
+            LeaseTable::Batches => "batches",
+            LeaseTable::Transfers => "transfers",
+        }
+    }
+}
+
+/// Real Unix time in seconds: leases are about processes, not business time, so they never
+/// follow the business [`crate::clock::Clock`]. The one place that reads it.
+pub fn wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Clear the live leases of `table` held by processes that are gone. Returns how many.
-pub fn reap(tx: &Transaction<'_>, table: &'static str, wall_now: i64) -> rusqlite::Result<usize> {
+pub fn reap(tx: &Transaction<'_>, table: LeaseTable, wall_now: i64) -> rusqlite::Result<usize> {
     let (live_owners, void) = match table {
-        "batches" => (sql::LIVE_OWNERS_BATCHES, sql::VOID_BATCHES),
-        "transfers" => (sql::LIVE_OWNERS_TRANSFERS, sql::VOID_TRANSFERS),
-        other => unreachable!("no leases on {other}"),
+        LeaseTable::Batches => (sql::LIVE_OWNERS_BATCHES, sql::VOID_BATCHES),
+        LeaseTable::Transfers => (sql::LIVE_OWNERS_TRANSFERS, sql::VOID_TRANSFERS),
     };
     let owners: Vec<String> = {
         let mut stmt = tx.prepare_cached(live_owners)?;
@@ -81,7 +105,7 @@ pub fn reap(tx: &Transaction<'_>, table: &'static str, wall_now: i64) -> rusqlit
     for owner in owners {
         if is_alive(&owner) == Some(false) {
             n += tx.execute(void, params![owner, wall_now])?;
-            tracing::info!(table, %owner, "voided the leases of a process that is gone");
+            tracing::info!(table = table.name(), %owner, "voided the leases of a process that is gone");
         }
     }
     Ok(n)

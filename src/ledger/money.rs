@@ -76,11 +76,6 @@ pub mod sql {
         transfer_cols!(),
         " FROM transfers WHERE external_id = ?1"
     );
-    pub const RECORD_WEBHOOK: &str =
-        "INSERT INTO webhooks(id, url, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING";
-    pub const LIVE_WEBHOOKS: &str =
-        "SELECT id, url FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at";
-    pub const MARK_WEBHOOK_DELETED: &str = "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1";
 
     pub const ALL: &[(&str, &str)] = &[
         ("INSERT_EVENT", INSERT_EVENT),
@@ -101,9 +96,6 @@ pub mod sql {
         ("UNSETTLED_TRANSFER_IDS", UNSETTLED_TRANSFER_IDS),
         ("OPEN_TRANSFER_COUNT", OPEN_TRANSFER_COUNT),
         ("TRANSFER_BY_EXTERNAL_ID", TRANSFER_BY_EXTERNAL_ID),
-        ("RECORD_WEBHOOK", RECORD_WEBHOOK),
-        ("LIVE_WEBHOOKS", LIVE_WEBHOOKS),
-        ("MARK_WEBHOOK_DELETED", MARK_WEBHOOK_DELETED),
     ];
 }
 
@@ -304,7 +296,7 @@ pub fn lease_unsent(
     limit: usize,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<TransferRow>> {
-    super::lease::reap(tx, "transfers", wall_now)?;
+    super::lease::reap(tx, super::lease::LeaseTable::Transfers, wall_now)?;
     let rows: Vec<TransferRow> = {
         let mut stmt = tx.prepare_cached(sql::LEASE_UNSENT)?;
         stmt.query_map(params![wall_now, limit as i64, after_id], transfer_from_row)?
@@ -393,29 +385,4 @@ pub fn transfer_by_external_id(
     conn.prepare_cached(sql::TRANSFER_BY_EXTERNAL_ID)?
         .query_row([external_id], transfer_from_row)
         .optional()
-}
-
-pub fn record_webhook(
-    conn: &Connection,
-    id: &str,
-    url: &str,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
-    conn.execute(sql::RECORD_WEBHOOK, params![id, url, ts(now)])?;
-    Ok(())
-}
-
-pub fn live_webhooks(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare(sql::LIVE_WEBHOOKS)?;
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
-}
-
-pub fn mark_webhook_deleted(
-    conn: &Connection,
-    id: &str,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
-    conn.execute(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])?;
-    Ok(())
 }
