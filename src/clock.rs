@@ -42,14 +42,23 @@ impl Clock for ManualClock {
     }
 }
 
-/// The clock for this process: `STARK_NOW` when set (a testing aid), else the system clock.
-pub fn from_env() -> Result<Arc<dyn Clock>, String> {
-    match std::env::var("STARK_NOW") {
-        Ok(v) if !v.trim().is_empty() => {
-            let at = DateTime::parse_from_rfc3339(v.trim())
-                .map_err(|e| format!("STARK_NOW={v:?} is not an RFC 3339 time: {e}"))?;
+/// `STARK_NOW` holds something that is not a time.
+#[derive(Debug, thiserror::Error)]
+#[error("STARK_NOW={value:?} is not an RFC 3339 time: {source}")]
+pub struct ClockError {
+    pub value: String,
+    pub source: chrono::ParseError,
+}
+
+/// The clock for this process: `STARK_NOW` when set (a testing aid, read by
+/// [`crate::test_hooks::now`]), else the system clock.
+pub fn from_env() -> Result<Arc<dyn Clock>, ClockError> {
+    match crate::test_hooks::now() {
+        Some(value) => {
+            let at = DateTime::parse_from_rfc3339(&value)
+                .map_err(|source| ClockError { value, source })?;
             Ok(Arc::new(ManualClock::new(at.with_timezone(&Utc))))
         }
-        _ => Ok(Arc::new(SystemClock)),
+        None => Ok(Arc::new(SystemClock)),
     }
 }

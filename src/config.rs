@@ -324,7 +324,7 @@ impl Settings {
         let key_path = self.private_key_path()?.to_path_buf();
         let key = PrivateKey::load(&key_path)?;
         let cfg = ClientConfig::new(self.base_url(), &project, Arc::new(key));
-        Client::new(cfg).map_err(|reason| ConfigError::Invalid {
+        Client::new(cfg).map_err(|e| ConfigError::Invalid {
             what: "API URL",
             value: self.base_url(),
             origin: self
@@ -332,7 +332,7 @@ impl Settings {
                 .as_ref()
                 .map(|u| u.source.clone())
                 .unwrap_or(Source::Default),
-            reason,
+            reason: e.to_string(),
         })
     }
 }

@@ -58,6 +58,22 @@ pub enum KeyError {
     Exists { path: PathBuf },
 }
 
+/// Key material held in memory that is not a usable secp256k1 key ([`KeyError`] is the same
+/// for a file, and names it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyDataError {
+    /// The PEM text is not well formed (a block cut short, not base64, empty...).
+    #[error("{0}")]
+    Pem(String),
+    #[error("no `-----BEGIN PUBLIC KEY-----` block")]
+    NoPublicKeyBlock,
+    #[error("not a secp256k1 public key: {0}")]
+    NotSecp256k1(String),
+    /// A private scalar that is too long, zero, or not below the curve order.
+    #[error("{0}")]
+    Scalar(String),
+}
+
 /// A signature could not be used: either it is not a well-formed signature at all, or it is
 /// well formed but does not match the message and key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,8 +124,8 @@ impl PrivateKey {
     }
 
     /// A key from its 32-byte big-endian scalar (tests and deterministic fixtures).
-    pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let secret = scalar_from_bytes(bytes)?;
+    pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, KeyDataError> {
+        let secret = scalar_from_bytes(bytes).map_err(KeyDataError::Scalar)?;
         Ok(PrivateKey {
             signing: SigningKey::from(secret),
         })
@@ -213,12 +229,12 @@ impl PrivateKey {
 
 impl PublicKey {
     /// Parse an SPKI `BEGIN PUBLIC KEY` PEM (leading/trailing blank lines and CRLF tolerated).
-    pub fn from_pem(text: &str) -> Result<Self, String> {
-        let blocks = pem_blocks(text)?;
+    pub fn from_pem(text: &str) -> Result<Self, KeyDataError> {
+        let blocks = pem_blocks(text).map_err(KeyDataError::Pem)?;
         let block = blocks
             .iter()
             .find(|b| b.label == "PUBLIC KEY")
-            .ok_or_else(|| "no `-----BEGIN PUBLIC KEY-----` block".to_string())?;
+            .ok_or(KeyDataError::NoPublicKeyBlock)?;
         Self::from_spki_der(&block.der)
     }
 
@@ -233,15 +249,15 @@ impl PublicKey {
                 path: path.to_path_buf(),
             });
         }
-        Self::from_pem(&text).map_err(|reason| KeyError::Malformed {
+        Self::from_pem(&text).map_err(|e| KeyError::Malformed {
             path: path.to_path_buf(),
-            reason,
+            reason: e.to_string(),
         })
     }
 
-    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyDataError> {
         let verifying = VerifyingKey::from_public_key_der(der)
-            .map_err(|e| format!("not a secp256k1 public key: {e}"))?;
+            .map_err(|e| KeyDataError::NotSecp256k1(e.to_string()))?;
         Ok(PublicKey { verifying })
     }
 

@@ -22,3 +22,4 @@ pub mod reconcile;
 pub mod sandbox;
 pub mod server;
 pub mod status;
+pub mod test_hooks;

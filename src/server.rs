@@ -165,7 +165,7 @@ pub async fn start(
                     let first = keys
                         .first()
                         .ok_or_else(|| "the API returned no public key".to_string())?;
-                    PublicKey::from_pem(&first.content)
+                    PublicKey::from_pem(&first.content).map_err(|e| e.to_string())
                 })
             }))
         }

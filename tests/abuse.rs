@@ -664,3 +664,122 @@ fn dump_ro(path: &Path) -> BTreeMap<String, Vec<String>> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Usage mistakes, refused credentials and closed pipes
+
+/// Flag mistakes that clap cannot see exit 2 like every other usage error, with the message
+/// naming the flag, and before anything is touched; so does a `STARK_NOW` that is not a time.
+#[test]
+fn flag_mistakes_exit_2() {
+    let env = Env::new(|_| {});
+    let out = env
+        .stark()
+        .args(["serve-webhook", "--for", "1s", "--public-url"])
+        .arg("http://example.com")
+        .output()
+        .unwrap();
+    assert_exit(
+        &out,
+        2,
+        &["--public-url must be https://"],
+        "http public URL",
+    );
+    let out = env
+        .stark()
+        .args(["serve-webhook", "--for", "1s", "--public-url", "not a url"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2, &["--public-url", "is not a URL"], "public URL");
+    let out = env
+        .stark()
+        .env("STARK_NOW", "yesterday")
+        .arg("issue-invoices")
+        .output()
+        .unwrap();
+    assert_exit(
+        &out,
+        2,
+        &["STARK_NOW=\"yesterday\"", "RFC 3339"],
+        "bad STARK_NOW",
+    );
+    assert!(!env.ledger.exists(), "nothing was touched");
+}
+
+/// A request the bank refuses for the setup (here: a project it does not know) is a
+/// configuration error: exit 2, with the hint that says what to check.
+#[test]
+fn refused_credentials_exit_2_with_the_hint() {
+    let env = Env::new(|_| {});
+    let out = env
+        .stark()
+        .env("STARK_NOW", env.t0.to_rfc3339())
+        .env("STARK_PROJECT_ID", "999")
+        .arg("reconcile")
+        .output()
+        .unwrap();
+    assert_exit(
+        &out,
+        2,
+        &["invalidCredentials", "hint: check STARK_PROJECT_ID"],
+        "unknown project",
+    );
+}
+
+/// Run with stdout a pipe whose read end is already closed, so the first write fails with
+/// EPIPE (Rust ignores SIGPIPE): the command must end quietly with 0, never panic (101).
+fn with_closed_stdout(mut cmd: std::process::Command) -> Output {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills both descriptors on success, which we then own.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .output()
+        .unwrap()
+}
+
+fn assert_quiet_success(out: &Output, what: &str) {
+    let err = stderr(out);
+    assert_eq!(code(out), 0, "{what}: exit code\nstderr: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(!err.contains("error"), "{what}: {err}");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_0() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let now = env.at(env.t0 + Duration::seconds(5));
+    let run = |args: &[&str]| {
+        let mut cmd = env.std_command();
+        cmd.env("STARK_NOW", &now).args(args);
+        with_closed_stdout(cmd)
+    };
+    assert_quiet_success(&run(&["completions", "bash"]), "completions");
+    assert_quiet_success(&run(&["status", "--json"]), "status without a ledger");
+    assert_quiet_success(&run(&["issue-invoices"]), "issue-invoices");
+    assert_eq!(bank_batches(&env).len(), 1, "the tick did its work");
+    assert_quiet_success(&run(&["issue-invoices"]), "issue-invoices, nothing due");
+    assert_quiet_success(&run(&["status", "--json"]), "status --json");
+    assert_quiet_success(&run(&["status"]), "status");
+    assert_quiet_success(&run(&["status", "--invoices"]), "status --invoices");
+    env.advance(Duration::hours(1));
+    let now = env.at(env.t0 + Duration::hours(1));
+    let run = |args: &[&str]| {
+        let mut cmd = env.std_command();
+        cmd.env("STARK_NOW", &now).args(args);
+        with_closed_stdout(cmd)
+    };
+    assert_quiet_success(&run(&["reconcile"]), "reconcile");
+    assert_quiet_success(&run(&["transfer-credited"]), "transfer-credited");
+    assert_quiet_success(&run(&["doctor"]), "doctor");
+    let keys = env.dir.path().join("new-keys");
+    let out = run(&["keygen", "--dir", keys.to_str().unwrap()]);
+    assert_quiet_success(&out, "keygen");
+    assert!(
+        keys.join("private-key.pem").exists(),
+        "the keys were written"
+    );
+}

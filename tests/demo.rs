@@ -60,13 +60,34 @@ fn demo_heavy_faults_json() {
         v["audit"]["credited"].as_u64().unwrap()
             - v["audit"]["nothing_to_forward"].as_u64().unwrap()
     );
-    // The ledger is kept where asked, and a second demo refuses to reuse it.
+    // The ledger is kept where asked, and a second demo refuses to reuse it: a usage mistake
+    // (the flag names a path that must not exist yet), so exit 2 like every other.
     assert!(ledger.exists());
     let again = stark(dir.path())
         .args(["demo", "--ledger"])
         .arg(&ledger)
         .output()
         .unwrap();
-    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("fresh ledger"));
+}
+
+#[test]
+fn demo_speed_below_1_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("demo.sqlite3");
+    for speed in ["0.5", "NaN"] {
+        let out = stark(dir.path())
+            .args(["demo", "--speed", speed, "--ledger"])
+            .arg(&ledger)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--speed {speed}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--speed must be at least 1"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!ledger.exists(), "nothing was started");
 }

@@ -212,19 +212,28 @@ pub struct Answer<T> {
     pub date: Option<String>,
 }
 
+/// A [`Client`] cannot be built from its [`ClientConfig`].
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid API URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Http(reqwest::Error),
+}
+
 impl Client {
-    pub fn new(cfg: ClientConfig) -> Result<Self, String> {
+    pub fn new(cfg: ClientConfig) -> Result<Self, ClientError> {
         let mut base = cfg.base_url.trim().trim_end_matches('/').to_string();
         if let Some(stripped) = base.strip_suffix("/v2") {
             base = stripped.to_string();
         }
-        let base = Url::parse(&format!("{base}/"))
-            .map_err(|e| format!("invalid API URL {:?}: {e}", cfg.base_url))?;
+        let invalid = |reason: String| ClientError::InvalidUrl {
+            url: cfg.base_url.clone(),
+            reason,
+        };
+        let base = Url::parse(&format!("{base}/")).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(format!(
-                "invalid API URL {:?}: use http or https",
-                cfg.base_url
-            ));
+            return Err(invalid("use http or https".into()));
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("stark/", env!("CARGO_PKG_VERSION")))
@@ -232,7 +241,7 @@ impl Client {
             .timeout(cfg.timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ClientError::Http)?;
         Ok(Client {
             http,
             cfg: Arc::new(cfg),

@@ -35,9 +35,6 @@ pub fn generate(shell: Shell) -> String {
 }
 
 pub fn run(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(generate(args.shell).as_bytes())?;
-    stdout.flush()?;
+    out!("{}", generate(args.shell))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::GlobalArgs;
+use super::errors::{Report, UsageError};
 use crate::demo::{self, DemoOptions, DemoProgress, FaultLevel};
 use crate::domain::money::format_brl;
 
@@ -52,17 +53,18 @@ impl DemoProgress for Bar {
 
 pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if args.speed.is_nan() || args.speed < 1.0 {
-        anyhow::bail!("--speed must be at least 1");
+        return Err(UsageError::new("--speed must be at least 1").into());
     }
     // A fresh ledger: --ledger if given (must not hold a campaign yet), else a temporary one.
     let tmp;
     let ledger: PathBuf = match &global.ledger {
         Some(p) => {
             if p.exists() {
-                anyhow::bail!(
+                return Err(UsageError(format!(
                     "{} exists: the demo needs a fresh ledger (remove it or pick another path)",
                     p.display()
-                );
+                ))
+                .into());
             }
             p.clone()
         }
@@ -104,7 +106,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let a = &outcome.audit;
     if global.json {
-        println!("{}", serde_json::to_string(&outcome)?);
+        outln!("{}", serde_json::to_string(&outcome)?)?;
     } else if !global.quiet {
         let l = crate::ledger::Ledger::open(&ledger)?;
         let report = crate::status::report(
@@ -112,8 +114,8 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             outcome.ended,
             &crate::status::StatusOptions::default(),
         )?;
-        println!("{}", super::status::render(&report));
-        println!(
+        outln!("{}", super::status::render(&report))?;
+        outln!(
             "events: {} by webhook ({} windows), {} by reconcile sweeps; {} issue ticks, {} reconcile ticks; {:.1} s",
             outcome.webhook_events,
             outcome.webhook_windows,
@@ -121,11 +123,11 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             outcome.ticks,
             outcome.reconciles,
             outcome.real_seconds
-        );
+        )?;
     }
-    if a.ok() {
+    if !a.failed() {
         if !global.json {
-            println!(
+            outln!(
                 "verdict: PASS — {} batches, {} invoices; {} of ours credited, {} forwarded exactly once ({}), {} with nothing to forward, {} failed attempts retried, {} waiting for the operator; nothing else sent",
                 a.batches,
                 a.invoices,
@@ -135,9 +137,8 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 a.nothing_to_forward,
                 a.failed_attempts,
                 a.waiting_for_operator
-            );
+            )?;
         }
-        Ok(ExitCode::SUCCESS)
     } else {
         for v in &a.violations {
             eprintln!("violation: {v}");
@@ -148,8 +149,8 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             args.seed,
             args.faults
         );
-        Ok(ExitCode::FAILURE)
     }
+    Ok(a.exit_code())
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

@@ -7,6 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
+use super::errors::Report;
 use crate::api::ApiError;
 use crate::config::Settings;
 use crate::keys::{KeyError, PrivateKey};
@@ -57,12 +58,8 @@ pub fn run(_args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
             Some("fix the configuration value named above".into()),
         )),
     }
-    print(&checks, global);
-    Ok(if checks.iter().any(|c| c.level == Level::Fail) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    print(&checks, global)?;
+    Ok(checks.exit_code())
 }
 
 fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
@@ -342,10 +339,9 @@ fn clock_check(date: Option<&str>, checks: &mut Vec<Check>) {
     }
 }
 
-fn print(checks: &[Check], global: &GlobalArgs) {
+fn print(checks: &[Check], global: &GlobalArgs) -> anyhow::Result<()> {
     if global.json {
-        println!("{}", serde_json::json!({ "checks": checks }));
-        return;
+        return outln!("{}", serde_json::json!({ "checks": checks }));
     }
     for c in checks {
         if global.quiet && c.level != Level::Fail {
@@ -356,9 +352,10 @@ fn print(checks: &[Check], global: &GlobalArgs) {
             Level::Warn => "warn",
             Level::Fail => "FAIL",
         };
-        println!("{tag:<4}  {:<15} {}", c.name, c.detail);
+        outln!("{tag:<4}  {:<15} {}", c.name, c.detail)?;
         if let Some(fix) = &c.fix {
-            println!("      {:<15} fix: {fix}", "");
+            outln!("      {:<15} fix: {fix}", "")?;
         }
     }
+    Ok(())
 }

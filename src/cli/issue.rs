@@ -1,12 +1,13 @@
 //! `stark issue-invoices`: one cron tick of the invoice campaign.
 
 use std::process::ExitCode;
-use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::GlobalArgs;
+use super::backoff;
+use super::errors::Report;
 use crate::domain::money::{format_brl, parse_brl};
 use crate::issuer::{self, CampaignParams, Outcome, TickOptions};
 use crate::ledger::Ledger;
@@ -53,7 +54,7 @@ fn parse_amount(s: &str) -> Result<i64, String> {
 
 pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
-    let clock = crate::clock::from_env().map_err(anyhow::Error::msg)?;
+    let clock = crate::clock::from_env()?;
     let now = clock.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
     let opts = TickOptions {
@@ -69,14 +70,7 @@ pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         catch_up: args.catch_up,
     };
-    let plan = match issuer::plan(&mut ledger, now, &opts) {
-        Ok(p) => p,
-        Err(issuer::IssueError::Usage(msg)) => {
-            eprintln!("error: {msg}");
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let plan = issuer::plan(&mut ledger, now, &opts)?;
     let mut outcomes = plan.notes.clone();
     if issuer::needs_network(&plan) {
         // Only now: the key, the HTTP client and a runtime.
@@ -92,36 +86,23 @@ pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if let Some(done) = issuer::completion(&ledger, &plan, now)? {
         outcomes.push(done);
     }
-    print_outcomes(&outcomes, global);
-    Ok(if outcomes.iter().any(Outcome::is_failure) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    print_outcomes(&outcomes, global)?;
+    Ok(outcomes.exit_code())
 }
 
-/// First retry step inside a tick (`STARK_BACKOFF_MS` shortens it in tests).
-pub fn backoff() -> StdDuration {
-    std::env::var("STARK_BACKOFF_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(StdDuration::from_millis)
-        .unwrap_or(StdDuration::from_millis(500))
-}
-
-fn print_outcomes(outcomes: &[Outcome], global: &GlobalArgs) {
+fn print_outcomes(outcomes: &[Outcome], global: &GlobalArgs) -> anyhow::Result<()> {
     if global.json {
-        println!("{}", serde_json::json!({ "outcomes": outcomes }));
-        return;
+        return outln!("{}", serde_json::json!({ "outcomes": outcomes }));
     }
     for o in outcomes {
         let line = describe(o);
         if o.is_failure() {
             eprintln!("error: {line}");
         } else if !global.quiet {
-            println!("{line}");
+            outln!("{line}")?;
         }
     }
+    Ok(())
 }
 
 pub fn describe(o: &Outcome) -> String {

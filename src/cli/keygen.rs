@@ -35,28 +35,28 @@ pub fn run(args: &KeygenArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             "publicKeyPem": public.to_pem(),
             "fingerprint": public.fingerprint(),
         });
-        println!("{out}");
+        outln!("{out}")?;
         return Ok(ExitCode::SUCCESS);
     }
     if global.quiet {
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Wrote {} (mode 600, keep it secret)",
         private_path.display()
-    );
-    println!("Wrote {}", public_path.display());
-    println!();
-    print!("{}", public.to_pem());
-    println!("fingerprint {}", public.fingerprint());
-    println!();
-    println!("Next steps:");
-    println!(
+    )?;
+    outln!("Wrote {}", public_path.display())?;
+    outln!()?;
+    out!("{}", public.to_pem())?;
+    outln!("fingerprint {}", public.fingerprint())?;
+    outln!()?;
+    outln!("Next steps:")?;
+    outln!(
         "  1. In the Stark Bank web app, open Integrations and create a project with the public key above."
-    );
-    println!("  2. Take the project id it shows and set it:");
-    println!("       export STARK_PROJECT_ID=<project id>");
-    println!("       export STARK_PRIVATE_KEY={}", private_path.display());
-    println!("  3. Check the setup: stark doctor");
+    )?;
+    outln!("  2. Take the project id it shows and set it:")?;
+    outln!("       export STARK_PROJECT_ID=<project id>")?;
+    outln!("       export STARK_PRIVATE_KEY={}", private_path.display())?;
+    outln!("  3. Check the setup: stark doctor")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,13 @@
 //! The command line: global flags, subcommands, output conventions and exit codes.
 //!
-//! Exit codes: 0 success (including "nothing to do"), 1 failure, 2 usage or configuration
-//! error. Data goes to stdout, diagnostics to stderr.
+//! Exit codes, decided in one place ([`errors::finish`]): 0 success (including "nothing to
+//! do", and a closed stdout such as `stark status | head -1`), 1 failure, 2 usage or
+//! configuration error (a flag, the environment, the config file, a key file, or a request the
+//! bank refused for the credentials, the clock or the IP address). A panic (101) is never an
+//! intended exit.
+//!
+//! Data goes to stdout, written with [`outln!`] / [`out!`] (which return the write error
+//! instead of panicking like `println!`); diagnostics go to stderr.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +16,28 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
 
+/// `print!` for data on stdout that returns the write error (`anyhow::Result<()>`) instead of
+/// panicking, so that a closed stdout reaches [`errors::finish`] and ends as a quiet exit 0.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for data on stdout; see [`out!`].
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod errors;
 pub mod issue;
 pub mod keygen;
 pub mod money;
@@ -143,6 +168,21 @@ pub fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
+/// The first retry step inside one run (500 ms; `STARK_BACKOFF_MS` shortens it in tests).
+pub fn backoff() -> std::time::Duration {
+    crate::test_hooks::backoff().unwrap_or(std::time::Duration::from_millis(500))
+}
+
+/// Write to stdout, handing back the error (a `BrokenPipe` when the reader is gone).
+pub fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    std::io::stdout()
+        .lock()
+        .write_fmt(args)
+        .context("cannot write to stdout")
+}
+
 /// Run a parsed command line and map the outcome to an exit code.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
@@ -158,27 +198,5 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Completions(args) => completions::run(args),
         Command::Demo(args) => demo::run(args, &cli.global),
     };
-    match result {
-        Ok(code) => code,
-        Err(err) => report_error(&err),
-    }
-}
-
-/// Print an error with its causes and hints; pick the exit code (2 for configuration).
-pub fn report_error(err: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {err:#}");
-    let mut code = 1;
-    for cause in err.chain() {
-        if cause.downcast_ref::<ConfigError>().is_some()
-            || cause.downcast_ref::<crate::keys::KeyError>().is_some()
-        {
-            code = 2;
-        }
-        if let Some(api) = cause.downcast_ref::<crate::api::ApiError>() {
-            if let Some(hint) = api.hint() {
-                eprintln!("hint: {hint}");
-            }
-        }
-    }
-    ExitCode::from(code)
+    errors::finish(result)
 }

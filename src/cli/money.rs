@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::GlobalArgs;
+use super::errors::Report;
 use crate::ledger::Ledger;
 use crate::payout::{self, PayoutOptions, PayoutReport};
 use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
@@ -44,28 +45,20 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn payout_options(max_attempts: u32) -> PayoutOptions {
     PayoutOptions {
         max_attempts,
-        backoff: super::issue::backoff(),
+        backoff: super::backoff(),
         ..PayoutOptions::default()
     }
 }
 
 pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
-    let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
+    let now = crate::clock::from_env()?.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
     let client = settings.client()?;
     for invoice in &args.retry {
-        match payout::retry(&mut ledger, invoice, now) {
-            Ok(attempt) => {
-                if !global.quiet {
-                    println!("invoice {invoice}: attempt {attempt} claimed");
-                }
-            }
-            Err(payout::RetryError::Ledger(e)) => return Err(e.into()),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::from(2));
-            }
+        let attempt = payout::retry(&mut ledger, invoice, now)?;
+        if !global.quiet {
+            outln!("invoice {invoice}: attempt {attempt} claimed")?;
         }
     }
     let spinner = super::progress::Spinner::new(global, "sending transfers");
@@ -78,22 +71,14 @@ pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<
     spinner.finish();
     let report = report?;
     if global.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        print_payout(&report, global.quiet);
+        print_payout(&report, global.quiet)?;
     }
-    Ok(exit_for(&report))
+    Ok(report.exit_code())
 }
 
-fn exit_for(report: &PayoutReport) -> ExitCode {
-    if report.rejected.is_empty() && report.unresolved.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-pub fn print_payout(r: &PayoutReport, quiet: bool) {
+pub fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> {
     for rej in &r.rejected {
         eprintln!(
             "error: transfer {} for invoice {} rejected by Stark Bank: {}; it waits for the operator",
@@ -112,7 +97,7 @@ pub fn print_payout(r: &PayoutReport, quiet: bool) {
         );
     }
     if !quiet {
-        println!(
+        outln!(
             "transfers: {} claimed, {} sent in {} requests, {} found already at the bank, {} succeeded, {} failed, {} rejected, {} unresolved",
             r.claimed,
             r.sent,
@@ -122,13 +107,14 @@ pub fn print_payout(r: &PayoutReport, quiet: bool) {
             r.failed,
             r.rejected.len(),
             r.unresolved.len()
-        );
+        )?;
     }
+    Ok(())
 }
 
 pub fn run_reconcile(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
-    let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
+    let now = crate::clock::from_env()?.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
     let client = settings.client()?;
     let opts = ReconcileOptions {
@@ -141,24 +127,14 @@ pub fn run_reconcile(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Resul
         runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress))?;
     progress.finish();
     if global.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        print_reconcile(&report, global.quiet);
+        print_reconcile(&report, global.quiet)?;
     }
-    let failed = !report.events_failed.is_empty()
-        || !report.errors.is_empty()
-        || report
-            .transfers
-            .as_ref()
-            .is_some_and(|t| exit_for(t) != ExitCode::SUCCESS);
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(report.exit_code())
 }
 
-fn print_reconcile(r: &ReconcileReport, quiet: bool) {
+fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
     for f in &r.events_failed {
         eprintln!(
             "error: event {} could not be applied ({}); left undelivered",
@@ -169,7 +145,7 @@ fn print_reconcile(r: &ReconcileReport, quiet: bool) {
         eprintln!("error: {e}");
     }
     if !quiet {
-        println!(
+        outln!(
             "events: {} seen, {} applied, {} marked delivered; credits found: {} from events, {} from invoice logs ({} invoices checked)",
             r.events_seen,
             r.events_applied,
@@ -177,9 +153,10 @@ fn print_reconcile(r: &ReconcileReport, quiet: bool) {
             r.credits_from_events,
             r.credits_from_logs,
             r.invoices_checked
-        );
+        )?;
     }
     if let Some(t) = &r.transfers {
-        print_payout(t, quiet);
+        print_payout(t, quiet)?;
     }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::GlobalArgs;
+use super::errors::UsageError;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::sandbox::{self, FaultRule, FeeRange, SandboxConfig};
 
@@ -85,11 +86,12 @@ impl SandboxArgs {
     /// Turn the flags into a [`SandboxConfig`] (reads the key files).
     pub fn config(&self) -> anyhow::Result<SandboxConfig> {
         if self.project_id.len() != self.public_key.len() {
-            anyhow::bail!(
+            return Err(UsageError(format!(
                 "give one --public-key per --project-id ({} project ids, {} public keys)",
                 self.project_id.len(),
                 self.public_key.len()
-            );
+            ))
+            .into());
         }
         let mut projects = Vec::new();
         for (id, path) in self.project_id.iter().zip(&self.public_key) {

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::GlobalArgs;
+use super::errors::UsageError;
 use crate::keys::PublicKey;
 use crate::ledger::Ledger;
 use crate::server::{self, ServerConfig};
@@ -70,8 +71,8 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         cfg.transfer = !args.no_transfer;
         cfg.json_lines = global.json;
         cfg.quiet = global.quiet;
-        cfg.payout.backoff = super::issue::backoff();
-        cfg.clock = crate::clock::from_env().map_err(anyhow::Error::msg)?;
+        cfg.payout.backoff = super::backoff();
+        cfg.clock = crate::clock::from_env()?;
         let duration = args.duration.and_then(|d| d.to_std().ok());
         let server = server::start(cfg, stop_signal(duration)).await?;
         if !global.quiet {
@@ -102,14 +103,14 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn validate_public_url(url: &str) -> anyhow::Result<()> {
-    let parsed =
-        reqwest::Url::parse(url).with_context(|| format!("--public-url {url:?} is not a URL"))?;
+fn validate_public_url(url: &str) -> Result<(), UsageError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| UsageError(format!("--public-url {url:?} is not a URL: {e}")))?;
     let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if parsed.scheme() != "https" && !loopback {
-        anyhow::bail!(
-            "--public-url must be https:// (Stark Bank only delivers to HTTPS with a valid certificate, e.g. an ngrok URL)"
-        );
+        return Err(UsageError::new(
+            "--public-url must be https:// (Stark Bank only delivers to HTTPS with a valid certificate, e.g. an ngrok URL)",
+        ));
     }
     Ok(())
 }

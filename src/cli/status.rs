@@ -38,16 +38,16 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let path = &settings.ledger.value;
     if !status::ledger_exists(path) {
         if global.json {
-            println!("{}", serde_json::json!({ "ledger": path, "exists": false }));
+            outln!("{}", serde_json::json!({ "ledger": path, "exists": false }))?;
         } else if !global.quiet {
-            println!(
+            outln!(
                 "no ledger at {} yet: nothing has been issued. Run `stark issue-invoices` to start a campaign (or pass --ledger / set STARK_LEDGER).",
                 path.display()
-            );
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let now = crate::clock::from_env().map_err(anyhow::Error::msg)?.now();
+    let now = crate::clock::from_env()?.now();
     let ledger = Ledger::open(path)?;
     let conn = ledger.conn();
     let sql = |e| ledger.err(e);
@@ -79,7 +79,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // Status is what the user asked for: --quiet does not hide it.
-    println!("{}", out.trim_end());
+    outln!("{}", out.trim_end())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -25,11 +25,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// `STARK_BUSY_TIMEOUT_MS` is a testing aid (it lets the lock-contention tests fail in
 /// milliseconds instead of ten seconds); operators have no reason to set it.
 pub fn busy_timeout() -> Duration {
-    std::env::var("STARK_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(BUSY_TIMEOUT)
+    crate::test_hooks::busy_timeout().unwrap_or(BUSY_TIMEOUT)
 }
 
 #[derive(Debug, thiserror::Error)]
