@@ -2,9 +2,11 @@
 //! Bank, typed. No path, envelope key or query-parameter name exists outside `src/api/`.
 //!
 //! [`Client`] implements it over HTTP; the emulator's in-memory adapter
-//! (`sandbox::memory`) implements it over the emulator's sans-IO state, so the use cases can be
-//! unit-tested without a socket. Creates take the exact bytes the ledger stored (the request
-//! that was claimed is the request that is sent); every other call is safe to repeat.
+//! ([`MemoryBank`](crate::sandbox::memory::MemoryBank)) implements it over the emulator's
+//! sans-IO state, so the use cases can be unit-tested without a socket. Both build their
+//! requests from one table (`api::endpoints`). Creates take the exact bytes the ledger stored
+//! (the request that was claimed is the request that is sent); every other call is safe to
+//! repeat.
 
 use std::future::Future;
 
