@@ -659,3 +659,135 @@ async fn concurrent_requests_are_safe() {
     assert_eq!(truth.transfers.len(), 2);
     env.sb.shutdown().await;
 }
+
+/// The calls of the money path, in order, summarized without ids (which differ between two
+/// banks): counts, amounts, fees, statuses, tags, error codes, balances.
+async fn money_path_calls<B: stark::api::Bank>(
+    bank: &B,
+    advance: impl Fn(Duration),
+    set_faults: impl Fn(Vec<FaultRule>),
+    truth: impl Fn() -> stark::sandbox::GroundTruth,
+) -> Vec<Value> {
+    fn sorted(mut v: Vec<Value>) -> Value {
+        v.sort_by_key(|x| x.to_string());
+        Value::Array(v)
+    }
+    let invoice = |i: &Invoice| json!([i.amount, i.status, i.tags, i.fee]);
+    let transfer = |t: &Transfer| json!([t.amount, t.status, t.tags, t.external_id, t.fee]);
+    let mut out = Vec::new();
+
+    let created = bank
+        .create_invoices(&invoices_body(3, 10_000, "Agree"))
+        .await
+        .unwrap();
+    out.push(json!({"created": sorted(created.iter().map(invoice).collect())}));
+    let ids: Vec<String> = created.iter().map(|i| i.id.clone()).collect();
+    let by_tag = bank.invoices_by_tag("agree").await.unwrap();
+    out.push(json!({"by tag": sorted(by_tag.iter().map(invoice).collect())}));
+    let by_ids = bank.invoices_by_ids(&ids[..2]).await.unwrap();
+    out.push(json!({"by ids": sorted(by_ids.iter().map(invoice).collect())}));
+
+    advance(Duration::minutes(20));
+    let logs = bank.invoice_credit_logs(&ids).await.unwrap();
+    let logs = logs
+        .iter()
+        .map(|l| json!([l.kind, invoice(&l.invoice)]))
+        .collect();
+    out.push(json!({"credit logs": sorted(logs)}));
+
+    let body = stark::api::model::transfers_body(&[
+        transfer_json(1_000, "agree-1", "agree-a").to_string(),
+        transfer_json(2_000, "agree-2", "agree-b").to_string(),
+    ]);
+    let created = bank.create_transfers(body.as_bytes()).await.unwrap();
+    out.push(json!({"transfers": sorted(created.iter().map(transfer).collect())}));
+    let body = transfers_body(vec![
+        transfer_json(300, "agree-3", "agree-c"),
+        transfer_json(400, "agree-1", "agree-c"),
+    ]);
+    let e = bank.create_transfers(&body).await.unwrap_err();
+    let ApiError::Rejected { status, errors } = &e else {
+        panic!("{e:?}")
+    };
+    out.push(json!({"rejected": [status, errors]}));
+    let by_tags = bank
+        .transfers_by_tags(&["agree-a", "agree-b", "agree-c"])
+        .await
+        .unwrap();
+    out.push(json!({"transfers by tags": sorted(by_tags.iter().map(transfer).collect())}));
+    advance(Duration::minutes(2));
+    let ids: Vec<String> = created.iter().map(|t| t.id.clone()).collect();
+    let settled = bank.transfers_by_ids(&ids).await.unwrap();
+    out.push(json!({"settled": sorted(settled.iter().map(transfer).collect())}));
+
+    let page = bank.undelivered_events(None).await.unwrap();
+    let kinds = page
+        .items
+        .iter()
+        .map(|e| json!([e["subscription"], e["log"]["type"]]))
+        .collect();
+    out.push(json!({"events": sorted(kinds), "more": page.cursor.is_some()}));
+    for e in &page.items[..4] {
+        bank.mark_event_delivered(e["id"].as_str().unwrap())
+            .await
+            .unwrap();
+    }
+    let page = bank.undelivered_events(None).await.unwrap();
+    out.push(json!({"undelivered after marking 4": page.items.len()}));
+
+    set_faults(vec![
+        FaultRule::parse("invoice.create:lost-response=1").unwrap(),
+        FaultRule::parse("transfer.create:500=1").unwrap(),
+    ]);
+    let e = bank
+        .create_invoices(&invoices_body(2, 700, "lost"))
+        .await
+        .unwrap_err();
+    let found = bank.invoices_by_tag("lost").await.unwrap().len();
+    out.push(json!({"lost response": [e.is_ambiguous(), found]}));
+    let body = transfers_body(vec![transfer_json(500, "agree-4", "refused")]);
+    let e = bank.create_transfers(&body).await.unwrap_err();
+    let ApiError::Status { status, .. } = e else {
+        panic!("{e:?}")
+    };
+    let found = bank.transfers_by_tags(&["refused"]).await.unwrap().len();
+    out.push(json!({"500": [status, found]}));
+    set_faults(Vec::new());
+
+    let t = truth();
+    out.push(json!({
+        "balance": t.balance,
+        "events": t.events,
+        "undelivered": t.undelivered_events,
+        "invoices": t.invoices.len(),
+        "transfers": t.transfers.len(),
+    }));
+    out
+}
+
+/// The same calls through the HTTP client and through the in-memory adapter get the same
+/// answers: the adapter runs the emulator itself, not a mock of it.
+#[tokio::test]
+async fn the_memory_adapter_answers_like_the_http_client() {
+    let env = env(config()).await;
+    let over_http = money_path_calls(
+        &env.client,
+        |d| env.sb.advance(d),
+        |r| env.sb.set_faults(r),
+        || env.sb.truth(),
+    )
+    .await;
+    let memory = stark::sandbox::memory::MemoryBank::from_config(&config());
+    let in_memory = money_path_calls(
+        &memory,
+        |d| memory.advance(d),
+        |r| memory.set_faults(r),
+        || memory.truth(),
+    )
+    .await;
+    assert_eq!(over_http, in_memory);
+    // The answers are not trivially empty.
+    assert_eq!(over_http[0]["created"].as_array().unwrap().len(), 3);
+    assert_eq!(over_http[3]["credit logs"].as_array().unwrap().len(), 3);
+    env.sb.shutdown().await;
+}

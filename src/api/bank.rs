@@ -2,15 +2,19 @@
 //! Bank, typed. No path, envelope key or query-parameter name exists outside `src/api/`.
 //!
 //! [`Client`] implements it over HTTP; the emulator's in-memory adapter
-//! (`sandbox::memory`) implements it over the emulator's sans-IO state, so the use cases can be
-//! unit-tested without a socket. Creates take the exact bytes the ledger stored (the request
-//! that was claimed is the request that is sent); every other call is safe to repeat.
+//! ([`MemoryBank`](crate::sandbox::memory::MemoryBank)) implements it over the emulator's
+//! sans-IO state, so the use cases can be unit-tested without a socket. Both build their
+//! requests from one table (`api::endpoints`). Creates take the exact bytes the ledger stored
+//! (the request that was claimed is the request that is sent); every other call is safe to
+//! repeat.
 
 use std::future::Future;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::client::{ApiError, Client, Query};
+use super::client::{ApiError, Client};
+use super::endpoints;
 use super::model::{Invoice, InvoiceLog, Transfer};
 
 /// One page of a list and the cursor of the next one (`None` on the last page).
@@ -89,27 +93,19 @@ impl Bank for Client {
     }
 
     async fn invoices_by_tag(&self, tag: &str) -> Result<Vec<Invoice>, ApiError> {
-        self.list_all("invoice", "invoices", Query::new().set("tags", tag))
-            .await
+        self.list_endpoint(endpoints::invoices_by_tag(tag)).await
     }
 
     async fn invoices_by_ids(&self, ids: &[String]) -> Result<Vec<Invoice>, ApiError> {
-        self.list_all("invoice", "invoices", Query::new().list("ids", ids))
-            .await
+        self.list_endpoint(endpoints::invoices_by_ids(ids)).await
     }
 
     async fn invoice_credit_logs(
         &self,
         invoice_ids: &[String],
     ) -> Result<Vec<InvoiceLog>, ApiError> {
-        self.list_all(
-            "invoice/log",
-            "logs",
-            Query::new()
-                .set("types", "credited")
-                .list("invoiceIds", invoice_ids),
-        )
-        .await
+        self.list_endpoint(endpoints::invoice_credit_logs(invoice_ids))
+            .await
     }
 
     async fn create_transfers(&self, body: &[u8]) -> Result<Vec<Transfer>, ApiError> {
@@ -117,28 +113,30 @@ impl Bank for Client {
     }
 
     async fn transfers_by_tags(&self, tags: &[&str]) -> Result<Vec<Transfer>, ApiError> {
-        self.list_all("transfer", "transfers", Query::new().list("tags", tags))
-            .await
+        self.list_endpoint(endpoints::transfers_by_tags(tags)).await
     }
 
     async fn transfers_by_ids(&self, ids: &[String]) -> Result<Vec<Transfer>, ApiError> {
-        self.list_all("transfer", "transfers", Query::new().list("ids", ids))
-            .await
+        self.list_endpoint(endpoints::transfers_by_ids(ids)).await
     }
 
     async fn undelivered_events(&self, cursor: Option<&str>) -> Result<Page<Value>, ApiError> {
-        let (items, cursor) = self
-            .page(
-                "event",
-                "events",
-                &Query::new().set("isDelivered", false),
-                cursor,
-            )
-            .await?;
+        let list = endpoints::undelivered_events();
+        let (items, cursor) = self.page(list.path, list.key, &list.query, cursor).await?;
         Ok(Page { items, cursor })
     }
 
     async fn mark_event_delivered(&self, id: &str) -> Result<(), ApiError> {
         self.set_event_delivered(id).await
+    }
+}
+
+impl Client {
+    /// Every item of `list` (all pages).
+    async fn list_endpoint<T: DeserializeOwned>(
+        &self,
+        list: endpoints::List,
+    ) -> Result<Vec<T>, ApiError> {
+        self.list_all(list.path, list.key, list.query).await
     }
 }

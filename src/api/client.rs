@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::auth::{sign_request, wall_clock_seconds};
+use super::endpoints::{self, encode_path};
 use super::model::*;
 use crate::keys::PrivateKey;
 
@@ -392,25 +393,9 @@ impl Client {
         query: &Query,
         cursor: Option<&str>,
     ) -> Result<(Vec<T>, Option<String>), ApiError> {
-        let mut q = query.clone();
-        if q.get("limit").is_none() {
-            q = q.set("limit", 100);
-        }
-        if let Some(c) = cursor {
-            q = q.set("cursor", c);
-        }
+        let q = endpoints::page_query(query, cursor);
         let answer = self.get_value(path, &q).await?;
-        let mut map = into_object(answer.value)?;
-        let cursor = match map.remove("cursor") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s),
-            _ => None,
-        };
-        let items = map.remove(key).unwrap_or(Value::Array(Vec::new()));
-        let items: Vec<T> = serde_json::from_value(items).map_err(|e| ApiError::Decode {
-            status: 200,
-            reason: format!("`{key}`: {e}"),
-        })?;
-        Ok((items, cursor))
+        decode_page(answer.value, key)
     }
 
     /// A pager over every page of a list endpoint.
@@ -445,7 +430,8 @@ impl Client {
 
     /// Create invoices from an already serialized `{"invoices": [...]}` body, sent as is.
     pub async fn create_invoices_raw(&self, body: &[u8]) -> Result<Vec<Invoice>, ApiError> {
-        take_field(self.post_raw("invoice", body).await?, "invoices")
+        let create = endpoints::CREATE_INVOICES;
+        take_field(self.post_raw(create.path, body).await?, create.key)
     }
 
     pub async fn get_invoice(&self, id: &str) -> Result<Invoice, ApiError> {
@@ -457,7 +443,8 @@ impl Client {
 
     /// Create transfers from an already serialized `{"transfers": [...]}` body, sent as is.
     pub async fn create_transfers_raw(&self, body: &[u8]) -> Result<Vec<Transfer>, ApiError> {
-        take_field(self.post_raw("transfer", body).await?, "transfers")
+        let create = endpoints::CREATE_TRANSFERS;
+        take_field(self.post_raw(create.path, body).await?, create.key)
     }
 
     pub async fn get_transfer(&self, id: &str) -> Result<Transfer, ApiError> {
@@ -474,14 +461,10 @@ impl Client {
 
     /// `PATCH /v2/event/{id}` with `{"isDelivered": true}` (idempotent, so retried).
     pub async fn set_event_delivered(&self, id: &str) -> Result<(), ApiError> {
-        self.send_idempotent(
-            Method::PATCH,
-            &format!("event/{}", encode_path(id)),
-            &Query::new(),
-            br#"{"isDelivered": true}"#,
-        )
-        .await
-        .map(|_| ())
+        let call = endpoints::mark_event_delivered(id);
+        self.send_idempotent(call.method, &call.path, &Query::new(), call.body)
+            .await
+            .map(|_| ())
     }
 
     pub async fn delete_event(&self, id: &str) -> Result<(), ApiError> {
@@ -581,7 +564,9 @@ impl<T: DeserializeOwned> Pager<T> {
     }
 }
 
-fn decode_answer(status: StatusCode, bytes: &[u8]) -> Result<Value, ApiError> {
+/// A response as the client sees it: a 200's JSON, or the error its status and body mean
+/// (400 with an `errors` list: [`ApiError::Rejected`]; anything else: [`ApiError::Status`]).
+pub(crate) fn decode_answer(status: StatusCode, bytes: &[u8]) -> Result<Value, ApiError> {
     let code = status.as_u16();
     if status.is_success() {
         return serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
@@ -613,6 +598,25 @@ fn into_object(v: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Decode one page of a list answer: the items under `key` (none if absent) and the cursor of
+/// the next page (`None` on the last).
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    v: Value,
+    key: &str,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let mut map = into_object(v)?;
+    let cursor = match map.remove("cursor") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    let items = map.remove(key).unwrap_or(Value::Array(Vec::new()));
+    let items: Vec<T> = serde_json::from_value(items).map_err(|e| ApiError::Decode {
+        status: 200,
+        reason: format!("`{key}`: {e}"),
+    })?;
+    Ok((items, cursor))
+}
+
 /// Decode the field `key` of a JSON object answer.
 pub fn take_field<T: DeserializeOwned>(v: Value, key: &str) -> Result<T, ApiError> {
     let mut map = into_object(v)?;
@@ -624,12 +628,6 @@ pub fn take_field<T: DeserializeOwned>(v: Value, key: &str) -> Result<T, ApiErro
         status: 200,
         reason: format!("`{key}`: {e}"),
     })
-}
-
-fn encode_path(id: &str) -> String {
-    id.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

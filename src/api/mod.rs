@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bank;
 pub mod client;
+pub(crate) mod endpoints;
 pub mod model;
 pub mod webhook;
 

@@ -10,8 +10,10 @@
 //! advanced or set through the admin API (`/_sandbox/...`) or [`Sandbox::advance`].
 //!
 //! Layout: [`clock`] (business time), [`state`] (the bank: data, schedule, payer, settlement),
-//! [`faults`] (rules), `server` (the `/v2/` dispatcher, authentication, handlers, validation),
-//! `delivery` (webhook POSTs), `admin` (`/_sandbox/` routes).
+//! [`faults`] (rules), `routes` (route resolution, handlers, how a request ends), `server`
+//! (the `/v2/` HTTP dispatcher, authentication), `validate`, `delivery` (webhook POSTs),
+//! `admin` (`/_sandbox/` routes), and [`memory`] (the same bank behind the
+//! [`Bank`](crate::api::Bank) port, in process, without a socket).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ mod auth;
 pub mod clock;
 mod delivery;
 pub mod faults;
+pub mod memory;
 mod routes;
 mod server;
 pub mod state;
@@ -202,6 +205,22 @@ impl Default for SandboxConfig {
     }
 }
 
+impl SandboxConfig {
+    /// The emulated bank's knobs, clamped to their valid ranges.
+    pub fn bank_settings(&self) -> BankSettings {
+        BankSettings {
+            seed: self.seed,
+            pay_rate: self.pay_rate.clamp(0.0, 1.0),
+            pay_delay: (
+                self.pay_delay.0.num_seconds().max(0),
+                self.pay_delay.1.num_seconds().max(0),
+            ),
+            invoice_fee: self.invoice_fee,
+            transfer_fee: self.transfer_fee.max(0),
+        }
+    }
+}
+
 /// What really happened, for tests to compare against what a client believes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroundTruth {
@@ -336,16 +355,7 @@ pub struct Sandbox {
 /// Start a sandbox: bind, load state, and run the server and the clock ticker in the
 /// background on the current tokio runtime.
 pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
-    let settings = BankSettings {
-        seed: config.seed,
-        pay_rate: config.pay_rate.clamp(0.0, 1.0),
-        pay_delay: (
-            config.pay_delay.0.num_seconds().max(0),
-            config.pay_delay.1.num_seconds().max(0),
-        ),
-        invoice_fee: config.invoice_fee,
-        transfer_fee: config.transfer_fee.max(0),
-    };
+    let settings = config.bank_settings();
     let saved = match &config.state_file {
         Some(p) => load_state(p)?,
         None => None,

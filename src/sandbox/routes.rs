@@ -9,8 +9,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::faults::Decision;
 use super::state::{Bank, Errors, Rec, err, page};
-use super::validate;
+use super::{MAX_BODY, validate};
 use crate::api::model::{Balance, PublicKeyEntry, Timestamp};
 
 /// A resolved `/v2/` route (with its path id, if any).
@@ -133,6 +134,74 @@ pub fn resolve(method: &Method, rest: &str) -> Result<Route, (StatusCode, Errors
                 ),
             )
         })
+}
+
+// --- how a request ends ----------------------------------------------------------------------
+
+/// How a `/v2/` request ends, before it becomes bytes: the HTTP server renders it as a
+/// response, the in-memory adapter (`sandbox::memory`) decodes it as the client would.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// 200 with this body.
+    Ok(Value),
+    /// This status with an `{"errors": [...]}` body.
+    Errors(StatusCode, Errors),
+    /// The connection breaks mid-answer, after the request took effect.
+    Cut,
+}
+
+impl Reply {
+    /// The body of a [`Reply::Errors`].
+    pub fn errors_body(errors: &Errors) -> Value {
+        json!({ "errors": errors })
+    }
+}
+
+/// The answer to a body over [`MAX_BODY`] bytes (nothing is done).
+pub fn too_large() -> Reply {
+    Reply::Errors(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        err(
+            "invalidJson",
+            format!("The request body is larger than {MAX_BODY} bytes"),
+        ),
+    )
+}
+
+/// The answer an injected 500, 503 or 429 gives in place of running the handler, if one
+/// fires in `decision`: nothing is done.
+pub fn refusal(decision: &Decision) -> Option<Reply> {
+    let status = decision.status?;
+    let (code, msg) = match status {
+        429 => ("tooManyRequests", "Too many requests (injected fault)"),
+        503 => ("serviceUnavailable", "Service unavailable (injected fault)"),
+        _ => (
+            "internalServerError",
+            "Internal server error (injected fault)",
+        ),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(Reply::Errors(status, err(code, msg)))
+}
+
+/// The answer to a request whose handler ran (and took effect) with `result`: 200 or 400,
+/// unless a lost response fires in `decision`, which hides it behind a cut connection or a
+/// 502.
+pub fn outcome(decision: &Decision, result: Result<Value, Errors>) -> Reply {
+    if decision.lost_response {
+        return if decision.lost_as_cut {
+            Reply::Cut
+        } else {
+            Reply::Errors(
+                StatusCode::BAD_GATEWAY,
+                err("badGateway", "Bad gateway (injected fault)"),
+            )
+        };
+    }
+    match result {
+        Ok(v) => Reply::Ok(v),
+        Err(e) => Reply::Errors(StatusCode::BAD_REQUEST, e),
+    }
 }
 
 /// Everything a handler needs besides the bank.

@@ -10,9 +10,9 @@ use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::routes::{self, Ctx};
+use super::routes::{self, Ctx, Reply};
 use super::state::{Errors, err};
 use super::{MAX_BODY, Shared, admin, auth};
 
@@ -37,7 +37,15 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 pub(crate) fn errors_response(status: StatusCode, errors: &Errors) -> Response {
-    json_response(status, &json!({ "errors": errors }))
+    json_response(status, &Reply::errors_body(errors))
+}
+
+fn reply_response(reply: Reply) -> Response {
+    match reply {
+        Reply::Ok(v) => json_response(StatusCode::OK, &v),
+        Reply::Errors(status, e) => errors_response(status, &e),
+        Reply::Cut => cut_connection(),
+    }
 }
 
 /// A response that promises more bytes than it sends: the connection is cut mid-answer, so
@@ -112,13 +120,7 @@ async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             .filter(|b| b.len() <= MAX_BODY)
     };
     let Some(body) = body else {
-        return errors_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &err(
-                "invalidJson",
-                format!("The request body is larger than {MAX_BODY} bytes"),
-            ),
-        );
+        return reply_response(routes::too_large());
     };
     let query: HashMap<String, String> =
         match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
@@ -142,17 +144,8 @@ async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if decision.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;
     }
-    if let Some(status) = decision.status {
-        let (code, msg) = match status {
-            429 => ("tooManyRequests", "Too many requests (injected fault)"),
-            503 => ("serviceUnavailable", "Service unavailable (injected fault)"),
-            _ => (
-                "internalServerError",
-                "Internal server error (injected fault)",
-            ),
-        };
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return errors_response(status, &err(code, msg));
+    if let Some(refused) = routes::refusal(&decision) {
+        return reply_response(refused);
     }
 
     shared.pump();
@@ -172,21 +165,7 @@ async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     shared.pump();
     tracing::debug!(method = %parts.method, path, ok = result.is_ok(), "sandbox request");
-
-    if decision.lost_response {
-        return if decision.lost_as_cut {
-            cut_connection()
-        } else {
-            errors_response(
-                StatusCode::BAD_GATEWAY,
-                &err("badGateway", "Bad gateway (injected fault)"),
-            )
-        };
-    }
-    match result {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(e) => errors_response(StatusCode::BAD_REQUEST, &e),
-    }
+    reply_response(routes::outcome(&decision, result))
 }
 
 impl IntoResponse for super::GroundTruth {
