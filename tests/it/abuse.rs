@@ -10,15 +10,12 @@
 //!   small tmpfs mounted (and remounted read-only) by the test. Mounting needs root or
 //!   CAP_SYS_ADMIN; without it those cases print `SKIP: <reason>` and return.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
+use crate::harness::*;
 use chrono::Duration;
-use common::*;
 
 /// A key on prime256v1 (`openssl ecparam -name prime256v1 -genkey -noout`).
 const P256: &str = "-----BEGIN EC PRIVATE KEY-----
@@ -86,15 +83,6 @@ fn dump(path: &Path) -> BTreeMap<String, Vec<String>> {
         .unwrap();
     out.insert("#user_version".into(), vec![version.to_string()]);
     out
-}
-
-fn tick(env: &Env, at: chrono::DateTime<chrono::Utc>) -> Output {
-    let now = env.at(at);
-    env.stark()
-        .env("STARK_NOW", now)
-        .arg("issue-invoices")
-        .output()
-        .unwrap()
 }
 
 /// Batch tags at the bank, sorted; panics when a tag's invoices were issued twice.
@@ -203,8 +191,7 @@ fn bad_keys() -> Vec<BadKey> {
 fn unusable_private_keys_exit_2_and_issue_nothing() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let t0 = env.t0;
-    let first = tick(&env, t0 + Duration::seconds(5));
-    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    tick(&env, t0 + Duration::seconds(5)).success();
     assert_eq!(bank_batches(&env).len(), 1);
     let at = t0 + Duration::hours(3) + Duration::seconds(5);
     let mut ran = 0;
@@ -214,14 +201,8 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
         };
         ran += 1;
         let before_bank = bank_batches(&env);
-        let now = env.at(at);
-        let out = env
-            .stark()
-            .env("STARK_NOW", &now)
-            .env("STARK_PRIVATE_KEY", &path)
-            .arg("issue-invoices")
-            .output()
-            .unwrap();
+        let with_bad_key = env.at(at).env("STARK_PRIVATE_KEY", &path);
+        let out = with_bad_key.run(["issue-invoices"]);
         assert_exit(&out, 2, bad.words, bad.name);
         assert_eq!(
             bank_batches(&env),
@@ -234,21 +215,14 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
 
         let before = dump(&env.ledger);
         for cmd in ["transfer-credited", "reconcile"] {
-            let out = env
-                .stark()
-                .env("STARK_NOW", &now)
-                .env("STARK_PRIVATE_KEY", &path)
-                .arg(cmd)
-                .output()
-                .unwrap();
+            let out = with_bad_key.run([cmd]);
             assert_exit(&out, 2, bad.words, &format!("{cmd} with {}", bad.name));
         }
         assert_eq!(dump(&env.ledger), before, "{}: ledger unchanged", bad.name);
     }
     assert!(ran >= 6, "only {ran} key cases ran");
     // The key fixed: the claimed batch goes out once, under its own tag.
-    let out = tick(&env, at);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = tick(&env, at).success();
     assert!(
         stdout(&out).contains("batch 2/8: issued"),
         "{}",
@@ -257,8 +231,7 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
     let batches = bank_batches(&env);
     assert_eq!(batches.len(), 2, "{batches:?}");
     assert_eq!(ledger_batches(&env), ["issued", "issued"]);
-    let again = tick(&env, at + Duration::minutes(1));
-    assert_eq!(code(&again), 0);
+    tick(&env, at + Duration::minutes(1)).success();
     assert_eq!(bank_batches(&env), batches, "no duplicate");
 }
 
@@ -292,23 +265,15 @@ fn broken_config_files_exit_2_before_touching_the_ledger() {
             .join(format!("{}.toml", name.replace(' ', "-")));
         std::fs::write(&path, text).unwrap();
         for cmd in ["issue-invoices", "transfer-credited", "status"] {
-            let out = env
-                .stark()
-                .env("STARK_NOW", env.t0.to_rfc3339())
-                .env("STARK_CONFIG", &path)
-                .arg(cmd)
-                .output()
-                .unwrap();
+            let out = env.cmd().now(env.t0).env("STARK_CONFIG", &path).run([cmd]);
             assert_exit(&out, 2, words, &format!("{cmd} with {name}"));
             assert!(!env.ledger.exists(), "{cmd}: the ledger was created");
         }
     }
     // A config file that was named explicitly but does not exist is an error too.
     let out = env
-        .stark()
-        .args(["--config", "/nonexistent/stark.toml", "status"])
-        .output()
-        .unwrap();
+        .cmd()
+        .run(["--config", "/nonexistent/stark.toml", "status"]);
     assert_exit(
         &out,
         2,
@@ -324,12 +289,11 @@ fn broken_config_files_exit_2_before_touching_the_ledger() {
 const LEDGER_COMMANDS: [&str; 3] = ["issue-invoices", "transfer-credited", "status"];
 
 fn run_at(env: &Env, cmd: &str, extra_env: &[(&str, &str)]) -> Output {
-    let mut c = env.stark();
-    c.env("STARK_NOW", env.t0.to_rfc3339());
+    let mut run = env.cmd().now(env.t0);
     for (k, v) in extra_env {
-        c.env(k, v);
+        run = run.env(k, v);
     }
-    c.arg(cmd).output().unwrap()
+    run.run([cmd])
 }
 
 #[test]
@@ -351,8 +315,7 @@ fn random_bytes_ledger_is_refused_untouched() {
 #[test]
 fn ledger_whose_tables_were_dropped_is_refused_untouched() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let out = tick(&env, env.t0 + Duration::seconds(5));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    tick(&env, env.t0 + Duration::seconds(5)).success();
     let issued = env.truth().invoices.len();
     {
         let c = env.ledger_conn();
@@ -412,21 +375,14 @@ fn another_apps_database_is_refused_untouched() {
 fn ledger_locked_longer_than_the_busy_timeout() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let at = env.t0 + Duration::seconds(5);
-    let out = tick(&env, at);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    tick(&env, at).success();
     let next = env.t0 + Duration::hours(3) + Duration::seconds(5);
-    let now = env.at(next);
+    let busy = env.at(next).env("STARK_BUSY_TIMEOUT_MS", "300");
     let before = dump(&env.ledger);
     let holder = env.ledger_conn();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let started = std::time::Instant::now();
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .env("STARK_BUSY_TIMEOUT_MS", "300")
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
+    let out = busy.run(["issue-invoices"]);
     assert_exit(
         &out,
         1,
@@ -436,14 +392,7 @@ fn ledger_locked_longer_than_the_busy_timeout() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
     // transfer-credited takes the write lock even with nothing to send (pay rate 0), so it
     // is refused the same way; status only reads, which WAL allows under a write lock.
-    let run = |cmd: &str| {
-        env.stark()
-            .env("STARK_NOW", &now)
-            .env("STARK_BUSY_TIMEOUT_MS", "300")
-            .arg(cmd)
-            .output()
-            .unwrap()
-    };
+    let run = |cmd: &str| busy.run([cmd]);
     let out = run("transfer-credited");
     assert_exit(&out, 1, &["ledger", "is busy"], "transfer-credited");
     let out = run("status");
@@ -457,8 +406,7 @@ fn ledger_locked_longer_than_the_busy_timeout() {
     drop(holder);
     assert_eq!(dump(&env.ledger), before);
     assert_eq!(bank_batches(&env).len(), 1);
-    let out = tick(&env, next);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    tick(&env, next).success();
     assert_eq!(bank_batches(&env).len(), 2);
 }
 
@@ -530,8 +478,7 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     let ledger_s = ledger.to_str().unwrap().to_string();
     let with =
         |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
-    let out = with("issue-invoices", env.t0 + Duration::seconds(5));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", env.t0 + Duration::seconds(5)).success();
     let before = std::fs::read(&ledger).unwrap();
     mount.remount("ro");
     let next = env.t0 + Duration::hours(3) + Duration::seconds(5);
@@ -542,25 +489,13 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     assert_eq!(std::fs::read(&ledger).unwrap(), before);
     assert_eq!(bank_batches_at(&env, &ledger).len(), 1, "nothing sent");
     mount.remount("rw");
-    let out = with("issue-invoices", next);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", next).success();
     assert_eq!(bank_batches_at(&env, &ledger).len(), 2);
 }
 
 /// Run `cmd` against the ledger at `ledger` with the business clock at `at`.
-fn run_on_ledger(
-    env: &Env,
-    ledger: &str,
-    cmd: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> std::process::Output {
-    let now = env.at(at);
-    env.stark()
-        .env("STARK_NOW", now)
-        .env("STARK_LEDGER", ledger)
-        .arg(cmd)
-        .output()
-        .unwrap()
+fn run_on_ledger(env: &Env, ledger: &str, cmd: &str, at: chrono::DateTime<chrono::Utc>) -> Output {
+    env.at(at).env("STARK_LEDGER", ledger).run([cmd])
 }
 
 /// `Env::batches_at_bank` for a ledger somewhere else (read without writing to it).
@@ -593,8 +528,7 @@ fn full_disk_fails_cleanly_and_a_rerun_after_freeing_space_issues_once() {
     let ledger_s = ledger.to_str().unwrap().to_string();
     let with =
         |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
-    let out = with("issue-invoices", env.t0 + Duration::seconds(5));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", env.t0 + Duration::seconds(5)).success();
     // Fill the filesystem.
     let filler = dir.join("filler");
     {
@@ -624,12 +558,10 @@ fn full_disk_fails_cleanly_and_a_rerun_after_freeing_space_issues_once() {
     }
     assert_eq!(dump_ro(&ledger), before, "nothing half-written");
     std::fs::remove_file(&filler).unwrap();
-    let out = with("issue-invoices", next);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", next).success();
     let batches = bank_batches_at(&env, &ledger);
     assert_eq!(batches.len(), 2, "{batches:?}");
-    let out = with("issue-invoices", next + Duration::minutes(1));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", next + Duration::minutes(1)).success();
     assert_eq!(bank_batches_at(&env, &ledger), batches, "no duplicate");
 }
 
