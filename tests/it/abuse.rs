@@ -466,18 +466,10 @@ impl Drop for Mount {
 #[test]
 fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let dir = env.dir.path().join("ro");
-    let mount = match Mount::tmpfs(&dir, "4m") {
-        Ok(m) => m,
-        Err(reason) => {
-            eprintln!("SKIP read-only ledger: {reason}");
-            return;
-        }
+    let Some((mount, ledger)) = ledger_on_tmpfs(&env, "ro", "4m", "read-only ledger") else {
+        return;
     };
-    let ledger = dir.join("ledger.sqlite3");
-    let ledger_s = ledger.to_str().unwrap().to_string();
-    let with =
-        |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
+    let with = |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger, cmd, at);
     with("issue-invoices", env.t0 + Duration::seconds(5)).success();
     let before = std::fs::read(&ledger).unwrap();
     mount.remount("ro");
@@ -493,8 +485,21 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     assert_eq!(bank_batches_at(&env, &ledger).len(), 2);
 }
 
+/// A ledger path on a tmpfs of `size` mounted at `name` in the environment's directory, with
+/// the mount; `None` (the case printed as skipped) where no tmpfs can be mounted.
+fn ledger_on_tmpfs(env: &Env, name: &str, size: &str, case: &str) -> Option<(Mount, PathBuf)> {
+    let dir = env.dir.path().join(name);
+    match Mount::tmpfs(&dir, size) {
+        Ok(m) => Some((m, dir.join("ledger.sqlite3"))),
+        Err(reason) => {
+            eprintln!("SKIP {case}: {reason}");
+            None
+        }
+    }
+}
+
 /// Run `cmd` against the ledger at `ledger` with the business clock at `at`.
-fn run_on_ledger(env: &Env, ledger: &str, cmd: &str, at: chrono::DateTime<chrono::Utc>) -> Output {
+fn run_on_ledger(env: &Env, ledger: &Path, cmd: &str, at: chrono::DateTime<chrono::Utc>) -> Output {
     env.at(at).env("STARK_LEDGER", ledger).run([cmd])
 }
 
@@ -516,21 +521,13 @@ fn bank_batches_at(env: &Env, ledger: &Path) -> Vec<(String, usize)> {
 #[test]
 fn full_disk_fails_cleanly_and_a_rerun_after_freeing_space_issues_once() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let dir = env.dir.path().join("full");
-    let _mount = match Mount::tmpfs(&dir, "2m") {
-        Ok(m) => m,
-        Err(reason) => {
-            eprintln!("SKIP full disk: {reason}");
-            return;
-        }
+    let Some((_mount, ledger)) = ledger_on_tmpfs(&env, "full", "2m", "full disk") else {
+        return;
     };
-    let ledger = dir.join("ledger.sqlite3");
-    let ledger_s = ledger.to_str().unwrap().to_string();
-    let with =
-        |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
+    let with = |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger, cmd, at);
     with("issue-invoices", env.t0 + Duration::seconds(5)).success();
     // Fill the filesystem.
-    let filler = dir.join("filler");
+    let filler = ledger.with_file_name("filler");
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&filler).unwrap();
