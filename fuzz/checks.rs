@@ -1,4 +1,4 @@
-//! The properties each fuzz target checks, shared with `tests/fuzz_regressions.rs` so that a
+//! The properties each fuzz target checks, shared with `tests/it/fuzz_regressions.rs` so that a
 //! saved crasher replays exactly the check that caught it. No libFuzzer dependency here.
 #![allow(dead_code)]
 

@@ -8,15 +8,15 @@
 //! `SIM_RUNS` (default 6) sets how many seeds run; `SIM_SEED=N` replays one. A failure prints
 //! the seed and the schedule.
 
-mod common;
+#[path = "it/harness/mod.rs"]
+mod harness;
 
 use std::fmt;
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use common::*;
+use harness::*;
 use rand::{Rng, SeedableRng};
 use stark::audit::{self, Expectations};
 
@@ -183,51 +183,15 @@ fn schedule(seed: u64) -> Schedule {
     Schedule(steps)
 }
 
-struct Webhook {
-    child: Child,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_webhook(env: &Env, now: &str) -> Webhook {
-    let port = free_port();
-    let child = env
-        .std_command()
-        .env("STARK_NOW", now)
-        .args([
-            "serve-webhook",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--public-url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until it listens (it registers its webhook first), or until it died.
-    let mut w = Webhook { child };
-    let deadline = Instant::now() + StdDuration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        if let Ok(Some(_)) = w.child.try_wait() {
-            break; // registration failed under faults: a real operator would retry; so do we later
-        }
-        std::thread::sleep(StdDuration::from_millis(10));
-    }
-    let _ = &mut w;
+/// Start `serve-webhook` and wait until it listens (it registers its webhook first), or until
+/// it died: registration can fail under faults; a real operator would retry, and so do we later.
+fn start_webhook(at: &Run) -> Server {
+    let mut w = at.spawn_webhook(&[]);
+    w.listening(StdDuration::from_secs(10));
     w
 }
 
-fn stop_webhook(mut w: Webhook, kill: bool) {
+fn stop_webhook(mut w: Server, kill: bool) {
     if kill {
         let _ = w.child.kill();
     } else {
@@ -247,11 +211,9 @@ fn stop_webhook(mut w: Webhook, kill: bool) {
     }
 }
 
-fn run_cmd(env: &Env, now: &str, cmd: Cmd, twins: bool, kill_ms: Option<u64>) {
+fn run_cmd(at: &Run, cmd: Cmd, twins: bool, kill_ms: Option<u64>) {
     let spawn = || {
-        env.std_command()
-            .env("STARK_NOW", now)
-            .args(cmd.args())
+        at.command(cmd.args())
             .arg("--quiet")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -303,19 +265,19 @@ fn simulate(seed: u64) -> Result<String, String> {
         ))
         .unwrap()
     };
-    let mut webhook: Option<Webhook> = None;
+    let mut webhook: Option<Server> = None;
     for step in &sched.0 {
-        let now = env.at(env.t0 + step.at);
+        let at = env.at(env.t0 + step.at);
         env.flush();
         match &step.action {
             Action::Run {
                 cmd,
                 twins,
                 kill_ms,
-            } => run_cmd(&env, &now, *cmd, *twins, *kill_ms),
+            } => run_cmd(&at, *cmd, *twins, *kill_ms),
             Action::WebhookUp => {
                 if webhook.is_none() {
-                    webhook = Some(start_webhook(&env, &now));
+                    webhook = Some(start_webhook(&at));
                 }
             }
             Action::WebhookDown { kill } => {
@@ -344,10 +306,10 @@ fn simulate(seed: u64) -> Result<String, String> {
     let mut t = env.t0 + Duration::hours(25);
     for _ in 0..12 {
         t += Duration::minutes(30);
-        let now = env.at(t);
+        let at = env.at(t);
         env.flush();
-        run_cmd(&env, &now, Cmd::Issue, false, None);
-        run_cmd(&env, &now, Cmd::Reconcile, false, None);
+        run_cmd(&at, Cmd::Issue, false, None);
+        run_cmd(&at, Cmd::Reconcile, false, None);
         let open = count(
             &env,
             "SELECT COUNT(*) FROM transfers WHERE status IN ('claimed', 'sending', 'created', 'processing')",

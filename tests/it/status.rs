@@ -237,22 +237,15 @@ fn query_plans_do_not_scan_the_big_tables() {
 
 mod binary {
     use super::*;
-    use assert_cmd::Command;
+    use crate::harness::{Run, bare};
 
-    fn stark(home: &Path) -> Command {
-        let mut cmd = Command::cargo_bin("stark").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("STARK_NOW", NOW);
-        cmd
+    fn stark(home: &Path) -> Run {
+        bare(home).env("STARK_NOW", NOW)
     }
 
-    fn stdout(cmd: &mut Command) -> String {
-        let out = cmd.assert().success();
-        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    fn stdout(run: Run) -> String {
+        let out = run.output().success();
+        String::from_utf8(out.stdout.clone()).unwrap()
     }
 
     #[test]

@@ -1,13 +1,11 @@
 //! The sandbox's resources, validation, paging, bank behaviour and faults, driven through the
 //! real client.
 
-mod sandbox_support;
-
 use std::collections::HashMap;
 
+use crate::harness::*;
 use chrono::Duration;
 use reqwest::Method;
-use sandbox_support::*;
 use serde_json::{Value, json};
 use stark::api::ApiError;
 use stark::api::Query;
@@ -16,7 +14,7 @@ use stark::sandbox::{FaultRule, START_BALANCE};
 
 #[tokio::test]
 async fn a_batch_with_one_bad_element_creates_nothing() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let body = serde_json::to_vec(&json!({"invoices": [
         {"amount": 100, "taxId": "012.345.678-90", "name": "A"},
         {"amount": 100, "taxId": "123.456.789-10", "name": "B"},
@@ -96,7 +94,7 @@ async fn a_batch_with_one_bad_element_creates_nothing() {
 
 #[tokio::test]
 async fn routes_bodies_and_methods_fail_cleanly() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let e = env
         .client
         .get_value("nope", &Query::new())
@@ -158,7 +156,7 @@ async fn routes_bodies_and_methods_fail_cleanly() {
 
 #[tokio::test]
 async fn paging_returns_each_invoice_once_even_while_states_change() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     for n in [100, 100, 50] {
         env.client
             .create_invoices_raw(&invoices_body(n, 1000, "paging"))
@@ -221,7 +219,7 @@ async fn paging_returns_each_invoice_once_even_while_states_change() {
 
 #[tokio::test]
 async fn a_lost_response_leaves_the_invoices_created() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     env.sb.set_faults(vec![
         FaultRule::parse("invoice.create:lost-response=1").unwrap(),
     ]);
@@ -266,7 +264,7 @@ async fn a_lost_response_leaves_the_invoices_created() {
 
 #[tokio::test]
 async fn invoices_get_paid_and_credited_with_a_fee_and_every_log_is_an_event() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let created = env
         .client
         .create_invoices_raw(&invoices_body(10, 10_000, "pay"))
@@ -355,7 +353,7 @@ async fn invoices_get_paid_and_credited_with_a_fee_and_every_log_is_an_event() {
     assert_eq!(e.codes(), vec!["invalidEvent"]);
 
     // Unpaid invoices go overdue at due.
-    let env2 = sandbox_support::env(stark::sandbox::SandboxConfig {
+    let env2 = api(stark::sandbox::SandboxConfig {
         pay_rate: 0.0,
         ..config()
     })
@@ -376,7 +374,7 @@ async fn invoices_get_paid_and_credited_with_a_fee_and_every_log_is_an_event() {
 
 #[tokio::test]
 async fn forced_payment_can_make_the_fee_equal_the_amount() {
-    let env = env(stark::sandbox::SandboxConfig {
+    let env = api(stark::sandbox::SandboxConfig {
         pay_rate: 0.0,
         ..config()
     })
@@ -412,7 +410,7 @@ async fn forced_payment_can_make_the_fee_equal_the_amount() {
 
 #[tokio::test]
 async fn transfers_settle_against_the_balance_and_external_ids_are_unique() {
-    let env = env(stark::sandbox::SandboxConfig {
+    let env = api(stark::sandbox::SandboxConfig {
         transfer_fee: 25,
         ..config()
     })
@@ -556,7 +554,7 @@ async fn transfers_settle_against_the_balance_and_external_ids_are_unique() {
 
 #[tokio::test]
 async fn odd_inputs_get_errors_not_panics() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let odd: Vec<&[u8]> = vec![
         b"",
         b"null",
@@ -601,7 +599,7 @@ async fn odd_inputs_get_errors_not_panics() {
 #[tokio::test]
 async fn the_clock_runs_by_itself_at_speed() {
     // One real second is one business hour: payments (5..15 min) and credits follow alone.
-    let env = env(stark::sandbox::SandboxConfig {
+    let env = api(stark::sandbox::SandboxConfig {
         speed: 3600.0,
         ..config()
     })
@@ -625,7 +623,7 @@ async fn the_clock_runs_by_itself_at_speed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_requests_are_safe() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let client = env.client.clone();
@@ -769,7 +767,7 @@ async fn money_path_calls<B: stark::api::Bank>(
 /// answers: the adapter runs the emulator itself, not a mock of it.
 #[tokio::test]
 async fn the_memory_adapter_answers_like_the_http_client() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let over_http = money_path_calls(
         &env.client,
         |d| env.sb.advance(d),

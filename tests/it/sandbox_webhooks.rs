@@ -1,17 +1,15 @@
 //! Webhook deliveries: signed with the sandbox key (some high-S), retried at +5/+30/+120
 //! minutes on failure, recorded as attempts; delivery faults.
 
-mod sandbox_support;
-
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
+use crate::harness::*;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Duration;
-use sandbox_support::*;
 use stark::api::Query;
 use stark::api::model::{Event, EventAttempt, EventEnvelope, EventLog};
 use stark::sandbox::{FaultRule, SandboxConfig};
@@ -56,7 +54,7 @@ fn count(r: &Receiver) -> usize {
 
 #[tokio::test]
 async fn deliveries_are_signed_with_the_sandbox_key_some_high_s() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let (r, url) = receiver(200).await;
     let hook = env
         .client
@@ -143,7 +141,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn failed_deliveries_are_retried_at_5_30_and_120_minutes_then_abandoned() {
-    let env = env(SandboxConfig {
+    let env = api(SandboxConfig {
         pay_rate: 0.0,
         ..config()
     })
@@ -223,15 +221,13 @@ async fn failed_deliveries_are_retried_at_5_30_and_120_minutes_then_abandoned() 
 
 #[tokio::test]
 async fn an_unreachable_endpoint_records_connection_errors() {
-    let env = env(SandboxConfig {
+    let env = api(SandboxConfig {
         pay_rate: 0.0,
         ..config()
     })
     .await;
     // A port nobody listens on.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    drop(listener);
+    let url = format!("http://127.0.0.1:{}/hook", free_port());
     env.client.create_webhook(&url, &["invoice"]).await.unwrap();
     env.client
         .create_invoices_raw(&invoices_body(1, 5_000, "down"))
@@ -250,7 +246,7 @@ async fn an_unreachable_endpoint_records_connection_errors() {
 
 #[tokio::test]
 async fn delivery_faults_duplicate_drop_and_reorder() {
-    let env = env(SandboxConfig {
+    let env = api(SandboxConfig {
         pay_rate: 0.0,
         ..config()
     })

@@ -1,26 +1,16 @@
 //! `stark demo`: the main job on the embedded default. It checks its own invariants against
 //! the sandbox's ground truth and exits non-zero if any fails.
 
-use assert_cmd::Command;
+use crate::harness::{Run, bare};
 
-fn stark(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("stark").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("TMPDIR", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data"));
-    cmd
+fn stark(dir: &std::path::Path) -> Run {
+    bare(dir).env("TMPDIR", dir)
 }
 
 #[test]
 fn demo_seed_1_passes_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let out = stark(dir.path())
-        .args(["demo", "--seed", "1"])
-        .output()
-        .unwrap();
+    let out = stark(dir.path()).args(["demo", "--seed", "1"]).output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -45,12 +35,7 @@ fn demo_heavy_faults_json() {
         ])
         .arg(&ledger)
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .success();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["audit"]["batches"], 8);
     assert!(v["audit"]["violations"].as_array().unwrap().is_empty());
@@ -67,8 +52,7 @@ fn demo_heavy_faults_json() {
         .args(["demo", "--ledger"])
         .arg(&ledger)
         .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(2));
+        .exits(2);
     assert!(String::from_utf8_lossy(&again.stderr).contains("fresh ledger"));
 }
 
@@ -81,8 +65,7 @@ fn demo_speed_below_1_is_a_usage_error() {
             .args(["demo", "--speed", speed, "--ledger"])
             .arg(&ledger)
             .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "--speed {speed}");
+            .exits(2);
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("--speed must be at least 1"),
             "{}",

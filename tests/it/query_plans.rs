@@ -1,5 +1,5 @@
 //! `EXPLAIN QUERY PLAN` of every statement the commands run outside `status` (which has its
-//! own test in `tests/status.rs`): none may read a whole large table unless it says why.
+//! own test in `status.rs`): none may read a whole large table unless it says why.
 
 use stark::ledger::Ledger;
 

@@ -1,17 +1,14 @@
 //! `stark doctor` against `stark sandbox`.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::harness::*;
 
 #[test]
 fn doctor_passes_against_the_sandbox() {
     let env = Env::new(|_| {});
-    let out = env.stark().arg("doctor").output().unwrap();
+    let out = env.cmd().run(["doctor"]).success();
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}\n{}", stderr(&out));
     for check in [
         "project id",
         "private key",
@@ -40,8 +37,7 @@ fn doctor_passes_against_the_sandbox() {
             .any(|l| l.starts_with("warn") && l.contains("webhooks")),
         "{text}"
     );
-    let out = env.stark().args(["doctor", "--json"]).output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = env.cmd().run(["doctor", "--json"]).json();
     assert!(
         v["checks"]
             .as_array()
@@ -58,12 +54,10 @@ fn doctor_fails_with_a_wrong_key_and_gives_the_hint() {
     std::fs::write(&other, stark::keys::PrivateKey::generate().to_sec1_pem()).unwrap();
     std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = env
-        .stark()
+        .cmd()
         .env("STARK_PRIVATE_KEY", &other)
-        .arg("doctor")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .run(["doctor"])
+        .exits(1);
     let text = stdout(&out);
     let fail = text
         .lines()
@@ -83,12 +77,10 @@ fn doctor_fails_with_a_wrong_key_and_gives_the_hint() {
 fn doctor_reports_missing_configuration_and_unsafe_keys() {
     let env = Env::new(|_| {});
     let out = env
-        .stark()
+        .cmd()
         .env_remove("STARK_PROJECT_ID")
-        .arg("doctor")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .run(["doctor"])
+        .exits(1);
     assert!(
         stdout(&out)
             .lines()
@@ -97,8 +89,7 @@ fn doctor_reports_missing_configuration_and_unsafe_keys() {
         stdout(&out)
     );
     std::fs::set_permissions(&env.key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = env.stark().arg("doctor").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = env.cmd().run(["doctor"]).exits(1);
     assert!(
         stdout(&out).contains(&format!("fix: chmod 600 {}", env.key_path.display())),
         "{}",
@@ -107,11 +98,9 @@ fn doctor_reports_missing_configuration_and_unsafe_keys() {
     // Unreachable API: a failure that says so.
     std::fs::set_permissions(&env.key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = env
-        .stark()
+        .cmd()
         .env("STARK_API_URL", "http://127.0.0.1:9")
-        .arg("doctor")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .run(["doctor"])
+        .exits(1);
     assert!(stdout(&out).contains("cannot connect"), "{}", stdout(&out));
 }

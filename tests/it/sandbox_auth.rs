@@ -1,17 +1,15 @@
 //! The sandbox authenticates like the real API: signature over the exact body, Access-Time
 //! against the real wall clock, registered projects only.
 
-mod sandbox_support;
-
+use crate::harness::*;
 use reqwest::Method;
-use sandbox_support::*;
 use stark::api::Query;
 use stark::api::auth::wall_clock_seconds;
 use stark::keys::PrivateKey;
 
 #[tokio::test]
 async fn signed_requests_pass_and_tampered_stale_or_unknown_ones_do_not() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let access_id = format!("project/{PROJECT}");
 
     // The real client is accepted.
@@ -120,7 +118,7 @@ async fn signed_requests_pass_and_tampered_stale_or_unknown_ones_do_not() {
 
 #[tokio::test]
 async fn projects_can_be_registered_through_the_admin_api() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let key = std::sync::Arc::new(PrivateKey::generate());
     let (status, v) = env
         .admin(

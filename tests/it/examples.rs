@@ -1,10 +1,10 @@
 //! The programs in `examples/`, run through their `run` functions (the example files are
 //! included as modules, so this needs no `cargo run`) on the real vectors.
 
-#[path = "../examples/verify_event.rs"]
+#[path = "../../examples/verify_event.rs"]
 mod verify_event;
 
-#[path = "../examples/sign_request.rs"]
+#[path = "../../examples/sign_request.rs"]
 mod sign_request;
 
 use std::io::Write;

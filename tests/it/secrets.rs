@@ -2,17 +2,14 @@
 //! sandbox never print any form of the key material, and the ledger file never stores it. And
 //! `serve-webhook` listens on loopback unless told otherwise.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Output;
 
+use crate::harness::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use clap::Parser;
-use common::*;
 
 /// Every spelling of a private key we look for.
 struct Material {
@@ -104,20 +101,12 @@ fn no_command_prints_or_stores_the_private_key() {
     let env = Env::new(|c| c.pay_rate = 1.0);
     let material = Material::of(&env.key_path);
     let run = |args: &[&str], at: chrono::DateTime<chrono::Utc>| -> Output {
-        let now = env.at(at);
-        let out = env
-            .stark()
-            .env("STARK_NOW", now)
-            .arg("-vvv")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = env.at(at).arg("-vvv").run(args);
         check(&material, &args.join(" "), &out);
         out
     };
     let t = env.t0 + Duration::seconds(5);
-    let out = run(&["issue-invoices"], t);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["issue-invoices"], t).success();
     assert!(
         stderr(&out).contains("TRACE") || stderr(&out).contains("DEBUG"),
         "-vvv really logs: {}",
@@ -152,31 +141,29 @@ fn no_command_prints_or_stores_the_private_key() {
         .query_row("SELECT count(*) FROM credits", [], |r| r.get(0))
         .unwrap();
     assert!(credits > 0, "the run exercised the money path");
-    let out = run(
+    run(
         &["serve-webhook", "--listen", "127.0.0.1:0", "--for", "2s"],
         t,
-    );
-    assert!(out.status.success(), "serve-webhook: {}", stderr(&out));
+    )
+    .success();
     check_ledger(&material, &env.ledger, "serve-webhook");
 
     // keygen: the new key is written to its file and never shown.
     let dir = env.dir.path().join("new-keys");
     let out = env
-        .stark()
+        .cmd()
         .args(["-vvv", "keygen", "--dir"])
         .arg(&dir)
         .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+        .success();
     let fresh = Material::of(&dir.join("private-key.pem"));
     check(&fresh, "keygen", &out);
     let out = env
-        .stark()
+        .cmd()
         .args(["-vvv", "--json", "keygen", "--force", "--dir"])
         .arg(&dir)
         .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+        .success();
     check(
         &Material::of(&dir.join("private-key.pem")),
         "keygen --json",

@@ -1,112 +1,24 @@
 //! The money path against `stark sandbox`: serve-webhook, transfer-credited and reconcile,
 //! exactly once under duplicates, reordering, lost responses, failures, kills and overlap.
 
-mod common;
-
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration as StdDuration;
 
+use crate::harness::*;
 use chrono::Duration;
-use common::*;
 
 /// Issue one batch at t0 (every invoice gets paid once the clock moves).
 fn issue(env: &Env) -> usize {
-    let now = env.at(env.t0);
-    let out = env
-        .stark()
-        .env("STARK_NOW", now)
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    tick(env, env.t0).success();
     env.batches_at_bank().values().map(Vec::len).sum()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn healthy(&self) -> bool {
-        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start `stark serve-webhook` registered at the sandbox; wait until it is listening.
-fn serve(env: &Env, extra: &[&str]) -> Server {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let public = format!("http://127.0.0.1:{port}");
-    let mut child = env
-        .std_command()
-        .args([
-            "serve-webhook",
-            "--listen",
-            &listen,
-            "--public-url",
-            &public,
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain stderr in the background (and wait for the registration line).
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
-    loop {
-        let line = rx
-            .recv_timeout(StdDuration::from_secs(15))
-            .expect("serve-webhook said nothing");
-        if line.contains("listening on") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "serve-webhook did not start"
-        );
-    }
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    let s = Server { child, port };
-    assert!(s.healthy());
-    s
 }
 
 fn count(env: &Env, sql: &str) -> i64 {
     env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn run(env: &Env, args: &[&str]) -> std::process::Output {
-    let now = env.sandbox().now().to_rfc3339();
-    env.stark()
-        .env("STARK_NOW", now)
-        .args(args)
-        .output()
-        .unwrap()
+fn run(env: &Env, args: &[&str]) -> Output {
+    env.at_now().run(args)
 }
 
 /// Let the bank settle every transfer, then reconcile until nothing is left open.
@@ -114,13 +26,7 @@ fn settle(env: &Env) {
     for _ in 0..4 {
         env.advance(Duration::minutes(30));
         env.flush();
-        let out = run(env, &["reconcile"]);
-        assert!(
-            out.status.success(),
-            "reconcile: {}\n{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        run(env, &["reconcile"]).success();
         if count(
             env,
             "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
@@ -170,9 +76,7 @@ fn reconcile_alone_picks_up_every_credit_when_the_webhook_was_down() {
     let env = Env::new(|c| c.pay_rate = 1.0);
     let n = issue(&env);
     env.advance(Duration::hours(1));
-    let out = run(&env, &["reconcile", "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = run(&env, &["reconcile", "--json"]).success().json();
     assert_eq!(
         report["credits_from_events"].as_u64().unwrap() as usize,
         n,
@@ -219,8 +123,7 @@ fn credits_whose_events_were_deleted_are_found_in_the_invoice_logs() {
                 .unwrap();
         }
     });
-    let out = run(&env, &["reconcile", "--json"]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = run(&env, &["reconcile", "--json"]).json();
     assert_eq!(
         report["credits_from_logs"].as_u64().unwrap() as usize,
         n,
@@ -236,9 +139,7 @@ fn a_lost_response_on_the_transfer_post_leaves_exactly_one_transfer() {
     let n = issue(&env);
     env.advance(Duration::hours(1));
     env.faults(&["transfer.create:lost-response=1"]);
-    let out = run(&env, &["reconcile", "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = run(&env, &["reconcile", "--json"]).success().json();
     assert_eq!(
         report["transfers"]["found_by_lookup"].as_u64().unwrap() as usize,
         n,
@@ -257,13 +158,8 @@ fn server_errors_on_transfers_are_resolved_by_lookup_and_later_runs() {
     let n = issue(&env);
     env.advance(Duration::hours(1));
     env.faults(&["transfer.create:503=1"]);
-    let out = run(&env, &["reconcile"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "unresolved transfers make the run fail: {}",
-        stdout(&out)
-    );
+    // Unresolved transfers make the run fail.
+    run(&env, &["reconcile"]).exits(1);
     assert_eq!(env.truth().transfers.len(), 0);
     env.faults(&["transfer.create:500=0.5", "transfer.list:lost-response=0.3"]);
     for _ in 0..6 {
@@ -279,8 +175,7 @@ fn a_transfer_that_fails_is_retried_once_with_attempt_two() {
     let env = Env::new(|c| c.pay_rate = 1.0);
     let n = issue(&env);
     env.advance(Duration::hours(1));
-    let out = run(&env, &["reconcile"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    run(&env, &["reconcile"]).success();
     // The bank fails one transfer.
     let first = env.truth().transfers[0].clone();
     env.admin(
@@ -360,8 +255,8 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
             "--retry",
             &invoice,
         ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    )
+    .success();
     assert!(
         stdout(&out).contains(&format!("invoice {invoice}: attempt 3 claimed")),
         "{}",
@@ -378,8 +273,7 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
         .unwrap();
     assert_eq!(status, "success");
     // Retrying a paid credit is refused.
-    let out = run(&env, &["transfer-credited", "--retry", &invoice]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
     assert!(
         stderr(&out).contains("nothing to retry"),
         "{}",
@@ -415,13 +309,13 @@ fn killed_while_transferring_then_transfer_credited_finishes_exactly_once() {
     );
     assert!(leased > 0, "the killed server held leases");
     let out = run(&env, &["transfer-credited", "--json"]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = out.json();
     assert!(
         report["found_by_lookup"].as_u64().unwrap() + report["sent"].as_u64().unwrap()
             >= leased as u64,
         "{report}"
     );
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    out.success();
     settle(&env);
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
@@ -441,8 +335,7 @@ fn killed_after_recording_credits_before_any_transfer() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     assert_eq!(env.truth().transfers.len(), 0);
-    let out = run(&env, &["transfer-credited"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&env, &["transfer-credited"]).success();
     assert!(
         stdout(&out).contains(&format!("{n} sent")),
         "{}",
@@ -461,12 +354,10 @@ fn serve_webhook_and_transfer_credited_at_the_same_time() {
     env.advance(Duration::hours(1));
     env.flush();
     // Cron runs overlapping with the server's own transfer step.
-    let now = env.sandbox().now().to_rfc3339();
+    let at = env.at_now();
     let children: Vec<_> = (0..3)
         .map(|_| {
-            env.std_command()
-                .env("STARK_NOW", &now)
-                .arg("transfer-credited")
+            at.command(["transfer-credited"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -536,8 +427,7 @@ fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() 
             serde_json::json!({}),
         );
     }
-    let out = run(&env, &["reconcile"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    run(&env, &["reconcile"]).success();
     settle(&env);
     let summary = env.assert_money_invariants();
     assert_eq!(summary.paid, n - 1);

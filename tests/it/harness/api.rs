@@ -1,44 +1,27 @@
-//! Helpers shared by the sandbox tests: a sandbox with one registered project, a real
-//! client for it, raw signed requests, and polling with a deadline.
-#![allow(dead_code)]
+//! The sandbox with a real client, for the async tests of the emulator: raw signed requests,
+//! admin calls, request bodies.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use stark::api::auth::{sign_request, wall_clock_seconds};
 use stark::api::{Client, ClientConfig};
 use stark::keys::PrivateKey;
 use stark::sandbox::{self, Sandbox, SandboxConfig};
 
-pub const PROJECT: &str = "5656565656565656";
+use super::PROJECT;
 
-pub struct Env {
+pub struct Api {
     pub sb: Sandbox,
     pub client: Client,
     pub key: Arc<PrivateKey>,
     pub http: reqwest::Client,
 }
 
-pub fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// A frozen-clock config (speed 0) starting at [`t0`], every invoice paid.
-pub fn config() -> SandboxConfig {
-    SandboxConfig {
-        seed: 7,
-        speed: 0.0,
-        pay_rate: 1.0,
-        start_time: Some(t0()),
-        ..SandboxConfig::default()
-    }
-}
-
-pub async fn env(mut cfg: SandboxConfig) -> Env {
+/// Start a sandbox from `cfg` (usually [`config`]) with [`PROJECT`] registered, and a client
+/// for it that does not retry.
+pub async fn api(mut cfg: SandboxConfig) -> Api {
     let key = Arc::new(PrivateKey::generate());
     cfg.projects.push((PROJECT.to_string(), key.public_key()));
     let sb = sandbox::start(cfg).await.expect("sandbox starts");
@@ -46,7 +29,7 @@ pub async fn env(mut cfg: SandboxConfig) -> Env {
     cc.timeout = Duration::from_secs(10);
     cc.retries = 0;
     let client = Client::new(cc).unwrap();
-    Env {
+    Api {
         sb,
         client,
         key,
@@ -82,7 +65,7 @@ pub fn transfers_body(items: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(&json!({ "transfers": items })).unwrap()
 }
 
-impl Env {
+impl Api {
     /// A raw request signed over `signed_body` but sending `sent_body`.
     pub async fn raw(
         &self,
@@ -122,25 +105,37 @@ impl Env {
         .await
     }
 
+    /// Admin call on the sandbox (`path` under `/_sandbox/`).
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .request(method, format!("{}/_sandbox/{}", self.sb.url(), path))
-            .header("Content-Type", "application/json")
-            .body(if body.is_null() {
-                Vec::new()
-            } else {
-                serde_json::to_vec(&body).unwrap()
-            })
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (
-            status,
-            serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
-        )
+        let url = format!("{}/_sandbox/{}", self.sb.url(), path);
+        admin_call(&self.http, method, &url, body).await
     }
+}
+
+/// One admin request: a JSON body (none for `null`); the answer's status and JSON (`null` when
+/// it has none).
+async fn admin_call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Value,
+) -> (u16, Value) {
+    let resp = http
+        .request(method, url)
+        .header("Content-Type", "application/json")
+        .body(if body.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        })
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
 }
 
 pub fn first_code(v: &Value) -> String {

@@ -2,7 +2,7 @@
 //! (`fuzz/checks.rs`): `tests/fuzz_regressions/<target>/*`. Crashers found by `cargo fuzz` are
 //! copied here so they stay fixed; a few hand-made seeds keep each check exercised.
 
-#[path = "../fuzz/checks.rs"]
+#[path = "../../fuzz/checks.rs"]
 mod checks;
 
 use std::path::Path;

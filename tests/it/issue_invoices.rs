@@ -1,20 +1,9 @@
 //! `stark issue-invoices` against `stark sandbox`: the real binary, a real SQLite ledger and
 //! STARK_NOW walking a whole campaign.
 
-mod common;
-
+use crate::harness::*;
 use chrono::Duration;
-use common::*;
 use stark::domain::taxid::is_valid_cpf;
-
-fn tick(env: &Env, at: chrono::DateTime<chrono::Utc>) -> std::process::Output {
-    let now = env.at(at);
-    env.stark()
-        .env("STARK_NOW", now)
-        .arg("issue-invoices")
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn a_whole_campaign_issues_eight_batches_of_eight_to_twelve() {
@@ -23,16 +12,14 @@ fn a_whole_campaign_issues_eight_batches_of_eight_to_twelve() {
     let mut total = 0;
     for k in 0..8 {
         let at = t0 + Duration::hours(3 * k) + Duration::seconds(7);
-        let out = tick(&env, at);
-        assert!(out.status.success(), "{}", stderr(&out));
+        let out = tick(&env, at).success();
         let line = stdout(&out);
         assert!(
             line.contains(&format!("batch {}/8: issued", k + 1)),
             "{line}"
         );
         // A second tick in the same slot issues nothing.
-        let again = tick(&env, at + Duration::minutes(20));
-        assert!(again.status.success());
+        let again = tick(&env, at + Duration::minutes(20)).success();
         assert!(stdout(&again).contains("nothing due"), "{}", stdout(&again));
         total += 1;
     }
@@ -72,8 +59,7 @@ fn a_whole_campaign_issues_eight_batches_of_eight_to_twelve() {
     assert_eq!(rows.len(), batches.values().map(Vec::len).sum::<usize>());
     assert_eq!(total, 8);
     // After the last slot: complete, exit 0, nothing new.
-    let out = tick(&env, t0 + Duration::hours(24));
-    assert!(out.status.success());
+    let out = tick(&env, t0 + Duration::hours(24)).success();
     assert!(
         stdout(&out).contains("campaign c1 is complete: 8 of 8 batches issued, 0 missed"),
         "{}",
@@ -86,7 +72,7 @@ fn a_whole_campaign_issues_eight_batches_of_eight_to_twelve() {
 fn jitter_both_ways_issues_each_slot_exactly_once() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let t0 = env.t0;
-    assert!(tick(&env, t0 + Duration::seconds(7)).status.success());
+    tick(&env, t0 + Duration::seconds(7)).success();
     // 02:57 is the 03:00 slot, early.
     let out = tick(&env, t0 + Duration::minutes(177));
     assert!(
@@ -101,7 +87,7 @@ fn jitter_both_ways_issues_each_slot_exactly_once() {
 
     // A separate ledger: slot 0 at 00:00:07, then 03:00:00 is slot 1, not slot 0 again.
     let env2 = Env::new(|c| c.pay_rate = 0.0);
-    assert!(tick(&env2, t0 + Duration::seconds(7)).status.success());
+    tick(&env2, t0 + Duration::seconds(7)).success();
     let out = tick(&env2, t0 + Duration::hours(3));
     assert!(
         stdout(&out).contains("batch 2/8: issued"),
@@ -114,7 +100,7 @@ fn jitter_both_ways_issues_each_slot_exactly_once() {
 fn a_skipped_window_is_recorded_as_missed_not_backfilled() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let t0 = env.t0;
-    assert!(tick(&env, t0).status.success());
+    tick(&env, t0).success();
     // No run for slot 1 (03:00); the next run is at 06:00.
     let out = tick(&env, t0 + Duration::hours(6));
     let text = stdout(&out);
@@ -134,13 +120,9 @@ fn a_skipped_window_is_recorded_as_missed_not_backfilled() {
         .unwrap();
     assert_eq!(missed, 1);
     // --catch-up issues it.
-    let now = env.at(t0 + Duration::hours(6) + Duration::minutes(5));
     let out = env
-        .stark()
-        .env("STARK_NOW", now)
-        .args(["issue-invoices", "--catch-up"])
-        .output()
-        .unwrap();
+        .at(t0 + Duration::hours(6) + Duration::minutes(5))
+        .run(["issue-invoices", "--catch-up"]);
     assert!(
         stdout(&out).contains("batch 2/8: issued"),
         "{}",
@@ -153,8 +135,7 @@ fn a_skipped_window_is_recorded_as_missed_not_backfilled() {
 fn a_lost_response_leaves_exactly_one_batch() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     env.faults(&["invoice.create:lost-response=1"]);
-    let out = tick(&env, env.t0);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = tick(&env, env.t0).success();
     // Issued by the first POST (whose answer was lost), found by the lookup, never resent.
     assert!(
         stdout(&out).contains("batch 1/8: issued"),
@@ -185,14 +166,12 @@ fn server_errors_are_retried_after_a_lookup_and_a_later_tick_resumes() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     // Every create answers 503 (nothing done): the tick gives up, the batch stays open.
     env.faults(&["invoice.create:503=1"]);
-    let out = tick(&env, env.t0);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = tick(&env, env.t0).exits(1);
     assert!(stderr(&out).contains("no clear answer"), "{}", stderr(&out));
     assert_eq!(env.batches_at_bank().len(), 0);
     // The API recovers; the next tick (same slot) looks the batch up, finds nothing, sends it once.
     env.faults(&[]);
-    let out = tick(&env, env.t0 + Duration::minutes(10));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = tick(&env, env.t0 + Duration::minutes(10)).success();
     assert!(
         stdout(&out).contains("batch 1/8: issued"),
         "{}",
@@ -204,12 +183,10 @@ fn server_errors_are_retried_after_a_lookup_and_a_later_tick_resumes() {
 #[test]
 fn two_simultaneous_ticks_issue_one_batch() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let now = env.at(env.t0);
+    let at = env.at(env.t0);
     let children: Vec<_> = (0..4)
         .map(|_| {
-            env.std_command()
-                .env("STARK_NOW", &now)
-                .arg("issue-invoices")
+            at.command(["issue-invoices"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -236,16 +213,13 @@ fn two_simultaneous_ticks_issue_one_batch() {
 #[test]
 fn a_rejected_batch_is_reported_and_not_retried() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let now = env.at(env.t0);
+    let at = env.at(env.t0);
     // Claim the slot without credentials (the tick stops before sending)...
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
+    let out = at
+        .clone()
         .env_remove("STARK_PROJECT_ID")
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        .run(["issue-invoices"])
+        .exits(2);
     assert!(stderr(&out).contains("STARK_PROJECT_ID"));
     // ...then spoil one CPF in the recorded body, as a buggy generator would.
     let conn = env.ledger_conn();
@@ -256,13 +230,7 @@ fn a_rejected_batch_is_reported_and_not_retried() {
     v["invoices"][0]["taxId"] = "123.456.789-10".into();
     conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
         .unwrap();
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = at.run(["issue-invoices"]).exits(1);
     assert!(
         stderr(&out).contains("rejected by Stark Bank"),
         "{}",
@@ -278,12 +246,7 @@ fn a_rejected_batch_is_reported_and_not_retried() {
         .unwrap();
     assert!(errors.unwrap().contains("invalid"));
     // Not retried blindly: the next tick in the slot sends nothing.
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
+    let out = at.run(["issue-invoices"]);
     assert!(
         stdout(&out).contains("already rejected"),
         "{}",
@@ -295,20 +258,17 @@ fn a_rejected_batch_is_reported_and_not_retried() {
 #[test]
 fn nothing_due_needs_no_key_and_no_network() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    assert!(tick(&env, env.t0).status.success());
-    let now = (env.t0 + Duration::minutes(30)).to_rfc3339();
+    tick(&env, env.t0).success();
     let out = env
-        .stark()
-        .env("STARK_NOW", &now)
+        .cmd()
+        .now(env.t0 + Duration::minutes(30))
         .env(
             "STARK_PRIVATE_KEY",
             env.dir.path().join("does-not-exist.pem"),
         )
         .env("STARK_API_URL", "http://127.0.0.1:9")
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+        .run(["issue-invoices"])
+        .success();
     let text = stdout(&out);
     assert!(
         text.contains(
@@ -321,47 +281,29 @@ fn nothing_due_needs_no_key_and_no_network() {
 #[test]
 fn json_and_quiet_output() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let now = env.at(env.t0);
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .args(["issue-invoices", "--json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = env.at(env.t0);
+    let v = at.run(["issue-invoices", "--json"]).json();
     let o = &v["outcomes"][0];
     assert_eq!(o["action"], "issued");
     assert_eq!(o["batch"], 1);
     assert_eq!(o["of"], 8);
     assert!((8..=12).contains(&o["invoices"].as_u64().unwrap()));
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .args(["issue-invoices", "--quiet"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = at.run(["issue-invoices", "--quiet"]).success();
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
 }
 
 #[test]
 fn new_campaign_refuses_while_one_runs() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    assert!(tick(&env, env.t0).status.success());
-    let now = env.at(env.t0 + Duration::hours(1));
+    tick(&env, env.t0).success();
     let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .args(["issue-invoices", "--new-campaign"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .at(env.t0 + Duration::hours(1))
+        .run(["issue-invoices", "--new-campaign"])
+        .exits(2);
     assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
-    let later = env.at(env.t0 + Duration::hours(25));
     let out = env
-        .stark()
-        .env("STARK_NOW", &later)
-        .args([
+        .at(env.t0 + Duration::hours(25))
+        .run([
             "issue-invoices",
             "--new-campaign",
             "--every",
@@ -373,9 +315,7 @@ fn new_campaign_refuses_while_one_runs() {
             "--max",
             "2",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+        .success();
     assert!(
         stdout(&out).contains("batch 1/2: issued"),
         "{}",

@@ -1,8 +1,6 @@
 //! Load-test helpers and batching, asserted by counts (timings live in `benches/`).
 
-mod common;
-
-use common::*;
+use crate::harness::*;
 use serde_json::json;
 
 /// `POST /_sandbox/generate` makes invoices with their logs and events in one call.
@@ -97,14 +95,11 @@ fn a_thousand_pending_credits_go_out_in_ten_requests() {
     }
     tx.commit().unwrap();
 
-    let out = env
-        .stark()
-        .env("STARK_NOW", env.sandbox().now().to_rfc3339())
-        .args(["transfer-credited", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = env
+        .at_now()
+        .run(["transfer-credited", "--json"])
+        .success()
+        .json();
     assert_eq!(report["claimed"], 1000, "{report}");
     assert_eq!(report["sent"], 1000, "{report}");
     assert!(report["requests"].as_u64().unwrap() <= 10, "{report}");

@@ -1,8 +1,20 @@
 //! Shared test harness: an in-process `stark sandbox` on 127.0.0.1:0, a registered project
-//! key, a fresh ledger, and the real `stark` binary configured to use them.
+//! key, a fresh ledger, and the real `stark` binary configured to use them ([`Env`]), driven
+//! through the run builder of `run.rs`: `env.at(t).run(["issue-invoices"]).success()`.
+//! `api.rs` has the same sandbox with a real API client for the async tests of the emulator
+//! ([`Api`]). One business start ([`t0`]), one base config, one [`free_port`] and [`serve`];
+//! the money invariants are checked through `stark::audit`.
 #![allow(dead_code)]
 
+mod api;
+mod run;
+
+#[allow(unused_imports)] // `tests/simulation.rs` shares the harness and uses nothing of `api`
+pub use api::*;
+pub use run::*;
+
 use std::collections::HashMap;
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,6 +24,27 @@ use stark::keys::PrivateKey;
 use stark::sandbox::{FaultRule, GroundTruth, Sandbox, SandboxConfig};
 
 pub const PROJECT: &str = "5656565656565656";
+
+/// The sandbox every test starts from: a frozen clock (speed 0) at [`t0`], seed 7, every
+/// invoice paid. No project is registered yet ([`Env::new`] and [`api`] add theirs).
+pub fn config() -> SandboxConfig {
+    SandboxConfig {
+        seed: 7,
+        speed: 0.0,
+        pay_rate: 1.0,
+        start_time: Some(t0()),
+        ..SandboxConfig::default()
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 pub struct Env {
     pub rt: tokio::runtime::Runtime,
@@ -29,20 +62,16 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 impl Env {
-    /// A sandbox with a frozen clock (speed 0) starting at `t0()`; tests move it.
+    /// A sandbox with a frozen clock (speed 0) starting at `t0()` ([`config`], changed by
+    /// `customize`); tests move it.
     pub fn new(customize: impl FnOnce(&mut SandboxConfig)) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let key = PrivateKey::generate();
         let key_path = dir.path().join("private-key.pem");
         std::fs::write(&key_path, key.to_sec1_pem()).unwrap();
         std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let mut cfg = SandboxConfig {
-            projects: vec![(PROJECT.to_string(), key.public_key())],
-            seed: 7,
-            speed: 0.0,
-            start_time: Some(t0()),
-            ..SandboxConfig::default()
-        };
+        let mut cfg = config();
+        cfg.projects.push((PROJECT.to_string(), key.public_key()));
         customize(&mut cfg);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -66,30 +95,26 @@ impl Env {
         self.sandbox.as_ref().unwrap()
     }
 
-    /// The real binary with this environment's configuration and nothing else.
-    pub fn stark(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_command())
-    }
-
-    pub fn std_command(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("stark"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+    /// A run of the real binary with this environment's configuration and nothing else (no
+    /// `STARK_NOW`: the binary's clock is the real one).
+    pub fn cmd(&self) -> Run {
+        bare(self.dir.path())
             .env("STARK_API_URL", &self.url)
             .env("STARK_PROJECT_ID", PROJECT)
             .env("STARK_PRIVATE_KEY", &self.key_path)
             .env("STARK_LEDGER", &self.ledger)
-            .env("STARK_BACKOFF_MS", "5");
-        cmd
+            .env("STARK_BACKOFF_MS", "5")
     }
 
-    /// Set the sandbox clock and return the RFC 3339 text to use as `STARK_NOW`.
-    pub fn at(&self, t: DateTime<Utc>) -> String {
+    /// Move the sandbox clock to `t`; the returned run's business clock (`STARK_NOW`) is `t`.
+    pub fn at(&self, t: DateTime<Utc>) -> Run {
         self.sandbox().set_time(t);
-        t.to_rfc3339()
+        self.cmd().now(t)
+    }
+
+    /// A run whose business clock is the sandbox's current time (the clock is not moved).
+    pub fn at_now(&self) -> Run {
+        self.cmd().now(self.sandbox().now())
     }
 
     pub fn advance(&self, by: chrono::Duration) {
@@ -169,91 +194,34 @@ impl Env {
         by_tag
     }
 
-    /// Check the money invariants against the sandbox's ground truth: every credited invoice
-    /// of ours has exactly one successful transfer of exactly amount − fee (none when that is
-    /// not positive); no transfer for anything else; no transfer succeeded twice.
+    /// Check the money invariants against the sandbox's ground truth with `stark::audit`, as
+    /// settled: every credited invoice of ours has exactly one successful transfer of exactly
+    /// amount − fee (none when that is not positive); no transfer for anything else; no transfer
+    /// succeeded twice; the ledger agrees with the bank.
     pub fn assert_money_invariants(&self) -> MoneySummary {
         let truth = self.truth();
-        let ours: std::collections::HashSet<String> = {
-            let conn = self.ledger_conn();
-            let mut stmt = conn
-                .prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")
-                .unwrap();
-            stmt.query_map([], |r| r.get::<_, String>(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
-        let mut transfers_by_invoice: HashMap<String, Vec<&stark::sandbox::TruthTransfer>> =
-            HashMap::new();
+        // The one check `audit` cannot make: it compares each destination with the code's own
+        // `payout::Destination`; this pins the account itself.
         for t in &truth.transfers {
-            let inv = t
-                .tags
-                .iter()
-                .find_map(|tag| tag.strip_prefix("stark-invoice-"))
-                .unwrap_or_else(|| panic!("transfer {} has no invoice tag: {:?}", t.id, t.tags));
-            transfers_by_invoice
-                .entry(inv.to_string())
-                .or_default()
-                .push(t);
             assert_eq!(t.bank_code, "20018183");
             assert_eq!(t.branch_code, "0001");
             assert_eq!(t.account_number, "6341320293482496");
             assert_eq!(t.account_type, "payment");
             assert_eq!(t.tax_id, "20.018.183/0001-80");
         }
-        let mut summary = MoneySummary::default();
-        for inv in &truth.invoices {
-            let ts = transfers_by_invoice.remove(&inv.id).unwrap_or_default();
-            let successes: Vec<_> = ts.iter().filter(|t| t.status == "success").collect();
-            let live: Vec<_> = ts.iter().filter(|t| t.status != "failed").collect();
-            if inv.credited && ours.contains(&inv.id) && inv.amount - inv.fee > 0 {
-                assert_eq!(
-                    successes.len(),
-                    1,
-                    "invoice {} credited: exactly one successful transfer, got {:?}",
-                    inv.id,
-                    ts
-                );
-                assert_eq!(
-                    live.len(),
-                    1,
-                    "invoice {}: no other live transfer: {:?}",
-                    inv.id,
-                    ts
-                );
-                assert_eq!(
-                    successes[0].amount,
-                    inv.amount - inv.fee,
-                    "invoice {} amount - fee",
-                    inv.id
-                );
-                summary.paid += 1;
-                summary.net += inv.amount - inv.fee;
-            } else {
-                assert!(
-                    ts.is_empty(),
-                    "invoice {} (credited {}, ours {}, amount {}, fee {}) must have no transfer: {:?}",
-                    inv.id,
-                    inv.credited,
-                    ours.contains(&inv.id),
-                    inv.amount,
-                    inv.fee,
-                    ts
-                );
-                if inv.credited && !ours.contains(&inv.id) {
-                    summary.foreign += 1;
-                }
-                if inv.credited && ours.contains(&inv.id) {
-                    summary.nothing_to_forward += 1;
-                }
-            }
-        }
+        let ledger = stark::ledger::Ledger::open(&self.ledger).unwrap();
+        let a = stark::audit::audit(&truth, &ledger, None, true).unwrap();
         assert!(
-            transfers_by_invoice.is_empty(),
-            "transfers for unknown invoices: {transfers_by_invoice:?}"
+            a.ok(),
+            "money invariants violated:\n  {}",
+            a.violations.join("\n  ")
         );
-        summary
+        MoneySummary {
+            paid: a.transferred,
+            net: a.transferred_amount,
+            foreign: a.foreign_credited,
+            nothing_to_forward: a.nothing_to_forward,
+        }
     }
 }
 
@@ -271,6 +239,11 @@ impl Drop for Env {
             self.rt.block_on(s.shutdown());
         }
     }
+}
+
+/// `stark issue-invoices` with the sandbox clock and `STARK_NOW` at `at`.
+pub fn tick(env: &Env, at: DateTime<Utc>) -> Output {
+    env.at(at).run(["issue-invoices"])
 }
 
 /// Poll `f` until it returns true or `timeout` passes.

@@ -10,15 +10,12 @@
 //!   small tmpfs mounted (and remounted read-only) by the test. Mounting needs root or
 //!   CAP_SYS_ADMIN; without it those cases print `SKIP: <reason>` and return.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
+use crate::harness::*;
 use chrono::Duration;
-use common::*;
 
 /// A key on prime256v1 (`openssl ecparam -name prime256v1 -genkey -noout`).
 const P256: &str = "-----BEGIN EC PRIVATE KEY-----
@@ -86,15 +83,6 @@ fn dump(path: &Path) -> BTreeMap<String, Vec<String>> {
         .unwrap();
     out.insert("#user_version".into(), vec![version.to_string()]);
     out
-}
-
-fn tick(env: &Env, at: chrono::DateTime<chrono::Utc>) -> Output {
-    let now = env.at(at);
-    env.stark()
-        .env("STARK_NOW", now)
-        .arg("issue-invoices")
-        .output()
-        .unwrap()
 }
 
 /// Batch tags at the bank, sorted; panics when a tag's invoices were issued twice.
@@ -203,8 +191,7 @@ fn bad_keys() -> Vec<BadKey> {
 fn unusable_private_keys_exit_2_and_issue_nothing() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let t0 = env.t0;
-    let first = tick(&env, t0 + Duration::seconds(5));
-    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    tick(&env, t0 + Duration::seconds(5)).success();
     assert_eq!(bank_batches(&env).len(), 1);
     let at = t0 + Duration::hours(3) + Duration::seconds(5);
     let mut ran = 0;
@@ -214,14 +201,8 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
         };
         ran += 1;
         let before_bank = bank_batches(&env);
-        let now = env.at(at);
-        let out = env
-            .stark()
-            .env("STARK_NOW", &now)
-            .env("STARK_PRIVATE_KEY", &path)
-            .arg("issue-invoices")
-            .output()
-            .unwrap();
+        let with_bad_key = env.at(at).env("STARK_PRIVATE_KEY", &path);
+        let out = with_bad_key.run(["issue-invoices"]);
         assert_exit(&out, 2, bad.words, bad.name);
         assert_eq!(
             bank_batches(&env),
@@ -234,21 +215,14 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
 
         let before = dump(&env.ledger);
         for cmd in ["transfer-credited", "reconcile"] {
-            let out = env
-                .stark()
-                .env("STARK_NOW", &now)
-                .env("STARK_PRIVATE_KEY", &path)
-                .arg(cmd)
-                .output()
-                .unwrap();
+            let out = with_bad_key.run([cmd]);
             assert_exit(&out, 2, bad.words, &format!("{cmd} with {}", bad.name));
         }
         assert_eq!(dump(&env.ledger), before, "{}: ledger unchanged", bad.name);
     }
     assert!(ran >= 6, "only {ran} key cases ran");
     // The key fixed: the claimed batch goes out once, under its own tag.
-    let out = tick(&env, at);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = tick(&env, at).success();
     assert!(
         stdout(&out).contains("batch 2/8: issued"),
         "{}",
@@ -257,8 +231,7 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
     let batches = bank_batches(&env);
     assert_eq!(batches.len(), 2, "{batches:?}");
     assert_eq!(ledger_batches(&env), ["issued", "issued"]);
-    let again = tick(&env, at + Duration::minutes(1));
-    assert_eq!(code(&again), 0);
+    tick(&env, at + Duration::minutes(1)).success();
     assert_eq!(bank_batches(&env), batches, "no duplicate");
 }
 
@@ -292,23 +265,15 @@ fn broken_config_files_exit_2_before_touching_the_ledger() {
             .join(format!("{}.toml", name.replace(' ', "-")));
         std::fs::write(&path, text).unwrap();
         for cmd in ["issue-invoices", "transfer-credited", "status"] {
-            let out = env
-                .stark()
-                .env("STARK_NOW", env.t0.to_rfc3339())
-                .env("STARK_CONFIG", &path)
-                .arg(cmd)
-                .output()
-                .unwrap();
+            let out = env.cmd().now(env.t0).env("STARK_CONFIG", &path).run([cmd]);
             assert_exit(&out, 2, words, &format!("{cmd} with {name}"));
             assert!(!env.ledger.exists(), "{cmd}: the ledger was created");
         }
     }
     // A config file that was named explicitly but does not exist is an error too.
     let out = env
-        .stark()
-        .args(["--config", "/nonexistent/stark.toml", "status"])
-        .output()
-        .unwrap();
+        .cmd()
+        .run(["--config", "/nonexistent/stark.toml", "status"]);
     assert_exit(
         &out,
         2,
@@ -324,12 +289,11 @@ fn broken_config_files_exit_2_before_touching_the_ledger() {
 const LEDGER_COMMANDS: [&str; 3] = ["issue-invoices", "transfer-credited", "status"];
 
 fn run_at(env: &Env, cmd: &str, extra_env: &[(&str, &str)]) -> Output {
-    let mut c = env.stark();
-    c.env("STARK_NOW", env.t0.to_rfc3339());
+    let mut run = env.cmd().now(env.t0);
     for (k, v) in extra_env {
-        c.env(k, v);
+        run = run.env(k, v);
     }
-    c.arg(cmd).output().unwrap()
+    run.run([cmd])
 }
 
 #[test]
@@ -351,8 +315,7 @@ fn random_bytes_ledger_is_refused_untouched() {
 #[test]
 fn ledger_whose_tables_were_dropped_is_refused_untouched() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let out = tick(&env, env.t0 + Duration::seconds(5));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    tick(&env, env.t0 + Duration::seconds(5)).success();
     let issued = env.truth().invoices.len();
     {
         let c = env.ledger_conn();
@@ -412,21 +375,14 @@ fn another_apps_database_is_refused_untouched() {
 fn ledger_locked_longer_than_the_busy_timeout() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let at = env.t0 + Duration::seconds(5);
-    let out = tick(&env, at);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    tick(&env, at).success();
     let next = env.t0 + Duration::hours(3) + Duration::seconds(5);
-    let now = env.at(next);
+    let busy = env.at(next).env("STARK_BUSY_TIMEOUT_MS", "300");
     let before = dump(&env.ledger);
     let holder = env.ledger_conn();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let started = std::time::Instant::now();
-    let out = env
-        .stark()
-        .env("STARK_NOW", &now)
-        .env("STARK_BUSY_TIMEOUT_MS", "300")
-        .arg("issue-invoices")
-        .output()
-        .unwrap();
+    let out = busy.run(["issue-invoices"]);
     assert_exit(
         &out,
         1,
@@ -436,14 +392,7 @@ fn ledger_locked_longer_than_the_busy_timeout() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
     // transfer-credited takes the write lock even with nothing to send (pay rate 0), so it
     // is refused the same way; status only reads, which WAL allows under a write lock.
-    let run = |cmd: &str| {
-        env.stark()
-            .env("STARK_NOW", &now)
-            .env("STARK_BUSY_TIMEOUT_MS", "300")
-            .arg(cmd)
-            .output()
-            .unwrap()
-    };
+    let run = |cmd: &str| busy.run([cmd]);
     let out = run("transfer-credited");
     assert_exit(&out, 1, &["ledger", "is busy"], "transfer-credited");
     let out = run("status");
@@ -457,8 +406,7 @@ fn ledger_locked_longer_than_the_busy_timeout() {
     drop(holder);
     assert_eq!(dump(&env.ledger), before);
     assert_eq!(bank_batches(&env).len(), 1);
-    let out = tick(&env, next);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    tick(&env, next).success();
     assert_eq!(bank_batches(&env).len(), 2);
 }
 
@@ -518,20 +466,11 @@ impl Drop for Mount {
 #[test]
 fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let dir = env.dir.path().join("ro");
-    let mount = match Mount::tmpfs(&dir, "4m") {
-        Ok(m) => m,
-        Err(reason) => {
-            eprintln!("SKIP read-only ledger: {reason}");
-            return;
-        }
+    let Some((mount, ledger)) = ledger_on_tmpfs(&env, "ro", "4m", "read-only ledger") else {
+        return;
     };
-    let ledger = dir.join("ledger.sqlite3");
-    let ledger_s = ledger.to_str().unwrap().to_string();
-    let with =
-        |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
-    let out = with("issue-invoices", env.t0 + Duration::seconds(5));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let with = |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger, cmd, at);
+    with("issue-invoices", env.t0 + Duration::seconds(5)).success();
     let before = std::fs::read(&ledger).unwrap();
     mount.remount("ro");
     let next = env.t0 + Duration::hours(3) + Duration::seconds(5);
@@ -542,25 +481,26 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     assert_eq!(std::fs::read(&ledger).unwrap(), before);
     assert_eq!(bank_batches_at(&env, &ledger).len(), 1, "nothing sent");
     mount.remount("rw");
-    let out = with("issue-invoices", next);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", next).success();
     assert_eq!(bank_batches_at(&env, &ledger).len(), 2);
 }
 
+/// A ledger path on a tmpfs of `size` mounted at `name` in the environment's directory, with
+/// the mount; `None` (the case printed as skipped) where no tmpfs can be mounted.
+fn ledger_on_tmpfs(env: &Env, name: &str, size: &str, case: &str) -> Option<(Mount, PathBuf)> {
+    let dir = env.dir.path().join(name);
+    match Mount::tmpfs(&dir, size) {
+        Ok(m) => Some((m, dir.join("ledger.sqlite3"))),
+        Err(reason) => {
+            eprintln!("SKIP {case}: {reason}");
+            None
+        }
+    }
+}
+
 /// Run `cmd` against the ledger at `ledger` with the business clock at `at`.
-fn run_on_ledger(
-    env: &Env,
-    ledger: &str,
-    cmd: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> std::process::Output {
-    let now = env.at(at);
-    env.stark()
-        .env("STARK_NOW", now)
-        .env("STARK_LEDGER", ledger)
-        .arg(cmd)
-        .output()
-        .unwrap()
+fn run_on_ledger(env: &Env, ledger: &Path, cmd: &str, at: chrono::DateTime<chrono::Utc>) -> Output {
+    env.at(at).env("STARK_LEDGER", ledger).run([cmd])
 }
 
 /// `Env::batches_at_bank` for a ledger somewhere else (read without writing to it).
@@ -581,22 +521,13 @@ fn bank_batches_at(env: &Env, ledger: &Path) -> Vec<(String, usize)> {
 #[test]
 fn full_disk_fails_cleanly_and_a_rerun_after_freeing_space_issues_once() {
     let env = Env::new(|c| c.pay_rate = 0.0);
-    let dir = env.dir.path().join("full");
-    let _mount = match Mount::tmpfs(&dir, "2m") {
-        Ok(m) => m,
-        Err(reason) => {
-            eprintln!("SKIP full disk: {reason}");
-            return;
-        }
+    let Some((_mount, ledger)) = ledger_on_tmpfs(&env, "full", "2m", "full disk") else {
+        return;
     };
-    let ledger = dir.join("ledger.sqlite3");
-    let ledger_s = ledger.to_str().unwrap().to_string();
-    let with =
-        |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger_s, cmd, at);
-    let out = with("issue-invoices", env.t0 + Duration::seconds(5));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let with = |cmd: &str, at: chrono::DateTime<chrono::Utc>| run_on_ledger(&env, &ledger, cmd, at);
+    with("issue-invoices", env.t0 + Duration::seconds(5)).success();
     // Fill the filesystem.
-    let filler = dir.join("filler");
+    let filler = ledger.with_file_name("filler");
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&filler).unwrap();
@@ -624,12 +555,10 @@ fn full_disk_fails_cleanly_and_a_rerun_after_freeing_space_issues_once() {
     }
     assert_eq!(dump_ro(&ledger), before, "nothing half-written");
     std::fs::remove_file(&filler).unwrap();
-    let out = with("issue-invoices", next);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", next).success();
     let batches = bank_batches_at(&env, &ledger);
     assert_eq!(batches.len(), 2, "{batches:?}");
-    let out = with("issue-invoices", next + Duration::minutes(1));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    with("issue-invoices", next + Duration::minutes(1)).success();
     assert_eq!(bank_batches_at(&env, &ledger), batches, "no duplicate");
 }
 
@@ -674,11 +603,10 @@ fn dump_ro(path: &Path) -> BTreeMap<String, Vec<String>> {
 fn flag_mistakes_exit_2() {
     let env = Env::new(|_| {});
     let out = env
-        .stark()
+        .cmd()
         .args(["serve-webhook", "--for", "1s", "--public-url"])
         .arg("http://example.com")
-        .output()
-        .unwrap();
+        .output();
     assert_exit(
         &out,
         2,
@@ -686,17 +614,15 @@ fn flag_mistakes_exit_2() {
         "http public URL",
     );
     let out = env
-        .stark()
+        .cmd()
         .args(["serve-webhook", "--for", "1s", "--public-url", "not a url"])
-        .output()
-        .unwrap();
+        .output();
     assert_exit(&out, 2, &["--public-url", "is not a URL"], "public URL");
     let out = env
-        .stark()
+        .cmd()
         .env("STARK_NOW", "yesterday")
         .arg("issue-invoices")
-        .output()
-        .unwrap();
+        .output();
     assert_exit(
         &out,
         2,
@@ -712,12 +638,11 @@ fn flag_mistakes_exit_2() {
 fn refused_credentials_exit_2_with_the_hint() {
     let env = Env::new(|_| {});
     let out = env
-        .stark()
+        .cmd()
         .env("STARK_NOW", env.t0.to_rfc3339())
         .env("STARK_PROJECT_ID", "999")
         .arg("reconcile")
-        .output()
-        .unwrap();
+        .output();
     assert_exit(
         &out,
         2,
@@ -728,7 +653,7 @@ fn refused_credentials_exit_2_with_the_hint() {
 
 /// Run with stdout a pipe whose read end is already closed, so the first write fails with
 /// EPIPE (Rust ignores SIGPIPE): the command must end quietly with 0, never panic (101).
-fn with_closed_stdout(mut cmd: std::process::Command) -> Output {
+fn with_closed_stdout(mut cmd: std::process::Command) -> std::process::Output {
     use std::os::fd::{FromRawFd, OwnedFd};
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills both descriptors on success, which we then own.
@@ -741,9 +666,13 @@ fn with_closed_stdout(mut cmd: std::process::Command) -> Output {
         .unwrap()
 }
 
-fn assert_quiet_success(out: &Output, what: &str) {
+fn assert_quiet_success(out: &std::process::Output, what: &str) {
     let err = stderr(out);
-    assert_eq!(code(out), 0, "{what}: exit code\nstderr: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what}: exit code\nstderr: {err}"
+    );
     assert!(!err.contains("panicked"), "{what}: {err}");
     assert!(!err.contains("error"), "{what}: {err}");
 }
@@ -751,12 +680,8 @@ fn assert_quiet_success(out: &Output, what: &str) {
 #[test]
 fn a_closed_stdout_ends_quietly_with_0() {
     let env = Env::new(|c| c.pay_rate = 1.0);
-    let now = env.at(env.t0 + Duration::seconds(5));
-    let run = |args: &[&str]| {
-        let mut cmd = env.std_command();
-        cmd.env("STARK_NOW", &now).args(args);
-        with_closed_stdout(cmd)
-    };
+    let at = env.t0 + Duration::seconds(5);
+    let run = |args: &[&str]| with_closed_stdout(env.at(at).command(args));
     assert_quiet_success(&run(&["completions", "bash"]), "completions");
     assert_quiet_success(&run(&["status", "--json"]), "status without a ledger");
     assert_quiet_success(&run(&["issue-invoices"]), "issue-invoices");
@@ -766,12 +691,8 @@ fn a_closed_stdout_ends_quietly_with_0() {
     assert_quiet_success(&run(&["status"]), "status");
     assert_quiet_success(&run(&["status", "--invoices"]), "status --invoices");
     env.advance(Duration::hours(1));
-    let now = env.at(env.t0 + Duration::hours(1));
-    let run = |args: &[&str]| {
-        let mut cmd = env.std_command();
-        cmd.env("STARK_NOW", &now).args(args);
-        with_closed_stdout(cmd)
-    };
+    let at = env.t0 + Duration::hours(1);
+    let run = |args: &[&str]| with_closed_stdout(env.at(at).command(args));
     assert_quiet_success(&run(&["reconcile"]), "reconcile");
     assert_quiet_success(&run(&["transfer-credited"]), "transfer-credited");
     assert_quiet_success(&run(&["doctor"]), "doctor");

@@ -1,0 +1,29 @@
+//! The integration tests: one binary, one module per area, one harness (`harness.rs`).
+//! `tests/simulation.rs` stays its own binary for its knobs (`SIM_RUNS`, `SIM_SEED`) and shares
+//! the harness.
+//!
+//! Run one area with a filter: `cargo test --test it sandbox_`, `cargo test --test it money_path`.
+
+mod harness;
+
+mod abuse;
+mod cli_keys;
+mod completions;
+mod demo;
+mod doctor;
+mod examples;
+mod fuzz_regressions;
+mod issue_invoices;
+mod key_errors;
+mod money_path;
+mod properties;
+mod query_plans;
+mod sandbox_api;
+mod sandbox_auth;
+mod sandbox_cli;
+mod sandbox_webhooks;
+mod scale;
+mod secrets;
+mod status;
+mod vectors;
+mod webhook_hostile;
