@@ -2,11 +2,12 @@
 //! batch, no double payment, no forgotten credit. Used by `stark demo`, the integration tests
 //! and the randomized simulation.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::ledger::Ledger;
+use crate::ledger::audit::RecordedTransfer;
+use crate::ledger::{Ledger, LedgerError};
 use crate::payout::Destination;
 use crate::sandbox::GroundTruth;
 
@@ -50,24 +51,13 @@ pub fn audit(
     ledger: &Ledger,
     expect: Option<&Expectations>,
     settled: bool,
-) -> Result<Audit, rusqlite::Error> {
+) -> Result<Audit, LedgerError> {
     let mut a = Audit::default();
-    let ledger_id = ledger
-        .ledger_id()
-        .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+    let ledger_id = ledger.ledger_id()?;
     let prefix = format!("stark-{ledger_id}-c");
-    let conn = ledger.conn();
-    let ours: HashSet<String> = {
-        let mut stmt =
-            conn.prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")?;
-        stmt.query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
-    let missed: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM batches WHERE status = 'missed'",
-        [],
-        |r| r.get(0),
-    )?;
+    let view = ledger.db().audit_view()?;
+    let ours = &view.ours;
+    let missed = view.missed_batches;
 
     // Batches: grouped by batch tag at the bank.
     let mut by_batch: BTreeMap<String, usize> = BTreeMap::new();
@@ -202,11 +192,13 @@ pub fn audit(
         .iter()
         .map(|t| (t.external_id.as_str(), t))
         .collect();
-    let mut stmt = conn.prepare("SELECT external_id, status, amount FROM transfers")?;
-    let rows: Vec<(String, String, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    for (ext, status, amount) in rows {
+    // Transfer statuses are the ledger's stored strings until the ledger has a status type.
+    for RecordedTransfer {
+        external_id: ext,
+        status,
+        amount,
+    } in view.transfers
+    {
         match (bank.get(ext.as_str()), status.as_str()) {
             (Some(t), _) if t.amount != amount => a
                 .violations

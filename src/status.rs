@@ -1,17 +1,24 @@
 //! What the ledger says right now: the campaign's progress, invoices, credits and transfers by
-//! status, and the things that wait for the operator. Read-only, built from one connection with
-//! a handful of aggregate queries (no HTTP, no runtime), so `stark status` stays fast on a
-//! ledger with 100,000 invoices.
+//! status, and the things that wait for the operator. Read-only, built from the ledger's report
+//! read model ([`crate::ledger::report`]: a handful of aggregate queries, no HTTP, no runtime),
+//! so `stark status` stays fast on a ledger with 100,000 invoices. The rules (what is stale,
+//! what needs attention, which slot is next) are decided here.
 //!
 //! Derived facts follow [`crate::ledger::money`]: a credit is *ours* when its invoice id is one
 //! this ledger issued, *foreign* otherwise; a credit is *settled* when one of its transfers
 //! reached `success`.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::ledger::campaign::{latest_campaign, parse_ts, ts};
+use crate::ledger::campaign::{BatchStatus, ts};
+use crate::ledger::report::{CampaignProgress, UnsettledCredit};
+use crate::ledger::{Db, LedgerError};
+
+pub use crate::ledger::report::{
+    BatchIssue, CreditRow, CreditTotals, Group, InvoiceRow, MoneyTotals, StatusTotal, StoredErrors,
+    TransferIssue, TransferListRow, TransferTotal,
+};
 
 /// How many rows each attention list shows at most (the total is always counted).
 pub const ATTENTION_CAP: usize = 50;
@@ -65,57 +72,6 @@ pub struct CampaignStatus {
     pub next_due: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatusTotal {
-    pub status: String,
-    pub count: i64,
-    pub amount: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransferTotal {
-    pub status: String,
-    pub count: i64,
-    pub amount: i64,
-    pub fee: i64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MoneyTotals {
-    pub count: i64,
-    pub gross: i64,
-    pub fees: i64,
-    pub net: i64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct CreditTotals {
-    pub ours: MoneyTotals,
-    pub foreign: MoneyTotals,
-}
-
-/// One list of things to look at: how many there are and the first [`ATTENTION_CAP`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Group<T> {
-    pub total: i64,
-    pub items: Vec<T>,
-}
-
-impl<T> Default for Group<T> {
-    fn default() -> Self {
-        Group {
-            total: 0,
-            items: Vec::new(),
-        }
-    }
-}
-
-impl<T> Group<T> {
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
-    }
-}
-
 /// Everything that waits for the operator (or for a run that has not happened).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Attention {
@@ -157,244 +113,38 @@ pub struct StaleCredit {
     pub transfer_status: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransferIssue {
-    pub invoice_id: String,
-    pub external_id: String,
-    pub attempt: u32,
-    pub amount: i64,
-    pub errors: Option<String>,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CreditRow {
-    pub invoice_id: String,
-    pub amount: i64,
-    pub fee: i64,
-    pub recorded_at: String,
-    pub skip_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BatchIssue {
-    pub campaign_id: i64,
-    /// 1-based batch number.
-    pub batch: u32,
-    pub tag: String,
-    pub due_at: String,
-    pub errors: Option<String>,
-}
-
-/// One invoice row for `stark status --invoices`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InvoiceRow {
-    pub campaign_id: i64,
-    pub batch: u32,
-    /// 1-based position in its batch.
-    pub position: u32,
-    pub invoice_id: Option<String>,
-    pub name: String,
-    pub amount: i64,
-    /// The bank's status, or `planned` when not issued yet.
-    pub status: String,
-    /// Net amount credited, if a credit was recorded.
-    pub credited_net: Option<i64>,
-    pub updated_at: String,
-}
-
-/// One transfer row for `stark status --transfers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransferListRow {
-    pub id: i64,
-    pub invoice_id: String,
-    pub attempt: u32,
-    pub external_id: String,
-    pub amount: i64,
-    pub fee: Option<i64>,
-    pub status: String,
-    pub transfer_id: Option<String>,
-    pub errors: Option<String>,
-    pub updated_at: String,
-}
-
-/// The queries the report runs, by name (the plan test checks each of them).
-pub mod sql {
-    pub const INVOICES_BY_STATUS: &str = "SELECT status, COUNT(*), COALESCE(SUM(amount), 0)
-         FROM invoices GROUP BY status ORDER BY status";
-
-    /// `ours` and `settled` are kept by triggers (migration 7).
-    pub const CREDIT_TOTALS: &str = "SELECT c.ours,
-                COUNT(*), COALESCE(SUM(c.amount), 0), COALESCE(SUM(c.fee), 0), COALESCE(SUM(c.net), 0)
-         FROM credits c GROUP BY c.ours";
-
-    pub const TRANSFERS_BY_STATUS: &str =
-        "SELECT status, COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0)
-         FROM transfers GROUP BY status ORDER BY status";
-
-    pub const CAMPAIGN_BATCHES: &str =
-        "SELECT slot, status FROM batches WHERE campaign_id = ?1 ORDER BY slot";
-
-    /// Ours, not skipped, recorded before the cutoff, no successful transfer.
-    pub const STALE_CREDITS: &str = "SELECT c.invoice_id, c.net, c.recorded_at,
-                (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
-                COUNT(*) OVER ()
-         FROM credits c
-         WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
-         ORDER BY c.recorded_at, c.invoice_id LIMIT ?2";
-
-    pub const FAILED_TRANSFERS: &str = "SELECT t.invoice_id, t.external_id, t.attempt, t.amount, t.errors, t.updated_at, COUNT(*) OVER ()
-         FROM transfers t
-         WHERE t.status = 'failed'
-           AND NOT EXISTS (SELECT 1 FROM transfers l WHERE l.invoice_id = t.invoice_id
-                           AND l.attempt > t.attempt AND l.status = 'success')
-         ORDER BY t.id LIMIT ?1";
-
-    pub const REJECTED_TRANSFERS: &str = "SELECT t.invoice_id, t.external_id, t.attempt, t.amount, t.errors, t.updated_at, COUNT(*) OVER ()
-         FROM transfers t WHERE t.status = 'rejected' ORDER BY t.id LIMIT ?1";
-
-    /// Only run when the credit totals count foreign credits (a partial index holds only those).
-    pub const FOREIGN_CREDITS: &str =
-        "SELECT c.invoice_id, c.amount, c.fee, c.recorded_at, c.skip_reason
-         FROM credits c WHERE c.ours = 0
-         ORDER BY c.recorded_at, c.invoice_id LIMIT ?1";
-
-    pub const SKIPPED_CREDITS: &str =
-        "SELECT c.invoice_id, c.amount, c.fee, c.recorded_at, c.skip_reason, COUNT(*) OVER ()
-         FROM credits c WHERE c.skip_reason IS NOT NULL
-         ORDER BY c.recorded_at, c.invoice_id LIMIT ?1";
-
-    pub const BATCHES_IN_STATUS: &str =
-        "SELECT campaign_id, slot, tag, due_at, errors, COUNT(*) OVER ()
-         FROM batches WHERE status = ?1 ORDER BY campaign_id, slot LIMIT ?2";
-
-    pub const LIST_INVOICES: &str =
-        "SELECT i.campaign_id, b.slot, i.position, i.invoice_id, i.name, i.amount,
-                COALESCE(i.status, 'planned'), c.net, i.updated_at
-         FROM invoices i JOIN batches b ON b.id = i.batch_id
-         LEFT JOIN credits c ON c.invoice_id = i.invoice_id
-         ORDER BY i.rowid_ DESC LIMIT ?1";
-
-    pub const LIST_TRANSFERS: &str = "SELECT id, invoice_id, attempt, external_id, amount, fee, status, transfer_id, errors, updated_at
-         FROM transfers ORDER BY id DESC LIMIT ?1";
-
-    /// Every query with sample parameters, for `EXPLAIN QUERY PLAN`.
-    pub const ALL: &[(&str, &str)] = &[
-        ("INVOICES_BY_STATUS", INVOICES_BY_STATUS),
-        ("CREDIT_TOTALS", CREDIT_TOTALS),
-        ("TRANSFERS_BY_STATUS", TRANSFERS_BY_STATUS),
-        ("CAMPAIGN_BATCHES", CAMPAIGN_BATCHES),
-        ("STALE_CREDITS", STALE_CREDITS),
-        ("FAILED_TRANSFERS", FAILED_TRANSFERS),
-        ("REJECTED_TRANSFERS", REJECTED_TRANSFERS),
-        ("FOREIGN_CREDITS", FOREIGN_CREDITS),
-        ("SKIPPED_CREDITS", SKIPPED_CREDITS),
-        ("BATCHES_IN_STATUS", BATCHES_IN_STATUS),
-        ("LIST_INVOICES", LIST_INVOICES),
-        ("LIST_TRANSFERS", LIST_TRANSFERS),
-    ];
-}
-
-/// Build the report from an open ledger connection at business time `now`.
+/// Build the report from the ledger at business time `now`.
 pub fn report(
-    conn: &Connection,
+    db: &Db<'_>,
     now: DateTime<Utc>,
     opts: &StatusOptions,
-) -> rusqlite::Result<StatusReport> {
-    let cap = ATTENTION_CAP as i64;
-    let campaign = campaign_status(conn)?;
+) -> Result<StatusReport, LedgerError> {
+    let cap = ATTENTION_CAP;
+    let campaign = db.campaign_progress()?.map(|p| campaign_status(&p));
+    let invoices = db.invoice_totals()?;
+    let credits = db.credit_totals()?;
+    let transfers = db.transfer_totals()?;
 
-    let invoices = conn
-        .prepare(sql::INVOICES_BY_STATUS)?
-        .query_map([], |r| {
-            Ok(StatusTotal {
-                status: r
-                    .get::<_, Option<String>>(0)?
-                    .unwrap_or_else(|| "planned".into()),
-                count: r.get(1)?,
-                amount: r.get(2)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let mut credits = CreditTotals::default();
-    {
-        let mut stmt = conn.prepare(sql::CREDIT_TOTALS)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let totals = MoneyTotals {
-                count: r.get(1)?,
-                gross: r.get(2)?,
-                fees: r.get(3)?,
-                net: r.get(4)?,
-            };
-            if r.get::<_, bool>(0)? {
-                credits.ours = totals;
-            } else {
-                credits.foreign = totals;
-            }
-        }
-    }
-
-    let transfers = conn
-        .prepare(sql::TRANSFERS_BY_STATUS)?
-        .query_map([], |r| {
-            Ok(TransferTotal {
-                status: r.get(0)?,
-                count: r.get(1)?,
-                amount: r.get(2)?,
-                fee: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let mut attention = Attention::default();
-
-    let cutoff = ts(now - opts.stale_after);
-    attention.stale_credits = group(conn, sql::STALE_CREDITS, params![cutoff, cap], 4, |r| {
-        let recorded_at: String = r.get(2)?;
-        let age = now - parse_ts(&recorded_at)?;
-        Ok(StaleCredit {
-            invoice_id: r.get(0)?,
-            net: r.get(1)?,
-            recorded_at,
-            age_minutes: age.num_minutes(),
-            transfer_status: r.get(3)?,
-        })
-    })?;
-    attention.failed_transfers =
-        group(conn, sql::FAILED_TRANSFERS, params![cap], 6, transfer_issue)?;
-    attention.rejected_transfers = group(
-        conn,
-        sql::REJECTED_TRANSFERS,
-        params![cap],
-        6,
-        transfer_issue,
-    )?;
+    let stale = db.unsettled_credits_recorded_before(stale_cutoff(now, opts), cap)?;
+    let mut attention = Attention {
+        stale_credits: Group {
+            total: stale.total,
+            items: stale.items.iter().map(|c| stale_credit(c, now)).collect(),
+        },
+        failed_transfers: db.failed_transfer_issues(cap)?,
+        rejected_transfers: db.rejected_transfer_issues(cap)?,
+        ..Attention::default()
+    };
+    // Only asked for when there are any (their number is already in the totals).
     if credits.foreign.count > 0 {
         attention.foreign_credits = Group {
             total: credits.foreign.count,
-            items: conn
-                .prepare(sql::FOREIGN_CREDITS)?
-                .query_map(params![cap], credit_row)?
-                .collect::<Result<_, _>>()?,
+            items: db.foreign_credit_rows(cap)?,
         };
     }
-    attention.rejected_batches = group(
-        conn,
-        sql::BATCHES_IN_STATUS,
-        params!["rejected", cap],
-        5,
-        batch_issue,
-    )?;
-    attention.missed_slots = group(
-        conn,
-        sql::BATCHES_IN_STATUS,
-        params!["missed", cap],
-        5,
-        batch_issue,
-    )?;
-    attention.skipped_credits = group(conn, sql::SKIPPED_CREDITS, params![cap], 5, credit_row)?;
+    attention.rejected_batches = db.batch_issues(BatchStatus::Rejected, cap)?;
+    attention.missed_slots = db.batch_issues(BatchStatus::Missed, cap)?;
+    attention.skipped_credits = db.skipped_credit_rows(cap)?;
 
     Ok(StatusReport {
         now: ts(now),
@@ -407,59 +157,24 @@ pub fn report(
     })
 }
 
-/// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
-fn group<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    total_col: usize,
-    f: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Group<T>> {
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut g = Group::default();
-    while let Some(r) = rows.next()? {
-        g.total = r.get(total_col)?;
-        g.items.push(f(r)?);
+/// A credit of ours recorded before this instant without a successful transfer is stale.
+fn stale_cutoff(now: DateTime<Utc>, opts: &StatusOptions) -> DateTime<Utc> {
+    now - opts.stale_after
+}
+
+fn stale_credit(c: &UnsettledCredit, now: DateTime<Utc>) -> StaleCredit {
+    StaleCredit {
+        invoice_id: c.invoice_id.clone(),
+        net: c.net,
+        recorded_at: c.recorded_at.clone(),
+        age_minutes: (now - c.recorded).num_minutes(),
+        transfer_status: c.transfer_status.clone(),
     }
-    Ok(g)
 }
 
-fn transfer_issue(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferIssue> {
-    Ok(TransferIssue {
-        invoice_id: r.get(0)?,
-        external_id: r.get(1)?,
-        attempt: r.get(2)?,
-        amount: r.get(3)?,
-        errors: r.get(4)?,
-        updated_at: r.get(5)?,
-    })
-}
-
-fn credit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CreditRow> {
-    Ok(CreditRow {
-        invoice_id: r.get(0)?,
-        amount: r.get(1)?,
-        fee: r.get(2)?,
-        recorded_at: r.get(3)?,
-        skip_reason: r.get(4)?,
-    })
-}
-
-fn batch_issue(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchIssue> {
-    Ok(BatchIssue {
-        campaign_id: r.get(0)?,
-        batch: r.get::<_, u32>(1)? + 1,
-        tag: r.get(2)?,
-        due_at: r.get(3)?,
-        errors: r.get(4)?,
-    })
-}
-
-fn campaign_status(conn: &Connection) -> rusqlite::Result<Option<CampaignStatus>> {
-    let Some(c) = latest_campaign(conn)? else {
-        return Ok(None);
-    };
+/// The campaign's batches counted by status, and the first slot that has none yet.
+fn campaign_status(p: &CampaignProgress) -> CampaignStatus {
+    let c = &p.campaign;
     let mut status = CampaignStatus {
         id: c.id,
         started_at: ts(c.started_at),
@@ -473,74 +188,100 @@ fn campaign_status(conn: &Connection) -> rusqlite::Result<Option<CampaignStatus>
         next_due: None,
     };
     let mut taken = std::collections::HashSet::new();
-    let mut stmt = conn.prepare(sql::CAMPAIGN_BATCHES)?;
-    let mut rows = stmt.query([c.id])?;
-    while let Some(r) = rows.next()? {
-        let slot: u32 = r.get(0)?;
+    for &(slot, batch) in &p.batches {
         taken.insert(slot);
-        match r.get::<_, String>(1)?.as_str() {
-            "issued" => status.issued += 1,
-            "missed" => status.missed += 1,
-            "rejected" => status.rejected += 1,
-            _ => status.open += 1,
+        match batch {
+            BatchStatus::Issued => status.issued += 1,
+            BatchStatus::Missed => status.missed += 1,
+            BatchStatus::Rejected => status.rejected += 1,
+            BatchStatus::Planned | BatchStatus::Sending => status.open += 1,
         }
     }
     if let Some(k) = (0..c.slots).find(|k| !taken.contains(k)) {
         status.next_batch = Some(k + 1);
         status.next_due = Some(ts(c.schedule().due(k)));
     }
-    Ok(Some(status))
+    status
 }
 
-/// The most recent invoices (newest first).
-pub fn list_invoices(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<InvoiceRow>> {
-    conn.prepare(sql::LIST_INVOICES)?
-        .query_map([limit], |r| {
-            Ok(InvoiceRow {
-                campaign_id: r.get(0)?,
-                batch: r.get::<_, u32>(1)? + 1,
-                position: r.get::<_, u32>(2)? + 1,
-                invoice_id: r.get(3)?,
-                name: r.get(4)?,
-                amount: r.get(5)?,
-                status: r.get(6)?,
-                credited_net: r.get(7)?,
-                updated_at: r.get(8)?,
-            })
-        })?
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::campaign::Campaign;
 
-/// The most recent transfer attempts (newest first).
-pub fn list_transfers(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<TransferListRow>> {
-    conn.prepare(sql::LIST_TRANSFERS)?
-        .query_map([limit], |r| {
-            Ok(TransferListRow {
-                id: r.get(0)?,
-                invoice_id: r.get(1)?,
-                attempt: r.get(2)?,
-                external_id: r.get(3)?,
-                amount: r.get(4)?,
-                fee: r.get(5)?,
-                status: r.get(6)?,
-                transfer_id: r.get(7)?,
-                errors: r.get(8)?,
-                updated_at: r.get(9)?,
-            })
-        })?
-        .collect()
-}
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
 
-/// `EXPLAIN QUERY PLAN` of a statement, one detail line per step (parameters bound to NULL).
-pub fn query_plan(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-    let n = stmt.parameter_count();
-    let nulls: Vec<rusqlite::types::Null> = vec![rusqlite::types::Null; n];
-    stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))?
-        .collect()
-}
+    fn progress(slots: u32, batches: &[(u32, BatchStatus)]) -> CampaignProgress {
+        CampaignProgress {
+            campaign: Campaign {
+                id: 7,
+                started_at: t("2025-03-01T00:00:00Z"),
+                interval: Duration::hours(3),
+                slots,
+                min_invoices: 8,
+                max_invoices: 12,
+                min_amount: 1000,
+                max_amount: 100000,
+            },
+            batches: batches.to_vec(),
+        }
+    }
 
-/// Whether a ledger exists at `path` (status never creates one).
-pub fn ledger_exists(path: &std::path::Path) -> bool {
-    path.is_file()
+    #[test]
+    fn campaign_counts_batches_and_finds_the_first_free_slot() {
+        use BatchStatus::*;
+        let s = campaign_status(&progress(
+            8,
+            &[
+                (0, Issued),
+                (1, Missed),
+                (2, Rejected),
+                (3, Sending),
+                (5, Planned),
+            ],
+        ));
+        assert_eq!(
+            (s.issued, s.missed, s.rejected, s.open, s.slots),
+            (1, 1, 1, 2, 8)
+        );
+        assert_eq!(s.next_batch, Some(5), "slot 4 (0-based) is the first gap");
+        assert_eq!(s.next_due.as_deref(), Some("2025-03-01T12:00:00.000000Z"));
+        assert_eq!((s.id, s.interval_secs), (7, 10800));
+        assert_eq!(s.started_at, "2025-03-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn a_campaign_with_every_slot_taken_has_no_next_batch() {
+        let all: Vec<_> = (0..3).map(|k| (k, BatchStatus::Issued)).collect();
+        let s = campaign_status(&progress(3, &all));
+        assert_eq!((s.issued, s.next_batch, s.next_due), (3, None, None));
+        let s = campaign_status(&progress(3, &[]));
+        assert_eq!(s.next_batch, Some(1));
+        assert_eq!(s.next_due.as_deref(), Some("2025-03-01T00:00:00.000000Z"));
+    }
+
+    #[test]
+    fn staleness_is_measured_from_now() {
+        let now = t("2025-03-01T12:00:00Z");
+        let opts = StatusOptions {
+            stale_after: Duration::minutes(30),
+        };
+        assert_eq!(stale_cutoff(now, &opts), t("2025-03-01T11:30:00Z"));
+        let c = UnsettledCredit {
+            invoice_id: "inv-1".into(),
+            net: 990,
+            recorded_at: "2025-03-01T09:00:30.000000Z".into(),
+            recorded: t("2025-03-01T09:00:30Z"),
+            transfer_status: Some("processing".into()),
+        };
+        let s = stale_credit(&c, now);
+        assert_eq!(s.age_minutes, 179, "whole minutes, rounded down");
+        assert_eq!(s.recorded_at, c.recorded_at, "as stored");
+        assert_eq!(
+            (s.invoice_id.as_str(), s.net, s.transfer_status.as_deref()),
+            ("inv-1", 990, Some("processing"))
+        );
+    }
 }

@@ -110,7 +110,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else if !global.quiet {
         let l = crate::ledger::Ledger::open(&ledger)?;
         let report = crate::status::report(
-            l.conn(),
+            &l.db(),
             outcome.ended,
             &crate::status::StatusOptions::default(),
         )?;

@@ -14,7 +14,8 @@ use super::GlobalArgs;
 use crate::domain::money::format_brl;
 use crate::ledger::Ledger;
 use crate::status::{
-    self, Group, InvoiceRow, StatusOptions, StatusReport, TransferIssue, TransferListRow,
+    self, Group, InvoiceRow, StatusOptions, StatusReport, StoredErrors, TransferIssue,
+    TransferListRow,
 };
 
 #[derive(Debug, Args)]
@@ -36,7 +37,7 @@ pub struct StatusArgs {
 pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
     let path = &settings.ledger.value;
-    if !status::ledger_exists(path) {
+    if !Ledger::exists_at(path) {
         if global.json {
             outln!("{}", serde_json::json!({ "ledger": path, "exists": false }))?;
         } else if !global.quiet {
@@ -49,17 +50,16 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let now = crate::clock::from_env()?.now();
     let ledger = Ledger::open(path)?;
-    let conn = ledger.conn();
-    let sql = |e| ledger.err(e);
+    let db = ledger.db();
     let out = if args.invoices {
-        let rows = status::list_invoices(conn, args.limit).map_err(sql)?;
+        let rows = db.recent_invoices(args.limit)?;
         if global.json {
             serde_json::to_string_pretty(&rows)?
         } else {
             render_invoices(&rows)
         }
     } else if args.transfers {
-        let rows = status::list_transfers(conn, args.limit).map_err(sql)?;
+        let rows = db.recent_transfers(args.limit)?;
         if global.json {
             serde_json::to_string_pretty(&rows)?
         } else {
@@ -69,9 +69,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let opts = StatusOptions {
             stale_after: chrono::Duration::minutes(args.stale_minutes.into()),
         };
-        let report = status::report(conn, now, &opts)
-            .map_err(sql)
-            .context("cannot read the ledger's status")?;
+        let report = status::report(&db, now, &opts).context("cannot read the ledger's status")?;
         if global.json {
             serde_json::to_string_pretty(&report)?
         } else {
@@ -103,24 +101,19 @@ fn minutes(secs: i64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs.max(0) as u64)).to_string()
 }
 
-/// Errors as stored (`[{"code", "message"}]` JSON or plain text) on one line.
-pub fn describe_errors(errors: Option<&str>) -> String {
-    let Some(raw) = errors else {
+/// Stored errors on one line: the API's `code: message` pairs, or the text as stored.
+fn describe_errors(errors: Option<&StoredErrors>) -> String {
+    let Some(e) = errors else {
         return String::new();
     };
-    #[derive(serde::Deserialize)]
-    struct Item {
-        code: String,
-        message: String,
+    if e.items().is_empty() {
+        return e.raw().to_string();
     }
-    match serde_json::from_str::<Vec<Item>>(raw) {
-        Ok(items) if !items.is_empty() => items
-            .iter()
-            .map(|i| format!("{}: {}", i.code, i.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => raw.to_string(),
-    }
+    e.items()
+        .iter()
+        .map(|i| format!("{}: {}", i.code, i.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The summary as text tables.
@@ -254,7 +247,7 @@ pub fn render(r: &StatusReport) -> String {
                     x.invoice_id, x.attempt, x.external_id
                 ),
                 format_brl(x.amount),
-                describe_errors(x.errors.as_deref()),
+                describe_errors(x.errors.as_ref()),
             ]);
         }
         note_more(kind, g.total, g.items.len());
@@ -279,7 +272,7 @@ pub fn render(r: &StatusReport) -> String {
             "rejected batch".to_string(),
             format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
             String::new(),
-            describe_errors(x.errors.as_deref()),
+            describe_errors(x.errors.as_ref()),
         ]);
     }
     note_more(
@@ -378,7 +371,7 @@ pub fn render_transfers(rows: &[TransferListRow]) -> String {
             r.status.clone(),
             r.transfer_id.clone().unwrap_or_default(),
             r.updated_at.clone(),
-            describe_errors(r.errors.as_deref()),
+            describe_errors(r.errors.as_ref()),
         ]);
     }
     right(&mut t, &[0, 2, 4, 5]);

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+pub(crate) mod audit;
 pub mod campaign;
 pub mod lease;
 mod migrations;
 pub mod money;
+pub mod report;
 pub mod webhooks;
 
 pub use migrations::MIGRATIONS;
@@ -109,10 +111,10 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Open an existing ledger without creating or migrating it (for read-only commands on a
-    /// path that may not exist yet, the caller decides).
-    pub fn exists(path: &Path) -> bool {
-        path.exists()
+    /// Whether a ledger file is at `path`, without opening (so without creating) it: read-only
+    /// commands such as `status` check this first and never create a ledger.
+    pub(crate) fn exists_at(path: &Path) -> bool {
+        path.is_file()
     }
 
     pub fn path(&self) -> &Path {
@@ -234,16 +236,6 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
-        self.conn
-            .execute(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
     /// Reads and single-statement writes outside a transaction (each statement commits on its
     /// own).
     pub fn db(&self) -> Db<'_> {
@@ -302,9 +294,11 @@ pub struct Db<'c> {
 /// each). Each aggregate module keeps its own `sql::ALL`; add a new module's list here.
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
+        audit::sql::ALL,
         campaign::sql::ALL,
         lease::sql::ALL,
         money::sql::ALL,
+        report::sql::ALL,
         webhooks::sql::ALL,
     ]
     .concat()

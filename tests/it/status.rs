@@ -27,7 +27,7 @@ fn fixture(path: &Path) -> Ledger {
 }
 
 fn report(ledger: &Ledger) -> status::StatusReport {
-    status::report(ledger.conn(), now(), &StatusOptions::default()).unwrap()
+    status::report(&ledger.db(), now(), &StatusOptions::default()).unwrap()
 }
 
 #[test]
@@ -84,8 +84,9 @@ fn report_counts_every_kind_of_row() {
     assert!(
         a.rejected_transfers.items[0]
             .errors
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .raw()
             .contains("invalidAmount")
     );
     assert_eq!(a.foreign_credits.items[0].invoice_id, "foreign-9");
@@ -101,12 +102,12 @@ fn stale_limit_is_honoured() {
     let opts = StatusOptions {
         stale_after: chrono::Duration::minutes(5),
     };
-    let r = status::report(ledger.conn(), now(), &opts).unwrap();
+    let r = status::report(&ledger.db(), now(), &opts).unwrap();
     assert_eq!(r.attention.stale_credits.total, 4, "inv-4 (10 min) joins");
     let opts = StatusOptions {
         stale_after: chrono::Duration::hours(4),
     };
-    let r = status::report(ledger.conn(), now(), &opts).unwrap();
+    let r = status::report(&ledger.db(), now(), &opts).unwrap();
     assert_eq!(r.attention.stale_credits.total, 0);
 }
 
@@ -161,11 +162,11 @@ fn json_snapshot() {
 fn list_snapshots() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = fixture(&dir.path().join("ledger.sqlite3"));
-    let invoices = status::list_invoices(ledger.conn(), 4).unwrap();
+    let invoices = ledger.db().recent_invoices(4).unwrap();
     assert_eq!(invoices.len(), 4);
     assert_eq!(invoices[0].name, "Iara Campos", "most recent first");
     insta::assert_snapshot!("invoices_text", render_invoices(&invoices));
-    let transfers = status::list_transfers(ledger.conn(), 20).unwrap();
+    let transfers = ledger.db().recent_transfers(20).unwrap();
     assert_eq!(transfers.len(), 5);
     assert_eq!(transfers[0].id, 5, "most recent first");
     insta::assert_snapshot!("transfers_text", render_transfers(&transfers));
@@ -206,8 +207,8 @@ fn query_plans_do_not_scan_the_big_tables() {
         ("LIST_TRANSFERS", "SCAN transfers"),
     ];
     let guarded = ["invoices", "credits", "transfers", "i", "c", "t", "l"];
-    for (name, sql) in status::sql::ALL {
-        let plan = status::query_plan(ledger.conn(), sql).unwrap();
+    for (name, sql) in stark::ledger::report::sql::ALL {
+        let plan = ledger.db().query_plan(sql).unwrap();
         let mut correlated = false;
         for line in &plan {
             let table = line.split_whitespace().nth(1).unwrap_or_default();

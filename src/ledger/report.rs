@@ -1,0 +1,634 @@
+//! The read model behind `stark status`: totals by status, the attention lists and the newest
+//! rows, one aggregate statement each (so a report stays fast on a ledger with 100,000
+//! invoices). This module only reads; what counts as stale and what needs the operator is
+//! decided by [`crate::status`].
+//!
+//! Derived facts follow the money path: a credit is *ours* when its invoice id is one this
+//! ledger issued, *foreign* otherwise; it is *settled* when one of its transfers reached
+//! `success` (both kept as flags by triggers, migration 7).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Row, params};
+use serde::{Serialize, Serializer};
+
+use super::campaign::{BatchStatus, Campaign, latest_campaign, parse_ts, ts};
+use super::{Db, LedgerError};
+use crate::api::model::ApiErrorItem;
+
+/// Invoices (or anything counted with an amount) of one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusTotal {
+    pub status: String,
+    pub count: i64,
+    pub amount: i64,
+}
+
+/// Transfers of one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferTotal {
+    pub status: String,
+    pub count: i64,
+    pub amount: i64,
+    pub fee: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MoneyTotals {
+    pub count: i64,
+    pub gross: i64,
+    pub fees: i64,
+    pub net: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CreditTotals {
+    pub ours: MoneyTotals,
+    pub foreign: MoneyTotals,
+}
+
+/// One list of things to look at: how many there are in all and the first few of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+}
+
+impl<T> Default for Group<T> {
+    fn default() -> Self {
+        Group {
+            total: 0,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> Group<T> {
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// Errors as the ledger keeps them for the operator: the API's `[{"code", "message"}]` list
+/// when that is what was stored, plain text otherwise. Serializes as the stored text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredErrors {
+    raw: String,
+    items: Vec<ApiErrorItem>,
+}
+
+impl StoredErrors {
+    /// Read stored errors: a non-empty list of `{"code", "message"}` objects is parsed; anything
+    /// else is kept as text only.
+    pub(crate) fn parse(raw: String) -> StoredErrors {
+        // Both fields required: an entry without a message is not the API's shape.
+        #[derive(serde::Deserialize)]
+        struct Item {
+            code: String,
+            message: String,
+        }
+        let items = match serde_json::from_str::<Vec<Item>>(&raw) {
+            Ok(items) => items
+                .into_iter()
+                .map(|i| ApiErrorItem {
+                    code: i.code,
+                    message: i.message,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        StoredErrors { raw, items }
+    }
+
+    /// Exactly what was stored.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The API's errors, when the stored text is a non-empty list of them; empty otherwise.
+    pub fn items(&self) -> &[ApiErrorItem] {
+        &self.items
+    }
+}
+
+impl Serialize for StoredErrors {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.raw)
+    }
+}
+
+/// A transfer attempt that waits for the operator (failed with no later success, or refused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferIssue {
+    pub invoice_id: String,
+    pub external_id: String,
+    pub attempt: u32,
+    pub amount: i64,
+    pub errors: Option<StoredErrors>,
+    pub updated_at: String,
+}
+
+/// A credit, as listed among foreign or skipped credits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditRow {
+    pub invoice_id: String,
+    pub amount: i64,
+    pub fee: i64,
+    pub recorded_at: String,
+    pub skip_reason: Option<String>,
+}
+
+/// A batch that waits for the operator (refused, or its slot missed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchIssue {
+    pub campaign_id: i64,
+    /// 1-based batch number.
+    pub batch: u32,
+    pub tag: String,
+    pub due_at: String,
+    pub errors: Option<StoredErrors>,
+}
+
+/// One invoice row for `stark status --invoices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceRow {
+    pub campaign_id: i64,
+    pub batch: u32,
+    /// 1-based position in its batch.
+    pub position: u32,
+    pub invoice_id: Option<String>,
+    pub name: String,
+    pub amount: i64,
+    /// The bank's status, or `planned` when not issued yet.
+    pub status: String,
+    /// Net amount credited, if a credit was recorded.
+    pub credited_net: Option<i64>,
+    pub updated_at: String,
+}
+
+/// One transfer row for `stark status --transfers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferListRow {
+    pub id: i64,
+    pub invoice_id: String,
+    pub attempt: u32,
+    pub external_id: String,
+    pub amount: i64,
+    pub fee: Option<i64>,
+    pub status: String,
+    pub transfer_id: Option<String>,
+    pub errors: Option<StoredErrors>,
+    pub updated_at: String,
+}
+
+/// The most recent campaign and the status of each slot that has a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CampaignProgress {
+    pub campaign: Campaign,
+    /// `(slot, status)`, by slot (0-based).
+    pub batches: Vec<(u32, BatchStatus)>,
+}
+
+/// A credit of ours, not skipped, with no successful transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnsettledCredit {
+    pub invoice_id: String,
+    pub net: i64,
+    /// As stored.
+    pub recorded_at: String,
+    pub recorded: DateTime<Utc>,
+    /// Status of the latest transfer attempt, if any.
+    pub transfer_status: Option<String>,
+}
+
+/// The queries the report runs, by name (`tests/status.rs` checks each plan).
+pub mod sql {
+    pub const INVOICES_BY_STATUS: &str = "SELECT status, COUNT(*), COALESCE(SUM(amount), 0)
+         FROM invoices GROUP BY status ORDER BY status";
+
+    /// `ours` and `settled` are kept by triggers (migration 7).
+    pub const CREDIT_TOTALS: &str = "SELECT c.ours,
+                COUNT(*), COALESCE(SUM(c.amount), 0), COALESCE(SUM(c.fee), 0), COALESCE(SUM(c.net), 0)
+         FROM credits c GROUP BY c.ours";
+
+    pub const TRANSFERS_BY_STATUS: &str =
+        "SELECT status, COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0)
+         FROM transfers GROUP BY status ORDER BY status";
+
+    pub const CAMPAIGN_BATCHES: &str =
+        "SELECT slot, status FROM batches WHERE campaign_id = ?1 ORDER BY slot";
+
+    /// Ours, not skipped, recorded before the cutoff, no successful transfer.
+    pub const STALE_CREDITS: &str = "SELECT c.invoice_id, c.net, c.recorded_at,
+                (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
+                COUNT(*) OVER ()
+         FROM credits c
+         WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
+         ORDER BY c.recorded_at, c.invoice_id LIMIT ?2";
+
+    pub const FAILED_TRANSFERS: &str = "SELECT t.invoice_id, t.external_id, t.attempt, t.amount, t.errors, t.updated_at, COUNT(*) OVER ()
+         FROM transfers t
+         WHERE t.status = 'failed'
+           AND NOT EXISTS (SELECT 1 FROM transfers l WHERE l.invoice_id = t.invoice_id
+                           AND l.attempt > t.attempt AND l.status = 'success')
+         ORDER BY t.id LIMIT ?1";
+
+    pub const REJECTED_TRANSFERS: &str = "SELECT t.invoice_id, t.external_id, t.attempt, t.amount, t.errors, t.updated_at, COUNT(*) OVER ()
+         FROM transfers t WHERE t.status = 'rejected' ORDER BY t.id LIMIT ?1";
+
+    /// Only run when the credit totals count foreign credits (a partial index holds only those).
+    pub const FOREIGN_CREDITS: &str =
+        "SELECT c.invoice_id, c.amount, c.fee, c.recorded_at, c.skip_reason
+         FROM credits c WHERE c.ours = 0
+         ORDER BY c.recorded_at, c.invoice_id LIMIT ?1";
+
+    pub const SKIPPED_CREDITS: &str =
+        "SELECT c.invoice_id, c.amount, c.fee, c.recorded_at, c.skip_reason, COUNT(*) OVER ()
+         FROM credits c WHERE c.skip_reason IS NOT NULL
+         ORDER BY c.recorded_at, c.invoice_id LIMIT ?1";
+
+    pub const BATCHES_IN_STATUS: &str =
+        "SELECT campaign_id, slot, tag, due_at, errors, COUNT(*) OVER ()
+         FROM batches WHERE status = ?1 ORDER BY campaign_id, slot LIMIT ?2";
+
+    pub const LIST_INVOICES: &str =
+        "SELECT i.campaign_id, b.slot, i.position, i.invoice_id, i.name, i.amount,
+                COALESCE(i.status, 'planned'), c.net, i.updated_at
+         FROM invoices i JOIN batches b ON b.id = i.batch_id
+         LEFT JOIN credits c ON c.invoice_id = i.invoice_id
+         ORDER BY i.rowid_ DESC LIMIT ?1";
+
+    pub const LIST_TRANSFERS: &str = "SELECT id, invoice_id, attempt, external_id, amount, fee, status, transfer_id, errors, updated_at
+         FROM transfers ORDER BY id DESC LIMIT ?1";
+
+    /// Every query of the report, for `EXPLAIN QUERY PLAN`.
+    pub const ALL: &[(&str, &str)] = &[
+        ("INVOICES_BY_STATUS", INVOICES_BY_STATUS),
+        ("CREDIT_TOTALS", CREDIT_TOTALS),
+        ("TRANSFERS_BY_STATUS", TRANSFERS_BY_STATUS),
+        ("CAMPAIGN_BATCHES", CAMPAIGN_BATCHES),
+        ("STALE_CREDITS", STALE_CREDITS),
+        ("FAILED_TRANSFERS", FAILED_TRANSFERS),
+        ("REJECTED_TRANSFERS", REJECTED_TRANSFERS),
+        ("FOREIGN_CREDITS", FOREIGN_CREDITS),
+        ("SKIPPED_CREDITS", SKIPPED_CREDITS),
+        ("BATCHES_IN_STATUS", BATCHES_IN_STATUS),
+        ("LIST_INVOICES", LIST_INVOICES),
+        ("LIST_TRANSFERS", LIST_TRANSFERS),
+    ];
+}
+
+/// A limit as SQLite binds it.
+fn bound(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl Db<'_> {
+    /// Invoices by status (`planned` = not issued yet, no status from the bank), by status.
+    pub(crate) fn invoice_totals(&self) -> Result<Vec<StatusTotal>, LedgerError> {
+        self.q((|| {
+            self.conn
+                .prepare_cached(sql::INVOICES_BY_STATUS)?
+                .query_map([], |r| {
+                    Ok(StatusTotal {
+                        status: r
+                            .get::<_, Option<String>>(0)?
+                            .unwrap_or_else(|| "planned".into()),
+                        count: r.get(1)?,
+                        amount: r.get(2)?,
+                    })
+                })?
+                .collect()
+        })())
+    }
+
+    /// Credits of ours and foreign ones: count, gross, fees and net.
+    pub(crate) fn credit_totals(&self) -> Result<CreditTotals, LedgerError> {
+        self.q((|| {
+            let mut credits = CreditTotals::default();
+            let mut stmt = self.conn.prepare_cached(sql::CREDIT_TOTALS)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let totals = MoneyTotals {
+                    count: r.get(1)?,
+                    gross: r.get(2)?,
+                    fees: r.get(3)?,
+                    net: r.get(4)?,
+                };
+                if r.get::<_, bool>(0)? {
+                    credits.ours = totals;
+                } else {
+                    credits.foreign = totals;
+                }
+            }
+            Ok(credits)
+        })())
+    }
+
+    /// Transfer attempts by status.
+    pub(crate) fn transfer_totals(&self) -> Result<Vec<TransferTotal>, LedgerError> {
+        self.q((|| {
+            self.conn
+                .prepare_cached(sql::TRANSFERS_BY_STATUS)?
+                .query_map([], |r| {
+                    Ok(TransferTotal {
+                        status: r.get(0)?,
+                        count: r.get(1)?,
+                        amount: r.get(2)?,
+                        fee: r.get(3)?,
+                    })
+                })?
+                .collect()
+        })())
+    }
+
+    /// The most recent campaign with the status of each of its batches, if there is one.
+    pub(crate) fn campaign_progress(&self) -> Result<Option<CampaignProgress>, LedgerError> {
+        self.q((|| {
+            let Some(campaign) = latest_campaign(self.conn)? else {
+                return Ok(None);
+            };
+            let batches = self
+                .conn
+                .prepare_cached(sql::CAMPAIGN_BATCHES)?
+                .query_map([campaign.id], |r| {
+                    let status: String = r.get(1)?;
+                    let status = BatchStatus::parse(&status).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Text,
+                            format!("unknown batch status {status:?}").into(),
+                        )
+                    })?;
+                    Ok((r.get(0)?, status))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(CampaignProgress { campaign, batches }))
+        })())
+    }
+
+    /// Credits of ours, not skipped, without a successful transfer, recorded before `cutoff`:
+    /// oldest first, the first `limit` of them and how many there are in all.
+    pub(crate) fn unsettled_credits_recorded_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Group<UnsettledCredit>, LedgerError> {
+        self.q(group(
+            self,
+            sql::STALE_CREDITS,
+            params![ts(cutoff), bound(limit)],
+            4,
+            |r| {
+                let recorded_at: String = r.get(2)?;
+                Ok(UnsettledCredit {
+                    invoice_id: r.get(0)?,
+                    net: r.get(1)?,
+                    recorded: parse_ts(&recorded_at)?,
+                    recorded_at,
+                    transfer_status: r.get(3)?,
+                })
+            },
+        ))
+    }
+
+    /// Transfers the bank failed with no later successful attempt, in claim order.
+    pub(crate) fn failed_transfer_issues(
+        &self,
+        limit: usize,
+    ) -> Result<Group<TransferIssue>, LedgerError> {
+        self.q(group(
+            self,
+            sql::FAILED_TRANSFERS,
+            params![bound(limit)],
+            6,
+            transfer_issue,
+        ))
+    }
+
+    /// Transfers the API refused, in claim order.
+    pub(crate) fn rejected_transfer_issues(
+        &self,
+        limit: usize,
+    ) -> Result<Group<TransferIssue>, LedgerError> {
+        self.q(group(
+            self,
+            sql::REJECTED_TRANSFERS,
+            params![bound(limit)],
+            6,
+            transfer_issue,
+        ))
+    }
+
+    /// The first `limit` foreign credits, oldest first (their number is in
+    /// [`Db::credit_totals`]).
+    pub(crate) fn foreign_credit_rows(&self, limit: usize) -> Result<Vec<CreditRow>, LedgerError> {
+        self.q((|| {
+            self.conn
+                .prepare_cached(sql::FOREIGN_CREDITS)?
+                .query_map(params![bound(limit)], credit_row)?
+                .collect()
+        })())
+    }
+
+    /// Credits with nothing to forward, oldest first.
+    pub(crate) fn skipped_credit_rows(
+        &self,
+        limit: usize,
+    ) -> Result<Group<CreditRow>, LedgerError> {
+        self.q(group(
+            self,
+            sql::SKIPPED_CREDITS,
+            params![bound(limit)],
+            5,
+            credit_row,
+        ))
+    }
+
+    /// Batches of every campaign in `status`, by campaign and slot.
+    pub(crate) fn batch_issues(
+        &self,
+        status: BatchStatus,
+        limit: usize,
+    ) -> Result<Group<BatchIssue>, LedgerError> {
+        self.q(group(
+            self,
+            sql::BATCHES_IN_STATUS,
+            params![status.as_str(), bound(limit)],
+            5,
+            |r| {
+                Ok(BatchIssue {
+                    campaign_id: r.get(0)?,
+                    batch: r.get::<_, u32>(1)? + 1,
+                    tag: r.get(2)?,
+                    due_at: r.get(3)?,
+                    errors: stored_errors(r, 4)?,
+                })
+            },
+        ))
+    }
+
+    /// The most recent invoices (newest first).
+    pub fn recent_invoices(&self, limit: u32) -> Result<Vec<InvoiceRow>, LedgerError> {
+        self.q((|| {
+            self.conn
+                .prepare_cached(sql::LIST_INVOICES)?
+                .query_map([limit], |r| {
+                    Ok(InvoiceRow {
+                        campaign_id: r.get(0)?,
+                        batch: r.get::<_, u32>(1)? + 1,
+                        position: r.get::<_, u32>(2)? + 1,
+                        invoice_id: r.get(3)?,
+                        name: r.get(4)?,
+                        amount: r.get(5)?,
+                        status: r.get(6)?,
+                        credited_net: r.get(7)?,
+                        updated_at: r.get(8)?,
+                    })
+                })?
+                .collect()
+        })())
+    }
+
+    /// The most recent transfer attempts (newest first).
+    pub fn recent_transfers(&self, limit: u32) -> Result<Vec<TransferListRow>, LedgerError> {
+        self.q((|| {
+            self.conn
+                .prepare_cached(sql::LIST_TRANSFERS)?
+                .query_map([limit], |r| {
+                    Ok(TransferListRow {
+                        id: r.get(0)?,
+                        invoice_id: r.get(1)?,
+                        attempt: r.get(2)?,
+                        external_id: r.get(3)?,
+                        amount: r.get(4)?,
+                        fee: r.get(5)?,
+                        status: r.get(6)?,
+                        transfer_id: r.get(7)?,
+                        errors: stored_errors(r, 8)?,
+                        updated_at: r.get(9)?,
+                    })
+                })?
+                .collect()
+        })())
+    }
+}
+
+/// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
+fn group<T>(
+    db: &Db<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+    total_col: usize,
+    f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Group<T>> {
+    let mut stmt = db.conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut g = Group::default();
+    while let Some(r) = rows.next()? {
+        g.total = r.get(total_col)?;
+        g.items.push(f(r)?);
+    }
+    Ok(g)
+}
+
+fn stored_errors(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<StoredErrors>> {
+    Ok(r.get::<_, Option<String>>(col)?.map(StoredErrors::parse))
+}
+
+fn transfer_issue(r: &Row<'_>) -> rusqlite::Result<TransferIssue> {
+    Ok(TransferIssue {
+        invoice_id: r.get(0)?,
+        external_id: r.get(1)?,
+        attempt: r.get(2)?,
+        amount: r.get(3)?,
+        errors: stored_errors(r, 4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+fn credit_row(r: &Row<'_>) -> rusqlite::Result<CreditRow> {
+    Ok(CreditRow {
+        invoice_id: r.get(0)?,
+        amount: r.get(1)?,
+        fee: r.get(2)?,
+        recorded_at: r.get(3)?,
+        skip_reason: r.get(4)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Ledger;
+
+    fn item(code: &str, message: &str) -> ApiErrorItem {
+        ApiErrorItem {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn stored_errors_parse_the_api_list_and_keep_anything_else_as_text() {
+        let e = StoredErrors::parse(
+            r#"[{"code":"invalidAmount","message":"too much"},{"code":"x","message":"y"}]"#.into(),
+        );
+        assert_eq!(
+            e.items(),
+            [item("invalidAmount", "too much"), item("x", "y")]
+        );
+        for text in [
+            "connection reset",
+            "[]",
+            r#"[{"code":"noMessage"}]"#,
+            r#"{"code":"a","message":"b"}"#,
+        ] {
+            let e = StoredErrors::parse(text.into());
+            assert!(e.items().is_empty(), "{text}");
+            assert_eq!(e.raw(), text);
+        }
+        assert_eq!(
+            serde_json::to_string(&StoredErrors::parse(
+                r#"[{"code":"a","message":"b"}]"#.into()
+            ))
+            .unwrap(),
+            r#""[{\"code\":\"a\",\"message\":\"b\"}]""#,
+            "serialized as stored"
+        );
+    }
+
+    #[test]
+    fn statement_names_are_unique_across_the_store() {
+        let all = crate::ledger::statements();
+        let mut names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before, "duplicate statement names");
+        for (name, _) in sql::ALL {
+            assert!(
+                names.contains(name),
+                "{name} is not in ledger::statements()"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_ledger_reports_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let db = ledger.db();
+        assert!(db.campaign_progress().unwrap().is_none());
+        assert!(db.invoice_totals().unwrap().is_empty());
+        assert_eq!(db.credit_totals().unwrap(), CreditTotals::default());
+        assert!(db.transfer_totals().unwrap().is_empty());
+        assert!(
+            db.unsettled_credits_recorded_before(Utc::now(), 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(db.batch_issues(BatchStatus::Missed, 10).unwrap().is_empty());
+        assert!(db.recent_invoices(10).unwrap().is_empty());
+        assert!(db.recent_transfers(10).unwrap().is_empty());
+    }
+}
