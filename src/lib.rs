@@ -20,5 +20,5 @@ pub mod ledger;
 pub mod payout;
 pub mod reconcile;
 pub mod sandbox;
-pub mod server;
+pub mod serve;
 pub mod status;

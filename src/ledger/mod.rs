@@ -10,9 +10,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 pub mod campaign;
+pub mod keys;
 pub mod lease;
 mod migrations;
 pub mod money;
+mod wal;
 pub mod webhooks;
 
 pub use migrations::MIGRATIONS;
@@ -307,6 +309,7 @@ pub struct Db<'c> {
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
         campaign::sql::ALL,
+        keys::sql::ALL,
         lease::sql::ALL,
         money::sql::ALL,
         webhooks::sql::ALL,
