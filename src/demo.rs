@@ -25,7 +25,7 @@ use crate::ledger::Ledger;
 use crate::payout::PayoutOptions;
 use crate::reconcile::{self, NoProgress, ReconcileOptions};
 use crate::sandbox::{self, FaultRule, SandboxConfig};
-use crate::server::{self, ServerConfig};
+use crate::serve::{self, ServerConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -153,7 +153,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     ];
     let end = t0 + Duration::hours(24);
     let total_steps = ((end - t0).num_minutes() / STEP_MINUTES) as u64;
-    let mut server: Option<(server::WebhookServer, String)> = None;
+    let mut server: Option<(serve::WebhookServer, String)> = None;
     let mut next_tick = t0;
     let (mut ticks, mut reconciles, mut windows_opened) = (0, 0, 0);
     for step in 0..=total_steps {
@@ -173,7 +173,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
             (Some(_), false) => {
                 let (s, id) = server.take().expect("checked");
                 s.stop().await?;
-                let _ = server::unregister(&client, &opts.ledger, &id).await;
+                let _ = serve::unregister(&client, &opts.ledger, &id, &clock).await;
                 progress.note(format!("{}  serve-webhook down", hm(since)));
             }
             _ => {}
@@ -226,7 +226,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     }
     if let Some((s, id)) = server.take() {
         s.stop().await?;
-        let _ = server::unregister(&client, &opts.ledger, &id).await;
+        let _ = serve::unregister(&client, &opts.ledger, &id, &clock).await;
     }
 
     // Settle: the bank finishes paying and processing; cron keeps running.
@@ -296,17 +296,16 @@ async fn start_webhook(
     client: &Client,
     ledger: &std::path::Path,
     clock: &ManualClock,
-) -> anyhow::Result<(server::WebhookServer, String)> {
+) -> anyhow::Result<(serve::WebhookServer, String)> {
     let mut cfg = ServerConfig::new(
         "127.0.0.1:0".parse().expect("static address"),
         ledger.to_path_buf(),
     );
     cfg.client = Some(client.clone());
-    cfg.quiet = true;
     cfg.clock = Arc::new(clock.clone());
     cfg.payout.backoff = StdDuration::from_millis(10);
-    let srv = server::start(cfg, std::future::pending()).await?;
-    let hook = server::register(client, ledger, &format!("http://{}", srv.addr)).await?;
+    let srv = serve::start(cfg, std::future::pending()).await?;
+    let hook = serve::register(client, ledger, &format!("http://{}", srv.addr), clock).await?;
     Ok((srv, hook.id))
 }
 

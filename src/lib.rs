@@ -20,6 +20,6 @@ pub mod ledger;
 pub mod payout;
 pub mod reconcile;
 pub mod sandbox;
-pub mod server;
+pub mod serve;
 pub mod status;
 pub mod test_hooks;

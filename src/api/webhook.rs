@@ -7,16 +7,34 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use super::ApiError;
 use crate::keys::{PublicKey, SignatureError, decode_signature};
 
 /// Why a delivery was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(transparent)]
     Signature(#[from] SignatureError),
     /// The signing key could not be obtained; the sender should retry later.
     #[error("Stark Bank's public key is unavailable: {0}")]
-    KeyUnavailable(String),
+    KeyUnavailable(KeyFetchError),
+}
+
+/// Why the signing key could not be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFetchError {
+    /// The request for it failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The API answered, with no key.
+    #[error("the API returned no public key")]
+    NoKey,
+    /// The API's key does not parse.
+    #[error("{0}")]
+    BadKey(String),
+    /// No key is pinned or cached and there is no fetcher.
+    #[error("no key configured and no way to fetch one")]
+    NotConfigured,
 }
 
 /// Verify `body` against a `Digital-Signature` header value with a known key.
@@ -25,8 +43,11 @@ pub fn verify_signature(key: &PublicKey, body: &[u8], header: &str) -> Result<()
 }
 
 /// Fetches the current signing key (from `GET /v2/public-key`).
-pub type KeyFetcher =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<PublicKey, String>> + Send>> + Send + Sync>;
+pub type KeyFetcher = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<PublicKey, KeyFetchError>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Verifies deliveries with a cached key; on a mismatch it fetches the key once more (key
 /// rotation) before rejecting, at most once per `refetch_interval` so that a flood of bad
@@ -94,9 +115,7 @@ impl WebhookVerifier {
 
     async fn refresh(&self) -> Result<PublicKey, VerifyError> {
         let Some(fetcher) = &self.fetcher else {
-            return Err(VerifyError::KeyUnavailable(
-                "no key configured and no way to fetch one".into(),
-            ));
+            return Err(VerifyError::KeyUnavailable(KeyFetchError::NotConfigured));
         };
         let _guard = self.fetch_lock.lock().await;
         // Another request may have refreshed it while we waited.
@@ -152,29 +171,37 @@ mod tests {
         );
         for _ in 0..20 {
             let sig = other.sign_base64(b"x");
-            assert_eq!(
+            assert!(matches!(
                 v.verify(b"x", Some(&sig)).await,
                 Err(VerifyError::Signature(SignatureError::Mismatch))
-            );
+            ));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
     async fn unavailable_key_is_distinct_from_bad_signature() {
-        let failing: KeyFetcher =
-            Arc::new(|| Box::pin(async { Err("connection refused".to_string()) }));
+        let failing: KeyFetcher = Arc::new(|| {
+            Box::pin(async {
+                Err(KeyFetchError::Api(ApiError::Connect {
+                    url: "https://api.example".into(),
+                    reason: "connection refused".into(),
+                }))
+            })
+        });
         let v = WebhookVerifier::new(None, Some(failing));
         let key = PrivateKey::generate();
         let sig = key.sign_base64(b"x");
         assert!(matches!(
             v.verify(b"x", Some(&sig)).await,
-            Err(VerifyError::KeyUnavailable(_))
+            Err(VerifyError::KeyUnavailable(KeyFetchError::Api(
+                ApiError::Connect { .. }
+            )))
         ));
-        assert_eq!(
+        assert!(matches!(
             v.verify(b"x", None).await,
             Err(VerifyError::Signature(SignatureError::Missing))
-        );
+        ));
         assert!(matches!(
             v.verify(b"x", Some("!!!")).await,
             Err(VerifyError::Signature(SignatureError::Malformed(_)))

@@ -1,17 +1,22 @@
 //! `stark serve-webhook`: receive Stark Bank's signed events for a while.
 
+use std::borrow::Cow;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use serde::Serialize;
 
 use super::GlobalArgs;
 use super::errors::UsageError;
+use crate::events::Verdict;
 use crate::keys::PublicKey;
 use crate::ledger::Ledger;
-use crate::server::{self, ServerConfig};
+use crate::serve::{self, RequestOutcome, RequestRecord, RequestSink, ServerConfig};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -52,6 +57,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         validate_public_url(url)?;
     }
     Ledger::open(&settings.ledger.value)?; // fail fast on a bad ledger
+    let clock = crate::clock::from_env()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,7 +65,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async {
         let registered = match (&args.public_url, &client) {
             (Some(url), Some(c)) => {
-                let hook = server::register(c, &settings.ledger.value, url).await?;
+                let hook = serve::register(c, &settings.ledger.value, url, &*clock).await?;
                 eprintln!("registered webhook {} for {}", hook.id, hook.url);
                 Some(hook.id)
             }
@@ -69,12 +75,14 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         cfg.client = client.clone();
         cfg.webhook_key = webhook_key;
         cfg.transfer = !args.no_transfer;
-        cfg.json_lines = global.json;
-        cfg.quiet = global.quiet;
+        cfg.sink = Arc::new(RequestLines {
+            json: global.json,
+            quiet: global.quiet,
+        });
         cfg.payout.backoff = super::backoff();
-        cfg.clock = crate::clock::from_env()?;
+        cfg.clock = clock.clone();
         let duration = args.duration.and_then(|d| d.to_std().ok());
-        let server = server::start(cfg, stop_signal(duration)).await?;
+        let server = serve::start(cfg, stop_signal(duration)).await?;
         if !global.quiet {
             eprintln!(
                 "listening on http://{}/webhook (POST), health at /healthz",
@@ -84,7 +92,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let stats = server.stats.clone();
         server.wait().await?;
         if let (Some(id), Some(c)) = (registered, &client) {
-            match server::unregister(c, &settings.ledger.value, &id).await {
+            match serve::unregister(c, &settings.ledger.value, &id, &*clock).await {
                 Ok(()) => eprintln!("deleted webhook {id}"),
                 Err(e) => eprintln!("warning: could not delete webhook {id} ({e}); the next serve-webhook --public-url removes it"),
             }
@@ -101,6 +109,122 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per request on stderr: text, or JSON with `--json`; with `--quiet`, only the
+/// answers that make Stark Bank retry (5xx).
+struct RequestLines {
+    json: bool,
+    quiet: bool,
+}
+
+impl RequestLines {
+    /// The line for a request, if it is shown.
+    fn line(&self, record: &RequestRecord) -> Option<String> {
+        if self.quiet && record.status < 500 {
+            return None;
+        }
+        Some(if self.json {
+            json_line(record)
+        } else {
+            text_line(record)
+        })
+    }
+}
+
+impl RequestSink for RequestLines {
+    fn record(&self, record: &RequestRecord) {
+        if let Some(text) = self.line(record) {
+            // One `write` per line: `eprintln!` on unbuffered stderr writes each formatted
+            // piece separately (a dozen system calls per request).
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
+}
+
+/// A request line's fields, in their JSON order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestLine<'a> {
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscription: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoice_id: Option<&'a str>,
+    verdict: Cow<'a, str>,
+    action: Cow<'a, str>,
+}
+
+impl<'a> RequestLine<'a> {
+    fn of(r: &'a RequestRecord) -> Self {
+        let ids = r.event.as_ref();
+        let (verdict, action): (Cow<'a, str>, Cow<'a, str>) = match &r.outcome {
+            RequestOutcome::Recorded { verdict, note } => {
+                (verdict.as_str().into(), action(*verdict, note.as_deref()))
+            }
+            RequestOutcome::Refused(refusal) => (
+                refusal.to_string().into(),
+                if refusal.is_retryable() {
+                    "retry later"
+                } else {
+                    "rejected"
+                }
+                .into(),
+            ),
+        };
+        RequestLine {
+            status: r.status,
+            event: ids.map(|e| e.event_id.as_str()),
+            subscription: ids.map(|e| e.subscription.as_str()),
+            log_type: ids.and_then(|e| e.log_type.as_deref()),
+            invoice_id: ids.and_then(|e| e.invoice_id.as_deref()),
+            verdict,
+            action,
+        }
+    }
+}
+
+/// What the server did with a recorded event, for the operator.
+fn action(verdict: Verdict, note: Option<&str>) -> Cow<'static, str> {
+    match verdict {
+        Verdict::Credit => "credit recorded; transfer queued".into(),
+        Verdict::CreditForeign => "recorded as foreign; never transferred".into(),
+        Verdict::CreditSkipped => format!(
+            "recorded; not transferred ({})",
+            note.unwrap_or("nothing to forward")
+        )
+        .into(),
+        Verdict::CreditKnown => "credit already recorded".into(),
+        Verdict::Duplicate => "already recorded".into(),
+        Verdict::InvoiceUpdate | Verdict::TransferUpdate => "status recorded".into(),
+        Verdict::Ignored => "recorded; nothing to do".into(),
+    }
+}
+
+/// `200 event=E invoice/credited invoice=I verdict=credit action=…`, `-` for what is unknown.
+fn text_line(r: &RequestRecord) -> String {
+    let l = RequestLine::of(r);
+    format!(
+        "{} event={} {}/{} invoice={} verdict={} action={}\n",
+        l.status,
+        l.event.unwrap_or("-"),
+        l.subscription.unwrap_or("-"),
+        l.log_type.unwrap_or("-"),
+        l.invoice_id.unwrap_or("-"),
+        l.verdict,
+        l.action
+    )
+}
+
+/// The same fields as one JSON object per line.
+fn json_line(r: &RequestRecord) -> String {
+    let mut t = serde_json::to_string(&RequestLine::of(r)).unwrap_or_default();
+    t.push('\n');
+    t
 }
 
 fn validate_public_url(url: &str) -> Result<(), UsageError> {
@@ -129,5 +253,190 @@ async fn stop_signal(duration: Option<std::time::Duration>) {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = timer => tracing::info!("--for elapsed: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::keys::SignatureError;
+    use crate::serve::{EventIds, Refusal};
+
+    fn ids(event: &str, sub: &str, log: Option<&str>, invoice: Option<&str>) -> Option<EventIds> {
+        Some(EventIds {
+            event_id: event.into(),
+            subscription: sub.into(),
+            log_type: log.map(Into::into),
+            invoice_id: invoice.map(Into::into),
+        })
+    }
+
+    fn recorded(event: Option<EventIds>, verdict: Verdict, note: Option<&str>) -> RequestRecord {
+        RequestRecord {
+            status: 200,
+            event,
+            outcome: RequestOutcome::Recorded {
+                verdict,
+                note: note.map(Into::into),
+            },
+            elapsed: Duration::from_millis(3),
+        }
+    }
+
+    fn refused(event: Option<EventIds>, r: Refusal) -> RequestRecord {
+        RequestRecord {
+            status: r.status(),
+            event,
+            outcome: RequestOutcome::Refused(r),
+            elapsed: Duration::from_millis(3),
+        }
+    }
+
+    /// The lines are what `serve-webhook` has always printed, byte for byte.
+    #[test]
+    fn request_lines_keep_their_text_and_json_shapes() {
+        let busy = || {
+            Refusal::LedgerUnavailable(Arc::new(crate::ledger::LedgerError::Busy {
+                path: "l.sqlite3".into(),
+            }))
+        };
+        let cases = [
+            (
+                recorded(
+                    ids("e1", "invoice", Some("credited"), Some("100")),
+                    Verdict::Credit,
+                    None,
+                ),
+                "200 event=e1 invoice/credited invoice=100 verdict=credit action=credit recorded; transfer queued\n",
+                r#"{"status":200,"event":"e1","subscription":"invoice","logType":"credited","invoiceId":"100","verdict":"credit","action":"credit recorded; transfer queued"}"#,
+            ),
+            (
+                recorded(
+                    ids("e2", "invoice", Some("credited"), Some("101")),
+                    Verdict::CreditSkipped,
+                    Some("fee 10 >= amount 5"),
+                ),
+                "200 event=e2 invoice/credited invoice=101 verdict=credit-skipped action=recorded; not transferred (fee 10 >= amount 5)\n",
+                r#"{"status":200,"event":"e2","subscription":"invoice","logType":"credited","invoiceId":"101","verdict":"credit-skipped","action":"recorded; not transferred (fee 10 >= amount 5)"}"#,
+            ),
+            (
+                recorded(
+                    ids("e3", "transfer", Some("success"), None),
+                    Verdict::TransferUpdate,
+                    None,
+                ),
+                "200 event=e3 transfer/success invoice=- verdict=transfer-update action=status recorded\n",
+                r#"{"status":200,"event":"e3","subscription":"transfer","logType":"success","verdict":"transfer-update","action":"status recorded"}"#,
+            ),
+            (
+                recorded(ids("e4", "boleto", None, None), Verdict::Ignored, None),
+                "200 event=e4 boleto/- invoice=- verdict=ignored action=recorded; nothing to do\n",
+                r#"{"status":200,"event":"e4","subscription":"boleto","verdict":"ignored","action":"recorded; nothing to do"}"#,
+            ),
+            (
+                refused(None, Refusal::BadSignature(SignatureError::Mismatch)),
+                "400 event=- -/- invoice=- verdict=bad signature: signature does not match the content action=rejected\n",
+                r#"{"status":400,"verdict":"bad signature: signature does not match the content","action":"rejected"}"#,
+            ),
+            (
+                refused(None, Refusal::BodyTooLarge),
+                "413 event=- -/- invoice=- verdict=body too large action=rejected\n",
+                r#"{"status":413,"verdict":"body too large","action":"rejected"}"#,
+            ),
+            (
+                refused(None, Refusal::BodyTooSlow),
+                "408 event=- -/- invoice=- verdict=body too slow action=rejected\n",
+                r#"{"status":408,"verdict":"body too slow","action":"rejected"}"#,
+            ),
+            (
+                refused(
+                    None,
+                    Refusal::KeyUnavailable(crate::api::webhook::KeyFetchError::NoKey),
+                ),
+                "503 event=- -/- invoice=- verdict=signing key unavailable action=retry later\n",
+                r#"{"status":503,"verdict":"signing key unavailable","action":"retry later"}"#,
+            ),
+            (
+                refused(ids("e5", "invoice", Some("paid"), Some("102")), busy()),
+                "503 event=e5 invoice/paid invoice=102 verdict=ledger unavailable action=retry later\n",
+                r#"{"status":503,"event":"e5","subscription":"invoice","logType":"paid","invoiceId":"102","verdict":"ledger unavailable","action":"retry later"}"#,
+            ),
+            (
+                refused(None, Refusal::ShuttingDown),
+                "503 event=- -/- invoice=- verdict=shutting down action=retry later\n",
+                r#"{"status":503,"verdict":"shutting down","action":"retry later"}"#,
+            ),
+        ];
+        for (record, text, json) in &cases {
+            assert_eq!(text_line(record), *text);
+            assert_eq!(json_line(record), format!("{json}\n"));
+        }
+        let e = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(
+            text_line(&refused(None, Refusal::NotAnEvent(e))),
+            format!("400 event=- -/- invoice=- verdict=not an event: {msg} action=rejected\n")
+        );
+        assert_eq!(
+            text_line(&refused(None, Refusal::NotUtf8)),
+            "400 event=- -/- invoice=- verdict=body is not UTF-8 action=rejected\n"
+        );
+        assert_eq!(
+            text_line(&refused(None, Refusal::UnreadableBody)),
+            "400 event=- -/- invoice=- verdict=cannot read body action=rejected\n"
+        );
+    }
+
+    #[test]
+    fn every_verdict_has_its_action_text() {
+        for (verdict, note, text) in [
+            (Verdict::Credit, None, "credit recorded; transfer queued"),
+            (
+                Verdict::CreditForeign,
+                None,
+                "recorded as foreign; never transferred",
+            ),
+            (
+                Verdict::CreditSkipped,
+                Some("why"),
+                "recorded; not transferred (why)",
+            ),
+            (
+                Verdict::CreditSkipped,
+                None,
+                "recorded; not transferred (nothing to forward)",
+            ),
+            (Verdict::CreditKnown, None, "credit already recorded"),
+            (Verdict::Duplicate, None, "already recorded"),
+            (Verdict::InvoiceUpdate, None, "status recorded"),
+            (Verdict::TransferUpdate, None, "status recorded"),
+            (Verdict::Ignored, None, "recorded; nothing to do"),
+        ] {
+            assert_eq!(action(verdict, note), text, "{verdict:?}");
+        }
+    }
+
+    #[test]
+    fn quiet_shows_only_what_makes_the_bank_retry() {
+        let quiet = RequestLines {
+            json: false,
+            quiet: true,
+        };
+        assert_eq!(quiet.line(&recorded(None, Verdict::Credit, None)), None);
+        assert_eq!(quiet.line(&refused(None, Refusal::BodyTooLarge)), None);
+        assert_eq!(
+            quiet.line(&refused(None, Refusal::ShuttingDown)).as_deref(),
+            Some("503 event=- -/- invoice=- verdict=shutting down action=retry later\n")
+        );
+        let json = RequestLines {
+            json: true,
+            quiet: false,
+        };
+        assert_eq!(
+            json.line(&refused(None, Refusal::BodyTooLarge)).as_deref(),
+            Some("{\"status\":413,\"verdict\":\"body too large\",\"action\":\"rejected\"}\n")
+        );
     }
 }

@@ -11,10 +11,12 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 pub(crate) mod audit;
 pub mod campaign;
+pub mod keys;
 pub mod lease;
 mod migrations;
 pub mod money;
 pub mod report;
+mod wal;
 pub mod webhooks;
 
 pub use migrations::MIGRATIONS;
@@ -296,6 +298,7 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
         audit::sql::ALL,
         campaign::sql::ALL,
+        keys::sql::ALL,
         lease::sql::ALL,
         money::sql::ALL,
         report::sql::ALL,

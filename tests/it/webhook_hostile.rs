@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use stark::keys::PrivateKey;
-use stark::server::{self, ServerConfig};
+use stark::serve::{self, Refusal, RequestOutcome, RequestRecord, ServerConfig};
 
 struct Harness {
     rt: tokio::runtime::Runtime,
@@ -19,6 +19,10 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_sink(|_: &RequestRecord| {})
+    }
+
+    fn with_sink(sink: impl stark::serve::RequestSink) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.sqlite3");
         // One invoice of ours, so credits for it are "ours".
@@ -42,12 +46,12 @@ impl Harness {
         let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), ledger.clone());
         cfg.webhook_key = Some(key.public_key());
         cfg.transfer = false;
-        cfg.quiet = true;
+        cfg.sink = std::sync::Arc::new(sink);
         cfg.header_timeout = Duration::from_millis(500);
         cfg.body_timeout = Duration::from_millis(500);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let srv = rt
-            .block_on(server::start(cfg, async move {
+            .block_on(serve::start(cfg, async move {
                 let _ = rx.await;
             }))
             .unwrap();
@@ -576,4 +580,89 @@ fn slow_clients_cannot_hold_the_server() {
     // Meanwhile the server still answers others.
     assert_eq!(h.request("GET", "/healthz", vec![], None), 200);
     assert_eq!(h.counts(), (0, 0));
+}
+
+/// Every request hands the sink one record: its status, what the event was (once verified
+/// and parsed) and how it ended.
+#[test]
+fn each_request_hands_the_sink_one_record() {
+    type Seen = (
+        u16,
+        Option<(String, String, Option<String>, Option<String>)>,
+        String,
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Seen>::new()));
+    let h = Harness::with_sink({
+        let seen = seen.clone();
+        move |r: &RequestRecord| {
+            let ids = r.event.as_ref().map(|e| {
+                (
+                    e.event_id.clone(),
+                    e.subscription.clone(),
+                    e.log_type.clone(),
+                    e.invoice_id.clone(),
+                )
+            });
+            let outcome = match &r.outcome {
+                RequestOutcome::Recorded { verdict, note } => {
+                    format!("recorded {} {note:?}", verdict.as_str())
+                }
+                RequestOutcome::Refused(f) => {
+                    assert_eq!(f.status(), r.status);
+                    assert_eq!(f.is_retryable(), r.status >= 500);
+                    let kind = match f {
+                        Refusal::BodyTooLarge => "too large",
+                        Refusal::BadSignature(_) => "bad signature",
+                        Refusal::NotAnEvent(_) => "not an event",
+                        other => panic!("unexpected {other:?}"),
+                    };
+                    format!("refused {kind}: {f}")
+                }
+            };
+            seen.lock().unwrap().push((r.status, ids, outcome));
+        }
+    });
+    let credit = credited("e1", "100", "1000", "10");
+    assert_eq!(h.post_signed(credit.as_bytes()), 200);
+    assert_eq!(h.post_signed(credit.as_bytes()), 200);
+    assert_eq!(
+        h.request("POST", "/webhook", credit.clone().into_bytes(), None),
+        400
+    );
+    assert_eq!(h.post_signed(b"{}"), 400);
+    assert_eq!(
+        h.request("POST", "/webhook", vec![b' '; (1 << 20) + 1], Some("x")),
+        413
+    );
+    assert_eq!(h.request("GET", "/healthz", vec![], None), 200);
+    let ids = Some((
+        "e1".to_string(),
+        "invoice".to_string(),
+        Some("credited".to_string()),
+        Some("100".to_string()),
+    ));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 5, "{seen:#?}");
+    assert_eq!(seen[0], (200, ids.clone(), "recorded credit None".into()));
+    assert_eq!(seen[1], (200, ids, "recorded duplicate None".into()));
+    assert_eq!(
+        seen[2],
+        (
+            400,
+            None,
+            "refused bad signature: bad signature: signature is missing".into()
+        ),
+        "{seen:#?}"
+    );
+    assert_eq!(seen[3].0, 400);
+    assert!(
+        seen[3]
+            .2
+            .starts_with("refused not an event: not an event: "),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen[4],
+        (413, None, "refused too large: body too large".into())
+    );
 }

@@ -1,0 +1,240 @@
+//! `serve-webhook` as a library: a small HTTP server that receives Stark Bank's signed events.
+//!
+//! Per request: read the raw body (1 MiB limit → 413, slow bodies → 408), verify
+//! `Digital-Signature` before parsing (400 when missing, malformed or wrong; 503 when the key
+//! cannot be fetched, so Stark retries), then hand the event to the ledger writer and answer
+//! 200 only after it is committed. The writer is one thread that groups the events waiting at
+//! that moment into one transaction (group commit): one fsync serves many deliveries. After a
+//! commit that recorded credits, a background task runs the transfer step (the same code as
+//! `transfer-credited`); the HTTP answer never waits for Stark Bank.
+//!
+//! Invariants:
+//! - **200 only after commit.** A request is answered 200 once the transaction holding its
+//!   event is committed (synchronous=FULL), never before; anything else is a 4xx (never
+//!   recorded, never will be) or a 503 (not recorded; Stark Bank retries).
+//! - **The signature before the content.** Nothing of the body is parsed before its
+//!   signature verified over the raw bytes.
+//! - **One writer.** Only the writer thread writes events; checkpoints run on their own
+//!   connection and never inside a commit; the transfer step opens its own connection.
+//! - **Shutdown drains.** On stop the accept loop ends, in-flight requests finish (up to 30 s),
+//!   the writer commits and answers what it holds, then the checkpointer checkpoints once more.
+//! - **Business time from the clock.** Every ledger stamp comes from [`ServerConfig::clock`].
+//! - **No printing.** Each request ends in one [`RequestRecord`], handed to
+//!   [`ServerConfig::sink`]; the embedding program decides what to show.
+//!
+//! Layout: `http.rs` (accept loop, limits, handler), `writer.rs` (the single writer with group
+//! commit, and the checkpointer), `payout_loop.rs` (the transfer step), `registration.rs` (the
+//! webhook at the bank and in the ledger), `record.rs` (what each request produces).
+
+mod http;
+mod payout_loop;
+mod record;
+mod registration;
+mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::sync::{Notify, oneshot};
+
+use crate::api::webhook::{KeyFetchError, KeyFetcher, WebhookVerifier};
+use crate::api::{ApiError, Client};
+use crate::clock::{Clock, SystemClock};
+use crate::keys::PublicKey;
+use crate::ledger::{Ledger, LedgerError};
+use crate::payout::PayoutOptions;
+
+pub use record::{Discard, EventIds, Refusal, RequestOutcome, RequestRecord, RequestSink};
+pub(crate) use registration::{register, unregister};
+
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub ledger: PathBuf,
+    /// For fetching the signing key and for background transfers. Without it, the server
+    /// only records (it needs `webhook_key`).
+    pub client: Option<Client>,
+    /// Pin the webhook signing key (otherwise: the ledger's cache, then `GET /v2/public-key`).
+    pub webhook_key: Option<PublicKey>,
+    pub transfer: bool,
+    pub payout: PayoutOptions,
+    /// Receives one record per request ([`Discard`] by default).
+    pub sink: Arc<dyn RequestSink>,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    /// Business time for ledger stamps (`STARK_NOW` in tests, the sandbox's clock in the demo).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr, ledger: PathBuf) -> Self {
+        ServerConfig {
+            listen,
+            ledger,
+            client: None,
+            webhook_key: None,
+            transfer: true,
+            payout: PayoutOptions::default(),
+            sink: Arc::new(Discard),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Why the server could not start, stop or register its webhook.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "no way to verify webhooks: configure the Stark Bank credentials (to fetch the key) or pass --webhook-key"
+    )]
+    NoVerifier,
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Binding the listener or starting a thread.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("registering the webhook {url}")]
+    Register {
+        url: String,
+        #[source]
+        source: ApiError,
+    },
+    /// The server's task panicked.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Counters, for tests and the shutdown summary.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) credits: AtomicU64,
+    pub(crate) commits: AtomicU64,
+}
+
+/// A running server.
+pub struct WebhookServer {
+    pub addr: SocketAddr,
+    pub(crate) stats: Arc<Stats>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WebhookServer {
+    /// Ask the server to stop (graceful) and wait until it has.
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        Ok(self.task.await?)
+    }
+
+    /// Wait until the server stops by itself (or is asked to through `stop_signal`).
+    pub async fn wait(self) -> Result<(), ServeError> {
+        let WebhookServer { shutdown, task, .. } = self;
+        let r = task.await;
+        drop(shutdown);
+        Ok(r?)
+    }
+}
+
+/// Bind and start serving. `stop` resolves when the server should shut down gracefully.
+pub async fn start(
+    cfg: ServerConfig,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<WebhookServer, ServeError> {
+    let ledger = Ledger::open(&cfg.ledger)?;
+    let cached = cached_key(&ledger);
+    let initial = cfg.webhook_key.clone().or(cached);
+    let fetcher = match (&cfg.webhook_key, &cfg.client) {
+        (None, Some(client)) => Some(key_fetcher(client)),
+        _ => None,
+    };
+    if initial.is_none() && fetcher.is_none() {
+        return Err(ServeError::NoVerifier);
+    }
+    let stats = Arc::new(Stats::default());
+    let payout_wake = Arc::new(Notify::new());
+    let (writer, jobs) = writer::Writer::start(
+        ledger,
+        stats.clone(),
+        payout_wake.clone(),
+        cfg.clock.clone(),
+    )?;
+    let app = Arc::new(http::App {
+        verifier: WebhookVerifier::new(initial, fetcher),
+        writer: jobs,
+        stats: stats.clone(),
+        sink: cfg.sink.clone(),
+        body_timeout: cfg.body_timeout,
+    });
+    let router = http::router(app.clone());
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let addr = listener.local_addr()?;
+
+    let payout_task = match (&cfg.client, cfg.transfer) {
+        (Some(client), true) => Some(tokio::spawn(payout_loop::payout_loop(
+            cfg.ledger.clone(),
+            client.clone(),
+            cfg.payout.clone(),
+            payout_wake.clone(),
+            cfg.clock.clone(),
+        ))),
+        _ => None,
+    };
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let header_timeout = cfg.header_timeout;
+    let task = tokio::spawn(async move {
+        let stop_all = async move {
+            tokio::select! {
+                _ = stop => {}
+                _ = stop_rx => {}
+            }
+        };
+        http::serve(listener, router, header_timeout, stop_all).await;
+        // In-flight requests are done; let the writer drain and stop.
+        drop(app);
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        if let Some(t) = payout_task {
+            payout_wake.notify_one();
+            t.abort();
+            let _ = t.await;
+        }
+    });
+    Ok(WebhookServer {
+        addr,
+        stats,
+        shutdown: Some(stop_tx),
+        task,
+    })
+}
+
+/// The signing key the ledger cached last, if it still parses.
+fn cached_key(ledger: &Ledger) -> Option<PublicKey> {
+    match ledger.db().cached_webhook_key() {
+        Ok(pem) => pem.and_then(|p| PublicKey::from_pem(&p).ok()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the cached webhook key; fetching it");
+            None
+        }
+    }
+}
+
+/// Fetch Stark Bank's current signing key through `client`.
+fn key_fetcher(client: &Client) -> KeyFetcher {
+    let client = client.clone();
+    Arc::new(move || {
+        let client = client.clone();
+        Box::pin(async move {
+            let keys = client.public_keys().await?;
+            let first = keys.first().ok_or(KeyFetchError::NoKey)?;
+            PublicKey::from_pem(&first.content).map_err(|e| KeyFetchError::BadKey(e.to_string()))
+        })
+    })
+}
