@@ -407,15 +407,13 @@ fn writer_loop(
             continue;
         }
         let now = clock.now();
-        let result = ledger.write_raw(|tx| {
+        let result = ledger.write(|tx| {
             events
                 .iter()
-                .map(|(env, raw, _)| events::apply(tx, &env.event, raw, "webhook", now))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| crate::ledger::LedgerError::Sql {
-                    path: PathBuf::new(),
-                    source: e,
+                .map(|(env, raw, _)| {
+                    events::apply(tx, &env.event, raw, events::EventSource::Webhook, now)
                 })
+                .collect::<Result<Vec<_>, _>>()
         });
         match result {
             Ok(applied) => {

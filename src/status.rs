@@ -3,7 +3,7 @@
 //! a handful of aggregate queries (no HTTP, no runtime), so `stark status` stays fast on a
 //! ledger with 100,000 invoices.
 //!
-//! Derived facts follow [`crate::ledger::money`]: a credit is *ours* when its invoice id is one
+//! Derived facts follow [`crate::ledger::credits`]: a credit is *ours* when its invoice id is one
 //! this ledger issued, *foreign* otherwise; a credit is *settled* when one of its transfers
 //! reached `success`.
 

@@ -10,9 +10,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 pub mod campaign;
+pub mod credits;
+pub mod events;
 pub mod lease;
 mod migrations;
-pub mod money;
+pub mod transfers;
 pub mod webhooks;
 
 pub use migrations::MIGRATIONS;
@@ -307,8 +309,10 @@ pub struct Db<'c> {
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
         campaign::sql::ALL,
+        credits::sql::ALL,
+        events::sql::ALL,
         lease::sql::ALL,
-        money::sql::ALL,
+        transfers::sql::ALL,
         webhooks::sql::ALL,
     ]
     .concat()
