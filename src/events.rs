@@ -278,4 +278,57 @@ mod tests {
         let need = transferable(&l);
         assert_eq!(need, vec![("200".to_string(), 993, 0)]);
     }
+
+    fn transfer_event(event_id: &str, external_id: &str, status: &str) -> (Event, String) {
+        let raw = format!(
+            r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T13:00:00+00:00", "subscription": "transfer",
+            "log": {{"id": "L{event_id}", "created": "2026-11-26T13:00:00+00:00", "type": "{status}", "errors": [],
+            "transfer": {{"id": "T1", "amount": 993, "name": "Stark Bank S.A.", "taxId": "20.018.183/0001-80",
+            "bankCode": "20018183", "branchCode": "0001", "accountNumber": "6341320293482496", "accountType": "payment",
+            "externalId": "{external_id}", "tags": [], "status": "{status}", "fee": 0,
+            "created": "2026-11-26T12:30:00+00:00"}}}}}}}}"#
+        );
+        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
+        (env.event, raw)
+    }
+
+    #[test]
+    fn transfer_events_update_our_transfers_only() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let (ev, raw) = credited("1", "100", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
+        l.db()
+            .fixture_sql(
+                "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
+                 VALUES ('100', 1, 'x-100-a1', 'tag-100', 993, '{}', 'sending', 'x', 'x')",
+            )
+            .unwrap();
+        let (ev, raw) = transfer_event("2", "x-100-a1", "success");
+        let swept = l
+            .write(|tx| apply(tx, &ev, &raw, EventSource::Sweep, now()))
+            .unwrap();
+        assert_eq!(swept.verdict, Verdict::TransferUpdate);
+        assert_eq!(
+            l.db()
+                .fixture_i64(
+                    "SELECT COUNT(*) FROM transfers WHERE status = 'success' AND transfer_id = 'T1'"
+                )
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            l.db()
+                .fixture_i64("SELECT COUNT(*) FROM events WHERE id = '2' AND source = 'sweep' AND verdict = 'transfer-update'")
+                .unwrap(),
+            1
+        );
+        // Final already: still one of ours.
+        let (ev, raw) = transfer_event("3", "x-100-a1", "failed");
+        assert_eq!(
+            apply_one(&mut l, &ev, &raw).verdict,
+            Verdict::TransferUpdate
+        );
+        let (ev, raw) = transfer_event("4", "someone-else", "success");
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Ignored);
+    }
 }
