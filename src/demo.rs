@@ -239,8 +239,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
         tick(&mut ledger, &client, now, &tick_opts, backoff).await?;
         reconcile::run(&mut ledger, &client, now, &rec_opts, &NoProgress).await?;
         sandbox.flush_deliveries(StdDuration::from_secs(5)).await;
-        let open =
-            crate::ledger::money::open_transfer_count(ledger.conn()).map_err(|e| ledger.err(e))?;
+        let open = ledger.db().open_transfer_count()?;
         if open == 0 && now >= end + Duration::hours(3) {
             break;
         }

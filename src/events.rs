@@ -3,11 +3,15 @@
 //! once per invoice whichever way it arrives first (webhook, event sweep, invoice logs).
 
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 use serde::Serialize;
 
 use crate::api::model::{Event, EventLog, InvoiceLog};
-use crate::ledger::money::{self, EventRecord, NewCredit};
+use crate::domain::money::net_amount;
+use crate::ledger::credits::NewCredit;
+use crate::ledger::events::EventRecord;
+pub use crate::ledger::events::EventSource;
+use crate::ledger::transfers::BankTransferUpdate;
+use crate::ledger::{LedgerError, Tx};
 
 /// What applying an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,13 +50,13 @@ impl Verdict {
     }
 
     /// A new credit that should be transferred.
-    pub fn wants_transfer(self) -> bool {
+    pub(crate) fn wants_transfer(self) -> bool {
         self == Verdict::Credit
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub event_id: String,
     pub subscription: String,
     pub log_type: Option<String>,
@@ -63,13 +67,14 @@ pub struct Applied {
 }
 
 /// Apply one event inside the caller's transaction (callers may group several per commit).
-pub fn apply(
-    tx: &Transaction<'_>,
+/// `source` is [`EventSource::Webhook`] or [`EventSource::Sweep`].
+pub(crate) fn apply(
+    tx: &Tx<'_>,
     event: &Event,
     raw: &str,
-    source: &str,
+    source: EventSource,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Applied> {
+) -> Result<Applied, LedgerError> {
     let (log_type, subject_id) = match &event.log {
         EventLog::Invoice(l) => (Some(l.kind.clone()), Some(l.invoice.id.clone())),
         EventLog::Transfer(l) => (Some(l.kind.clone()), Some(l.transfer.id.clone())),
@@ -86,7 +91,7 @@ pub fn apply(
         verdict: Verdict::Ignored,
         note: None,
     };
-    if money::event_exists(tx, &event.id)? {
+    if tx.event_exists(&event.id)? {
         applied.verdict = Verdict::Duplicate;
         return Ok(applied);
     }
@@ -97,22 +102,19 @@ pub fn apply(
             applied.note = note;
         }
         EventLog::Invoice(log) => {
-            if money::is_our_invoice(tx, &log.invoice.id)? {
-                money::update_invoice_status(tx, &log.invoice.id, &log.invoice.status, now)?;
+            if tx.is_our_invoice(&log.invoice.id)? {
+                tx.update_invoice_status(&log.invoice.id, &log.invoice.status, now)?;
                 applied.verdict = Verdict::InvoiceUpdate;
             }
         }
         EventLog::Transfer(log) => {
-            if money::apply_bank_transfer(tx, &log.transfer, now)?.is_some()
-                || money::transfer_by_external_id(tx, &log.transfer.external_id)?.is_some()
-            {
+            if tx.record_bank_transfer(&log.transfer, now)? != BankTransferUpdate::Unknown {
                 applied.verdict = Verdict::TransferUpdate;
             }
         }
         EventLog::Other(_) => {}
     }
-    money::insert_event(
-        tx,
+    tx.insert_event(
         &EventRecord {
             id: &event.id,
             subscription: &event.subscription,
@@ -130,41 +132,42 @@ pub fn apply(
 }
 
 /// Record the credit carried by a `credited` invoice log (from an event or from
-/// `GET /v2/invoice/log`). The amount forwarded is `invoice.amount - invoice.fee` of this
-/// snapshot.
-pub fn record_credit(
-    tx: &Transaction<'_>,
+/// `GET /v2/invoice/log`). What is forwarded is decided by the fee rule
+/// ([`net_amount`]) on this snapshot's `invoice.amount` and `invoice.fee`.
+pub(crate) fn record_credit(
+    tx: &Tx<'_>,
     log: &InvoiceLog,
-    source: &str,
+    source: EventSource,
     now: DateTime<Utc>,
-) -> rusqlite::Result<(Verdict, Option<String>)> {
+) -> Result<(Verdict, Option<String>), LedgerError> {
     let inv = &log.invoice;
-    let inserted = money::insert_credit(
-        tx,
+    let forward = net_amount(inv.amount, inv.fee);
+    let inserted = tx.insert_credit(
         &NewCredit {
             invoice_id: &inv.id,
             log_id: &log.id,
             amount: inv.amount,
             fee: inv.fee,
+            forward,
             credited_at: &log.created.to_api(),
             source,
         },
         now,
     )?;
     if let Some(status) = Some(inv.status.as_str()).filter(|s| !s.is_empty()) {
-        money::update_invoice_status(tx, &inv.id, status, now)?;
+        tx.update_invoice_status(&inv.id, status, now)?;
     }
     if !inserted {
         return Ok((Verdict::CreditKnown, None));
     }
-    if !money::is_our_invoice(tx, &inv.id)? {
+    if !tx.is_our_invoice(&inv.id)? {
         return Ok((
             Verdict::CreditForeign,
             Some("not issued by this ledger: never transferred".into()),
         ));
     }
-    if let Some(reason) = money::skip_reason(inv.amount, inv.fee) {
-        return Ok((Verdict::CreditSkipped, Some(reason)));
+    if let Err(why) = forward {
+        return Ok((Verdict::CreditSkipped, Some(why.to_string())));
     }
     Ok((Verdict::Credit, None))
 }
@@ -190,8 +193,8 @@ mod tests {
     fn ledger_with_invoice(invoice_id: &str) -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
         let l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        l.conn()
-            .execute_batch(&format!(
+        l.db()
+            .fixture_sql(&format!(
                 "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
                  INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
                    VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
@@ -207,15 +210,18 @@ mod tests {
     }
 
     fn apply_one(l: &mut Ledger, ev: &Event, raw: &str) -> Applied {
-        l.write_raw(|tx| apply(tx, ev, raw, "webhook", now()).map_err(l_err))
+        l.write(|tx| apply(tx, ev, raw, EventSource::Webhook, now()))
             .unwrap()
     }
 
-    fn l_err(e: rusqlite::Error) -> crate::ledger::LedgerError {
-        crate::ledger::LedgerError::Sql {
-            path: Default::default(),
-            source: e,
-        }
+    /// What the transfer step would pick up: (invoice, net, attempts so far).
+    fn transferable(l: &Ledger) -> Vec<(String, i64, u32)> {
+        l.db()
+            .credits_needing_transfer(3)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.invoice_id, c.net, c.attempts))
+            .collect()
     }
 
     #[test]
@@ -227,14 +233,12 @@ mod tests {
         // The same credit in another event (e.g. from the sweep after a webhook).
         let (ev2, raw2) = credited("2", "100", 1000, 7);
         assert_eq!(apply_one(&mut l, &ev2, &raw2).verdict, Verdict::CreditKnown);
-        let (n, net): (i64, i64) = l
-            .conn()
-            .query_row("SELECT COUNT(*), SUM(net) FROM credits", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
+        let (n, net) = (
+            l.db().fixture_i64("SELECT COUNT(*) FROM credits").unwrap(),
+            l.db().fixture_i64("SELECT SUM(net) FROM credits").unwrap(),
+        );
         assert_eq!((n, net), (1, 993));
-        let need = crate::ledger::money::credits_needing_transfer(l.conn(), 3).unwrap();
+        let need = transferable(&l);
         assert_eq!(need, vec![("100".to_string(), 993, 0)]);
     }
 
@@ -248,16 +252,8 @@ mod tests {
         let a = apply_one(&mut l2, &ev, &raw);
         assert_eq!(a.verdict, Verdict::CreditSkipped);
         assert!(a.note.unwrap().contains("nothing to forward"));
-        assert!(
-            crate::ledger::money::credits_needing_transfer(l.conn(), 3)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            crate::ledger::money::credits_needing_transfer(l2.conn(), 3)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(transferable(&l).is_empty());
+        assert!(transferable(&l2).is_empty());
         let (ev, raw) = credited("3", "100", -5, 0);
         let (_d3, mut l3) = ledger_with_invoice("100");
         assert_eq!(
@@ -271,19 +267,68 @@ mod tests {
         let (_d, mut l) = ledger_with_invoice("100");
         let (ev, raw) = credited("1", "200", 1000, 7);
         assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
-        assert!(
-            crate::ledger::money::credits_needing_transfer(l.conn(), 3)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(transferable(&l).is_empty());
         // The batch holding invoice 200 gets recorded afterwards (its POST answer was late).
-        l.conn()
-            .execute_batch(
+        l.db()
+            .fixture_sql(
                 "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
                  VALUES (1, 1, 1, 'Bia', '337.451.076-08', 1000, '200', 'created', 'x')",
             )
             .unwrap();
-        let need = crate::ledger::money::credits_needing_transfer(l.conn(), 3).unwrap();
+        let need = transferable(&l);
         assert_eq!(need, vec![("200".to_string(), 993, 0)]);
+    }
+
+    fn transfer_event(event_id: &str, external_id: &str, status: &str) -> (Event, String) {
+        let raw = format!(
+            r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T13:00:00+00:00", "subscription": "transfer",
+            "log": {{"id": "L{event_id}", "created": "2026-11-26T13:00:00+00:00", "type": "{status}", "errors": [],
+            "transfer": {{"id": "T1", "amount": 993, "name": "Stark Bank S.A.", "taxId": "20.018.183/0001-80",
+            "bankCode": "20018183", "branchCode": "0001", "accountNumber": "6341320293482496", "accountType": "payment",
+            "externalId": "{external_id}", "tags": [], "status": "{status}", "fee": 0,
+            "created": "2026-11-26T12:30:00+00:00"}}}}}}}}"#
+        );
+        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
+        (env.event, raw)
+    }
+
+    #[test]
+    fn transfer_events_update_our_transfers_only() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let (ev, raw) = credited("1", "100", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
+        l.db()
+            .fixture_sql(
+                "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
+                 VALUES ('100', 1, 'x-100-a1', 'tag-100', 993, '{}', 'sending', 'x', 'x')",
+            )
+            .unwrap();
+        let (ev, raw) = transfer_event("2", "x-100-a1", "success");
+        let swept = l
+            .write(|tx| apply(tx, &ev, &raw, EventSource::Sweep, now()))
+            .unwrap();
+        assert_eq!(swept.verdict, Verdict::TransferUpdate);
+        assert_eq!(
+            l.db()
+                .fixture_i64(
+                    "SELECT COUNT(*) FROM transfers WHERE status = 'success' AND transfer_id = 'T1'"
+                )
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            l.db()
+                .fixture_i64("SELECT COUNT(*) FROM events WHERE id = '2' AND source = 'sweep' AND verdict = 'transfer-update'")
+                .unwrap(),
+            1
+        );
+        // Final already: still one of ours.
+        let (ev, raw) = transfer_event("3", "x-100-a1", "failed");
+        assert_eq!(
+            apply_one(&mut l, &ev, &raw).verdict,
+            Verdict::TransferUpdate
+        );
+        let (ev, raw) = transfer_event("4", "someone-else", "success");
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Ignored);
     }
 }

@@ -15,15 +15,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::model::{Event, Invoice, InvoiceLog};
-use crate::api::{ApiError, Client, Query};
-use crate::events::{self, Verdict};
-use crate::ledger::money;
+use crate::api::bank::MAX_FILTER;
+use crate::api::model::Event;
+use crate::api::{ApiError, Bank};
+use crate::events::{self, EventSource, Verdict};
 use crate::ledger::{Ledger, LedgerError};
 use crate::payout::{self, PayoutOptions, PayoutReport};
 
 #[derive(Debug, Clone)]
-pub struct ReconcileOptions {
+pub(crate) struct ReconcileOptions {
     pub transfer: bool,
     /// PATCHes in flight at once.
     pub concurrency: usize,
@@ -41,7 +41,7 @@ impl Default for ReconcileOptions {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct ReconcileReport {
+pub(crate) struct ReconcileReport {
     pub events_seen: usize,
     pub events_applied: usize,
     pub events_marked: usize,
@@ -54,13 +54,13 @@ pub struct ReconcileReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FailedEvent {
+pub(crate) struct FailedEvent {
     pub id: String,
     pub error: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
+pub(crate) enum ReconcileError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error("listing undelivered events failed: {0}")]
@@ -68,65 +68,56 @@ pub enum ReconcileError {
 }
 
 /// Progress callbacks (a progress bar on a terminal, nothing otherwise).
-pub trait Progress: Send + Sync {
+pub(crate) trait Progress: Send + Sync {
     fn events(&self, _seen: usize) {}
 }
 
-pub struct NoProgress;
+pub(crate) struct NoProgress;
 impl Progress for NoProgress {}
 
-pub async fn run(
+pub(crate) async fn run<B: Bank>(
     ledger: &mut Ledger,
-    client: &Client,
+    bank: &B,
     now: DateTime<Utc>,
     opts: &ReconcileOptions,
     progress: &dyn Progress,
 ) -> Result<ReconcileReport, ReconcileError> {
     let mut report = ReconcileReport::default();
-    sweep_events(ledger, client, now, opts, &mut report, progress).await?;
-    if let Err(e) = check_invoices(ledger, client, now, &mut report).await {
+    sweep_events(ledger, bank, now, opts, &mut report, progress).await?;
+    if let Err(e) = check_invoices(ledger, bank, now, &mut report).await {
         match e {
             ReconcileError::Api(api) => report.errors.push(format!("checking invoice logs: {api}")),
             other => return Err(other),
         }
     }
     let mut payout_report = PayoutReport::default();
-    let ledger_err = |e: payout::PayoutError| match e {
-        payout::PayoutError::Ledger(l) => ReconcileError::Ledger(l),
-    };
     if opts.transfer {
-        payout_report = payout::run(ledger, client, now, &opts.payout)
-            .await
-            .map_err(ledger_err)?;
+        payout_report = payout::run(ledger, bank, now, &opts.payout).await?;
     } else {
-        payout::refresh(ledger, client, now, &opts.payout, &mut payout_report)
-            .await
-            .map_err(ledger_err)?;
+        payout::refresh(ledger, bank, now, &opts.payout, &mut payout_report).await?;
     }
     report.transfers = Some(payout_report);
     Ok(report)
 }
 
-async fn sweep_events(
+async fn sweep_events<B: Bank>(
     ledger: &mut Ledger,
-    client: &Client,
+    bank: &B,
     now: DateTime<Utc>,
     opts: &ReconcileOptions,
     report: &mut ReconcileReport,
     progress: &dyn Progress,
 ) -> Result<(), ReconcileError> {
-    let path = ledger.path().to_path_buf();
-    let sql = |e| ReconcileError::Ledger(crate::ledger::classify(&path, e));
     let mut failed_ids = std::collections::HashSet::new();
     // A second pass catches events a page shift may have hidden (if the API's cursor were
     // positional, marking events delivered while paging could skip some).
     for _pass in 0..3 {
         let marked_before = report.events_marked;
-        let mut pager =
-            client.pager::<Value>("event", "events", Query::new().set("isDelivered", false));
-        while let Some(page) = pager.next_page().await? {
-            let mut decoded = Vec::with_capacity(page.len());
-            for raw in page {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = bank.undelivered_events(cursor.as_deref()).await?;
+            let mut decoded = Vec::with_capacity(page.items.len());
+            for raw in page.items {
                 let id = raw
                     .get("id")
                     .and_then(Value::as_str)
@@ -149,12 +140,11 @@ async fn sweep_events(
                 }
             }
             progress.events(report.events_seen);
-            let applied = ledger.write_raw(|tx| {
+            let applied = ledger.write(|tx| {
                 decoded
                     .iter()
-                    .map(|(ev, raw)| events::apply(tx, ev, raw, "sweep", now))
+                    .map(|(ev, raw)| events::apply(tx, ev, raw, EventSource::Sweep, now))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(sql)
             })?;
             for a in &applied {
                 if a.verdict != Verdict::Duplicate {
@@ -166,7 +156,7 @@ async fn sweep_events(
             }
             // Committed: now tell the API.
             let ids: Vec<String> = applied.into_iter().map(|a| a.event_id).collect();
-            let marked = mark_delivered(client, ids, opts.concurrency).await;
+            let marked = mark_delivered(bank, ids, opts.concurrency).await;
             let mut done = Vec::with_capacity(marked.len());
             for (id, result) in marked {
                 match result {
@@ -177,13 +167,12 @@ async fn sweep_events(
                 }
             }
             // One transaction for the page's notes (not one commit, and fsync, per event).
-            ledger.write_raw(|tx| {
-                for id in &done {
-                    money::mark_event_delivered(tx, id, now).map_err(sql)?;
-                }
-                Ok::<_, ReconcileError>(())
-            })?;
+            ledger.write(|tx| tx.mark_events_delivered(&done, now))?;
             report.events_marked += done.len();
+            cursor = page.cursor;
+            if cursor.is_none() {
+                break;
+            }
         }
         if report.events_marked == marked_before {
             break;
@@ -192,20 +181,20 @@ async fn sweep_events(
     Ok(())
 }
 
-/// PATCH isDelivered for each id, at most `concurrency` at a time.
-async fn mark_delivered(
-    client: &Client,
+/// Mark each event delivered at the bank, at most `concurrency` at a time.
+async fn mark_delivered<B: Bank>(
+    bank: &B,
     ids: Vec<String>,
     concurrency: usize,
 ) -> Vec<(String, Result<(), ApiError>)> {
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for id in ids {
-        let client = client.clone();
+        let bank = bank.clone();
         let sem = sem.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await.expect("semaphore open");
-            let r = client.set_event_delivered(&id).await;
+            let r = bank.mark_event_delivered(&id).await;
             (id, r)
         });
     }
@@ -219,45 +208,31 @@ async fn mark_delivered(
 }
 
 /// Credits for our uncredited invoices, from the invoice logs; and their current status.
-async fn check_invoices(
+async fn check_invoices<B: Bank>(
     ledger: &mut Ledger,
-    client: &Client,
+    bank: &B,
     now: DateTime<Utc>,
     report: &mut ReconcileReport,
 ) -> Result<(), ReconcileError> {
-    let path = ledger.path().to_path_buf();
-    let sql = |e| ReconcileError::Ledger(crate::ledger::classify(&path, e));
-    let ids = money::uncredited_invoices(ledger.conn()).map_err(sql)?;
-    for chunk in ids.chunks(100) {
+    let ids = ledger.db().uncredited_invoices()?;
+    for chunk in ids.chunks(MAX_FILTER) {
         report.invoices_checked += chunk.len();
-        let logs: Vec<InvoiceLog> = client
-            .list_all(
-                "invoice/log",
-                "logs",
-                Query::new()
-                    .set("types", "credited")
-                    .list("invoiceIds", chunk),
-            )
-            .await?;
-        let invoices: Vec<Invoice> = client
-            .list_all("invoice", "invoices", Query::new().list("ids", chunk))
-            .await?;
-        let found = ledger.write_raw(|tx| {
+        let logs = bank.invoice_credit_logs(chunk).await?;
+        let invoices = bank.invoices_by_ids(chunk).await?;
+        let found = ledger.write(|tx| {
             let mut found = 0;
             for log in &logs {
                 if log.kind == "credited"
-                    && events::record_credit(tx, log, "invoice-log", now)
-                        .map_err(sql)?
-                        .0
+                    && events::record_credit(tx, log, EventSource::InvoiceLog, now)?.0
                         == Verdict::Credit
                 {
                     found += 1;
                 }
             }
             for inv in &invoices {
-                money::update_invoice_status(tx, &inv.id, &inv.status, now).map_err(sql)?;
+                tx.update_invoice_status(&inv.id, &inv.status, now)?;
             }
-            Ok::<_, ReconcileError>(found)
+            Ok::<_, LedgerError>(found)
         })?;
         report.credits_from_logs += found;
     }

@@ -4,7 +4,7 @@
 //! so `stark status` stays fast on a ledger with 100,000 invoices. The rules (what is stale,
 //! what needs attention, which slot is next) are decided here.
 //!
-//! Derived facts follow [`crate::ledger::money`]: a credit is *ours* when its invoice id is one
+//! Derived facts follow [`crate::ledger::credits`]: a credit is *ours* when its invoice id is one
 //! this ledger issued, *foreign* otherwise; a credit is *settled* when one of its transfers
 //! reached `success`.
 

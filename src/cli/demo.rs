@@ -93,7 +93,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             ledger.display()
         );
     }
-    let rt = super::money::runtime()?;
+    let rt = super::transfer::runtime()?;
     let opts = DemoOptions {
         seed: args.seed,
         speed: args.speed,

@@ -165,7 +165,7 @@ fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
             return;
         }
     };
-    let rt = match super::money::runtime() {
+    let rt = match super::transfer::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             checks.push(check(Level::Fail, "runtime", e.to_string(), None));

@@ -198,7 +198,7 @@ mod tests {
             RetryError::Live {
                 invoice: "inv1".into(),
                 external_id: "e".into(),
-                status: "success".into(),
+                status: crate::ledger::transfers::TransferStatus::Success,
             }
             .into(),
             rejected("invalidCredentials").into(),

@@ -40,11 +40,12 @@ pub mod doctor;
 pub mod errors;
 pub mod issue;
 pub mod keygen;
-pub mod money;
 pub mod progress;
+pub mod reconcile;
 pub mod sandbox;
 pub mod serve;
 pub mod status;
+pub mod transfer;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -114,9 +115,9 @@ pub enum Command {
     /// Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)
     IssueInvoices(issue::IssueArgs),
     /// Send each credited invoice's amount minus fees to Stark Bank S.A., exactly once
-    TransferCredited(money::TransferArgs),
+    TransferCredited(transfer::TransferArgs),
     /// Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer
-    Reconcile(money::ReconcileArgs),
+    Reconcile(reconcile::ReconcileArgs),
     /// Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them
     ServeWebhook(serve::ServeArgs),
     /// Check the setup: configuration, key, authentication, clock, webhooks, ledger
@@ -189,8 +190,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Keygen(args) => keygen::run(args, &cli.global),
         Command::IssueInvoices(args) => issue::run(args, &cli.global),
-        Command::TransferCredited(args) => money::run_transfer(args, &cli.global),
-        Command::Reconcile(args) => money::run_reconcile(args, &cli.global),
+        Command::TransferCredited(args) => transfer::run(args, &cli.global),
+        Command::Reconcile(args) => reconcile::run(args, &cli.global),
         Command::ServeWebhook(args) => serve::run(args, &cli.global),
         Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Sandbox(args) => sandbox::run(args, &cli.global),

@@ -17,10 +17,50 @@ pub fn format_brl(cents: i64) -> String {
     format!("{sign}R$ {grouped},{centavos:02}")
 }
 
-/// What is forwarded for a credited invoice: the amount actually paid minus Stark's fee.
-/// `None` when there is nothing to forward (the API refuses transfers of 0 or less).
-pub fn net_amount(amount: i64, fee: i64) -> Option<i64> {
-    amount.checked_sub(fee).filter(|n| *n > 0)
+/// Why a credited invoice forwards nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoForward {
+    /// A negative amount or fee (or a difference that does not fit): nothing is sent, the
+    /// operator looks at it.
+    InvalidAmounts { amount: i64, fee: i64 },
+    /// The fee takes all of it (the API refuses transfers of 0 or less).
+    NothingToForward { amount: i64, fee: i64 },
+}
+
+impl NoForward {
+    /// The net recorded beside the reason (`amount − fee`, saturated): kept for the record,
+    /// never sent.
+    pub fn recorded_net(self) -> i64 {
+        let (NoForward::InvalidAmounts { amount, fee }
+        | NoForward::NothingToForward { amount, fee }) = self;
+        amount.saturating_sub(fee)
+    }
+}
+
+impl std::fmt::Display for NoForward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            NoForward::InvalidAmounts { amount, fee } => {
+                write!(f, "invalid amounts (amount {amount}, fee {fee})")
+            }
+            NoForward::NothingToForward { amount, fee } => {
+                write!(f, "nothing to forward: fee {fee} >= amount {amount}")
+            }
+        }
+    }
+}
+
+/// The fee rule: what is forwarded for a credited invoice is the amount actually paid minus
+/// Stark's fee, when both are valid and the difference is positive; otherwise why nothing is.
+pub fn net_amount(amount: i64, fee: i64) -> Result<i64, NoForward> {
+    if amount < 0 || fee < 0 {
+        return Err(NoForward::InvalidAmounts { amount, fee });
+    }
+    match amount.checked_sub(fee) {
+        Some(n) if n > 0 => Ok(n),
+        Some(_) => Err(NoForward::NothingToForward { amount, fee }),
+        None => Err(NoForward::InvalidAmounts { amount, fee }),
+    }
 }
 
 /// Parse `123`, `123.45`, `123,45`, `1.234,56` or `R$ 10,00` as cents.
@@ -78,10 +118,31 @@ mod tests {
 
     #[test]
     fn net() {
-        assert_eq!(net_amount(1000, 10), Some(990));
-        assert_eq!(net_amount(1000, 1000), None);
-        assert_eq!(net_amount(10, 11), None);
-        assert_eq!(net_amount(i64::MIN, 1), None);
+        assert_eq!(net_amount(1000, 10), Ok(990));
+        assert!(net_amount(1000, 1000).is_err());
+        assert!(net_amount(10, 11).is_err());
+        assert!(net_amount(i64::MIN, 1).is_err());
+    }
+
+    #[test]
+    fn why_nothing_is_forwarded() {
+        let cases = [
+            (500, 500, "nothing to forward: fee 500 >= amount 500", 0),
+            (10, 11, "nothing to forward: fee 11 >= amount 10", -1),
+            (-5, 0, "invalid amounts (amount -5, fee 0)", -5),
+            (1000, -5, "invalid amounts (amount 1000, fee -5)", 1005),
+            (
+                i64::MIN,
+                1,
+                "invalid amounts (amount -9223372036854775808, fee 1)",
+                i64::MIN,
+            ),
+        ];
+        for (amount, fee, message, recorded) in cases {
+            let why = net_amount(amount, fee).unwrap_err();
+            assert_eq!(why.to_string(), message);
+            assert_eq!(why.recorded_net(), recorded, "{message}");
+        }
     }
 
     #[test]
@@ -102,7 +163,7 @@ mod tests {
 
         #[test]
         fn net_is_positive_and_exact(a in any::<i64>(), f in any::<i64>()) {
-            if let Some(n) = net_amount(a, f) {
+            if let Ok(n) = net_amount(a, f) {
                 prop_assert!(n > 0);
                 prop_assert_eq!(n + f, a);
             }

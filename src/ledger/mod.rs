@@ -11,11 +11,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 pub(crate) mod audit;
 pub mod campaign;
+pub mod credits;
+pub mod events;
 pub mod keys;
 pub mod lease;
 mod migrations;
-pub mod money;
 pub mod report;
+pub mod transfers;
 mod wal;
 pub mod webhooks;
 
@@ -298,10 +300,12 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
         audit::sql::ALL,
         campaign::sql::ALL,
+        credits::sql::ALL,
+        events::sql::ALL,
         keys::sql::ALL,
         lease::sql::ALL,
-        money::sql::ALL,
         report::sql::ALL,
+        transfers::sql::ALL,
         webhooks::sql::ALL,
     ]
     .concat()

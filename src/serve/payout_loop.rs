@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use crate::api::Client;
 use crate::clock::Clock;
 use crate::ledger::{Ledger, LedgerError};
-use crate::payout::{self, PayoutError, PayoutOptions, PayoutReport};
+use crate::payout::{self, PayoutOptions, PayoutReport};
 
 /// How long a wake waits so that a burst of credits goes out in one request.
 const GATHER: Duration = Duration::from_millis(100);
@@ -23,7 +23,7 @@ enum PayoutOutcome {
     /// The ledger could not be opened; the next wake tries again.
     NoLedger(LedgerError),
     /// The step stopped part-way; `transfer-credited` or `reconcile` finishes it.
-    Failed(PayoutError),
+    Failed(LedgerError),
 }
 
 /// Runs the transfer step whenever credits were recorded (one run at a time).

@@ -6,7 +6,7 @@
 //! their own connection and thread, not inside a commit: a webhook's 200 waits for its
 //! commit's fsync only, never for a checkpoint's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -114,15 +114,13 @@ fn writer_loop(
             continue;
         }
         let now = clock.now();
-        let result = ledger.write_raw(|tx| {
+        let result = ledger.write(|tx| {
             events
                 .iter()
-                .map(|(env, raw, _)| events::apply(tx, &env.event, raw, "webhook", now))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| LedgerError::Sql {
-                    path: PathBuf::new(),
-                    source: e,
+                .map(|(env, raw, _)| {
+                    events::apply(tx, &env.event, raw, events::EventSource::Webhook, now)
                 })
+                .collect::<Result<Vec<_>, _>>()
         });
         match result {
             Ok(applied) => {

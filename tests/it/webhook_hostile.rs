@@ -531,8 +531,14 @@ fn hostile_table() {
     assert_eq!(h.post_signed(good.as_bytes()), 200);
     assert_eq!(h.counts(), (before.0 + 1, before.1 + 1));
     // What was recorded for the odd credits: never transferable.
-    let c = rusqlite::Connection::open(&h.ledger).unwrap();
-    let transferable = stark::ledger::money::credits_needing_transfer(&c, 3).unwrap();
+    let l = stark::ledger::Ledger::open(&h.ledger).unwrap();
+    let transferable: Vec<(String, i64, u32)> = l
+        .db()
+        .credits_needing_transfer(3)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.invoice_id, c.net, c.attempts))
+        .collect();
     assert_eq!(
         transferable,
         vec![("100".to_string(), 990, 0)],

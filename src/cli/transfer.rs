@@ -1,4 +1,4 @@
-//! `stark transfer-credited` and `stark reconcile`.
+//! `stark transfer-credited`: forward each credit of ours, exactly once (`payout::run`).
 
 use std::process::ExitCode;
 
@@ -9,7 +9,6 @@ use super::GlobalArgs;
 use super::errors::Report;
 use crate::ledger::Ledger;
 use crate::payout::{self, PayoutOptions, PayoutReport};
-use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
 
 #[derive(Debug, Args)]
 pub struct TransferArgs {
@@ -22,19 +21,6 @@ pub struct TransferArgs {
     pub retry: Vec<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct ReconcileArgs {
-    /// Only record what the webhook missed; do not send transfers
-    #[arg(long)]
-    pub no_transfer: bool,
-    /// Event PATCHes in flight at once
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub concurrency: u32,
-    /// Attempts per credit (see transfer-credited)
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
-}
-
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -42,7 +28,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn payout_options(max_attempts: u32) -> PayoutOptions {
+pub(super) fn payout_options(max_attempts: u32) -> PayoutOptions {
     PayoutOptions {
         max_attempts,
         backoff: super::backoff(),
@@ -50,7 +36,7 @@ fn payout_options(max_attempts: u32) -> PayoutOptions {
     }
 }
 
-pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
     let now = crate::clock::from_env()?.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
@@ -78,7 +64,7 @@ pub fn run_transfer(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<
     Ok(report.exit_code())
 }
 
-pub fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> {
+pub(super) fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> {
     for rej in &r.rejected {
         eprintln!(
             "error: transfer {} for invoice {} rejected by Stark Bank: {}; it waits for the operator",
@@ -108,55 +94,6 @@ pub fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> {
             r.rejected.len(),
             r.unresolved.len()
         )?;
-    }
-    Ok(())
-}
-
-pub fn run_reconcile(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let settings = global.settings()?;
-    let now = crate::clock::from_env()?.now();
-    let mut ledger = Ledger::open(&settings.ledger.value)?;
-    let client = settings.client()?;
-    let opts = ReconcileOptions {
-        transfer: !args.no_transfer,
-        concurrency: args.concurrency as usize,
-        payout: payout_options(args.max_attempts),
-    };
-    let progress = super::progress::Spinner::new(global, "sweeping undelivered events");
-    let report =
-        runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress))?;
-    progress.finish();
-    if global.json {
-        outln!("{}", serde_json::to_string(&report)?)?;
-    } else {
-        print_reconcile(&report, global.quiet)?;
-    }
-    Ok(report.exit_code())
-}
-
-fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
-    for f in &r.events_failed {
-        eprintln!(
-            "error: event {} could not be applied ({}); left undelivered",
-            f.id, f.error
-        );
-    }
-    for e in &r.errors {
-        eprintln!("error: {e}");
-    }
-    if !quiet {
-        outln!(
-            "events: {} seen, {} applied, {} marked delivered; credits found: {} from events, {} from invoice logs ({} invoices checked)",
-            r.events_seen,
-            r.events_applied,
-            r.events_marked,
-            r.credits_from_events,
-            r.credits_from_logs,
-            r.invoices_checked
-        )?;
-    }
-    if let Some(t) = &r.transfers {
-        print_payout(t, quiet)?;
     }
     Ok(())
 }

@@ -1,0 +1,73 @@
+//! `stark reconcile`: pick up what the webhook missed, then transfer (`reconcile::run`).
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::GlobalArgs;
+use super::errors::Report;
+use super::transfer::{payout_options, print_payout, runtime};
+use crate::ledger::Ledger;
+use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Only record what the webhook missed; do not send transfers
+    #[arg(long)]
+    pub no_transfer: bool,
+    /// Event PATCHes in flight at once
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Attempts per credit (see transfer-credited)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+
+pub fn run(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let settings = global.settings()?;
+    let now = crate::clock::from_env()?.now();
+    let mut ledger = Ledger::open(&settings.ledger.value)?;
+    let client = settings.client()?;
+    let opts = ReconcileOptions {
+        transfer: !args.no_transfer,
+        concurrency: args.concurrency as usize,
+        payout: payout_options(args.max_attempts),
+    };
+    let progress = super::progress::Spinner::new(global, "sweeping undelivered events");
+    let report =
+        runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress))?;
+    progress.finish();
+    if global.json {
+        outln!("{}", serde_json::to_string(&report)?)?;
+    } else {
+        print_reconcile(&report, global.quiet)?;
+    }
+    Ok(report.exit_code())
+}
+
+fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
+    for f in &r.events_failed {
+        eprintln!(
+            "error: event {} could not be applied ({}); left undelivered",
+            f.id, f.error
+        );
+    }
+    for e in &r.errors {
+        eprintln!("error: {e}");
+    }
+    if !quiet {
+        outln!(
+            "events: {} seen, {} applied, {} marked delivered; credits found: {} from events, {} from invoice logs ({} invoices checked)",
+            r.events_seen,
+            r.events_applied,
+            r.events_marked,
+            r.credits_from_events,
+            r.credits_from_logs,
+            r.invoices_checked
+        )?;
+    }
+    if let Some(t) = &r.transfers {
+        print_payout(t, quiet)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Credits: one per invoice, whichever way it arrived first (webhook, event sweep, invoice
+//! logs), with what the fee rule decided for it.
+//!
+//! Derived facts are computed, not stored: a credit is *ours* when its invoice is one this
+//! ledger issued (a join), *settled* when one of its transfers succeeded, *waiting* when it
+//! has no live transfer. That way a credit that arrives before its batch was recorded is not
+//! misfiled forever: it becomes ours as soon as the batch is.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::campaign::ts;
+use super::events::EventSource;
+use super::{Db, LedgerError};
+use crate::domain::money::NoForward;
+
+/// The credit statements, and the few reads of our invoices that go with them, by name
+/// (`tests/query_plans.rs` checks their plans).
+pub mod sql {
+    pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";
+    pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1";
+    pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2";
+    /// Every issued invoice of ours without a credit (the reconcile check): reads all of
+    /// `invoices` by design; the credit lookup is by primary key.
+    pub const UNCREDITED_INVOICES: &str = "SELECT i.invoice_id FROM invoices i
+         WHERE i.invoice_id IS NOT NULL AND COALESCE(i.status, 'created') NOT IN ('canceled', 'expired')
+           AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.invoice_id = i.invoice_id)
+         ORDER BY i.rowid_";
+    /// The net of a credit of ours that can be transferred (for the operator's retry).
+    pub const TRANSFERABLE_NET: &str =
+        "SELECT c.net FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
+                 WHERE c.invoice_id = ?1 AND c.skip_reason IS NULL AND c.net > 0";
+
+    pub const ALL: &[(&str, &str)] = &[
+        ("INSERT_CREDIT", INSERT_CREDIT),
+        ("IS_OUR_INVOICE", IS_OUR_INVOICE),
+        ("UPDATE_INVOICE_STATUS", UPDATE_INVOICE_STATUS),
+        ("UNCREDITED_INVOICES", UNCREDITED_INVOICES),
+        ("TRANSFERABLE_NET", TRANSFERABLE_NET),
+    ];
+}
+
+/// A credit to record, with what the fee rule ([`crate::domain::money::net_amount`])
+/// decided for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewCredit<'a> {
+    pub invoice_id: &'a str,
+    pub log_id: &'a str,
+    pub amount: i64,
+    pub fee: i64,
+    /// The net to forward, or why nothing is.
+    pub forward: Result<i64, NoForward>,
+    /// When the bank credited it, as the API wrote it.
+    pub credited_at: &'a str,
+    pub source: EventSource,
+}
+
+impl Db<'_> {
+    /// Record a credit and its decision as is; `false` if the invoice's credit was already
+    /// recorded.
+    pub(crate) fn insert_credit(
+        &self,
+        c: &NewCredit<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        let (net, skip_reason) = match c.forward {
+            Ok(net) => (net, None),
+            Err(why) => (why.recorded_net(), Some(why.to_string())),
+        };
+        self.q((|| {
+            let n = self
+                .conn
+                .prepare_cached(sql::INSERT_CREDIT)?
+                .execute(params![
+                    c.invoice_id,
+                    c.log_id,
+                    c.amount,
+                    c.fee,
+                    net,
+                    c.credited_at,
+                    ts(now),
+                    c.source.as_str(),
+                    skip_reason
+                ])?;
+            Ok(n == 1)
+        })())
+    }
+
+    /// Whether this ledger issued the invoice.
+    pub(crate) fn is_our_invoice(&self, invoice_id: &str) -> Result<bool, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::IS_OUR_INVOICE)
+            .and_then(|mut s| s.query_row([invoice_id], |_| Ok(())).optional())
+            .map(|o| o.is_some()))
+    }
+
+    /// Update one of our invoices' status from a log snapshot (the bank's status word).
+    /// `false` when it is not ours or already had that status.
+    pub(crate) fn update_invoice_status(
+        &self,
+        invoice_id: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::UPDATE_INVOICE_STATUS)
+            .and_then(|mut s| s.execute(params![invoice_id, status, ts(now)]))
+            .map(|n| n > 0))
+    }
+
+    /// Our issued invoices with no credit recorded yet and a status that can still be paid.
+    pub(crate) fn uncredited_invoices(&self) -> Result<Vec<String>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::UNCREDITED_INVOICES)?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })())
+    }
+
+    /// The net of the invoice's credit, if it is ours and has something to forward.
+    pub(crate) fn transferable_net(&self, invoice_id: &str) -> Result<Option<i64>, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::TRANSFERABLE_NET)
+            .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0)).optional()))
+    }
+}
+
+/// Test fixtures: rows no typed method writes (campaigns, batches, invoices of other
+/// aggregates), and counts to check.
+#[cfg(test)]
+impl Db<'_> {
+    pub(crate) fn fixture_sql(&self, sql: &str) -> Result<(), LedgerError> {
+        self.q(self.conn.execute_batch(sql))
+    }
+
+    pub(crate) fn fixture_i64(&self, sql: &str) -> Result<i64, LedgerError> {
+        self.q(self.conn.query_row(sql, [], |r| r.get(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::net_amount;
+    use crate::ledger::Ledger;
+
+    /// A ledger holding invoice `100` of its own.
+    fn ledger_with_invoice() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        l.db()
+            .fixture_sql(
+                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
+                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
+                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'created', 'x');",
+            )
+            .unwrap();
+        (dir, l)
+    }
+
+    fn credit(invoice_id: &str, amount: i64, fee: i64) -> NewCredit<'_> {
+        NewCredit {
+            invoice_id,
+            log_id: "L",
+            amount,
+            fee,
+            forward: net_amount(amount, fee),
+            credited_at: "2026-11-26T12:00:00.000000+00:00",
+            source: EventSource::InvoiceLog,
+        }
+    }
+
+    #[test]
+    fn the_ledger_stores_what_the_fee_rule_decided() {
+        let (_d, l) = ledger_with_invoice();
+        let db = l.db();
+        let now = chrono::Utc::now();
+        assert!(db.insert_credit(&credit("100", 1000, 7), now).unwrap());
+        assert!(!db.insert_credit(&credit("100", 1000, 7), now).unwrap());
+        assert!(db.insert_credit(&credit("200", 500, 500), now).unwrap());
+        assert!(db.insert_credit(&credit("300", 1000, -5), now).unwrap());
+        let row =
+            |id: &str| {
+                (
+                db.fixture_i64(&format!("SELECT net FROM credits WHERE invoice_id = '{id}'"))
+                    .unwrap(),
+                db.fixture_i64(&format!(
+                    "SELECT COUNT(*) FROM credits WHERE invoice_id = '{id}' AND skip_reason IS NULL"
+                ))
+                .unwrap(),
+            )
+            };
+        assert_eq!(row("100"), (993, 1));
+        assert_eq!(row("200"), (0, 0));
+        assert_eq!(row("300"), (1005, 0));
+        assert_eq!(
+            db.fixture_i64(
+                "SELECT COUNT(*) FROM credits WHERE skip_reason = 'nothing to forward: fee 500 >= amount 500' AND source = 'invoice-log'"
+            )
+            .unwrap(),
+            1
+        );
+        assert_eq!(db.transferable_net("100").unwrap(), Some(993));
+        assert_eq!(db.transferable_net("200").unwrap(), None, "not ours");
+        assert!(db.is_our_invoice("100").unwrap());
+        assert!(!db.is_our_invoice("200").unwrap());
+        assert!(db.update_invoice_status("100", "paid", now).unwrap());
+        assert!(!db.update_invoice_status("100", "paid", now).unwrap());
+        assert!(db.uncredited_invoices().unwrap().is_empty());
+    }
+}

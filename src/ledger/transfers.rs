@@ -1,0 +1,655 @@
+//! Transfers: one row per attempt to forward a credit, claimed with the exact element to send
+//! (a deterministic `externalId`, unique per invoice and attempt), leased while a process
+//! sends it, and settled with what the bank says.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::campaign::ts;
+use super::lease::{self, LeaseTable};
+use super::{Db, LedgerError, Tx};
+use crate::api::model::{ApiErrorItem, Transfer};
+
+/// Where a transfer attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransferStatus {
+    /// Claimed with its exact element; never sent.
+    Claimed,
+    /// A POST may have been made: look it up (by tag, compared by `externalId`) before
+    /// sending again.
+    Sending,
+    /// The bank holds it (its answer, a lookup or an event said so); not final yet.
+    Created,
+    /// The bank is paying it (also what an unknown bank status becomes: still open).
+    Processing,
+    /// Paid. Final.
+    Success,
+    /// The bank confirmed it failed (or canceled it). Final; frees the credit for a new
+    /// attempt.
+    Failed,
+    /// The API refused this one element (400); the errors are kept and the credit waits for
+    /// the operator (`transfer-credited --retry`).
+    Rejected,
+}
+
+impl TransferStatus {
+    /// Every status, in the order of the life of an attempt.
+    pub const ALL: [TransferStatus; 7] = [
+        TransferStatus::Claimed,
+        TransferStatus::Sending,
+        TransferStatus::Created,
+        TransferStatus::Processing,
+        TransferStatus::Success,
+        TransferStatus::Failed,
+        TransferStatus::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Claimed => "claimed",
+            TransferStatus::Sending => "sending",
+            TransferStatus::Created => "created",
+            TransferStatus::Processing => "processing",
+            TransferStatus::Success => "success",
+            TransferStatus::Failed => "failed",
+            TransferStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Ours for a status word of the bank's: `canceled` counts as failed, and a word we do not
+    /// know as still processing (it stays open and is refreshed).
+    pub fn from_bank(status: &str) -> Self {
+        match status {
+            "created" => TransferStatus::Created,
+            "processing" => TransferStatus::Processing,
+            "success" => TransferStatus::Success,
+            "failed" | "canceled" => TransferStatus::Failed,
+            _ => TransferStatus::Processing,
+        }
+    }
+
+    /// This attempt may still pay, or has paid: the operator's retry is refused while one
+    /// exists.
+    pub fn is_paying(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::Claimed
+                | TransferStatus::Sending
+                | TransferStatus::Created
+                | TransferStatus::Processing
+                | TransferStatus::Success
+        )
+    }
+
+    /// No new attempt is made automatically while an attempt in this status exists: it may
+    /// still pay or has paid, or (rejected) it waits for the operator.
+    pub fn is_live(self) -> bool {
+        self.is_paying() || self == TransferStatus::Rejected
+    }
+
+    /// Still has work to do (to send, or to hear the bank's final word about).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::Claimed
+                | TransferStatus::Sending
+                | TransferStatus::Created
+                | TransferStatus::Processing
+        )
+    }
+
+    /// The bank's word is final.
+    pub fn is_final(self) -> bool {
+        matches!(self, TransferStatus::Success | TransferStatus::Failed)
+    }
+}
+
+impl std::fmt::Display for TransferStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The statuses of [`TransferStatus::is_live`], for SQL (a unit test keeps them equal).
+macro_rules! live_statuses {
+    () => {
+        "'claimed', 'sending', 'created', 'processing', 'success', 'rejected'"
+    };
+}
+
+/// The statuses of [`TransferStatus::is_paying`], for SQL (a unit test keeps them equal).
+macro_rules! paying_statuses {
+    () => {
+        "'claimed', 'sending', 'created', 'processing', 'success'"
+    };
+}
+
+/// The statuses of [`TransferStatus::is_open`], for SQL (a unit test keeps them equal).
+macro_rules! open_statuses {
+    () => {
+        "'claimed', 'sending', 'created', 'processing'"
+    };
+}
+
+macro_rules! transfer_cols {
+    () => {
+        "id, invoice_id, attempt, external_id, tag, amount, body, status, transfer_id"
+    };
+}
+
+/// The transfer statements, by name (`tests/query_plans.rs` checks their plans).
+pub mod sql {
+    pub const CREDITS_NEEDING_TRANSFER: &str = concat!(
+        "SELECT c.invoice_id, c.net, (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
+         FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
+         WHERE c.skip_reason IS NULL AND c.net > 0
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN (",
+        live_statuses!(),
+        "))
+           AND attempts < ?1
+         ORDER BY c.recorded_at, c.invoice_id"
+    );
+    pub const INSERT_CLAIM: &str = "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claimed', ?7, ?7) ON CONFLICT DO NOTHING";
+    pub const LEASE_UNSENT: &str = concat!(
+        "SELECT ",
+        transfer_cols!(),
+        " FROM transfers
+         WHERE status IN ('claimed', 'sending') AND (lease_until IS NULL OR lease_until <= ?1) AND id > ?3
+         ORDER BY id LIMIT ?2"
+    );
+    pub const TAKE_TRANSFER_LEASE: &str = "UPDATE transfers SET status = 'sending', lease_until = ?2, lease_owner = ?4, updated_at = ?3 WHERE id = ?1";
+    pub const RELEASE_TRANSFER_LEASE: &str =
+        "UPDATE transfers SET lease_until = NULL WHERE id = ?1";
+    pub const APPLY_BANK_TRANSFER: &str = "UPDATE transfers SET transfer_id = ?2, status = ?3, fee = ?4, lease_until = NULL,
+                updated_at = ?5, sent_at = COALESCE(sent_at, ?5), settled_at = COALESCE(settled_at, ?6)
+         WHERE external_id = ?1 AND status NOT IN ('success', 'failed')
+         RETURNING invoice_id";
+    pub const MARK_TRANSFER_REJECTED: &str = "UPDATE transfers SET status = 'rejected', errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND status IN ('claimed', 'sending')";
+    pub const NOTE_TRANSFER_ERROR: &str =
+        "UPDATE transfers SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    pub const UNSETTLED_TRANSFER_IDS: &str = "SELECT transfer_id FROM transfers WHERE status IN ('created', 'processing') AND transfer_id IS NOT NULL ORDER BY id";
+    pub const OPEN_TRANSFER_COUNT: &str = concat!(
+        "SELECT COUNT(*) FROM transfers WHERE status IN (",
+        open_statuses!(),
+        ")"
+    );
+    pub const TRANSFER_BY_EXTERNAL_ID: &str = concat!(
+        "SELECT ",
+        transfer_cols!(),
+        " FROM transfers WHERE external_id = ?1"
+    );
+    /// An attempt of the invoice that may still pay or has paid (the operator's retry).
+    pub const PAYING_TRANSFER_OF_INVOICE: &str = concat!(
+        "SELECT external_id, status FROM transfers WHERE invoice_id = ?1
+                 AND status IN (",
+        paying_statuses!(),
+        ") LIMIT 1"
+    );
+    pub const TRANSFER_ATTEMPTS: &str = "SELECT COUNT(*) FROM transfers WHERE invoice_id = ?1";
+
+    pub const ALL: &[(&str, &str)] = &[
+        ("CREDITS_NEEDING_TRANSFER", CREDITS_NEEDING_TRANSFER),
+        ("INSERT_CLAIM", INSERT_CLAIM),
+        ("LEASE_UNSENT", LEASE_UNSENT),
+        ("TAKE_TRANSFER_LEASE", TAKE_TRANSFER_LEASE),
+        ("RELEASE_TRANSFER_LEASE", RELEASE_TRANSFER_LEASE),
+        ("APPLY_BANK_TRANSFER", APPLY_BANK_TRANSFER),
+        ("MARK_TRANSFER_REJECTED", MARK_TRANSFER_REJECTED),
+        ("NOTE_TRANSFER_ERROR", NOTE_TRANSFER_ERROR),
+        ("UNSETTLED_TRANSFER_IDS", UNSETTLED_TRANSFER_IDS),
+        ("OPEN_TRANSFER_COUNT", OPEN_TRANSFER_COUNT),
+        ("TRANSFER_BY_EXTERNAL_ID", TRANSFER_BY_EXTERNAL_ID),
+        ("PAYING_TRANSFER_OF_INVOICE", PAYING_TRANSFER_OF_INVOICE),
+        ("TRANSFER_ATTEMPTS", TRANSFER_ATTEMPTS),
+    ];
+}
+
+/// A transfer row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TransferRow {
+    pub id: i64,
+    pub invoice_id: String,
+    pub attempt: u32,
+    pub external_id: String,
+    pub tag: String,
+    pub amount: i64,
+    /// The exact element claimed, sent as is (`api::model::transfer_element`).
+    pub body: String,
+    pub status: TransferStatus,
+    pub transfer_id: Option<String>,
+}
+
+fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
+    let status: String = r.get(7)?;
+    Ok(TransferRow {
+        id: r.get(0)?,
+        invoice_id: r.get(1)?,
+        attempt: r.get(2)?,
+        external_id: r.get(3)?,
+        tag: r.get(4)?,
+        amount: r.get(5)?,
+        body: r.get(6)?,
+        status: TransferStatus::parse(&status).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                7,
+                rusqlite::types::Type::Text,
+                format!("bad transfer status {status}").into(),
+            )
+        })?,
+        transfer_id: r.get(8)?,
+    })
+}
+
+/// A credit of ours that needs a (new) transfer attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditDue {
+    pub invoice_id: String,
+    pub net: i64,
+    /// Attempts made so far (the next one is `attempts + 1`).
+    pub attempts: u32,
+}
+
+/// Attempt `attempt` of a credit's transfer, to claim with the exact element to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewTransfer<'a> {
+    pub invoice_id: &'a str,
+    pub attempt: u32,
+    pub external_id: &'a str,
+    pub tag: &'a str,
+    pub amount: i64,
+    pub body: &'a str,
+}
+
+/// What recording the bank's view of a transfer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BankTransferUpdate {
+    /// One of our attempts took the bank's state.
+    Changed { invoice_id: String },
+    /// One of our attempts, already final here: nothing changed.
+    Unchanged,
+    /// Not a transfer this ledger made.
+    Unknown,
+}
+
+impl Db<'_> {
+    /// Credits of ours that need a (new) transfer attempt: net > 0, no live attempt, fewer than
+    /// `max_attempts` attempts so far.
+    pub fn credits_needing_transfer(
+        &self,
+        max_attempts: u32,
+    ) -> Result<Vec<CreditDue>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::CREDITS_NEEDING_TRANSFER)?;
+            stmt.query_map([max_attempts], |r| {
+                Ok(CreditDue {
+                    invoice_id: r.get(0)?,
+                    net: r.get(1)?,
+                    attempts: r.get(2)?,
+                })
+            })?
+            .collect()
+        })())
+    }
+
+    /// Claim an attempt of a credit's transfer, storing the exact element to send. `false` if
+    /// that attempt exists already (another process claimed it).
+    pub(crate) fn claim_transfer(
+        &self,
+        t: &NewTransfer<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::INSERT_CLAIM)
+            .and_then(|mut s| {
+                s.execute(params![
+                    t.invoice_id,
+                    t.attempt,
+                    t.external_id,
+                    t.tag,
+                    t.amount,
+                    t.body,
+                    ts(now)
+                ])
+            })
+            .map(|n| n == 1))
+    }
+
+    /// Clear these leases (each statement commits on its own outside a transaction).
+    pub(crate) fn release_transfer_leases(&self, ids: &[i64]) -> Result<(), LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::RELEASE_TRANSFER_LEASE)?;
+            for id in ids {
+                stmt.execute([id])?;
+            }
+            Ok(())
+        })())
+    }
+
+    /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
+    /// refresh or an event), matched by external id. Returns the row's invoice id if it
+    /// changed (a row already final does not).
+    pub(crate) fn apply_bank_transfer(
+        &self,
+        t: &Transfer,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        let status = TransferStatus::from_bank(&t.status);
+        let settled = status.is_final().then(|| ts(now));
+        self.q(self
+            .conn
+            .prepare_cached(sql::APPLY_BANK_TRANSFER)
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        t.external_id,
+                        t.id,
+                        status.as_str(),
+                        t.fee,
+                        ts(now),
+                        settled
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+            }))
+    }
+
+    /// [`Db::apply_bank_transfer`], telling an attempt already final from a transfer this
+    /// ledger never made.
+    pub(crate) fn record_bank_transfer(
+        &self,
+        t: &Transfer,
+        now: DateTime<Utc>,
+    ) -> Result<BankTransferUpdate, LedgerError> {
+        if let Some(invoice_id) = self.apply_bank_transfer(t, now)? {
+            return Ok(BankTransferUpdate::Changed { invoice_id });
+        }
+        Ok(match self.transfer_by_external_id(&t.external_id)? {
+            Some(_) => BankTransferUpdate::Unchanged,
+            None => BankTransferUpdate::Unknown,
+        })
+    }
+
+    /// A single-element 400: the API's errors are kept; the credit waits for the operator.
+    pub(crate) fn mark_transfer_rejected(
+        &self,
+        id: i64,
+        errors: &[ApiErrorItem],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let errors = serde_json::to_string(errors).unwrap_or_default();
+        self.q(self
+            .conn
+            .prepare_cached(sql::MARK_TRANSFER_REJECTED)
+            .and_then(|mut s| s.execute(params![id, errors, ts(now)]))
+            .map(drop))
+    }
+
+    /// Note an error on a transfer that stays open (it is looked up before any resend).
+    pub(crate) fn note_transfer_error(
+        &self,
+        id: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::NOTE_TRANSFER_ERROR)
+            .and_then(|mut s| s.execute(params![id, error, ts(now)]))
+            .map(drop))
+    }
+
+    /// Bank ids of transfers not yet final (to refresh).
+    pub(crate) fn unsettled_transfer_ids(&self) -> Result<Vec<String>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::UNSETTLED_TRANSFER_IDS)?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })())
+    }
+
+    /// Number of transfers still open (claimed, sending, created, processing).
+    pub(crate) fn open_transfer_count(&self) -> Result<i64, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::OPEN_TRANSFER_COUNT, [], |r| r.get(0)))
+    }
+
+    pub(crate) fn transfer_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<TransferRow>, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::TRANSFER_BY_EXTERNAL_ID)
+            .and_then(|mut s| s.query_row([external_id], transfer_from_row).optional()))
+    }
+
+    /// An attempt of the invoice that may still pay or has paid: its external id and status.
+    pub(crate) fn paying_transfer(
+        &self,
+        invoice_id: &str,
+    ) -> Result<Option<(String, TransferStatus)>, LedgerError> {
+        let row: Option<(String, String)> = self.q(self
+            .conn
+            .prepare_cached(sql::PAYING_TRANSFER_OF_INVOICE)
+            .and_then(|mut s| {
+                s.query_row([invoice_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            }))?;
+        row.map(
+            |(external_id, status)| match TransferStatus::parse(&status) {
+                Some(s) => Ok((external_id, s)),
+                None => Err(self.bad_status(&status)),
+            },
+        )
+        .transpose()
+    }
+
+    /// How many attempts the invoice's credit has had.
+    pub(crate) fn transfer_attempts(&self, invoice_id: &str) -> Result<u32, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql::TRANSFER_ATTEMPTS)
+            .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0))))
+    }
+
+    fn bad_status(&self, status: &str) -> LedgerError {
+        LedgerError::Corrupt {
+            path: self.path.to_path_buf(),
+            reason: format!("bad transfer status {status}"),
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Take up to `limit` transfers after `after_id` that need sending (claimed) or checking
+    /// (sending), whose lease is free (leases of processes that are gone are voided first).
+    /// Returns them with the status they had, so `sending` ones are looked up first; they are
+    /// all `sending` now, leased until `wall_now + lease_secs`.
+    pub(crate) fn lease_unsent(
+        &self,
+        after_id: i64,
+        wall_now: i64,
+        lease_secs: i64,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TransferRow>, LedgerError> {
+        self.q((|| {
+            lease::reap(self.raw, LeaseTable::Transfers, wall_now)?;
+            let rows: Vec<TransferRow> = {
+                let mut stmt = self.conn.prepare_cached(sql::LEASE_UNSENT)?;
+                stmt.query_map(params![wall_now, limit as i64, after_id], transfer_from_row)?
+                    .collect::<Result<_, _>>()?
+            };
+            let mut upd = self.conn.prepare_cached(sql::TAKE_TRANSFER_LEASE)?;
+            let owner = lease::owner_id();
+            for r in &rows {
+                upd.execute(params![r.id, wall_now + lease_secs, ts(now), owner])?;
+            }
+            Ok(rows)
+        })())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Ledger;
+
+    /// The statuses a SQL list names, in order.
+    fn listed(sql_list: &str) -> Vec<TransferStatus> {
+        sql_list
+            .split(',')
+            .map(|s| TransferStatus::parse(s.trim().trim_matches('\'')).unwrap())
+            .collect()
+    }
+
+    fn having(f: fn(TransferStatus) -> bool) -> Vec<TransferStatus> {
+        TransferStatus::ALL.into_iter().filter(|s| f(*s)).collect()
+    }
+
+    #[test]
+    fn statuses_round_trip_and_the_sql_lists_match_the_code() {
+        for s in TransferStatus::ALL {
+            assert_eq!(TransferStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(TransferStatus::parse("canceled"), None);
+        assert_eq!(listed(live_statuses!()), having(TransferStatus::is_live));
+        assert_eq!(
+            listed(paying_statuses!()),
+            having(TransferStatus::is_paying)
+        );
+        assert_eq!(listed(open_statuses!()), having(TransferStatus::is_open));
+    }
+
+    #[test]
+    fn bank_statuses_map_to_ours() {
+        use TransferStatus::*;
+        let cases = [
+            ("created", Created),
+            ("processing", Processing),
+            ("success", Success),
+            ("failed", Failed),
+            ("canceled", Failed),
+            ("scheduled", Processing),
+            ("", Processing),
+            ("SUCCESS", Processing),
+        ];
+        for (bank, ours) in cases {
+            assert_eq!(TransferStatus::from_bank(bank), ours, "{bank:?}");
+        }
+    }
+
+    fn bank_transfer(external_id: &str, status: &str) -> Transfer {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("T-{external_id}"), "amount": 993, "name": "Stark Bank S.A.",
+            "taxId": "20.018.183/0001-80", "bankCode": "20018183", "branchCode": "0001",
+            "accountNumber": "6341320293482496", "accountType": "payment",
+            "externalId": external_id, "tags": [], "status": status, "fee": 0,
+            "created": "2026-11-26T12:00:00.000000+00:00"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_attempt_is_claimed_once_leased_and_settled_by_the_bank() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        l.db()
+            .fixture_sql(
+                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
+                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
+                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'paid', 'x');
+                 INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+                   VALUES ('100', 'L', 1000, 7, 993, 'x', 'x', 'webhook');",
+            )
+            .unwrap();
+        let now = Utc::now();
+        let due = l.db().credits_needing_transfer(3).unwrap();
+        assert_eq!(
+            due,
+            vec![CreditDue {
+                invoice_id: "100".into(),
+                net: 993,
+                attempts: 0
+            }]
+        );
+        let claim = NewTransfer {
+            invoice_id: "100",
+            attempt: 1,
+            external_id: "x-100-a1",
+            tag: "tag-100",
+            amount: 993,
+            body: "{}",
+        };
+        assert!(l.db().claim_transfer(&claim, now).unwrap());
+        assert!(!l.db().claim_transfer(&claim, now).unwrap());
+        assert!(l.db().credits_needing_transfer(3).unwrap().is_empty());
+        assert_eq!(l.db().transfer_attempts("100").unwrap(), 1);
+        assert_eq!(
+            l.db().paying_transfer("100").unwrap(),
+            Some(("x-100-a1".to_string(), TransferStatus::Claimed))
+        );
+        let rows = l
+            .write(|tx| tx.lease_unsent(0, 1_000, 300, 100, now))
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].status, TransferStatus::Claimed);
+        // Leased: another run does not get it until the lease is released.
+        assert!(
+            l.write(|tx| tx.lease_unsent(0, 1_000, 300, 100, now))
+                .unwrap()
+                .is_empty()
+        );
+        l.db().release_transfer_leases(&[rows[0].id]).unwrap();
+        let again = l
+            .write(|tx| tx.lease_unsent(0, 1_000, 300, 100, now))
+            .unwrap();
+        assert_eq!(
+            again[0].status,
+            TransferStatus::Sending,
+            "may have been sent"
+        );
+        assert_eq!(l.db().open_transfer_count().unwrap(), 1);
+
+        let t = bank_transfer("x-100-a1", "processing");
+        assert_eq!(
+            l.db().record_bank_transfer(&t, now).unwrap(),
+            BankTransferUpdate::Changed {
+                invoice_id: "100".into()
+            }
+        );
+        assert_eq!(l.db().unsettled_transfer_ids().unwrap(), ["T-x-100-a1"]);
+        let t = bank_transfer("x-100-a1", "canceled");
+        assert_eq!(
+            l.db().apply_bank_transfer(&t, now).unwrap().as_deref(),
+            Some("100")
+        );
+        let row = l.db().transfer_by_external_id("x-100-a1").unwrap().unwrap();
+        assert_eq!(row.status, TransferStatus::Failed);
+        assert_eq!(
+            l.db().record_bank_transfer(&t, now).unwrap(),
+            BankTransferUpdate::Unchanged,
+            "final"
+        );
+        assert_eq!(
+            l.db()
+                .record_bank_transfer(&bank_transfer("someone-else", "success"), now)
+                .unwrap(),
+            BankTransferUpdate::Unknown
+        );
+        assert_eq!(l.db().open_transfer_count().unwrap(), 0);
+        assert_eq!(l.db().paying_transfer("100").unwrap(), None);
+        // Failed: the credit may have attempt 2.
+        assert_eq!(l.db().credits_needing_transfer(3).unwrap()[0].attempts, 1);
+        assert!(l.db().credits_needing_transfer(1).unwrap().is_empty());
+    }
+}
