@@ -322,7 +322,7 @@ fn store_key(ledger: &Ledger, key: &PublicKey) {
         rusqlite::params![
             key.fingerprint(),
             key.to_pem(),
-            crate::ledger::campaign::ts(Utc::now())
+            crate::ledger::ts(Utc::now())
         ],
     );
     if let Err(e) = r {

@@ -11,7 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::ledger::campaign::{latest_campaign, parse_ts, ts};
+use crate::ledger::campaigns::latest_campaign;
+use crate::ledger::{parse_ts, ts};
 
 /// How many rows each attention list shows at most (the total is always counted).
 pub const ATTENTION_CAP: usize = 50;
@@ -463,8 +464,8 @@ fn campaign_status(conn: &Connection) -> rusqlite::Result<Option<CampaignStatus>
     let mut status = CampaignStatus {
         id: c.id,
         started_at: ts(c.started_at),
-        interval_secs: c.interval.num_seconds(),
-        slots: c.slots,
+        interval_secs: c.spec.every.num_seconds(),
+        slots: c.slots(),
         issued: 0,
         missed: 0,
         rejected: 0,
@@ -485,7 +486,7 @@ fn campaign_status(conn: &Connection) -> rusqlite::Result<Option<CampaignStatus>
             _ => status.open += 1,
         }
     }
-    if let Some(k) = (0..c.slots).find(|k| !taken.contains(k)) {
+    if let Some(k) = (0..c.slots()).find(|k| !taken.contains(k)) {
         status.next_batch = Some(k + 1);
         status.next_due = Some(ts(c.schedule().due(k)));
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-pub mod campaign;
+pub mod campaigns;
 pub mod lease;
 mod migrations;
 pub mod money;
@@ -306,7 +306,7 @@ pub struct Db<'c> {
 /// each). Each aggregate module keeps its own `sql::ALL`; add a new module's list here.
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
-        campaign::sql::ALL,
+        campaigns::sql::ALL,
         lease::sql::ALL,
         money::sql::ALL,
         webhooks::sql::ALL,
@@ -351,6 +351,20 @@ impl<'c> std::ops::Deref for Tx<'c> {
     fn deref(&self) -> &Db<'c> {
         &self.db
     }
+}
+
+/// A time as the ledger stores it: UTC RFC 3339 with microseconds.
+pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A stored time read back (a column that does not parse is a conversion failure).
+pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
 
 /// Turn a SQLite error into an operator-facing ledger error.

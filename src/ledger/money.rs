@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::campaign::ts;
+use super::ts;
 use crate::api::model::{ApiErrorItem, Transfer};
 
 macro_rules! live_statuses {
