@@ -33,17 +33,17 @@ const LEASE_SECS: i64 = 300;
 const MAX_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, Clone)]
-pub struct TickOptions {
+pub(crate) struct TickOptions {
     /// The campaign to start when there is none yet (or with `new_campaign`).
-    pub campaign: CampaignSpec,
+    pub(crate) campaign: CampaignSpec,
     /// Start a new campaign once the current one is over.
-    pub new_campaign: bool,
+    pub(crate) new_campaign: bool,
     /// With `new_campaign`: start it even while the current one is running.
-    pub force: bool,
+    pub(crate) force: bool,
     /// Issue slots whose window passed without a run instead of recording them as missed.
-    pub catch_up: bool,
+    pub(crate) catch_up: bool,
     /// The first retry step within a tick (it doubles, with jitter).
-    pub backoff: StdDuration,
+    pub(crate) backoff: StdDuration,
 }
 
 impl Default for TickOptions {
@@ -61,7 +61,7 @@ impl Default for TickOptions {
 /// What a tick did, for the summary line and `--json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Issued {
         campaign: i64,
         batch: u32,
@@ -112,7 +112,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         matches!(self, Outcome::Rejected { .. } | Outcome::Unresolved { .. })
     }
 }
@@ -196,19 +196,19 @@ impl fmt::Display for Outcome {
 /// Everything one tick did, in order: slots recorded as missed, why nothing was due (only when
 /// nothing was sent), each batch sent, and the campaign's completion once it is over.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TickReport {
-    pub outcomes: Vec<Outcome>,
+pub(crate) struct TickReport {
+    pub(crate) outcomes: Vec<Outcome>,
 }
 
 impl TickReport {
     /// A batch was rejected or left without a clear answer.
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         self.outcomes.iter().any(Outcome::is_failure)
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum IssueError {
+pub(crate) enum IssueError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -221,7 +221,7 @@ pub enum IssueError {
 
 impl IssueError {
     /// A mistake in the command line (the flags), as opposed to a failure of the tick.
-    pub fn is_usage(&self) -> bool {
+    pub(crate) fn is_usage(&self) -> bool {
         matches!(
             self,
             IssueError::Campaign(_) | IssueError::StillRunning { .. }
@@ -229,11 +229,11 @@ impl IssueError {
     }
 }
 
-pub fn campaign_tag(ledger_id: &str, campaign: i64) -> String {
+fn campaign_tag(ledger_id: &str, campaign: i64) -> String {
     format!("stark-{ledger_id}-c{campaign}")
 }
 
-pub fn batch_tag(ledger_id: &str, campaign: i64, slot: u32) -> String {
+fn batch_tag(ledger_id: &str, campaign: i64, slot: u32) -> String {
     debug_assert!(is_batch_tag(
         ledger_id,
         &format!("stark-{ledger_id}-c{campaign}-b{}", slot + 1)
@@ -258,7 +258,7 @@ pub fn is_batch_tag(ledger_id: &str, tag: &str) -> bool {
 /// and no network. `rng` draws the payers and amounts of claimed batches; "now" is the
 /// `clock`'s. The error type is the caller's: a bank that cannot be built fails the tick with
 /// the caller's own error.
-pub async fn tick<B, E>(
+pub(crate) async fn tick<B, E>(
     ledger: &mut Ledger,
     bank: impl FnOnce() -> Result<B, E>,
     clock: &dyn Clock,
@@ -670,8 +670,8 @@ async fn send_batch<B: Bank>(
                     tag: planned.tag.clone(),
                 });
             }
-            Claim::Send(b) => (b, Step::first(false)),
-            Claim::LookUpFirst(b) => (b, Step::first(true)),
+            Claim::Send(b) => (b, Step::Send),
+            Claim::LookUpFirst(b) => (b, Step::LookUp),
         };
     let resumed = batch.attempts > 1;
     let body = batch.body.as_deref().unwrap_or_default();
@@ -811,141 +811,36 @@ mod tests {
         use BatchStatus::*;
         use Position::{After, Before, Slot};
         use SlotStep::*;
+        let done = |slot, status| Some(Idle::Already { slot, status });
+        let not_started = Some(Idle::NotStarted);
+        let (no, yes) = (false, true);
         let none: &[(u32, BatchStatus)] = &[];
-        // (position of now, batches already there, --catch-up, steps, idle, complete)
+        // A campaign of 3 slots: (now, batches already there, --catch-up) => (steps, why nothing
+        // is due, complete).
+        #[rustfmt::skip]
         #[allow(clippy::type_complexity)]
-        let cases: &[(
-            Position,
-            &[(u32, BatchStatus)],
-            bool,
-            &[SlotStep],
-            Option<Idle>,
-            bool,
-        )] = &[
-            (Before, none, false, &[], Some(Idle::NotStarted), false),
-            (Slot(0), none, false, &[Claim(0)], None, false),
-            (
-                Slot(0),
-                &[(0, Issued)],
-                false,
-                &[],
-                Some(Idle::Already {
-                    slot: 0,
-                    status: Issued,
-                }),
-                false,
-            ),
-            (
-                Slot(1),
-                &[(0, Issued), (1, Rejected)],
-                false,
-                &[],
-                Some(Idle::Already {
-                    slot: 1,
-                    status: Rejected,
-                }),
-                false,
-            ),
-            // A skipped window: missed, not backfilled; the current slot is claimed.
-            (
-                Slot(2),
-                &[(0, Issued)],
-                false,
-                &[RecordMissed(1), Claim(2)],
-                None,
-                false,
-            ),
-            // Missed slots are recorded even when the current one is done.
-            (
-                Slot(2),
-                &[(0, Issued), (2, Issued)],
-                false,
-                &[RecordMissed(1)],
-                Some(Idle::Already {
-                    slot: 2,
-                    status: Issued,
-                }),
-                false,
-            ),
-            (
-                Slot(2),
-                &[(0, Issued)],
-                true,
-                &[Claim(1), Claim(2)],
-                None,
-                false,
-            ),
-            (
-                Slot(2),
-                &[(0, Issued), (1, Missed), (2, Issued)],
-                true,
-                &[Replan(1)],
-                None,
-                false,
-            ),
-            (
-                Slot(2),
-                &[(0, Issued), (1, Missed), (2, Issued)],
-                false,
-                &[],
-                Some(Idle::Already {
-                    slot: 2,
-                    status: Issued,
-                }),
-                false,
-            ),
-            // Open batches go first; once something is sent, "nothing due" is not said.
-            (
-                Slot(1),
-                &[(0, Sending), (1, Planned)],
-                false,
-                &[Resume(0), Resume(1)],
-                None,
-                false,
-            ),
-            (
-                Slot(2),
-                &[(0, Sending)],
-                false,
-                &[Resume(0), RecordMissed(1), Claim(2)],
-                None,
-                false,
-            ),
-            // Over: the last slots are missed and the campaign is complete.
-            (
-                After,
-                &[(0, Issued), (1, Issued)],
-                false,
-                &[RecordMissed(2)],
-                None,
-                true,
-            ),
-            (
-                After,
-                &[(0, Issued), (1, Missed), (2, Issued)],
-                false,
-                &[],
-                None,
-                true,
-            ),
-            (
-                After,
-                &[(0, Issued), (1, Missed), (2, Issued)],
-                true,
-                &[Replan(1)],
-                None,
-                false,
-            ),
-            (
-                After,
-                &[(0, Issued), (1, Sending), (2, Issued)],
-                false,
-                &[Resume(1)],
-                None,
-                false,
-            ),
+        let cases: &[((Position, &[(u32, BatchStatus)], bool), (&[SlotStep], Option<Idle>, bool))] = &[
+            ((Before,  none,                                      no),  (&[],                                      not_started,       no)),
+            ((Slot(0), none,                                      no),  (&[Claim(0)],                              None,              no)),
+            ((Slot(0), &[(0, Issued)],                            no),  (&[],                                      done(0, Issued),   no)),
+            ((Slot(1), &[(0, Issued), (1, Rejected)],             no),  (&[],                                      done(1, Rejected), no)),
+            // A skipped window is missed, not backfilled; the current slot is still claimed.
+            ((Slot(2), &[(0, Issued)],                            no),  (&[RecordMissed(1), Claim(2)],             None,              no)),
+            ((Slot(2), &[(0, Issued), (2, Issued)],               no),  (&[RecordMissed(1)],                       done(2, Issued),   no)),
+            // --catch-up claims it instead, or replans it once it was recorded as missed.
+            ((Slot(2), &[(0, Issued)],                            yes), (&[Claim(1), Claim(2)],                    None,              no)),
+            ((Slot(2), &[(0, Issued), (1, Missed), (2, Issued)],  yes), (&[Replan(1)],                             None,              no)),
+            ((Slot(2), &[(0, Issued), (1, Missed), (2, Issued)],  no),  (&[],                                      done(2, Issued),   no)),
+            // Open batches go first; a tick that sends says nothing about "nothing due".
+            ((Slot(1), &[(0, Sending), (1, Planned)],             no),  (&[Resume(0), Resume(1)],                  None,              no)),
+            ((Slot(2), &[(0, Sending)],                           no),  (&[Resume(0), RecordMissed(1), Claim(2)],  None,              no)),
+            // Over: the last slots are missed, and the campaign is complete once nothing is open.
+            ((After,   &[(0, Issued), (1, Issued)],               no),  (&[RecordMissed(2)],                       None,              yes)),
+            ((After,   &[(0, Issued), (1, Missed), (2, Issued)],  no),  (&[],                                      None,              yes)),
+            ((After,   &[(0, Issued), (1, Missed), (2, Issued)],  yes), (&[Replan(1)],                             None,              no)),
+            ((After,   &[(0, Issued), (1, Sending), (2, Issued)],  no),  (&[Resume(1)],                             None,              no)),
         ];
-        for (position, existing, catch_up, steps, idle, complete) in cases {
+        for ((position, existing, catch_up), (steps, idle, complete)) in cases {
             let existing: BTreeMap<u32, BatchStatus> = existing.iter().copied().collect();
             let got = decide_slots(*position, 3, &existing, *catch_up);
             let want = SlotDecision {
@@ -959,92 +854,55 @@ mod tests {
 
     #[test]
     fn each_answer_of_the_bank_leads_to_one_next_step() {
-        let ambiguous = || Answer::Failed {
+        use Answer::*;
+        let timeout = || Failed {
             error: "timeout".into(),
             ambiguous: true,
         };
-        let clear = || Answer::Failed {
+        // A failure that says nothing reached the bank (e.g. the connection was refused).
+        let unsent = || Failed {
             error: "connect".into(),
             ambiguous: false,
         };
-        let refused = vec![ApiErrorItem {
-            code: "invalidTaxId".into(),
-            message: "bad".into(),
-        }];
+        let invalid = || {
+            vec![ApiErrorItem {
+                code: "invalidTaxId".into(),
+                message: "bad".into(),
+            }]
+        };
+        let record = |resumed| Step::Record {
+            invoices: vec![invoice("1")],
+            resumed,
+        };
         let retry = |attempt, look_first| Step::Retry {
             attempt,
             look_first,
         };
-        // (answer, attempt, resumed by an earlier tick, next step)
+        let give_up = |error: &str| Step::GiveUp(error.into());
+        let last = MAX_ATTEMPTS - 1;
+        // (answer, attempt (0-based), resumed by an earlier tick) => next step
+        #[rustfmt::skip]
         let cases = [
-            (
-                Answer::Created(vec![invoice("1")]),
-                0,
-                false,
-                Step::Record {
-                    invoices: vec![invoice("1")],
-                    resumed: false,
-                },
-            ),
-            (
-                Answer::Created(vec![invoice("1")]),
-                2,
-                true,
-                Step::Record {
-                    invoices: vec![invoice("1")],
-                    resumed: true,
-                },
-            ),
-            // Found by the lookup: recorded as found after an unclear answer.
-            (
-                Answer::Found(vec![invoice("1")]),
-                1,
-                false,
-                Step::Record {
-                    invoices: vec![invoice("1")],
-                    resumed: true,
-                },
-            ),
-            (Answer::Absent, 1, false, Step::Send),
-            (
-                Answer::Refused(refused.clone()),
-                0,
-                false,
-                Step::File(refused.clone()),
-            ),
-            (
-                Answer::Refused(refused.clone()),
-                3,
-                true,
-                Step::File(refused),
-            ),
+            ((Created(vec![invoice("1")]), 0, false),   record(false)),
+            ((Created(vec![invoice("1")]), 2, true),    record(true)),
+            // Found by a lookup: recorded as found after an unclear answer.
+            ((Found(vec![invoice("1")]), 1, false),     record(true)),
+            ((Absent, 1, false),                        Step::Send),
+            // Refused: filed for the operator, never resent, whatever the attempt.
+            ((Refused(invalid()), 0, false),            Step::File(invalid())),
+            ((Refused(invalid()), last, true),          Step::File(invalid())),
             // Ambiguous: the next attempt looks the batch up before any resend.
-            (ambiguous(), 0, false, retry(1, true)),
-            (ambiguous(), 2, false, retry(3, true)),
+            ((timeout(), 0, false),                     retry(1, true)),
+            ((timeout(), 2, false),                     retry(3, true)),
+            ((LookUpFailed("503".into()), 1, false),    retry(2, true)),
             // Nothing happened at the bank: resend without a lookup.
-            (clear(), 0, false, retry(1, false)),
-            (Answer::LookUpFailed("503".into()), 1, false, retry(2, true)),
+            ((unsent(), 0, false),                      retry(1, false)),
             // Out of attempts: the last error is kept and the batch stays open.
-            (
-                ambiguous(),
-                MAX_ATTEMPTS - 1,
-                false,
-                Step::GiveUp("timeout".into()),
-            ),
-            (
-                clear(),
-                MAX_ATTEMPTS - 1,
-                false,
-                Step::GiveUp("connect".into()),
-            ),
-            (
-                Answer::LookUpFailed("503".into()),
-                MAX_ATTEMPTS - 1,
-                false,
-                Step::GiveUp("503".into()),
-            ),
+            ((timeout(), last, false),                  give_up("timeout")),
+            ((unsent(), last, false),                   give_up("connect")),
+            ((LookUpFailed("503".into()), last, false), give_up("503")),
         ];
-        for (answer, attempt, resumed, want) in cases {
+        for ((answer, attempt, resumed), want) in cases {
             let what = format!("{answer:?} in attempt {attempt}");
             assert_eq!(next_step(answer, attempt, resumed), want, "{what}");
         }

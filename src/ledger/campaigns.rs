@@ -17,25 +17,25 @@ use crate::domain::schedule::Schedule;
 
 /// A campaign as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Campaign {
-    pub id: i64,
-    pub started_at: DateTime<Utc>,
-    pub spec: CampaignSpec,
+pub(crate) struct Campaign {
+    pub(crate) id: i64,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) spec: CampaignSpec,
 }
 
 impl Campaign {
-    pub fn schedule(&self) -> Schedule {
+    pub(crate) fn schedule(&self) -> Schedule {
         self.spec.schedule(self.started_at)
     }
 
     /// How many batches it has.
-    pub fn slots(&self) -> u32 {
+    pub(crate) fn slots(&self) -> u32 {
         self.spec.slots()
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchStatus {
+pub(crate) enum BatchStatus {
     /// Claimed with its exact body; never sent.
     Planned,
     /// A POST may have been made: look it up by tag before sending again.
@@ -48,7 +48,7 @@ pub enum BatchStatus {
 }
 
 impl BatchStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BatchStatus::Planned => "planned",
             BatchStatus::Sending => "sending",
@@ -58,7 +58,7 @@ impl BatchStatus {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "planned" => BatchStatus::Planned,
             "sending" => BatchStatus::Sending,
@@ -70,48 +70,48 @@ impl BatchStatus {
     }
 
     /// Still has work to do.
-    pub fn is_open(self) -> bool {
+    pub(crate) fn is_open(self) -> bool {
         matches!(self, BatchStatus::Planned | BatchStatus::Sending)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    pub id: i64,
-    pub campaign_id: i64,
-    pub slot: u32,
-    pub tag: String,
-    pub status: BatchStatus,
-    pub body: Option<String>,
-    pub invoice_count: u32,
-    pub total_amount: i64,
-    pub attempts: u32,
-    pub errors: Option<String>,
-    pub lease_until: Option<i64>,
-    pub due_at: DateTime<Utc>,
+pub(crate) struct Batch {
+    pub(crate) id: i64,
+    pub(crate) campaign_id: i64,
+    pub(crate) slot: u32,
+    pub(crate) tag: String,
+    pub(crate) status: BatchStatus,
+    pub(crate) body: Option<String>,
+    pub(crate) invoice_count: u32,
+    pub(crate) total_amount: i64,
+    pub(crate) attempts: u32,
+    pub(crate) errors: Option<String>,
+    pub(crate) lease_until: Option<i64>,
+    pub(crate) due_at: DateTime<Utc>,
 }
 
 /// One invoice of a batch, as planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedInvoice {
-    pub position: u32,
-    pub name: String,
-    pub tax_id: String,
-    pub amount: i64,
+pub(crate) struct PlannedInvoice {
+    pub(crate) position: u32,
+    pub(crate) name: String,
+    pub(crate) tax_id: String,
+    pub(crate) amount: i64,
 }
 
 /// A slot's batch about to be claimed: its tag, the exact body to send and its invoices.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewBatch {
-    pub slot: u32,
-    pub tag: String,
-    pub body: String,
-    pub invoices: Vec<PlannedInvoice>,
+pub(crate) struct NewBatch {
+    pub(crate) slot: u32,
+    pub(crate) tag: String,
+    pub(crate) body: String,
+    pub(crate) invoices: Vec<PlannedInvoice>,
 }
 
 /// The outcome of taking a batch's lease: what its new holder does first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub(crate) enum Claim {
     /// Never sent: POST it.
     Send(Batch),
     /// A POST may have happened (an earlier attempt, or `sending` left by a crash): look the
