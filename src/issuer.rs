@@ -1,12 +1,12 @@
-//! `issue-invoices` as a library: one cron tick of the campaign, [`tick`].
+//! `issue-invoices` as a library: one cron tick of the campaign, `tick`.
 //!
 //! A tick loads the campaign and its batches, decides which slots are missed, claimed or
-//! resumed ([`decide_slots`], pure), and claims them: a slot's batch is inserted with its exact
+//! resumed (`decide_slots`, pure), and claims them: a slot's batch is inserted with its exact
 //! request body inside `BEGIN IMMEDIATE`, guarded by `UNIQUE(campaign_id, slot)`, so two
 //! overlapping ticks claim it once. Only then, and only if something must be sent, is the bank
-//! built (key, HTTP client). Sending takes a lease on each batch ([`Claim`]); a batch whose POST
+//! built (key, HTTP client). Sending takes a lease on each batch (a `Claim`); a batch whose POST
 //! may have happened is looked up by its tag before it is ever sent again, and what follows
-//! each answer of the bank is decided by [`next_step`] (pure).
+//! each answer of the bank is decided by `next_step` (pure).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -1,8 +1,8 @@
 //! Campaigns, batches and the invoices they issue.
 //!
 //! A batch is claimed by inserting it, with the exact request body, under
-//! `UNIQUE(campaign_id, slot)`; a sender then takes a lease on it ([`Tx::take_lease`]), which
-//! says whether the batch may already be at the bank ([`Claim::LookUpFirst`]).
+//! `UNIQUE(campaign_id, slot)`; a sender then takes a lease on it (`Tx::take_lease`), whose
+//! `Claim` says whether the batch may already be at the bank (`Claim::LookUpFirst`).
 
 use std::collections::HashSet;
 
