@@ -6,7 +6,8 @@
 //!
 //! - `issue-invoices`, nothing due: a ledger whose campaign's current slot is issued
 //!   (`STARK_NOW` inside that slot's window). No credentials are configured: the nothing-due
-//!   path must not need the key, an HTTP client or an async runtime.
+//!   path must not need the key or an HTTP client (the bank is built only when a batch is
+//!   sent; the tick runs on a current-thread runtime, which starts no thread).
 //! - `status` on a finished campaign (8 batches, 80 invoices, their credits and transfers).
 //! - `status` on a ledger with 100,000 invoices, ~80,000 credits and ~78,000 transfers
 //!   (generated with SQL), and `status --json` on the same.

@@ -19,7 +19,8 @@ use serde::Serialize;
 use crate::api::{Client, ClientConfig};
 use crate::audit::{self, Audit, Expectations};
 use crate::clock::ManualClock;
-use crate::issuer::{self, CampaignParams, Outcome, TickOptions};
+use crate::domain::campaign::CampaignSpec;
+use crate::issuer::{self, IssueError, TickOptions};
 use crate::keys::PrivateKey;
 use crate::ledger::Ledger;
 use crate::payout::PayoutOptions;
@@ -135,9 +136,14 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     let clock = ManualClock::new(t0);
     let backoff = StdDuration::from_millis(10);
     let tick_opts = TickOptions {
-        params: CampaignParams::default(),
+        campaign: CampaignSpec::default(),
+        backoff,
         ..TickOptions::default()
     };
+    // The payers and amounts of the batches: seeded too, on a stream of their own (the cron
+    // jitter above draws from `rng`).
+    let mut payers = rand::rngs::StdRng::seed_from_u64(opts.seed ^ 0x7061_7965_7273);
+    let bank = || Ok::<_, IssueError>(client.clone());
     let rec_opts = ReconcileOptions {
         payout: PayoutOptions {
             backoff,
@@ -179,14 +185,10 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
             _ => {}
         }
         if now >= next_tick && now < end {
-            match tick(&mut ledger, &client, now, &tick_opts, backoff).await {
-                Ok(outcomes) => {
-                    for o in outcomes {
-                        progress.note(format!(
-                            "{}  issue-invoices: {}",
-                            hm(since),
-                            crate::cli::issue::describe(&o)
-                        ));
+            match issuer::tick(&mut ledger, bank, &clock, &mut payers, &tick_opts).await {
+                Ok(report) => {
+                    for o in report.outcomes {
+                        progress.note(format!("{}  issue-invoices: {o}", hm(since)));
                     }
                 }
                 // A failed cron run; the next one resumes.
@@ -236,7 +238,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
         now += Duration::minutes(30);
         sandbox.set_time(now);
         clock.set(now);
-        tick(&mut ledger, &client, now, &tick_opts, backoff).await?;
+        issuer::tick(&mut ledger, bank, &clock, &mut payers, &tick_opts).await?;
         reconcile::run(&mut ledger, &client, now, &rec_opts, &NoProgress).await?;
         sandbox.flush_deliveries(StdDuration::from_secs(5)).await;
         let open = ledger.db().open_transfer_count()?;
@@ -269,26 +271,6 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     };
     sandbox.shutdown().await;
     Ok(outcome)
-}
-
-async fn tick(
-    ledger: &mut Ledger,
-    client: &Client,
-    now: DateTime<Utc>,
-    opts: &TickOptions,
-    backoff: StdDuration,
-) -> anyhow::Result<Vec<Outcome>> {
-    let plan = issuer::plan(ledger, now, opts)?;
-    let mut out: Vec<Outcome> = plan
-        .notes
-        .iter()
-        .filter(|o| !matches!(o, Outcome::NothingDue { .. }))
-        .cloned()
-        .collect();
-    if issuer::needs_network(&plan) {
-        out.extend(issuer::send(ledger, client, &plan, now, backoff).await?);
-    }
-    Ok(out)
 }
 
 async fn start_webhook(

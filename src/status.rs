@@ -11,8 +11,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::ledger::campaign::{BatchStatus, ts};
+use crate::ledger::campaigns::BatchStatus;
 use crate::ledger::report::{CampaignProgress, UnsettledCredit};
+use crate::ledger::ts;
 use crate::ledger::{Db, LedgerError};
 
 pub use crate::ledger::report::{
@@ -178,8 +179,8 @@ fn campaign_status(p: &CampaignProgress) -> CampaignStatus {
     let mut status = CampaignStatus {
         id: c.id,
         started_at: ts(c.started_at),
-        interval_secs: c.interval.num_seconds(),
-        slots: c.slots,
+        interval_secs: c.spec.every.num_seconds(),
+        slots: c.slots(),
         issued: 0,
         missed: 0,
         rejected: 0,
@@ -197,7 +198,7 @@ fn campaign_status(p: &CampaignProgress) -> CampaignStatus {
             BatchStatus::Planned | BatchStatus::Sending => status.open += 1,
         }
     }
-    if let Some(k) = (0..c.slots).find(|k| !taken.contains(k)) {
+    if let Some(k) = (0..c.slots()).find(|k| !taken.contains(k)) {
         status.next_batch = Some(k + 1);
         status.next_due = Some(ts(c.schedule().due(k)));
     }
@@ -207,7 +208,7 @@ fn campaign_status(p: &CampaignProgress) -> CampaignStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::campaign::Campaign;
+    use crate::ledger::campaigns::Campaign;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -218,12 +219,14 @@ mod tests {
             campaign: Campaign {
                 id: 7,
                 started_at: t("2025-03-01T00:00:00Z"),
-                interval: Duration::hours(3),
-                slots,
-                min_invoices: 8,
-                max_invoices: 12,
-                min_amount: 1000,
-                max_amount: 100000,
+                spec: crate::domain::campaign::CampaignSpec {
+                    every: Duration::hours(3),
+                    length: Duration::hours(3) * slots as i32,
+                    min_invoices: 8,
+                    max_invoices: 12,
+                    min_amount: 1000,
+                    max_amount: 100000,
+                },
             },
             batches: batches.to_vec(),
         }

@@ -98,7 +98,9 @@ fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
         || cause.is::<crate::keys::KeyError>()
         || cause.is::<crate::clock::ClockError>()
         || cause.is::<crate::api::client::ClientError>()
-        || matches!(cause.downcast_ref(), Some(IssueError::Usage(_)))
+        || cause
+            .downcast_ref::<IssueError>()
+            .is_some_and(IssueError::is_usage)
         || matches!(
             cause.downcast_ref(),
             Some(RetryError::NoCredit(_) | RetryError::Live { .. })
@@ -193,7 +195,11 @@ mod tests {
                 path: PathBuf::from("k.pem"),
             }
             .into(),
-            IssueError::Usage("campaign still running".into()).into(),
+            IssueError::StillRunning {
+                campaign: 1,
+                until: "later".into(),
+            }
+            .into(),
             RetryError::NoCredit("inv1".into()).into(),
             RetryError::Live {
                 invoice: "inv1".into(),

@@ -4,12 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use super::GlobalArgs;
 use super::backoff;
 use super::errors::Report;
-use crate::domain::money::{format_brl, parse_brl};
-use crate::issuer::{self, CampaignParams, Outcome, TickOptions};
+use crate::domain::campaign::CampaignSpec;
+use crate::domain::money::parse_brl;
+use crate::issuer::{self, Outcome, TickOptions};
 use crate::ledger::Ledger;
 
 #[derive(Debug, Args)]
@@ -55,10 +58,9 @@ fn parse_amount(s: &str) -> Result<i64, String> {
 pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
     let clock = crate::clock::from_env()?;
-    let now = clock.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
     let opts = TickOptions {
-        params: CampaignParams {
+        campaign: CampaignSpec {
             every: args.every,
             length: args.length,
             min_invoices: args.min,
@@ -69,25 +71,18 @@ pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         new_campaign: args.new_campaign,
         force: args.force,
         catch_up: args.catch_up,
+        backoff: backoff(),
     };
-    let plan = issuer::plan(&mut ledger, now, &opts)?;
-    let mut outcomes = plan.notes.clone();
-    if issuer::needs_network(&plan) {
-        // Only now: the key, the HTTP client and a runtime.
-        let client = settings.client()?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let sent = rt.block_on(issuer::send(&mut ledger, &client, &plan, now, backoff()))?;
-        outcomes.retain(|o| !matches!(o, Outcome::NothingDue { .. }));
-        outcomes.extend(sent);
-    }
-    if let Some(done) = issuer::completion(&ledger, &plan, now)? {
-        outcomes.push(done);
-    }
-    print_outcomes(&outcomes, global)?;
-    Ok(outcomes.exit_code())
+    // The key and the HTTP client are only loaded if the tick has something to send.
+    let connect = || -> anyhow::Result<_> { Ok(settings.client()?) };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut rng = StdRng::from_entropy();
+    let report = rt.block_on(issuer::tick(&mut ledger, connect, &*clock, &mut rng, &opts))?;
+    print_outcomes(&report.outcomes, global)?;
+    Ok(report.outcomes.exit_code())
 }
 
 fn print_outcomes(outcomes: &[Outcome], global: &GlobalArgs) -> anyhow::Result<()> {
@@ -95,7 +90,7 @@ fn print_outcomes(outcomes: &[Outcome], global: &GlobalArgs) -> anyhow::Result<(
         return outln!("{}", serde_json::json!({ "outcomes": outcomes }));
     }
     for o in outcomes {
-        let line = describe(o);
+        let line = o.to_string();
         if o.is_failure() {
             eprintln!("error: {line}");
         } else if !global.quiet {
@@ -103,79 +98,4 @@ fn print_outcomes(outcomes: &[Outcome], global: &GlobalArgs) -> anyhow::Result<(
         }
     }
     Ok(())
-}
-
-pub fn describe(o: &Outcome) -> String {
-    match o {
-        Outcome::Issued {
-            batch,
-            of,
-            invoices,
-            amount,
-            tag,
-            resumed,
-            ..
-        } => format!(
-            "batch {batch}/{of}: issued {invoices} invoices, {}{} ({tag})",
-            format_brl(*amount),
-            if *resumed {
-                ", found at the bank after an unclear answer"
-            } else {
-                ""
-            }
-        ),
-        Outcome::NothingDue {
-            reason,
-            next_batch: Some(n),
-            of,
-            next_due: Some(at),
-            ..
-        } => {
-            format!("nothing due: {reason}; next batch {n}/{of} at {at}")
-        }
-        Outcome::NothingDue { reason, .. } => format!("nothing due: {reason}; no batch left"),
-        Outcome::Complete {
-            campaign,
-            issued,
-            missed,
-            of,
-        } => {
-            format!(
-                "campaign c{campaign} is complete: {issued} of {of} batches issued, {missed} missed"
-            )
-        }
-        Outcome::Busy { batch, of, tag, .. } => {
-            format!(
-                "batch {batch}/{of}: another stark process is sending it ({tag}); nothing to do"
-            )
-        }
-        Outcome::Rejected {
-            batch,
-            of,
-            tag,
-            errors,
-            ..
-        } => format!(
-            "batch {batch}/{of} ({tag}) rejected by Stark Bank, not retried: {}",
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", e.code, e.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        Outcome::Unresolved {
-            batch,
-            of,
-            tag,
-            error,
-            ..
-        } => format!(
-            "batch {batch}/{of} ({tag}): no clear answer from Stark Bank ({error}); the next run looks it up before sending again"
-        ),
-        Outcome::Missed { batch, of, .. } => {
-            format!(
-                "batch {batch}/{of}: its window passed without a run; recorded as missed (--catch-up issues it)"
-            )
-        }
-    }
 }

@@ -1,5 +1,6 @@
-//! Pure logic with no I/O: tax ids, money, people, the campaign schedule.
+//! Pure logic with no I/O: tax ids, money, people, the campaign spec and schedule.
 
+pub mod campaign;
 pub mod money;
 pub mod people;
 pub mod schedule;

@@ -1,11 +1,13 @@
 //! Random payers: realistic Brazilian names (fake's PT_BR locale), valid CPFs from our own
-//! generator, and amounts in integer cents.
+//! generator, and amounts in integer cents. The caller supplies the randomness, so a seeded
+//! generator gives the same people every time.
 
 use std::collections::HashSet;
 
 use fake::Fake;
 use fake::faker::name::raw::Name;
 use fake::locales::PT_BR;
+use rand::Rng;
 
 use super::taxid::random_cpf;
 
@@ -17,21 +19,22 @@ pub struct Person {
 }
 
 /// `count` people with CPFs that are not in `taken` (nor repeated among themselves), amounts
-/// uniform in `[min_amount, max_amount]` cents.
-pub fn random_people(
+/// uniform in `[min_amount, max_amount]` cents, all drawn from `rng`.
+pub fn random_people<R: Rng + ?Sized>(
+    rng: &mut R,
     count: usize,
     min_amount: i64,
     max_amount: i64,
     taken: &HashSet<String>,
 ) -> Vec<Person> {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    let mut name_rng = fake::rand::rng();
+    // `fake` draws from its own `rand` major; seed that generator from ours.
+    let mut name_rng =
+        <fake::rand::rngs::StdRng as fake::rand::SeedableRng>::seed_from_u64(rng.next_u64());
     let mut used: HashSet<String> = HashSet::new();
     (0..count)
         .map(|_| {
             let tax_id = loop {
-                let cpf = random_cpf(&mut rng);
+                let cpf = random_cpf(rng);
                 if !taken.contains(&cpf) && used.insert(cpf.clone()) {
                     break cpf;
                 }
@@ -50,11 +53,13 @@ pub fn random_people(
 mod tests {
     use super::*;
     use crate::domain::taxid::is_valid_cpf;
+    use rand::SeedableRng;
 
     #[test]
     fn people_are_valid_unique_and_in_range() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let taken: HashSet<String> = HashSet::new();
-        let people = random_people(500, 1000, 100_000, &taken);
+        let people = random_people(&mut rng, 500, 1000, 100_000, &taken);
         let cpfs: HashSet<_> = people.iter().map(|p| p.tax_id.clone()).collect();
         assert_eq!(cpfs.len(), 500);
         for p in &people {
@@ -62,7 +67,18 @@ mod tests {
             assert!((1000..=100_000).contains(&p.amount));
             assert!(p.name.split_whitespace().count() >= 2, "{}", p.name);
         }
-        let again = random_people(200, 1, 1, &cpfs);
+        let again = random_people(&mut rng, 200, 1, 1, &cpfs);
         assert!(again.iter().all(|p| !cpfs.contains(&p.tax_id)));
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_people() {
+        let taken = HashSet::new();
+        let draw = |seed| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            random_people(&mut rng, 20, 1000, 100_000, &taken)
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
     }
 }

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::campaign::ts;
 use super::events::EventSource;
+use super::ts;
 use super::{Db, LedgerError};
 use crate::domain::money::NoForward;
 

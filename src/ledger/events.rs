@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::campaign::ts;
+use super::ts;
 use super::{Db, LedgerError};
 
 /// Where an event or a credit came from.

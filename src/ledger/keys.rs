@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::campaign::ts;
+use super::ts;
 use super::{Db, LedgerError};
 
 /// The key-cache statements, by name (`tests/query_plans.rs` checks their plans).

@@ -4,7 +4,7 @@
 //! expires: the owner is recorded as `host:pid:start-time`, and on Linux a process with that
 //! pid and start time either exists or does not.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 /// This process, as a lease owner.
 pub fn owner_id() -> String {
@@ -90,21 +90,22 @@ pub fn wall_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Clear the live leases of `table` held by processes that are gone. Returns how many.
-pub fn reap(tx: &Transaction<'_>, table: LeaseTable, wall_now: i64) -> rusqlite::Result<usize> {
+/// Clear the live leases of `table` held by processes that are gone. Returns how many. Run it
+/// inside the transaction that takes a lease.
+pub fn reap(conn: &Connection, table: LeaseTable, wall_now: i64) -> rusqlite::Result<usize> {
     let (live_owners, void) = match table {
         LeaseTable::Batches => (sql::LIVE_OWNERS_BATCHES, sql::VOID_BATCHES),
         LeaseTable::Transfers => (sql::LIVE_OWNERS_TRANSFERS, sql::VOID_TRANSFERS),
     };
     let owners: Vec<String> = {
-        let mut stmt = tx.prepare_cached(live_owners)?;
+        let mut stmt = conn.prepare_cached(live_owners)?;
         stmt.query_map([wall_now], |r| r.get(0))?
             .collect::<Result<_, _>>()?
     };
     let mut n = 0;
     for owner in owners {
         if is_alive(&owner) == Some(false) {
-            n += tx.execute(void, params![owner, wall_now])?;
+            n += conn.execute(void, params![owner, wall_now])?;
             tracing::info!(table = table.name(), %owner, "voided the leases of a process that is gone");
         }
     }

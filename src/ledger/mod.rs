@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 pub(crate) mod audit;
-pub mod campaign;
+pub mod campaigns;
 pub mod credits;
 pub mod events;
 pub mod keys;
@@ -299,7 +299,7 @@ pub struct Db<'c> {
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
         audit::sql::ALL,
-        campaign::sql::ALL,
+        campaigns::sql::ALL,
         credits::sql::ALL,
         events::sql::ALL,
         keys::sql::ALL,
@@ -348,6 +348,20 @@ impl<'c> std::ops::Deref for Tx<'c> {
     fn deref(&self) -> &Db<'c> {
         &self.db
     }
+}
+
+/// A time as the ledger stores it: UTC RFC 3339 with microseconds.
+pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A stored time read back (a column that does not parse is a conversion failure).
+pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
 
 /// Turn a SQLite error into an operator-facing ledger error.

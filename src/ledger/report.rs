@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 use serde::{Serialize, Serializer};
 
-use super::campaign::{BatchStatus, Campaign, latest_campaign, parse_ts, ts};
+use super::campaigns::{BatchStatus, Campaign, latest_campaign};
 use super::{Db, LedgerError};
+use super::{parse_ts, ts};
 use crate::api::model::ApiErrorItem;
 
 /// Invoices (or anything counted with an amount) of one status.

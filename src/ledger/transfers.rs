@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::campaign::ts;
 use super::lease::{self, LeaseTable};
+use super::ts;
 use super::{Db, LedgerError, Tx};
 use crate::api::model::{ApiErrorItem, Transfer};
 

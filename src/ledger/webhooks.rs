@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::campaign::ts;
+use super::ts;
 use super::{Db, LedgerError};
 
 /// A webhook this ledger registered and has not seen deleted.

@@ -1,0 +1,660 @@
+//! Campaigns, batches and the invoices they issue.
+//!
+//! A batch is claimed by inserting it, with the exact request body, under
+//! `UNIQUE(campaign_id, slot)`; a sender then takes a lease on it (`Tx::take_lease`), whose
+//! `Claim` says whether the batch may already be at the bank (`Claim::LookUpFirst`).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::lease::{self, LeaseTable};
+use super::{Db, LedgerError, Tx, parse_ts, ts};
+use crate::api::model::{ApiErrorItem, Invoice};
+use crate::domain::campaign::CampaignSpec;
+use crate::domain::schedule::Schedule;
+
+/// A campaign as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Campaign {
+    pub(crate) id: i64,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) spec: CampaignSpec,
+}
+
+impl Campaign {
+    pub(crate) fn schedule(&self) -> Schedule {
+        self.spec.schedule(self.started_at)
+    }
+
+    /// How many batches it has.
+    pub(crate) fn slots(&self) -> u32 {
+        self.spec.slots()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchStatus {
+    /// Claimed with its exact body; never sent.
+    Planned,
+    /// A POST may have been made: look it up by tag before sending again.
+    Sending,
+    Issued,
+    /// The API refused it (400); the errors are kept for the operator.
+    Rejected,
+    /// Its window passed without a run.
+    Missed,
+}
+
+impl BatchStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            BatchStatus::Planned => "planned",
+            BatchStatus::Sending => "sending",
+            BatchStatus::Issued => "issued",
+            BatchStatus::Rejected => "rejected",
+            BatchStatus::Missed => "missed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "planned" => BatchStatus::Planned,
+            "sending" => BatchStatus::Sending,
+            "issued" => BatchStatus::Issued,
+            "rejected" => BatchStatus::Rejected,
+            "missed" => BatchStatus::Missed,
+            _ => return None,
+        })
+    }
+
+    /// Still has work to do.
+    pub(crate) fn is_open(self) -> bool {
+        matches!(self, BatchStatus::Planned | BatchStatus::Sending)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Batch {
+    pub(crate) id: i64,
+    pub(crate) campaign_id: i64,
+    pub(crate) slot: u32,
+    pub(crate) tag: String,
+    pub(crate) status: BatchStatus,
+    pub(crate) body: Option<String>,
+    pub(crate) invoice_count: u32,
+    pub(crate) total_amount: i64,
+    pub(crate) attempts: u32,
+    pub(crate) errors: Option<String>,
+    pub(crate) lease_until: Option<i64>,
+    pub(crate) due_at: DateTime<Utc>,
+}
+
+/// One invoice of a batch, as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedInvoice {
+    pub(crate) position: u32,
+    pub(crate) name: String,
+    pub(crate) tax_id: String,
+    pub(crate) amount: i64,
+}
+
+/// A slot's batch about to be claimed: its tag, the exact body to send and its invoices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewBatch {
+    pub(crate) slot: u32,
+    pub(crate) tag: String,
+    pub(crate) body: String,
+    pub(crate) invoices: Vec<PlannedInvoice>,
+}
+
+/// The outcome of taking a batch's lease: what its new holder does first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// Never sent: POST it.
+    Send(Batch),
+    /// A POST may have happened (an earlier attempt, or `sending` left by a crash): look the
+    /// batch up by its tag before ever sending it again.
+    LookUpFirst(Batch),
+    /// Another live process holds it, or it is no longer open.
+    Busy,
+}
+
+impl Claim {
+    /// Decide from the row as it was before this lease (its status and attempts so far).
+    fn taken(prior_status: BatchStatus, prior_attempts: u32, batch: Batch) -> Claim {
+        if prior_status == BatchStatus::Sending || prior_attempts > 0 {
+            Claim::LookUpFirst(batch)
+        } else {
+            Claim::Send(batch)
+        }
+    }
+}
+
+macro_rules! campaign_cols {
+    () => {
+        "id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount"
+    };
+}
+
+macro_rules! batch_cols {
+    () => {
+        "id, campaign_id, slot, tag, status, body, invoice_count, total_amount, attempts, errors, lease_until, due_at"
+    };
+}
+
+/// Every statement of the campaign, by name (`tests/query_plans.rs` checks their plans).
+pub mod sql {
+    pub const LATEST_CAMPAIGN: &str = concat!(
+        "SELECT ",
+        campaign_cols!(),
+        " FROM campaigns ORDER BY id DESC LIMIT 1"
+    );
+    pub const CAMPAIGN: &str =
+        concat!("SELECT ", campaign_cols!(), " FROM campaigns WHERE id = ?1");
+    pub const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns(started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    pub const BATCHES: &str = concat!(
+        "SELECT ",
+        batch_cols!(),
+        " FROM batches WHERE campaign_id = ?1 ORDER BY slot"
+    );
+    pub const BATCH: &str = concat!("SELECT ", batch_cols!(), " FROM batches WHERE id = ?1");
+    pub const INSERT_MISSED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5)
+         ON CONFLICT DO NOTHING";
+    pub const DELETE_MISSED: &str = "DELETE FROM batches WHERE id = ?1 AND status = 'missed'";
+    pub const INSERT_PLANNED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, body, invoice_count, total_amount, due_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'planned', ?4, ?5, ?6, ?7, ?8, ?8)
+         ON CONFLICT DO NOTHING";
+    pub const INSERT_PLANNED_INVOICE: &str =
+        "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    pub const CAMPAIGN_TAX_IDS: &str = "SELECT tax_id FROM invoices WHERE campaign_id = ?1";
+    pub const TAKE_LEASE: &str = "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
+         WHERE id = ?1 AND status IN ('planned', 'sending') AND (lease_until IS NULL OR lease_until <= ?3)";
+    pub const RENEW_LEASE: &str = "UPDATE batches SET lease_until = ?2 WHERE id = ?1";
+    pub const MATCH_ISSUED_INVOICE: &str = "UPDATE invoices SET invoice_id = ?1, status = ?2, created_at = ?3, updated_at = ?4
+         WHERE rowid_ = (SELECT rowid_ FROM invoices WHERE batch_id = ?5 AND invoice_id IS NULL
+                         AND replace(replace(tax_id, '.', ''), '-', '') = ?6 AND amount = ?7 ORDER BY position LIMIT 1)";
+    pub const MARK_ISSUED: &str = "UPDATE batches SET status = 'issued', lease_until = NULL, errors = NULL, issued_at = ?2, updated_at = ?2 WHERE id = ?1";
+    pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
+    pub const NOTE_ERROR: &str =
+        "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+
+    pub const ALL: &[(&str, &str)] = &[
+        ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
+        ("CAMPAIGN", CAMPAIGN),
+        ("INSERT_CAMPAIGN", INSERT_CAMPAIGN),
+        ("BATCHES", BATCHES),
+        ("BATCH", BATCH),
+        ("INSERT_MISSED", INSERT_MISSED),
+        ("DELETE_MISSED", DELETE_MISSED),
+        ("INSERT_PLANNED", INSERT_PLANNED),
+        ("INSERT_PLANNED_INVOICE", INSERT_PLANNED_INVOICE),
+        ("CAMPAIGN_TAX_IDS", CAMPAIGN_TAX_IDS),
+        ("TAKE_LEASE", TAKE_LEASE),
+        ("RENEW_LEASE", RENEW_LEASE),
+        ("MATCH_ISSUED_INVOICE", MATCH_ISSUED_INVOICE),
+        ("MARK_ISSUED", MARK_ISSUED),
+        ("MARK_REJECTED", MARK_REJECTED),
+        ("NOTE_ERROR", NOTE_ERROR),
+    ];
+}
+
+fn conversion(col: usize, reason: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, reason.into())
+}
+
+fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
+    let every = Duration::seconds(r.get(2)?);
+    let slots: u32 = r.get(3)?;
+    let length = i32::try_from(slots)
+        .ok()
+        .and_then(|n| every.checked_mul(n))
+        .ok_or_else(|| conversion(3, format!("a campaign of {slots} slots of {every}")))?;
+    Ok(Campaign {
+        id: r.get(0)?,
+        started_at: parse_ts(&r.get::<_, String>(1)?)?,
+        spec: CampaignSpec {
+            every,
+            length,
+            min_invoices: r.get(4)?,
+            max_invoices: r.get(5)?,
+            min_amount: r.get(6)?,
+            max_amount: r.get(7)?,
+        },
+    })
+}
+
+fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
+    let status: String = r.get(4)?;
+    Ok(Batch {
+        id: r.get(0)?,
+        campaign_id: r.get(1)?,
+        slot: r.get(2)?,
+        tag: r.get(3)?,
+        status: BatchStatus::parse(&status)
+            .ok_or_else(|| conversion(4, format!("bad status {status}")))?,
+        body: r.get(5)?,
+        invoice_count: r.get(6)?,
+        total_amount: r.get(7)?,
+        attempts: r.get(8)?,
+        errors: r.get(9)?,
+        lease_until: r.get(10)?,
+        due_at: parse_ts(&r.get::<_, String>(11)?)?,
+    })
+}
+
+/// TRANSITIONAL: the latest campaign over a raw connection, for `status.rs`'s read model until
+/// it moves into the ledger. Everything else calls [`Db::latest_campaign`].
+pub(crate) fn latest_campaign(conn: &Connection) -> rusqlite::Result<Option<Campaign>> {
+    conn.query_row(sql::LATEST_CAMPAIGN, [], campaign_from_row)
+        .optional()
+}
+
+fn batch(conn: &Connection, id: i64) -> rusqlite::Result<Option<Batch>> {
+    conn.query_row(sql::BATCH, [id], batch_from_row).optional()
+}
+
+impl Db<'_> {
+    /// The most recent campaign.
+    pub(crate) fn latest_campaign(&self) -> Result<Option<Campaign>, LedgerError> {
+        self.q(latest_campaign(self.conn))
+    }
+
+    /// A campaign's batches, by slot.
+    pub(crate) fn batches(&self, campaign_id: i64) -> Result<Vec<Batch>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::BATCHES)?;
+            stmt.query_map([campaign_id], batch_from_row)?.collect()
+        })())
+    }
+
+    /// Tax ids already used in a campaign (CPFs are unique within a campaign).
+    pub(crate) fn campaign_tax_ids(
+        &self,
+        campaign_id: i64,
+    ) -> Result<HashSet<String>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::CAMPAIGN_TAX_IDS)?;
+            stmt.query_map([campaign_id], |r| r.get(0))?.collect()
+        })())
+    }
+
+    /// Record a slot whose window passed without a run (a no-op if the slot has a batch).
+    pub(crate) fn insert_missed(
+        &self,
+        campaign: &Campaign,
+        slot: u32,
+        tag: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.q(self.conn.execute(
+            sql::INSERT_MISSED,
+            params![
+                campaign.id,
+                slot,
+                tag,
+                ts(campaign.schedule().due(slot)),
+                ts(now)
+            ],
+        ))
+        .map(drop)
+    }
+
+    /// Extend a held lease (before another attempt). `until` is real Unix time.
+    pub(crate) fn renew_lease(&self, batch_id: i64, until: i64) -> Result<(), LedgerError> {
+        self.q(self
+            .conn
+            .execute(sql::RENEW_LEASE, params![batch_id, until]))
+            .map(drop)
+    }
+
+    /// File a batch the bank refused, with its errors for the operator; it is not retried.
+    pub(crate) fn mark_rejected(
+        &self,
+        batch_id: i64,
+        errors: &[ApiErrorItem],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let json = serde_json::to_string(errors).unwrap_or_default();
+        self.q(self
+            .conn
+            .execute(sql::MARK_REJECTED, params![batch_id, json, ts(now)]))
+            .map(drop)
+    }
+
+    /// Note an unclear outcome and release the lease; the batch stays `sending` (look it up
+    /// before any resend).
+    pub(crate) fn note_error(
+        &self,
+        batch_id: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.q(self
+            .conn
+            .execute(sql::NOTE_ERROR, params![batch_id, error, ts(now)]))
+            .map(drop)
+    }
+}
+
+impl Tx<'_> {
+    /// Start a campaign with `spec` (validated by the caller) at `started_at`.
+    pub(crate) fn insert_campaign(
+        &self,
+        started_at: DateTime<Utc>,
+        spec: &CampaignSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, LedgerError> {
+        self.q((|| {
+            self.conn.execute(
+                sql::INSERT_CAMPAIGN,
+                params![
+                    ts(started_at),
+                    spec.every.num_seconds(),
+                    spec.slots(),
+                    spec.min_invoices,
+                    spec.max_invoices,
+                    spec.min_amount,
+                    spec.max_amount,
+                    ts(now)
+                ],
+            )?;
+            self.conn.query_row(
+                sql::CAMPAIGN,
+                [self.conn.last_insert_rowid()],
+                campaign_from_row,
+            )
+        })())
+    }
+
+    /// Drop a slot's `missed` record so that it can be claimed again (`--catch-up`), in the
+    /// same transaction as the claim. Whether there was one.
+    pub(crate) fn replan_missed(&self, batch_id: i64) -> Result<bool, LedgerError> {
+        self.q(self.conn.execute(sql::DELETE_MISSED, [batch_id]))
+            .map(|n| n > 0)
+    }
+
+    /// Claim a slot: insert its batch with the exact body to send and its planned invoices.
+    /// `None` if the slot already has a batch (the unique constraint is the claim).
+    pub(crate) fn insert_planned(
+        &self,
+        campaign: &Campaign,
+        new: &NewBatch,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Batch>, LedgerError> {
+        let total: i64 = new.invoices.iter().map(|i| i.amount).sum();
+        self.q((|| {
+            let inserted = self.conn.execute(
+                sql::INSERT_PLANNED,
+                params![
+                    campaign.id,
+                    new.slot,
+                    new.tag,
+                    new.body,
+                    new.invoices.len() as i64,
+                    total,
+                    ts(campaign.schedule().due(new.slot)),
+                    ts(now)
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(None);
+            }
+            let batch_id = self.conn.last_insert_rowid();
+            let mut stmt = self.conn.prepare_cached(sql::INSERT_PLANNED_INVOICE)?;
+            for inv in &new.invoices {
+                stmt.execute(params![
+                    batch_id,
+                    campaign.id,
+                    inv.position,
+                    inv.name,
+                    inv.tax_id,
+                    inv.amount,
+                    ts(now)
+                ])?;
+            }
+            batch(self.conn, batch_id)
+        })())
+    }
+
+    /// Take the batch for sending if no live lease holds it, for `lease_secs`. `wall_now` is
+    /// real Unix time (leases are about processes, not business time). Marks it `sending` and
+    /// counts the attempt; the [`Claim`] says whether to look it up before sending.
+    pub(crate) fn take_lease(
+        &self,
+        batch_id: i64,
+        wall_now: i64,
+        lease_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, LedgerError> {
+        self.q((|| {
+            lease::reap(self.conn, LeaseTable::Batches, wall_now)?;
+            let Some(prior) = batch(self.conn, batch_id)? else {
+                return Ok(Claim::Busy);
+            };
+            let n = self.conn.execute(
+                sql::TAKE_LEASE,
+                params![
+                    batch_id,
+                    wall_now + lease_secs,
+                    wall_now,
+                    ts(now),
+                    lease::owner_id()
+                ],
+            )?;
+            if n == 0 {
+                return Ok(Claim::Busy);
+            }
+            Ok(match batch(self.conn, batch_id)? {
+                Some(b) => Claim::taken(prior.status, prior.attempts, b),
+                None => Claim::Busy,
+            })
+        })())
+    }
+
+    /// Record the bank's invoices for a batch and mark it issued. `invoices` are matched to
+    /// the planned ones by tax id and amount (the API keeps creation order, but matching by
+    /// content is safer). Returns how many matched.
+    pub(crate) fn mark_issued(
+        &self,
+        batch_id: i64,
+        invoices: &[Invoice],
+        now: DateTime<Utc>,
+    ) -> Result<usize, LedgerError> {
+        self.q((|| {
+            let mut matched = 0;
+            let mut stmt = self.conn.prepare_cached(sql::MATCH_ISSUED_INVOICE)?;
+            for inv in invoices {
+                let digits: String = inv.tax_id.chars().filter(|c| c.is_ascii_digit()).collect();
+                matched += stmt.execute(params![
+                    inv.id,
+                    inv.status,
+                    inv.created.to_api(),
+                    ts(now),
+                    batch_id,
+                    digits,
+                    inv.nominal_amount.max(inv.amount)
+                ])?;
+            }
+            self.conn
+                .execute(sql::MARK_ISSUED, params![batch_id, ts(now)])?;
+            Ok(matched)
+        })())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Ledger;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn batch_of(status: BatchStatus, attempts: u32) -> Batch {
+        Batch {
+            id: 1,
+            campaign_id: 1,
+            slot: 0,
+            tag: "stark-abc123-c1-b1".into(),
+            status,
+            body: Some("{}".into()),
+            invoice_count: 1,
+            total_amount: 1000,
+            attempts,
+            errors: None,
+            lease_until: None,
+            due_at: t("2026-03-02T00:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_lease_says_whether_the_batch_may_already_be_at_the_bank() {
+        use BatchStatus::*;
+        // (status and attempts before this lease, look it up first?)
+        let cases = [
+            (Planned, 0, false),
+            (Planned, 1, true),
+            (Sending, 0, true),
+            (Sending, 1, true),
+            (Sending, 3, true),
+        ];
+        for (status, attempts, look_first) in cases {
+            let b = batch_of(Sending, attempts + 1);
+            let want = if look_first {
+                Claim::LookUpFirst(b.clone())
+            } else {
+                Claim::Send(b.clone())
+            };
+            assert_eq!(
+                Claim::taken(status, attempts, b),
+                want,
+                "{status:?} after {attempts} attempts"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_is_claimed_once_leased_once_and_looked_up_after_an_unclear_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let now = t("2026-03-02T00:00:07Z");
+        let spec = CampaignSpec::default();
+        let new = NewBatch {
+            slot: 0,
+            tag: "stark-abc123-c1-b1".into(),
+            body: r#"{"invoices":[]}"#.into(),
+            invoices: vec![PlannedInvoice {
+                position: 0,
+                name: "Ana Souza".into(),
+                tax_id: "012.345.678-90".into(),
+                amount: 1234,
+            }],
+        };
+        let (c, b) = ledger
+            .write(|tx| {
+                let c = tx.insert_campaign(now, &spec, now)?;
+                let b = tx.insert_planned(&c, &new, now)?;
+                // The slot is taken: a second claim gets nothing.
+                assert_eq!(tx.insert_planned(&c, &new, now)?, None);
+                Ok::<_, LedgerError>((c, b.unwrap()))
+            })
+            .unwrap();
+        assert_eq!(ledger.db().latest_campaign().unwrap(), Some(c.clone()));
+        assert_eq!(c.spec, spec);
+        assert_eq!(
+            (b.status, b.invoice_count, b.total_amount),
+            (BatchStatus::Planned, 1, 1234)
+        );
+        assert_eq!(
+            ledger.db().campaign_tax_ids(c.id).unwrap(),
+            HashSet::from(["012.345.678-90".to_string()])
+        );
+
+        let wall = lease::wall_now();
+        let take = |l: &mut Ledger, wall| l.write(|tx| tx.take_lease(b.id, wall, 300, now));
+        let Claim::Send(held) = take(&mut ledger, wall).unwrap() else {
+            panic!("a planned batch is sent")
+        };
+        assert_eq!((held.status, held.attempts), (BatchStatus::Sending, 1));
+        assert_eq!(
+            take(&mut ledger, wall).unwrap(),
+            Claim::Busy,
+            "the lease is live"
+        );
+        // An unclear answer: the lease is released, the batch stays `sending`.
+        ledger.db().note_error(b.id, "timeout", now).unwrap();
+        let Claim::LookUpFirst(again) = take(&mut ledger, wall).unwrap() else {
+            panic!("a batch that may have been sent is looked up first")
+        };
+        assert_eq!(again.attempts, 2);
+        assert_eq!(again.errors.as_deref(), Some("timeout"));
+
+        let issued: Invoice = serde_json::from_value(serde_json::json!({
+            "id": "inv1", "amount": 1234, "name": "Ana Souza", "taxId": "01234567890",
+            "status": "created", "created": "2026-03-02T00:00:08.000000+00:00"
+        }))
+        .unwrap();
+        let matched = ledger
+            .write(|tx| tx.mark_issued(b.id, &[issued], now))
+            .unwrap();
+        assert_eq!(matched, 1);
+        let after = ledger.db().batches(c.id).unwrap();
+        assert_eq!(after[0].status, BatchStatus::Issued);
+        assert_eq!(after[0].errors, None);
+        assert_eq!(
+            take(&mut ledger, wall).unwrap(),
+            Claim::Busy,
+            "issued is closed"
+        );
+    }
+
+    #[test]
+    fn a_missed_slot_can_be_replanned_and_a_rejected_batch_keeps_its_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let now = t("2026-03-02T06:00:00Z");
+        let c = ledger
+            .write(|tx| {
+                tx.insert_campaign(t("2026-03-02T00:00:00Z"), &CampaignSpec::default(), now)
+            })
+            .unwrap();
+        let db = ledger.db();
+        db.insert_missed(&c, 1, "stark-abc123-c1-b2", now).unwrap();
+        db.insert_missed(&c, 1, "stark-abc123-c1-b2", now).unwrap();
+        let bs = db.batches(c.id).unwrap();
+        assert_eq!(bs.len(), 1);
+        assert_eq!((bs[0].slot, bs[0].status), (1, BatchStatus::Missed));
+        assert_eq!(bs[0].due_at, t("2026-03-02T03:00:00Z"));
+        let id = bs[0].id;
+        assert!(ledger.write(|tx| tx.replan_missed(id)).unwrap());
+        assert!(!ledger.write(|tx| tx.replan_missed(id)).unwrap());
+        assert!(ledger.db().batches(c.id).unwrap().is_empty());
+
+        let new = NewBatch {
+            slot: 1,
+            tag: "stark-abc123-c1-b2".into(),
+            body: "{}".into(),
+            invoices: vec![],
+        };
+        let b = ledger
+            .write(|tx| tx.insert_planned(&c, &new, now))
+            .unwrap()
+            .unwrap();
+        let errors = vec![ApiErrorItem {
+            code: "invalidTaxId".into(),
+            message: "invalid tax id".into(),
+        }];
+        ledger.db().mark_rejected(b.id, &errors, now).unwrap();
+        let bs = ledger.db().batches(c.id).unwrap();
+        assert_eq!(bs[0].status, BatchStatus::Rejected);
+        let kept: Vec<ApiErrorItem> =
+            serde_json::from_str(bs[0].errors.as_deref().unwrap()).unwrap();
+        assert_eq!(kept, errors);
+    }
+}
