@@ -359,6 +359,8 @@ pub struct Decision {
     /// For a lost response: cut the connection (true) or answer 502 (false).
     pub lost_as_cut: bool,
     /// Take effect this many ms of business time later; answer [`Decision::late_answer`] now.
+    /// Wins over `lost_response` (the handler does not run now), loses to `status` and
+    /// `request_error` (nothing is done at all).
     pub late_effect_ms: Option<u64>,
     pub late_answer: LateAnswer,
     /// Leave out of lists the items created within this many ms of business time.
