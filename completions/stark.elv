@@ -193,8 +193,8 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --quiet 'Print only errors (for cron)'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

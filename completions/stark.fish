@@ -155,7 +155,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox" -l api-url -d 'Over
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers' -r

@@ -49,6 +49,18 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub max_skew: u64,
     /// Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)
+    ///
+    /// RATE is a probability in 0..1, rolled with the seeded RNG. Kinds: 500, 503, 429
+    /// (answer that status, do nothing); latency=RATE@MS (wait first); lost-response (take
+    /// effect, then answer 502 or cut the connection); late-effect=RATE@MS (answer 504, cut
+    /// the connection or never answer, and take effect MS of business time later, default
+    /// 5000); list-lag=RATE@MS (lists leave out items created in the last MS of business
+    /// time, default 5000; gets by id see them); list-partial (a tag query answers a strict,
+    /// non-empty part of what matches); invalid-access-time, invalid-credentials (a 400
+    /// request-level error, nothing done); duplicate-delivery, reorder-delivery,
+    /// drop-delivery (webhooks); transfer-fail (a transfer ends failed). ROUTE is a route
+    /// name or a prefix of one: invoice.create, invoice.list, invoice.get, invoice.patch,
+    /// invoice.log.list, transfer.create, event.list, delivery.invoice, transfer.settle...
     #[arg(long = "fault", value_name = "[ROUTE:]KIND=RATE")]
     pub faults: Vec<FaultRule>,
     /// Load state from FILE at start (if it exists); save it periodically and on exit

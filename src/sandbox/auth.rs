@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 
+use super::faults::FaultKind;
 use super::state::{Bank, Errors, err};
 use crate::api::auth::{parse_access_time, signing_message};
 use crate::keys::PublicKey;
@@ -71,11 +72,8 @@ pub fn check(
             })
             .unwrap_or(false);
     if !seen {
-        key.verify_base64(&message, signature).map_err(|e| {
-            creds(&format!(
-                "Access-Signature does not match the request ({e}): sign \"accessId:accessTime:body\" with the project's private key"
-            ))
-        })?;
+        key.verify_base64(&message, signature)
+            .map_err(|e| signature_mismatch(&e.to_string()))?;
         if small {
             if let Ok(mut c) = LAST_VERIFIED.lock() {
                 *c = Some((key.clone(), message, signature.to_string()));
@@ -87,14 +85,56 @@ pub fn check(
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     if (time - wall).abs() > max_skew.as_secs_f64() {
-        return Err(err(
-            "invalidAccessTime",
-            format!(
-                "Access-Time {access_time} is more than {} seconds away from the server time {}",
-                max_skew.as_secs(),
-                wall as u64
-            ),
-        ));
+        return Err(access_time_too_far(access_time, max_skew, wall as u64));
     }
     Ok(())
+}
+
+/// The `invalidCredentials` answer to a signature that does not verify (`reason` says why).
+pub(crate) fn signature_mismatch(reason: &str) -> Errors {
+    err(
+        "invalidCredentials",
+        format!(
+            "Access-Signature does not match the request ({reason}): sign \"accessId:accessTime:body\" with the project's private key"
+        ),
+    )
+}
+
+/// The `invalidAccessTime` answer to an `Access-Time` more than `max_skew` away from
+/// `server_time` (Unix seconds).
+pub(crate) fn access_time_too_far(
+    access_time: &str,
+    max_skew: Duration,
+    server_time: u64,
+) -> Errors {
+    err(
+        "invalidAccessTime",
+        format!(
+            "Access-Time {access_time} is more than {} seconds away from the server time {server_time}",
+            max_skew.as_secs(),
+        ),
+    )
+}
+
+/// What an injected `invalid-access-time` or `invalid-credentials` fault answers: the errors
+/// a real failure of that kind gives, marked as injected. `access_time` is what the request
+/// sent, `max_skew` the allowed distance.
+pub(crate) fn injected(kind: FaultKind, access_time: &str, max_skew: Duration) -> Errors {
+    if kind == FaultKind::InvalidAccessTime {
+        let mut errors = access_time_too_far(access_time, max_skew, wall_seconds());
+        for e in &mut errors {
+            e.message.push_str(" (injected fault)");
+        }
+        errors
+    } else {
+        signature_mismatch("injected fault")
+    }
+}
+
+/// This machine's real clock, in Unix seconds.
+pub(crate) fn wall_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

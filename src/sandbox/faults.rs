@@ -4,6 +4,12 @@
 //! every route below it (`invoice` matches `invoice.create` and `invoice.log.list`), `*` or
 //! no route matches everything. Delivery faults match `delivery.invoice` /
 //! `delivery.transfer`, `transfer-fail` matches `transfer.settle`.
+//!
+//! Some kinds only make sense on some routes ([`FaultKind::applies_to`]): `late-effect`,
+//! `invalid-access-time` and `invalid-credentials` on API requests, `list-lag` on the list
+//! routes ([`LIST_ROUTES`]), `list-partial` on the tag-filtered lists ([`TAG_ROUTES`]). A rule
+//! of such a kind is never rolled elsewhere, and a rule whose route covers none of them is a
+//! parse error.
 
 use std::fmt;
 
@@ -14,6 +20,7 @@ pub const ROUTES: &[&str] = &[
     "invoice.create",
     "invoice.list",
     "invoice.get",
+    "invoice.patch",
     "invoice.log.list",
     "invoice.log.get",
     "transfer.create",
@@ -38,6 +45,24 @@ pub const ROUTES: &[&str] = &[
     "transfer.settle",
 ];
 
+/// The routes that list items stamped with a `created` time: what `list-lag` applies to.
+pub const LIST_ROUTES: &[&str] = &[
+    "invoice.list",
+    "invoice.log.list",
+    "transfer.list",
+    "transfer.log.list",
+    "event.list",
+    "event.attempt.list",
+];
+
+/// The lists that take a `tags` filter: what `list-partial` applies to.
+pub const TAG_ROUTES: &[&str] = &["invoice.list", "transfer.list"];
+
+/// Routes that are not API requests (webhook deliveries, transfer settlement).
+fn is_request_route(route: &str) -> bool {
+    !(route == "transfer.settle" || route == "delivery" || route.starts_with("delivery."))
+}
+
 /// What goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -60,7 +85,38 @@ pub enum FaultKind {
     DropDelivery,
     /// A transfer ends `failed` instead of `success`.
     TransferFail,
+    /// The client gets a timeout-like outcome now (504, a cut connection, or no answer until
+    /// it gives up) and the request takes effect [`FaultRule::latency_ms`] of business time
+    /// later, judged against the state at that time.
+    LateEffect,
+    /// List queries omit items created within the last [`FaultRule::latency_ms`] of business
+    /// time (gets by id are not affected).
+    ListLag,
+    /// A tag query returns a strict, non-empty part of what matches (when 2 or more match).
+    ListPartial,
+    /// Answer 400 `invalidAccessTime` (a request-level error); nothing is done.
+    InvalidAccessTime,
+    /// Answer 400 `invalidCredentials` (a request-level error); nothing is done.
+    InvalidCredentials,
 }
+
+/// Every kind, in the order the documentation lists them.
+pub const KINDS: &[FaultKind] = &[
+    FaultKind::Status500,
+    FaultKind::Status503,
+    FaultKind::Status429,
+    FaultKind::Latency,
+    FaultKind::LostResponse,
+    FaultKind::LateEffect,
+    FaultKind::ListLag,
+    FaultKind::ListPartial,
+    FaultKind::InvalidAccessTime,
+    FaultKind::InvalidCredentials,
+    FaultKind::DuplicateDelivery,
+    FaultKind::ReorderDelivery,
+    FaultKind::DropDelivery,
+    FaultKind::TransferFail,
+];
 
 impl FaultKind {
     pub fn parse(s: &str) -> Option<FaultKind> {
@@ -74,6 +130,11 @@ impl FaultKind {
             "reorder-delivery" => FaultKind::ReorderDelivery,
             "drop-delivery" => FaultKind::DropDelivery,
             "transfer-fail" => FaultKind::TransferFail,
+            "late-effect" => FaultKind::LateEffect,
+            "list-lag" => FaultKind::ListLag,
+            "list-partial" => FaultKind::ListPartial,
+            "invalid-access-time" => FaultKind::InvalidAccessTime,
+            "invalid-credentials" => FaultKind::InvalidCredentials,
             _ => return None,
         })
     }
@@ -89,6 +150,34 @@ impl FaultKind {
             FaultKind::ReorderDelivery => "reorder-delivery",
             FaultKind::DropDelivery => "drop-delivery",
             FaultKind::TransferFail => "transfer-fail",
+            FaultKind::LateEffect => "late-effect",
+            FaultKind::ListLag => "list-lag",
+            FaultKind::ListPartial => "list-partial",
+            FaultKind::InvalidAccessTime => "invalid-access-time",
+            FaultKind::InvalidCredentials => "invalid-credentials",
+        }
+    }
+
+    /// Whether a rule of this kind takes `@MS`, and its default.
+    pub fn default_ms(self) -> Option<u64> {
+        match self {
+            FaultKind::Latency => Some(DEFAULT_LATENCY_MS),
+            FaultKind::LateEffect => Some(DEFAULT_LATE_EFFECT_MS),
+            FaultKind::ListLag => Some(DEFAULT_LIST_LAG_MS),
+            _ => None,
+        }
+    }
+
+    /// Can this kind happen on `route` (a name of [`ROUTES`])? The kinds that predate this
+    /// check answer yes everywhere (their rules are rolled wherever the route matches).
+    pub fn applies_to(self, route: &str) -> bool {
+        match self {
+            FaultKind::LateEffect
+            | FaultKind::InvalidAccessTime
+            | FaultKind::InvalidCredentials => is_request_route(route),
+            FaultKind::ListLag => LIST_ROUTES.contains(&route),
+            FaultKind::ListPartial => TAG_ROUTES.contains(&route),
+            _ => true,
         }
     }
 
@@ -101,6 +190,11 @@ impl FaultKind {
                 | FaultKind::Status429
                 | FaultKind::Latency
                 | FaultKind::LostResponse
+                | FaultKind::LateEffect
+                | FaultKind::ListLag
+                | FaultKind::ListPartial
+                | FaultKind::InvalidAccessTime
+                | FaultKind::InvalidCredentials
         )
     }
 }
@@ -113,14 +207,23 @@ pub struct FaultRule {
     pub kind: FaultKind,
     /// Probability in 0..=1.
     pub rate: f64,
-    /// For `latency`: how long to wait (default 1000 ms).
+    /// The `@MS` of the kinds that take one ([`FaultKind::default_ms`]): for `latency`, how
+    /// long to wait (default 1000 ms); for `late-effect`, how much business time passes
+    /// before the request takes effect (default 5000 ms); for `list-lag`, how recent (in
+    /// business time) an item must be to be left out of lists (default 5000 ms). 0 for the
+    /// other kinds.
     pub latency_ms: u64,
 }
 
 pub const DEFAULT_LATENCY_MS: u64 = 1000;
+/// Default delay of a `late-effect`, business time.
+pub const DEFAULT_LATE_EFFECT_MS: u64 = 5000;
+/// Default window of a `list-lag`, business time.
+pub const DEFAULT_LIST_LAG_MS: u64 = 5000;
 
 impl FaultRule {
-    /// Parse `KIND=RATE`, `ROUTE:KIND=RATE` or `[ROUTE:]latency=RATE@MS`.
+    /// Parse `KIND=RATE`, `ROUTE:KIND=RATE` or `[ROUTE:]KIND=RATE@MS` (for `latency`,
+    /// `late-effect` and `list-lag`).
     pub fn parse(text: &str) -> Result<FaultRule, String> {
         let t = text.trim();
         let (lhs, rhs) = t
@@ -131,14 +234,18 @@ impl FaultRule {
             None => (None, lhs),
         };
         let kind = FaultKind::parse(kind).ok_or_else(|| {
+            let known: Vec<&str> = KINDS.iter().map(|k| k.as_str()).collect();
             format!(
-                "fault rule {t:?}: unknown kind {kind:?} (known: 500, 503, 429, latency, lost-response, duplicate-delivery, reorder-delivery, drop-delivery, transfer-fail)"
+                "fault rule {t:?}: unknown kind {kind:?} (known: {})",
+                known.join(", ")
             )
         })?;
         let (rate, ms) = match rhs.split_once('@') {
             Some((r, ms)) => {
-                if kind != FaultKind::Latency {
-                    return Err(format!("fault rule {t:?}: `@MS` only applies to latency"));
+                if kind.default_ms().is_none() {
+                    return Err(format!(
+                        "fault rule {t:?}: `@MS` only applies to latency, late-effect and list-lag"
+                    ));
                 }
                 let ms = ms
                     .trim()
@@ -147,7 +254,7 @@ impl FaultRule {
                     .map_err(|_| format!("fault rule {t:?}: {ms:?} is not milliseconds"))?;
                 (r, ms)
             }
-            None => (rhs, DEFAULT_LATENCY_MS),
+            None => (rhs, kind.default_ms().unwrap_or(0)),
         };
         let rate = rate
             .trim()
@@ -170,12 +277,28 @@ impl FaultRule {
                 Some(r.to_string())
             }
         };
-        Ok(FaultRule {
+        let rule = FaultRule {
             route,
             kind,
             rate,
             latency_ms: ms,
-        })
+        };
+        if !ROUTES
+            .iter()
+            .any(|known| rule.matches(known) && kind.applies_to(known))
+        {
+            let targets: Vec<&str> = ROUTES
+                .iter()
+                .copied()
+                .filter(|known| kind.applies_to(known))
+                .collect();
+            return Err(format!(
+                "fault rule {t:?}: {} does not apply to that route (it applies to: {})",
+                kind.as_str(),
+                targets.join(", ")
+            ));
+        }
+        Ok(rule)
     }
 
     /// Does this rule apply to `route`?
@@ -195,7 +318,7 @@ impl fmt::Display for FaultRule {
             write!(f, "{r}:")?;
         }
         write!(f, "{}={}", self.kind.as_str(), self.rate)?;
-        if self.kind == FaultKind::Latency {
+        if self.kind.default_ms().is_some() {
             write!(f, "@{}", self.latency_ms)?;
         }
         Ok(())
@@ -209,15 +332,41 @@ impl std::str::FromStr for FaultRule {
     }
 }
 
+/// What the client of a `late-effect` request gets now (decided with the fault RNG, one in
+/// three each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LateAnswer {
+    /// 504 with an `errors` body (`gatewayTimeout`), as a gateway that stopped waiting.
+    #[default]
+    GatewayTimeout,
+    /// The connection is cut mid-answer.
+    Cut,
+    /// No answer: over HTTP the server holds the response until the client gives up (or for
+    /// a while, then answers 504); the in-memory adapter answers a client timeout.
+    Hang,
+}
+
 /// The faults that fire for one request (or delivery), decided once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
     pub latency_ms: u64,
     /// 500, 503 or 429: answer this and do nothing.
     pub status: Option<u16>,
+    /// `InvalidAccessTime` or `InvalidCredentials`: answer that request-level 400 and do
+    /// nothing.
+    pub request_error: Option<FaultKind>,
     pub lost_response: bool,
     /// For a lost response: cut the connection (true) or answer 502 (false).
     pub lost_as_cut: bool,
+    /// Take effect this many ms of business time later; answer [`Decision::late_answer`] now.
+    /// Wins over `lost_response` (the handler does not run now), loses to `status` and
+    /// `request_error` (nothing is done at all).
+    pub late_effect_ms: Option<u64>,
+    pub late_answer: LateAnswer,
+    /// Leave out of lists the items created within this many ms of business time.
+    pub list_lag_ms: Option<u64>,
+    /// Answer a tag query with part of each page, chosen with an RNG seeded with this.
+    pub partial_seed: Option<u64>,
     pub duplicate: bool,
     pub reorder: bool,
     pub drop: bool,
@@ -227,7 +376,10 @@ pub struct Decision {
 /// Roll every matching rule once (in order) and collect what fires.
 pub fn decide<R: rand::Rng>(rules: &[FaultRule], route: &str, rng: &mut R) -> Decision {
     let mut d = Decision::default();
-    for rule in rules.iter().filter(|r| r.matches(route)) {
+    for rule in rules
+        .iter()
+        .filter(|r| r.matches(route) && r.kind.applies_to(route))
+    {
         if rule.rate <= 0.0 || !rng.gen_bool(rule.rate.min(1.0)) {
             continue;
         }
@@ -244,6 +396,27 @@ pub fn decide<R: rand::Rng>(rules: &[FaultRule], route: &str, rng: &mut R) -> De
             FaultKind::ReorderDelivery => d.reorder = true,
             FaultKind::DropDelivery => d.drop = true,
             FaultKind::TransferFail => d.transfer_fail = true,
+            FaultKind::LateEffect => {
+                let answer = match rng.gen_range(0..3) {
+                    0 => LateAnswer::GatewayTimeout,
+                    1 => LateAnswer::Cut,
+                    _ => LateAnswer::Hang,
+                };
+                if d.late_effect_ms.is_none() {
+                    d.late_effect_ms = Some(rule.latency_ms);
+                    d.late_answer = answer;
+                }
+            }
+            FaultKind::ListLag => {
+                d.list_lag_ms = Some(d.list_lag_ms.unwrap_or(0).max(rule.latency_ms));
+            }
+            FaultKind::ListPartial => {
+                let seed = rng.r#gen::<u64>();
+                d.partial_seed = d.partial_seed.or(Some(seed));
+            }
+            FaultKind::InvalidAccessTime | FaultKind::InvalidCredentials => {
+                d.request_error = d.request_error.or(Some(rule.kind));
+            }
         }
     }
     d
@@ -291,5 +464,110 @@ mod tests {
             decide(&rules, "invoice.list", &mut rng),
             Decision::default()
         );
+    }
+
+    #[test]
+    fn parses_the_consistency_kinds() {
+        let r = FaultRule::parse("invoice.create:late-effect=0.5").unwrap();
+        assert_eq!(r.kind, FaultKind::LateEffect);
+        assert_eq!(r.latency_ms, DEFAULT_LATE_EFFECT_MS);
+        assert_eq!(r.to_string(), "invoice.create:late-effect=0.5@5000");
+        let r = FaultRule::parse("late-effect=1@250ms").unwrap();
+        assert_eq!((r.route.as_deref(), r.latency_ms), (None, 250));
+        let r = FaultRule::parse("list-lag=1").unwrap();
+        assert_eq!(r.latency_ms, DEFAULT_LIST_LAG_MS);
+        let r = FaultRule::parse("event:list-lag=0.5@30000").unwrap();
+        assert_eq!(r.to_string(), "event:list-lag=0.5@30000");
+        let r = FaultRule::parse("transfer.list:list-partial=1").unwrap();
+        assert_eq!((r.kind, r.latency_ms), (FaultKind::ListPartial, 0));
+        assert_eq!(r.to_string(), "transfer.list:list-partial=1");
+        for (text, kind) in [
+            ("invalid-access-time=1", FaultKind::InvalidAccessTime),
+            (
+                "invoice:invalid-credentials=0.2",
+                FaultKind::InvalidCredentials,
+            ),
+        ] {
+            let r = FaultRule::parse(text).unwrap();
+            assert_eq!(r.kind, kind);
+            assert_eq!(r.to_string(), text);
+            assert_eq!(FaultRule::parse(&r.to_string()).unwrap(), r);
+        }
+        // `@MS` only where it means something.
+        assert!(FaultRule::parse("list-partial=1@10").is_err());
+        assert!(FaultRule::parse("invalid-credentials=1@10").is_err());
+        // A rule whose route its kind can never apply to.
+        assert!(FaultRule::parse("invoice.get:list-lag=1").is_err());
+        assert!(FaultRule::parse("event.list:list-partial=1").is_err());
+        assert!(FaultRule::parse("delivery:late-effect=1").is_err());
+        assert!(FaultRule::parse("transfer.settle:invalid-access-time=1").is_err());
+        // ...but a broader route is fine: the kind applies where it can.
+        assert!(FaultRule::parse("invoice:list-lag=1").is_ok());
+        assert!(FaultRule::parse("invoice:list-partial=1").is_ok());
+        for kind in KINDS {
+            assert_eq!(FaultKind::parse(kind.as_str()), Some(*kind));
+        }
+        let e = FaultRule::parse("teapot=1").unwrap_err();
+        assert!(
+            e.contains("late-effect") && e.contains("invalid-credentials"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_consistency_kinds_fire_only_where_they_apply() {
+        let rules = vec![
+            FaultRule::parse("late-effect=1@700").unwrap(),
+            FaultRule::parse("list-lag=1@900").unwrap(),
+            FaultRule::parse("list-partial=1").unwrap(),
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let d = decide(&rules, "invoice.list", &mut rng);
+        assert_eq!(d.late_effect_ms, Some(700));
+        assert_eq!(d.list_lag_ms, Some(900));
+        assert!(d.partial_seed.is_some());
+        let d = decide(&rules, "event.list", &mut rng);
+        assert_eq!((d.list_lag_ms, d.partial_seed), (Some(900), None));
+        let d = decide(&rules, "invoice.get", &mut rng);
+        assert_eq!((d.late_effect_ms, d.list_lag_ms), (Some(700), None));
+        // Deliveries and settlement neither see them nor roll for them.
+        let before = rng.clone();
+        assert_eq!(
+            decide(&rules, "delivery.invoice", &mut rng),
+            Decision::default()
+        );
+        assert_eq!(
+            decide(&rules, "transfer.settle", &mut rng),
+            Decision::default()
+        );
+        assert_eq!(rng, before);
+
+        // The answer of a late effect is a seeded mix of the three.
+        let rule = vec![FaultRule::parse("late-effect=1").unwrap()];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let answers: Vec<LateAnswer> = (0..60)
+            .map(|_| decide(&rule, "invoice.create", &mut rng).late_answer)
+            .collect();
+        for a in [
+            LateAnswer::GatewayTimeout,
+            LateAnswer::Cut,
+            LateAnswer::Hang,
+        ] {
+            assert!(answers.contains(&a), "{a:?} never drawn");
+        }
+        let mut again = rand::rngs::StdRng::seed_from_u64(11);
+        let replay: Vec<LateAnswer> = (0..60)
+            .map(|_| decide(&rule, "invoice.create", &mut again).late_answer)
+            .collect();
+        assert_eq!(answers, replay, "same seed, same answers");
+
+        let rules = vec![
+            FaultRule::parse("invoice.create:invalid-credentials=1").unwrap(),
+            FaultRule::parse("invalid-access-time=1").unwrap(),
+        ];
+        let d = decide(&rules, "invoice.create", &mut rng);
+        assert_eq!(d.request_error, Some(FaultKind::InvalidCredentials));
+        let d = decide(&rules, "balance.get", &mut rng);
+        assert_eq!(d.request_error, Some(FaultKind::InvalidAccessTime));
     }
 }

@@ -11,17 +11,22 @@
 //! the emulator's router (`routes::resolve` and `routes::handle`, the code the HTTP server
 //! runs), and decodes the answer with the client's own helpers. Validation, per-element 400s,
 //! paging and cursors are therefore the emulator's, and errors are the same [`ApiError`]
-//! variants the HTTP path produces: a 400 with errors is [`ApiError::Rejected`], an injected
+//! variants the HTTP path produces: a 400 with errors is [`ApiError::Rejected`] (an injected
+//! `invalid-access-time` / `invalid-credentials` too, with nothing done), an injected
 //! 500/503/429 is [`ApiError::Status`] with nothing done, a lost response is applied and then
-//! answered as [`ApiError::Transport`] (connection cut) or `Status { status: 502 }`, an
+//! answered as [`ApiError::Transport`] (connection cut) or `Status { status: 502 }`, a late
+//! effect is kept for later and answered as `Status { status: 504 }`, `Transport` or
+//! [`ApiError::Timeout`] (the hang the HTTP server holds until the client gives up), an
 //! unknown route is `Status { status: 404 }`, a body over [`MAX_BODY`] is `Status { status:
 //! 413 }`.
 //!
 //! What is emulated: everything `state::Bank` does — invoices paid and credited on their
-//! schedule with fees, overdue and expiry, transfers processed and settled against the
-//! balance (`transfer-fail` rules included), logs and events, `isDelivered` marks — and the
-//! request faults `500`, `503`, `429` and `lost-response`, decided with the same seeded RNG
-//! and in the same order as the HTTP server.
+//! schedule with fees, overdue, expiry and cancellation, transfers processed and settled
+//! against the balance (`transfer-fail` rules included), logs and events, `isDelivered`
+//! marks — and the request faults `500`, `503`, `429`, `lost-response`, `late-effect`,
+//! `list-lag`, `list-partial`, `invalid-access-time` and `invalid-credentials`, decided with
+//! the same seeded RNG and in the same order as the HTTP server. A late effect waits in the
+//! bank's schedule: [`MemoryBank::advance`] past its time applies it.
 //!
 //! What is not:
 //! - authentication: requests carry no `Access-*` headers and every call is accepted (the
@@ -54,6 +59,7 @@ use super::faults::FaultRule;
 use super::routes::{self, Ctx, Reply};
 use super::state::{self, BankSettings, Dispatch};
 use super::{GroundTruth, MAX_BODY, SandboxConfig};
+use crate::api::auth::wall_clock_seconds;
 use crate::api::client::{decode_answer, decode_page, take_field};
 use crate::api::endpoints::{self, Create, List};
 use crate::api::model::{Invoice, InvoiceLog, PublicKeyEntry, Timestamp, Transfer};
@@ -74,6 +80,8 @@ struct Inner {
     key: PrivateKey,
     key_created: DateTime<Utc>,
     deliveries: Vec<Dispatch>,
+    /// Goes into the message of an injected `invalidAccessTime`.
+    max_skew: std::time::Duration,
 }
 
 impl Inner {
@@ -104,6 +112,7 @@ impl MemoryBank {
             state::Bank::new(settings, start),
             start,
             PrivateKey::generate(),
+            SandboxConfig::default().max_skew,
         )
     }
 
@@ -118,10 +127,15 @@ impl MemoryBank {
             .signing_key
             .clone()
             .unwrap_or_else(PrivateKey::generate);
-        MemoryBank::build(bank, start, key)
+        MemoryBank::build(bank, start, key, config.max_skew)
     }
 
-    fn build(bank: state::Bank, start: DateTime<Utc>, key: PrivateKey) -> MemoryBank {
+    fn build(
+        bank: state::Bank,
+        start: DateTime<Utc>,
+        key: PrivateKey,
+        max_skew: std::time::Duration,
+    ) -> MemoryBank {
         MemoryBank {
             inner: Arc::new(Mutex::new(Inner {
                 bank,
@@ -129,6 +143,7 @@ impl MemoryBank {
                 key,
                 key_created: start,
                 deliveries: Vec::new(),
+                max_skew,
             })),
         }
     }
@@ -239,10 +254,12 @@ impl MemoryBank {
     }
 
     /// What the HTTP server does for one request, minus the bytes, authentication and
-    /// waiting: resolve, refuse injected statuses, run due tasks, handle, run due tasks, lose
-    /// the answer if a fault says so.
+    /// waiting: resolve, refuse injected request-level 400s and statuses, run due tasks, keep
+    /// a late effect for later (answering a timeout-like outcome) or handle, run due tasks,
+    /// lose the answer if a fault says so.
     fn exchange(&self, method: &Method, path: &str, query: &Query, body: &[u8]) -> Reply {
-        let route = match routes::resolve(method, path.trim_start_matches('/')) {
+        let path = path.trim_start_matches('/');
+        let route = match routes::resolve(method, path) {
             Ok(r) => r,
             Err((status, e)) => return Reply::Errors(status, e),
         };
@@ -252,10 +269,23 @@ impl MemoryBank {
         let query: HashMap<String, String> = query.0.iter().cloned().collect();
         let mut inner = self.lock();
         let decision = inner.bank.decide_request_faults(route.name());
-        if let Some(refused) = routes::refusal(&decision) {
+        if let Some(refused) = routes::refusal(&decision, &wall_clock_seconds(), inner.max_skew) {
             return refused;
         }
         inner.pump();
+        let now = inner.clock.now();
+        if let Some(reply) = routes::defer(
+            &mut inner.bank,
+            &decision,
+            now,
+            &route,
+            method,
+            path,
+            &query,
+            body,
+        ) {
+            return reply;
+        }
         let public_key = PublicKeyEntry {
             content: inner.key.public_key().to_pem(),
             created: Timestamp(inner.key_created),
@@ -265,6 +295,7 @@ impl MemoryBank {
             query: &query,
             body,
             public_key,
+            decision: &decision,
         };
         let result = routes::handle(&mut inner.bank, &ctx, &route);
         inner.pump();
@@ -301,6 +332,9 @@ impl MemoryBank {
     }
 }
 
+/// The timeout a hanging answer (`late-effect`) is reported with: the HTTP client's default.
+const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A reply as the client decodes it.
 fn answer(reply: Reply) -> Result<Value, ApiError> {
     match reply {
@@ -312,6 +346,7 @@ fn answer(reply: Reply) -> Result<Value, ApiError> {
         Reply::Cut => Err(ApiError::Transport {
             reason: "the connection was cut mid-answer (injected fault)".into(),
         }),
+        Reply::Hang => Err(ApiError::Timeout(CLIENT_TIMEOUT)),
     }
 }
 
@@ -714,5 +749,371 @@ mod tests {
         assert!(b.take_deliveries().is_empty());
         b.with_state(|bank, _| bank.record_delivery(&ds[0], &state::DeliveryOutcome::Status(200)));
         assert_eq!(b.truth().undelivered_events, 0);
+    }
+
+    fn invoice_path(id: &str) -> String {
+        format!("invoice/{id}")
+    }
+
+    fn cancel(b: &MemoryBank, id: &str) -> Result<Value, ApiError> {
+        b.request(
+            Method::PATCH,
+            &invoice_path(id),
+            &Query::new(),
+            br#"{"status": "canceled"}"#,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_late_effect_answers_ambiguously_then_applies_once_later() {
+        let b = bank();
+        b.set_faults(rules(&["invoice.create:late-effect=1@3000"]));
+        let (mut gateway, mut cut, mut timeout) = (0, 0, 0);
+        for round in 0..9 {
+            let tag = format!("late-{round}");
+            let e = b
+                .create_invoices(&invoices(2, 500, &tag))
+                .await
+                .unwrap_err();
+            assert!(e.is_ambiguous(), "{e:?}");
+            match e {
+                ApiError::Status { status: 504, .. } => gateway += 1,
+                ApiError::Transport { .. } => cut += 1,
+                ApiError::Timeout(_) => timeout += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+            // Nothing yet: not by tag, not in the truth.
+            assert!(b.invoices_by_tag(&tag).await.unwrap().is_empty());
+        }
+        assert!(
+            gateway > 0 && cut > 0 && timeout > 0,
+            "{gateway} {cut} {timeout}"
+        );
+        assert!(b.truth().invoices.is_empty());
+        assert_eq!(b.truth().events, 0);
+
+        b.set_faults(Vec::new());
+        b.advance(Duration::milliseconds(2_999));
+        assert!(b.truth().invoices.is_empty(), "not before its time");
+        b.advance(Duration::milliseconds(1));
+        for round in 0..9 {
+            let found = b.invoices_by_tag(&format!("late-{round}")).await.unwrap();
+            assert_eq!(found.len(), 2, "round {round}: exactly one copy");
+            // Stamped at the time it took effect, with its `created` log and event.
+            assert!(
+                found
+                    .iter()
+                    .all(|i| i.created.0 == t0() + Duration::seconds(3))
+            );
+            assert!(
+                found
+                    .iter()
+                    .all(|i| i.due.unwrap().0 == t0() + Duration::seconds(3) + Duration::days(2))
+            );
+        }
+        let logs = b.with_state(|bank, _| {
+            bank.invoice_logs
+                .iter()
+                .map(|l| (l.item.kind.clone(), l.item.created.0))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(logs.len(), 18);
+        assert!(
+            logs.iter()
+                .all(|(k, at)| k == "created" && *at == t0() + Duration::seconds(3))
+        );
+        assert_eq!(b.truth().events, 18);
+        // And only once: more time changes nothing but their own fate (paid later).
+        b.advance(Duration::minutes(30));
+        assert_eq!(b.truth().invoices.len(), 18);
+        assert!(b.truth().invoices.iter().all(|i| i.credited));
+    }
+
+    #[tokio::test]
+    async fn a_late_effect_survives_set_time_and_a_saved_state() {
+        let b = bank();
+        b.set_faults(rules(&["transfer.create:late-effect=1@60000"]));
+        let body = transfers_body(&[transfer(1_000, "ext-late", "late-t")]);
+        let e = b.create_transfers(body.as_bytes()).await.unwrap_err();
+        assert!(e.is_ambiguous(), "{e:?}");
+        // The pending effect is part of the state a `--state` file saves.
+        let saved = b.with_state(|bank, _| serde_json::to_string(&*bank).unwrap());
+        assert!(saved.contains("lateEffect"), "{saved}");
+        let restored: state::Bank = serde_json::from_str(&saved).unwrap();
+        let settings = b.with_state(|bank, _| bank.settings.clone());
+        let mut restored = restored.restore(settings).unwrap();
+        restored.process_due(t0() + Duration::minutes(2));
+        assert_eq!(restored.truth().transfers.len(), 1);
+        assert_eq!(
+            restored.transfers[0].item.created.0,
+            t0() + Duration::minutes(1)
+        );
+
+        b.set_time(t0() + Duration::seconds(59));
+        assert!(b.truth().transfers.is_empty());
+        b.set_time(t0() + Duration::minutes(5));
+        let t = b.transfers_by_tags(&["late-t"]).await.unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].created.0, t0() + Duration::minutes(1));
+        assert_eq!(
+            t[0].status, "success",
+            "settled on its own schedule after that"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_late_effect_is_judged_when_it_takes_effect() {
+        let b = bank();
+        // The client resends the transfer (same externalId) before the late one lands: the
+        // late one is then a duplicate, refused, and nothing more is created.
+        b.set_faults(rules(&["transfer.create:late-effect=1@10000"]));
+        let body = transfers_body(&[transfer(1_000, "ext-once", "once")]);
+        assert!(b.create_transfers(body.as_bytes()).await.is_err());
+        b.set_faults(Vec::new());
+        b.advance(Duration::seconds(5));
+        b.create_transfers(body.as_bytes()).await.unwrap();
+        b.advance(Duration::seconds(10));
+        let found = b.transfers_by_tags(&["once"]).await.unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].created.0, t0() + Duration::seconds(5));
+        assert_eq!(b.truth().transfers.len(), 1);
+
+        // Invoices have no such key: the resend and the late one are two batches.
+        b.set_faults(rules(&["invoice.create:late-effect=1@10000"]));
+        assert!(b.create_invoices(&invoices(1, 300, "twice")).await.is_err());
+        b.set_faults(Vec::new());
+        b.create_invoices(&invoices(1, 300, "twice")).await.unwrap();
+        b.advance(Duration::seconds(10));
+        assert_eq!(b.invoices_by_tag("twice").await.unwrap().len(), 2);
+
+        // A late cancel of an invoice that was paid meanwhile does nothing.
+        let inv = b
+            .create_invoices(&invoices(1, 300, "paid"))
+            .await
+            .unwrap()
+            .remove(0);
+        b.set_faults(rules(&["invoice.patch:late-effect=1@10000"]));
+        assert!(cancel(&b, &inv.id).unwrap_err().is_ambiguous());
+        b.set_faults(Vec::new());
+        b.pay_invoice(&inv.id, Some(1)).unwrap();
+        b.advance(Duration::seconds(10));
+        let truth = b.truth();
+        let t = truth.invoices.iter().find(|i| i.id == inv.id).unwrap();
+        assert_eq!((t.status.as_str(), t.credited), ("paid", true));
+
+        // A read has no effect to keep: the client just gets the ambiguous answer.
+        b.set_faults(rules(&["invoice.list:late-effect=1@10"]));
+        let pending = b.with_state(|bank, _| bank.tasks.len());
+        assert!(b.invoices_by_tag("paid").await.unwrap_err().is_ambiguous());
+        assert_eq!(b.with_state(|bank, _| bank.tasks.len()), pending);
+    }
+
+    #[tokio::test]
+    async fn a_list_lag_hides_recent_items_from_lists_but_not_from_gets() {
+        let b = bank();
+        b.set_faults(rules(&["list-lag=1@60000"]));
+        let created = b.create_invoices(&invoices(3, 500, "lag")).await.unwrap();
+        let all = ids(&created, |i| &i.id);
+        assert!(b.invoices_by_tag("lag").await.unwrap().is_empty());
+        assert!(b.invoices_by_ids(&all).await.unwrap().is_empty());
+        assert!(b.undelivered_events(None).await.unwrap().items.is_empty());
+        let logs = b
+            .request(Method::GET, "invoice/log", &Query::new(), b"")
+            .unwrap();
+        assert_eq!(logs["logs"].as_array().unwrap().len(), 0);
+        // Gets by id see it at once.
+        let got = b
+            .request(Method::GET, &invoice_path(&all[0]), &Query::new(), b"")
+            .unwrap();
+        assert_eq!(got["invoice"]["id"].as_str(), Some(all[0].as_str()));
+
+        b.advance(Duration::seconds(59));
+        assert!(b.invoices_by_tag("lag").await.unwrap().is_empty());
+        b.advance(Duration::seconds(1));
+        assert_eq!(b.invoices_by_tag("lag").await.unwrap().len(), 3);
+        assert_eq!(b.invoices_by_ids(&all).await.unwrap().len(), 3);
+        assert_eq!(b.undelivered_events(None).await.unwrap().items.len(), 3);
+
+        // Transfers and their logs lag too; a rule on one route leaves the others alone.
+        b.set_faults(rules(&["transfer:list-lag=1@60000"]));
+        let body = transfers_body(&[transfer(1_000, "ext-lag", "lag-t")]);
+        let t = b.create_transfers(body.as_bytes()).await.unwrap();
+        assert!(b.transfers_by_tags(&["lag-t"]).await.unwrap().is_empty());
+        let q = Query::new().set("transferIds", &t[0].id);
+        let logs = b.request(Method::GET, "transfer/log", &q, b"").unwrap();
+        assert_eq!(logs["logs"].as_array().unwrap().len(), 0);
+        assert_eq!(b.undelivered_events(None).await.unwrap().items.len(), 4);
+        b.advance(Duration::minutes(1));
+        assert_eq!(b.transfers_by_tags(&["lag-t"]).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_partial_tag_query_returns_a_strict_nonempty_part() {
+        async fn tagged(b: &MemoryBank) -> Vec<Vec<String>> {
+            let mut out = Vec::new();
+            for _ in 0..12 {
+                let mut got = ids(&b.invoices_by_tag("part").await.unwrap(), |i| &i.id);
+                got.sort();
+                out.push(got);
+            }
+            out
+        }
+        let b = bank();
+        let created = b.create_invoices(&invoices(6, 500, "part")).await.unwrap();
+        let mut all = ids(&created, |i| &i.id);
+        all.sort();
+        b.create_invoices(&invoices(1, 500, "single"))
+            .await
+            .unwrap();
+        b.set_faults(rules(&["invoice.list:list-partial=1"]));
+        let answers = tagged(&b).await;
+        for got in &answers {
+            assert!(!got.is_empty() && got.len() < all.len(), "{got:?}");
+            assert!(got.iter().all(|id| all.contains(id)));
+        }
+        assert!(answers.iter().any(|a| a != &answers[0]), "the part varies");
+        // One match is returned whole; lookups by id are not tag queries.
+        assert_eq!(b.invoices_by_tag("single").await.unwrap().len(), 1);
+        assert_eq!(b.invoices_by_ids(&all).await.unwrap().len(), 6);
+
+        // Seeded: the same bank and calls give the same parts.
+        let again = bank();
+        again
+            .create_invoices(&invoices(6, 500, "part"))
+            .await
+            .unwrap();
+        again
+            .create_invoices(&invoices(1, 500, "single"))
+            .await
+            .unwrap();
+        again.set_faults(rules(&["invoice.list:list-partial=1"]));
+        let replay = tagged(&again).await;
+        assert_eq!(answers, replay);
+
+        // Transfers by tags too.
+        b.set_faults(Vec::new());
+        let body = transfers_body(&[
+            transfer(100, "p-1", "part-t"),
+            transfer(200, "p-2", "part-t"),
+            transfer(300, "p-3", "part-t"),
+        ]);
+        b.create_transfers(body.as_bytes()).await.unwrap();
+        b.set_faults(rules(&["transfer.list:list-partial=1"]));
+        let got = b.transfers_by_tags(&["part-t"]).await.unwrap();
+        assert!((1..3).contains(&got.len()), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn injected_request_level_errors_do_nothing() {
+        let b = bank();
+        for (rule, code) in [
+            ("invoice.create:invalid-access-time=1", "invalidAccessTime"),
+            ("invoice.create:invalid-credentials=1", "invalidCredentials"),
+        ] {
+            b.set_faults(rules(&[rule]));
+            let e = b
+                .create_invoices(&invoices(2, 500, "refused"))
+                .await
+                .unwrap_err();
+            let ApiError::Rejected { status, errors } = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(*status, 400);
+            assert_eq!(e.codes(), vec![code]);
+            assert!(errors[0].message.contains("injected fault"), "{errors:?}");
+            assert!(
+                !e.is_ambiguous(),
+                "a request-level 400 proves nothing was done"
+            );
+            assert!(e.hint().is_some());
+        }
+        b.set_faults(Vec::new());
+        b.advance(Duration::hours(1));
+        assert!(b.truth().invoices.is_empty());
+        assert_eq!(b.truth().events, 0);
+        let e = {
+            b.set_faults(rules(&["invalid-credentials=1"]));
+            b.undelivered_events(None).await.unwrap_err()
+        };
+        assert_eq!(e.codes(), vec!["invalidCredentials"]);
+        assert!(
+            e.to_string()
+                .contains("Access-Signature does not match the request"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_created_invoice_can_be_canceled_and_is_never_paid() {
+        let b = bank();
+        let created = b
+            .create_invoices(&invoices(3, 500, "cancel"))
+            .await
+            .unwrap();
+        let id = created[0].id.clone();
+        let v = cancel(&b, &id).unwrap();
+        assert_eq!(v["invoice"]["status"].as_str(), Some("canceled"));
+        // Its log and event, like the other logs.
+        let q = Query::new().set("invoiceIds", &id).set("types", "canceled");
+        let logs = b.request(Method::GET, "invoice/log", &q, b"").unwrap();
+        let logs = logs["logs"].as_array().unwrap();
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0]["invoice"]["status"].as_str(), Some("canceled"));
+        assert_eq!(b.truth().events, 4);
+        // Never paid: not on its schedule, not by force.
+        b.advance(Duration::hours(1));
+        let truth = b.truth();
+        let t = truth.invoices.iter().find(|i| i.id == id).unwrap();
+        assert_eq!((t.status.as_str(), t.credited), ("canceled", false));
+        assert!(b.pay_invoice(&id, None).is_none());
+        assert_eq!(
+            b.invoices_by_tag("cancel")
+                .await
+                .unwrap()
+                .iter()
+                .filter(|i| i.status == "paid")
+                .count(),
+            2
+        );
+        b.advance(Duration::days(3));
+        let truth = b.truth();
+        let t = truth.invoices.iter().find(|i| i.id == id).unwrap();
+        assert_eq!(t.status, "canceled", "nor overdue nor expired");
+
+        // Only a `created` invoice: a canceled or paid one is refused, and so are unknown
+        // ids and other updates.
+        let e = cancel(&b, &id).unwrap_err();
+        assert_eq!(e.codes(), vec!["invalidInvoiceStatus"]);
+        let e = cancel(&b, &created[1].id).unwrap_err();
+        assert_eq!(e.codes(), vec!["invalidInvoiceStatus"]);
+        let e = cancel(&b, "1234567890123456").unwrap_err();
+        assert_eq!(e.codes(), vec!["invalidInvoice"]);
+        let fresh = b
+            .create_invoices(&invoices(1, 500, "fresh"))
+            .await
+            .unwrap()
+            .remove(0);
+        for (body, code) in [
+            (&br#"{"status": "paid"}"#[..], "invalidStatus"),
+            (br#"{}"#, "invalidStatus"),
+            (br#"{"status": "canceled", "amount": 10}"#, "invalidJson"),
+            (br#"{"status": "canceled", "color": "red"}"#, "invalidJson"),
+            (br#"["canceled"]"#, "invalidJson"),
+        ] {
+            let e = b
+                .request(Method::PATCH, &invoice_path(&fresh.id), &Query::new(), body)
+                .unwrap_err();
+            assert_eq!(e.codes(), vec![code], "{}", String::from_utf8_lossy(body));
+        }
+        assert_eq!(
+            b.invoices_by_tag("fresh").await.unwrap()[0].status,
+            "created"
+        );
+        // Fault rules reach the new route by name.
+        b.set_faults(rules(&["invoice.patch:500=1"]));
+        let e = cancel(&b, &fresh.id).unwrap_err();
+        assert!(matches!(e, ApiError::Status { status: 500, .. }), "{e:?}");
+        b.set_faults(Vec::new());
+        cancel(&b, &fresh.id).unwrap();
     }
 }

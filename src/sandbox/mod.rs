@@ -6,7 +6,9 @@
 //! (seeded), credits them with a non-zero fee, settles transfers against a balance, records
 //! every log as an event, delivers events to webhooks with `Digital-Signature` (about half of
 //! them high-S, like the real server), retries failed deliveries at +5/+30/+120 minutes, and
-//! injects faults on demand. Its business clock runs at `speed` × real time and can be
+//! injects faults on demand — among them what a real bank may do but the emulator otherwise
+//! never does: apply a request after its client timed out (`late-effect`), and answer lists
+//! that lag behind or miss part of what matches (`list-lag`, `list-partial`). Its business clock runs at `speed` × real time and can be
 //! advanced or set through the admin API (`/_sandbox/...`) or [`Sandbox::advance`].
 //!
 //! Layout: [`clock`] (business time), [`state`] (the bank: data, schedule, payer, settlement),
@@ -279,6 +281,8 @@ pub(crate) struct Shared {
     pub(crate) in_flight: AtomicUsize,
     pub(crate) held: Mutex<Vec<(Dispatch, Instant)>>,
     pub(crate) state_file: Option<PathBuf>,
+    /// Set when the sandbox stops: ends the answers that `late-effect` holds.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -406,6 +410,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         in_flight: AtomicUsize::new(0),
         held: Mutex::new(Vec::new()),
         state_file: config.state_file.clone(),
+        closing: tokio::sync::watch::Sender::new(false),
     });
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -511,6 +516,7 @@ impl Sandbox {
     }
 
     async fn stop_tasks(&mut self) {
+        self.shared.closing.send_replace(true);
         if let Some(t) = self.ticker.take() {
             t.abort();
             let _ = t.await;
@@ -531,6 +537,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        self.shared.closing.send_replace(true);
         if let Some(t) = self.ticker.take() {
             t.abort();
         }

@@ -1,17 +1,21 @@
-//! The `/v2/` resources: route resolution and one handler per route, run under the state lock.
+//! The `/v2/` resources: route resolution and one handler per route, run under the state lock;
+//! and how a request ends ([`Reply`]: injected refusals, late effects, lost responses), shared
+//! by the HTTP server and the in-memory adapter.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::faults::Decision;
-use super::state::{Bank, Errors, Rec, err, page};
-use super::{MAX_BODY, validate};
+use super::faults::{Decision, LateAnswer};
+use super::state::{Bank, Errors, Rec, Task, err, page};
+use super::{MAX_BODY, auth, validate};
 use crate::api::model::{Balance, PublicKeyEntry, Timestamp};
 
 /// A resolved `/v2/` route (with its path id, if any).
@@ -20,6 +24,7 @@ pub enum Route {
     InvoiceCreate,
     InvoiceList,
     InvoiceGet(String),
+    InvoicePatch(String),
     InvoiceLogList,
     InvoiceLogGet(String),
     TransferCreate,
@@ -48,6 +53,7 @@ impl Route {
             Route::InvoiceCreate => "invoice.create",
             Route::InvoiceList => "invoice.list",
             Route::InvoiceGet(_) => "invoice.get",
+            Route::InvoicePatch(_) => "invoice.patch",
             Route::InvoiceLogList => "invoice.log.list",
             Route::InvoiceLogGet(_) => "invoice.log.get",
             Route::TransferCreate => "transfer.create",
@@ -69,6 +75,20 @@ impl Route {
             Route::BalanceGet => "balance.get",
         }
     }
+
+    /// Does the route change the bank (so that a late effect has something to apply)?
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Route::InvoiceCreate
+                | Route::InvoicePatch(_)
+                | Route::TransferCreate
+                | Route::EventPatch(_)
+                | Route::EventDelete(_)
+                | Route::WebhookCreate
+                | Route::WebhookDelete(_)
+        )
+    }
 }
 
 /// Resolve `method path` (the part after `/v2/`), or say 404 / 405.
@@ -83,7 +103,10 @@ pub fn resolve(method: &Method, rest: &str) -> Result<Route, (StatusCode, Errors
         ]),
         ["invoice", "log"] => Some(vec![(Method::GET, Route::InvoiceLogList)]),
         ["invoice", "log", x] => Some(vec![(Method::GET, Route::InvoiceLogGet(id(x)))]),
-        ["invoice", x] => Some(vec![(Method::GET, Route::InvoiceGet(id(x)))]),
+        ["invoice", x] => Some(vec![
+            (Method::GET, Route::InvoiceGet(id(x))),
+            (Method::PATCH, Route::InvoicePatch(id(x))),
+        ]),
         ["transfer"] => Some(vec![
             (Method::POST, Route::TransferCreate),
             (Method::GET, Route::TransferList),
@@ -146,8 +169,13 @@ pub enum Reply {
     Ok(Value),
     /// This status with an `{"errors": [...]}` body.
     Errors(StatusCode, Errors),
-    /// The connection breaks mid-answer, after the request took effect.
+    /// The connection breaks mid-answer (after the request took effect, or while it waits to
+    /// take effect later).
     Cut,
+    /// No answer at all: the client waits until its own timeout (a late effect). The HTTP
+    /// server holds the response (then answers [`gateway_timeout`]); the in-memory adapter
+    /// answers a client timeout.
+    Hang,
 }
 
 impl Reply {
@@ -168,9 +196,21 @@ pub fn too_large() -> Reply {
     )
 }
 
-/// The answer an injected 500, 503 or 429 gives in place of running the handler, if one
-/// fires in `decision`: nothing is done.
-pub fn refusal(decision: &Decision) -> Option<Reply> {
+/// The answer an injected request-level 400 (`invalidAccessTime`, `invalidCredentials`), 500,
+/// 503 or 429 gives in place of running the handler, if one fires in `decision`: nothing is
+/// done. `access_time` (what the request sent) and `max_skew` go into the `invalidAccessTime`
+/// message, which is the one a real skew gets.
+pub fn refusal(
+    decision: &Decision,
+    access_time: &str,
+    max_skew: std::time::Duration,
+) -> Option<Reply> {
+    if let Some(kind) = decision.request_error {
+        return Some(Reply::Errors(
+            StatusCode::BAD_REQUEST,
+            auth::injected(kind, access_time, max_skew),
+        ));
+    }
     let status = decision.status?;
     let (code, msg) = match status {
         429 => ("tooManyRequests", "Too many requests (injected fault)"),
@@ -182,6 +222,99 @@ pub fn refusal(decision: &Decision) -> Option<Reply> {
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Some(Reply::Errors(status, err(code, msg)))
+}
+
+/// The 504 a gateway answers when it stopped waiting for the bank.
+pub fn gateway_timeout() -> Reply {
+    Reply::Errors(
+        StatusCode::GATEWAY_TIMEOUT,
+        err(
+            "gatewayTimeout",
+            "Gateway timeout: the request may still take effect (injected fault)",
+        ),
+    )
+}
+
+/// If a late effect fires in `decision`: keep the request (`method`, `path` below `/v2/`,
+/// `query`, `body`) to take effect `late_effect_ms` of business time after `now` — as a task
+/// of the bank's schedule, so that advancing the clock applies it once, in time order — and
+/// give the timeout-like answer the client gets now. Reads are not kept (they change
+/// nothing); their client gets the same answer. `None`: no late effect, handle the request.
+#[allow(clippy::too_many_arguments)]
+pub fn defer(
+    bank: &mut Bank,
+    decision: &Decision,
+    now: DateTime<Utc>,
+    route: &Route,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Option<Reply> {
+    let ms = decision.late_effect_ms?;
+    if route.is_write() {
+        let at = i64::try_from(ms)
+            .ok()
+            .and_then(Duration::try_milliseconds)
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(now);
+        bank.schedule(
+            at,
+            Task::LateEffect {
+                method: method.to_string(),
+                path: path.to_string(),
+                query: query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                body: STANDARD.encode(body),
+            },
+        );
+    }
+    Some(match decision.late_answer {
+        LateAnswer::GatewayTimeout => gateway_timeout(),
+        LateAnswer::Cut => Reply::Cut,
+        LateAnswer::Hang => Reply::Hang,
+    })
+}
+
+/// Apply a request kept by [`defer`], at business time `at`, as if it arrived then: it is
+/// validated and judged against the state at `at` (a transfer whose `externalId` exists by
+/// then, a PATCH of an invoice no longer `created`, an event deleted meanwhile: refused, and
+/// then nothing is done), and everything it creates is stamped `at`. Nobody reads the answer.
+pub(crate) fn apply_late(
+    bank: &mut Bank,
+    at: DateTime<Utc>,
+    method: &str,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    body: &str,
+) {
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return;
+    };
+    let Ok(route) = resolve(&method, path) else {
+        return;
+    };
+    if !route.is_write() {
+        return;
+    }
+    let Ok(body) = STANDARD.decode(body) else {
+        return;
+    };
+    let query: HashMap<String, String> =
+        query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let decision = Decision::default();
+    let ctx = Ctx {
+        now: at,
+        query: &query,
+        body: &body,
+        // Only read by `public-key.list`, which is never deferred.
+        public_key: PublicKeyEntry {
+            content: String::new(),
+            created: Timestamp(at),
+        },
+        decision: &decision,
+    };
+    let result = handle(bank, &ctx, &route);
+    tracing::debug!(%method, path, ok = result.is_ok(), %at, "sandbox late effect applied");
 }
 
 /// The answer to a request whose handler ran (and took effect) with `result`: 200 or 400,
@@ -210,6 +343,8 @@ pub struct Ctx<'a> {
     pub query: &'a HashMap<String, String>,
     pub body: &'a [u8],
     pub public_key: PublicKeyEntry,
+    /// The request faults that fired (lists read `list_lag_ms` and `partial_seed`).
+    pub decision: &'a Decision,
 }
 
 fn to_value<T: Serialize>(v: T) -> Value {
@@ -223,10 +358,15 @@ struct ListParams {
     cursor: Option<u64>,
     after: Option<DateTime<Utc>>,
     before: Option<DateTime<Utc>>,
+    /// `list-lag`: items created after this are not visible yet.
+    visible_until: Option<DateTime<Utc>>,
+    /// `list-partial` on a tag query: the seed that picks which part of each page is left.
+    partial: Option<u64>,
 }
 
 impl ListParams {
-    fn parse(q: &HashMap<String, String>) -> Result<ListParams, Errors> {
+    fn parse(ctx: &Ctx<'_>) -> Result<ListParams, Errors> {
+        let q = ctx.query;
         let limit = match q.get("limit").map(|s| s.trim()) {
             None | Some("") => 100,
             Some(s) => match s.parse::<usize>() {
@@ -250,18 +390,51 @@ impl ListParams {
         };
         let after = date_param(q, "after", false)?;
         let before = date_param(q, "before", true)?;
+        let visible_until = ctx.decision.list_lag_ms.map(|ms| {
+            i64::try_from(ms)
+                .ok()
+                .and_then(Duration::try_milliseconds)
+                .and_then(|d| ctx.now.checked_sub_signed(d))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        });
+        let tag_query = q.get("tags").is_some_and(|t| !t.trim().is_empty());
+        let partial = ctx.decision.partial_seed.filter(|_| tag_query);
         Ok(ListParams {
             limit,
             cursor,
             after,
             before,
+            visible_until,
+            partial,
         })
     }
 
-    /// Does `created` fall in [after, before]? (Dates are whole UTC days, both inclusive.)
+    /// Does `created` fall in [after, before] (dates are whole UTC days, both inclusive), and
+    /// is it old enough to be seen through a `list-lag`?
     fn in_range(&self, created: &Timestamp) -> bool {
-        self.after.is_none_or(|a| created.0 >= a) && self.before.is_none_or(|b| created.0 < b)
+        self.after.is_none_or(|a| created.0 >= a)
+            && self.before.is_none_or(|b| created.0 < b)
+            && self.visible_until.is_none_or(|v| created.0 <= v)
     }
+}
+
+/// `list-partial`: keep a random, non-empty, strict part of a page of 2 or more items (a page
+/// of 0 or 1 is left alone). The cursor still moves past the whole page, so what is dropped
+/// does not come back on a later page of the same walk.
+fn thin<T>(page: &mut Vec<T>, seed: u64) {
+    if page.len() < 2 {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut keep: Vec<bool> = (0..page.len()).map(|_| rng.gen_bool(0.5)).collect();
+    let i = rng.gen_range(0..keep.len());
+    if keep.iter().all(|k| *k) {
+        keep[i] = false;
+    } else if !keep.iter().any(|k| *k) {
+        keep[i] = true;
+    }
+    let mut flags = keep.into_iter();
+    page.retain(|_| flags.next().unwrap_or(true));
 }
 
 fn date_param(
@@ -327,7 +500,10 @@ fn list<T: Serialize>(
     p: &ListParams,
     keep: impl FnMut(&T) -> bool,
 ) -> Value {
-    let (page, next) = page(items, p.cursor, p.limit, keep);
+    let (mut page, next) = page(items, p.cursor, p.limit, keep);
+    if let Some(seed) = p.partial {
+        thin(&mut page, seed);
+    }
     let mut m = serde_json::Map::new();
     m.insert(key.to_string(), to_value(page));
     m.insert(
@@ -359,7 +535,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"message": "Invoice(s) successfully created", "invoices": created}))
         }
         Route::InvoiceList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             let status = list_param(q, "status");
             let ids = list_param(q, "ids");
             let tags = lower(list_param(q, "tags"));
@@ -373,8 +549,23 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             }))
         }
         Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
+        Route::InvoicePatch(id) => {
+            let status = bank
+                .invoice(id)
+                .map(|i| i.status.clone())
+                .ok_or_else(|| err("invalidInvoice", format!("No invoice with id {id:?}")))?;
+            validate::invoice_update(ctx.body)?;
+            if status != "created" {
+                return Err(err(
+                    "invalidInvoiceStatus",
+                    format!("Invoice {id} is {status}: only a created invoice can be canceled"),
+                ));
+            }
+            let inv = bank.cancel_invoice(id, ctx.now);
+            Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
+        }
         Route::InvoiceLogList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             let types = list_param(q, "types");
             let ids = list_param(q, "invoiceIds");
             Ok(list("logs", &bank.invoice_logs, &p, |l| {
@@ -393,7 +584,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"message": "Transfer(s) successfully created", "transfers": created}))
         }
         Route::TransferList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             let status = list_param(q, "status");
             let ids = list_param(q, "ids");
             let tags = lower(list_param(q, "tags"));
@@ -408,7 +599,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
         Route::TransferLogList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             let types = list_param(q, "types");
             let ids = list_param(q, "transferIds");
             Ok(list("logs", &bank.transfer_logs, &p, |l| {
@@ -419,7 +610,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
         Route::EventList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             let delivered = match q.get("isDelivered").map(|s| s.trim()) {
                 None | Some("") => None,
                 Some("true") => Some(true),
@@ -453,7 +644,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             get("event", ev.as_ref(), "invalidEvent", id)
         }
         Route::AttemptList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             let events = list_param(q, "eventIds");
             let hooks = list_param(q, "webhookIds");
             Ok(list("attempts", &bank.attempts, &p, |a| {
@@ -469,7 +660,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"message": "Webhook successfully created", "webhook": w}))
         }
         Route::WebhookList => {
-            let p = ListParams::parse(q)?;
+            let p = ListParams::parse(ctx)?;
             Ok(list("webhooks", &bank.webhooks, &p, |_| true))
         }
         Route::WebhookGet(id) => get("webhook", bank.webhook(id), "invalidWebhook", id),
@@ -517,6 +708,22 @@ mod tests {
             Route::AttemptList
         );
         assert_eq!(
+            resolve(&Method::PATCH, "invoice/7").unwrap(),
+            Route::InvoicePatch("7".into())
+        );
+        assert_eq!(Route::InvoicePatch("7".into()).name(), "invoice.patch");
+        assert!(Route::InvoicePatch("7".into()).is_write());
+        assert!(!Route::InvoiceList.is_write());
+        // Every route has its name in the fault table.
+        for r in [
+            Route::InvoiceCreate,
+            Route::InvoicePatch("1".into()),
+            Route::EventDelete("1".into()),
+            Route::BalanceGet,
+        ] {
+            assert!(super::super::faults::ROUTES.contains(&r.name()), "{r:?}");
+        }
+        assert_eq!(
             resolve(&Method::GET, "nope").unwrap_err().0,
             StatusCode::NOT_FOUND
         );
@@ -530,5 +737,22 @@ mod tests {
     fn cursors_round_trip() {
         assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
         assert_eq!(decode_cursor("garbage!"), None);
+    }
+
+    #[test]
+    fn a_thinned_page_keeps_a_strict_nonempty_part_in_order() {
+        for seed in 0..200u64 {
+            let n = (seed % 7) as usize + 2;
+            let mut page: Vec<usize> = (0..n).collect();
+            thin(&mut page, seed);
+            assert!(!page.is_empty() && page.len() < n, "seed {seed}: {page:?}");
+            assert!(page.windows(2).all(|w| w[0] < w[1]), "order kept");
+            let mut again: Vec<usize> = (0..n).collect();
+            thin(&mut again, seed);
+            assert_eq!(page, again, "seeded");
+        }
+        let mut one = vec![1];
+        thin(&mut one, 5);
+        assert_eq!(one, vec![1]);
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP front: `/_sandbox/` admin routes, and one dispatcher for everything else that
 //! resolves the `/v2/` route (404/405), reads the body (413 above 1 MiB), authenticates,
-//! applies request faults, then runs the handler under the state lock.
+//! applies request faults, then runs the handler under the state lock (or, for a late effect,
+//! schedules it and answers a timeout-like outcome).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,9 @@ use super::{MAX_BODY, Shared, admin, auth};
 
 /// Bodies up to this size are read to the end before a 413 is answered.
 const DRAIN_LIMIT: usize = 16 * MAX_BODY;
+/// How long (real time) a `late-effect` that hangs holds its answer before it sends a 504:
+/// past the client's timeout (30 s by default). Shutting the sandbox down ends it sooner.
+pub(crate) const HANG_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
 use crate::api::model::{PublicKeyEntry, Timestamp};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -45,6 +49,17 @@ fn reply_response(reply: Reply) -> Response {
         Reply::Ok(v) => json_response(StatusCode::OK, &v),
         Reply::Errors(status, e) => errors_response(status, &e),
         Reply::Cut => cut_connection(),
+        // Held by the dispatcher before it gets here (see `hold`); a 504 otherwise.
+        Reply::Hang => reply_response(routes::gateway_timeout()),
+    }
+}
+
+/// Hold a hanging answer: until [`HANG_HOLD`] passes or the sandbox shuts down.
+async fn hold(shared: &Shared) {
+    let mut closing = shared.closing.subscribe();
+    tokio::select! {
+        _ = tokio::time::sleep(HANG_HOLD) => {}
+        _ = closing.wait_for(|c| *c) => {}
     }
 }
 
@@ -144,11 +159,38 @@ async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if decision.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;
     }
-    if let Some(refused) = routes::refusal(&decision) {
+    let access_time = parts
+        .headers
+        .get("Access-Time")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim();
+    if let Some(refused) = routes::refusal(&decision, access_time, shared.max_skew) {
         return reply_response(refused);
     }
 
     shared.pump();
+    let deferred = {
+        let now = shared.clock.now();
+        let mut bank = shared.bank();
+        routes::defer(
+            &mut bank,
+            &decision,
+            now,
+            &route,
+            &parts.method,
+            rest,
+            &query,
+            &body,
+        )
+    };
+    if let Some(reply) = deferred {
+        tracing::debug!(method = %parts.method, path, "sandbox request deferred (late effect)");
+        if reply == Reply::Hang {
+            hold(&shared).await;
+        }
+        return reply_response(reply);
+    }
     let result = {
         let now = shared.clock.now();
         let ctx = Ctx {
@@ -159,6 +201,7 @@ async fn v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 content: shared.key.public_key().to_pem(),
                 created: Timestamp(shared.key_created),
             },
+            decision: &decision,
         };
         let mut bank = shared.bank();
         routes::handle(&mut bank, &ctx, &route)

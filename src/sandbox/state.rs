@@ -68,6 +68,15 @@ pub enum Task {
         attempt: u32,
         base: DateTime<Utc>,
     },
+    /// A request whose client got a timeout-like answer (the `late-effect` fault), applied
+    /// now as if it arrived now: `path` is below `/v2/`, `body` is base64 of the exact bytes.
+    LateEffect {
+        method: String,
+        path: String,
+        #[serde(default)]
+        query: BTreeMap<String, String>,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,6 +376,12 @@ impl Bank {
                     out.push(d);
                 }
             }
+            Task::LateEffect {
+                method,
+                path,
+                query,
+                body,
+            } => super::routes::apply_late(self, at, &method, &path, &query, &body),
         }
     }
 
@@ -495,6 +510,16 @@ impl Bank {
             inv.updated = Some(Timestamp(at));
         }
         self.log_invoice(id, at, log, Vec::new());
+    }
+
+    /// Cancel a `created` invoice (status and log `canceled`); it is never paid afterwards.
+    /// `None` if there is no such invoice or it is not `created`.
+    pub fn cancel_invoice(&mut self, id: &str, at: DateTime<Utc>) -> Option<Invoice> {
+        if self.invoice(id)?.status != "created" {
+            return None;
+        }
+        self.invoice_transition(id, at, "canceled", "canceled");
+        self.invoice(id).cloned()
     }
 
     /// A fee for a payment of `amount`, from the configured range.

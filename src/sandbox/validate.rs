@@ -44,6 +44,43 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, Errors> {
     }
 }
 
+/// Validate the body of `PATCH /v2/invoice/{id}`: `{"status": "canceled"}` is the only update
+/// emulated. Changing `amount`, `due` or `expiration` (which the real API allows on a
+/// `created` invoice) is refused as not emulated; any other field is unknown (`invalidJson`).
+pub fn invoice_update(body: &[u8]) -> Result<(), Errors> {
+    let o = json_object(body)?;
+    for key in o.keys() {
+        match key.as_str() {
+            "status" => {}
+            "amount" | "due" | "expiration" => {
+                return Err(err(
+                    "invalidJson",
+                    format!(
+                        "Updating `{key}` is not emulated by the sandbox: send {{\"status\": \"canceled\"}}"
+                    ),
+                ));
+            }
+            other => {
+                return Err(err(
+                    "invalidJson",
+                    format!("Unknown field `{other}`: send {{\"status\": \"canceled\"}}"),
+                ));
+            }
+        }
+    }
+    match o.get("status") {
+        Some(Value::String(s)) if s == "canceled" => Ok(()),
+        Some(v) => Err(err(
+            "invalidStatus",
+            format!("`status` {v} cannot be set: the only update is \"canceled\""),
+        )),
+        None => Err(err(
+            "invalidStatus",
+            "Missing `status`: send {\"status\": \"canceled\"}",
+        )),
+    }
+}
+
 /// The `key` array of a create body, 1..=100 elements.
 fn batch<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>, Errors> {
     let list = match body.get(key) {

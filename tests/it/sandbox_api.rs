@@ -789,3 +789,264 @@ async fn the_memory_adapter_answers_like_the_http_client() {
     assert_eq!(over_http[3]["credit logs"].as_array().unwrap().len(), 3);
     env.sb.shutdown().await;
 }
+
+// --- consistency and timing faults, invoice cancellation --------------------------------------
+
+/// A client that gives up after `ms` (a `late-effect` that hangs is then a timeout).
+fn impatient_client(env: &Env, ms: u64) -> stark::api::Client {
+    let mut cc = stark::api::ClientConfig::new(env.sb.url(), PROJECT, env.key.clone());
+    cc.timeout = std::time::Duration::from_millis(ms);
+    cc.retries = 0;
+    stark::api::Client::new(cc).unwrap()
+}
+
+#[tokio::test]
+async fn a_late_effect_is_ambiguous_now_and_applied_exactly_once_later() {
+    let env = env(config()).await;
+    let client = impatient_client(&env, 750);
+    env.sb.set_faults(vec![
+        FaultRule::parse("invoice.create:late-effect=1@4000").unwrap(),
+    ]);
+    let mut answers = Vec::new();
+    for round in 0..6 {
+        let tag = format!("late-{round}");
+        let e = client
+            .create_invoices_raw(&invoices_body(3, 500, &tag))
+            .await
+            .unwrap_err();
+        assert!(e.is_ambiguous(), "round {round}: {e:?}");
+        answers.push(match e {
+            ApiError::Status { status: 504, .. } => "504",
+            ApiError::Transport { .. } => "cut",
+            ApiError::Timeout(_) => "timeout",
+            other => panic!("unexpected {other:?}"),
+        });
+        // A lookup right away finds nothing.
+        let found = env
+            .client
+            .list_all::<Invoice>("invoice", "invoices", Query::new().set("tags", &tag))
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "round {round}: {found:?}");
+    }
+    answers.sort();
+    answers.dedup();
+    // Seeded: this run sees all three (a 504, a cut connection, no answer until the timeout).
+    assert_eq!(answers, ["504", "cut", "timeout"]);
+    assert!(env.sb.truth().invoices.is_empty());
+
+    env.sb.set_faults(vec![]);
+    env.sb.advance(Duration::seconds(3));
+    assert!(env.sb.truth().invoices.is_empty(), "not before its time");
+    env.sb.advance(Duration::seconds(1));
+    for round in 0..6 {
+        let found = env
+            .client
+            .list_all::<Invoice>(
+                "invoice",
+                "invoices",
+                Query::new().set("tags", format!("late-{round}")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 3, "round {round}: exactly one copy");
+        assert!(
+            found
+                .iter()
+                .all(|i| i.created.0 == t0() + Duration::seconds(4))
+        );
+    }
+    env.sb.advance(Duration::minutes(30));
+    let truth = env.sb.truth();
+    assert_eq!(truth.invoices.len(), 18, "applied once, not again");
+    assert!(truth.invoices.iter().all(|i| i.credited));
+    // Held answers end with the sandbox.
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_late_transfer_is_refused_when_its_external_id_exists_by_then() {
+    let env = env(config()).await;
+    env.sb.set_faults(vec![
+        FaultRule::parse("transfer.create:late-effect=1@10000").unwrap(),
+    ]);
+    let body = transfers_body(vec![transfer_json(1_000, "late-ext", "late-t")]);
+    let client = impatient_client(&env, 750);
+    let e = client.create_transfers_raw(&body).await.unwrap_err();
+    assert!(e.is_ambiguous(), "{e:?}");
+    env.sb.set_faults(vec![]);
+    let tags = Query::new().set("tags", "late-t");
+    let none: Vec<Transfer> = env
+        .client
+        .list_all("transfer", "transfers", tags.clone())
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    // The resend lands first; the late one is then a duplicate and does nothing.
+    env.client.create_transfers_raw(&body).await.unwrap();
+    env.sb.advance(Duration::seconds(11));
+    let found: Vec<Transfer> = env
+        .client
+        .list_all("transfer", "transfers", tags)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(env.sb.truth().transfers.len(), 1);
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn list_lag_and_partial_lists_come_from_the_admin_api() {
+    let env = env(config()).await;
+    let (status, v) = env
+        .admin(
+            Method::POST,
+            "faults",
+            json!({"rules": ["invoice:list-lag=1@10000"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["rules"], json!(["invoice:list-lag=1@10000"]));
+    let created = env
+        .client
+        .create_invoices_raw(&invoices_body(4, 500, "lag"))
+        .await
+        .unwrap();
+    let by_tag = Query::new().set("tags", "lag");
+    let found: Vec<Invoice> = env
+        .client
+        .list_all("invoice", "invoices", by_tag.clone())
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    let got = env.client.get_invoice(&created[0].id).await.unwrap();
+    assert_eq!(got.id, created[0].id, "gets by id are not affected");
+    let (status, _) = env
+        .admin(Method::POST, "clock", json!({"advance": "10s"}))
+        .await;
+    assert_eq!(status, 200);
+    let found: Vec<Invoice> = env
+        .client
+        .list_all("invoice", "invoices", by_tag.clone())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 4);
+
+    let (status, _) = env
+        .admin(
+            Method::POST,
+            "faults",
+            json!({"rules": ["invoice.list:list-partial=1"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for _ in 0..5 {
+        let found: Vec<Invoice> = env
+            .client
+            .list_all("invoice", "invoices", by_tag.clone())
+            .await
+            .unwrap();
+        assert!((1..4).contains(&found.len()), "{found:?}");
+    }
+    let (status, v) = env
+        .admin(
+            Method::POST,
+            "faults",
+            json!({"rules": ["invoice.get:list-lag=1"]}),
+        )
+        .await;
+    assert_eq!((status, first_code(&v)), (400, "invalidFault".to_string()));
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_request_level_errors_are_400s_that_do_nothing() {
+    let env = env(config()).await;
+    for (rule, code) in [
+        ("invoice.create:invalid-access-time=1", "invalidAccessTime"),
+        ("invoice.create:invalid-credentials=1", "invalidCredentials"),
+    ] {
+        env.sb.set_faults(vec![FaultRule::parse(rule).unwrap()]);
+        let e = env
+            .client
+            .create_invoices_raw(&invoices_body(2, 500, "refused"))
+            .await
+            .unwrap_err();
+        let ApiError::Rejected { status, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(*status, 400);
+        assert_eq!(e.codes(), vec![code]);
+        assert!(!e.is_ambiguous());
+        assert!(e.hint().is_some(), "{e}");
+    }
+    env.sb.set_faults(vec![]);
+    env.sb.advance(Duration::hours(1));
+    assert!(env.sb.truth().invoices.is_empty());
+    assert_eq!(env.sb.truth().events, 0);
+    env.client.balance().await.unwrap();
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_created_invoice_can_be_canceled_and_then_is_never_paid() {
+    let env = env(config()).await;
+    let created = env
+        .client
+        .create_invoices_raw(&invoices_body(2, 700, "cancel"))
+        .await
+        .unwrap();
+    let path = format!("/v2/invoice/{}", created[0].id);
+    let (status, v) = env
+        .signed(Method::PATCH, &path, br#"{"status": "canceled"}"#)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["invoice"]["status"], "canceled");
+    env.sb.advance(Duration::minutes(20));
+    let got = env.client.get_invoice(&created[0].id).await.unwrap();
+    assert_eq!(got.status, "canceled");
+    let truth = env.sb.truth();
+    let t = |id: &str| truth.invoices.iter().find(|i| i.id == id).unwrap().clone();
+    assert!(!t(&created[0].id).credited);
+    assert!(t(&created[1].id).credited, "the other one is paid as usual");
+    let logs: Vec<InvoiceLog> = env
+        .client
+        .list_all(
+            "invoice/log",
+            "logs",
+            Query::new()
+                .set("invoiceIds", &created[0].id)
+                .set("types", "canceled"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].invoice.status, "canceled");
+    let (status, v) = env
+        .signed(Method::PATCH, &path, br#"{"status": "canceled"}"#)
+        .await;
+    assert_eq!(
+        (status, first_code(&v)),
+        (400, "invalidInvoiceStatus".into())
+    );
+    let paid = format!("/v2/invoice/{}", created[1].id);
+    let (status, v) = env
+        .signed(Method::PATCH, &paid, br#"{"status": "canceled"}"#)
+        .await;
+    assert_eq!(
+        (status, first_code(&v)),
+        (400, "invalidInvoiceStatus".into())
+    );
+    let (status, v) = env
+        .admin(
+            Method::POST,
+            &format!("invoices/{}/pay", created[0].id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (status, first_code(&v)),
+        (400, "invalidInvoiceStatus".into())
+    );
+    env.sb.shutdown().await;
+}
