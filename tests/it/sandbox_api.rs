@@ -793,7 +793,7 @@ async fn the_memory_adapter_answers_like_the_http_client() {
 // --- consistency and timing faults, invoice cancellation --------------------------------------
 
 /// A client that gives up after `ms` (a `late-effect` that hangs is then a timeout).
-fn impatient_client(env: &Env, ms: u64) -> stark::api::Client {
+fn impatient_client(env: &Api, ms: u64) -> stark::api::Client {
     let mut cc = stark::api::ClientConfig::new(env.sb.url(), PROJECT, env.key.clone());
     cc.timeout = std::time::Duration::from_millis(ms);
     cc.retries = 0;
@@ -802,7 +802,7 @@ fn impatient_client(env: &Env, ms: u64) -> stark::api::Client {
 
 #[tokio::test]
 async fn a_late_effect_is_ambiguous_now_and_applied_exactly_once_later() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let client = impatient_client(&env, 750);
     env.sb.set_faults(vec![
         FaultRule::parse("invoice.create:late-effect=1@4000").unwrap(),
@@ -866,7 +866,7 @@ async fn a_late_effect_is_ambiguous_now_and_applied_exactly_once_later() {
 
 #[tokio::test]
 async fn a_late_transfer_is_refused_when_its_external_id_exists_by_then() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     env.sb.set_faults(vec![
         FaultRule::parse("transfer.create:late-effect=1@10000").unwrap(),
     ]);
@@ -897,7 +897,7 @@ async fn a_late_transfer_is_refused_when_its_external_id_exists_by_then() {
 
 #[tokio::test]
 async fn list_lag_and_partial_lists_come_from_the_admin_api() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let (status, v) = env
         .admin(
             Method::POST,
@@ -961,7 +961,7 @@ async fn list_lag_and_partial_lists_come_from_the_admin_api() {
 
 #[tokio::test]
 async fn injected_request_level_errors_are_400s_that_do_nothing() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     for (rule, code) in [
         ("invoice.create:invalid-access-time=1", "invalidAccessTime"),
         ("invoice.create:invalid-credentials=1", "invalidCredentials"),
@@ -990,7 +990,7 @@ async fn injected_request_level_errors_are_400s_that_do_nothing() {
 
 #[tokio::test]
 async fn a_created_invoice_can_be_canceled_and_then_is_never_paid() {
-    let env = env(config()).await;
+    let env = api(config()).await;
     let created = env
         .client
         .create_invoices_raw(&invoices_body(2, 700, "cancel"))
