@@ -111,18 +111,43 @@ fn format_errors(errors: &[ApiErrorItem]) -> String {
 impl ApiError {
     /// The outcome is unknown: the request may have taken effect. Never resend a create
     /// after this without looking the resource up first.
+    ///
+    /// Only two answers prove that nothing was done: a 400 with an `errors` body
+    /// ([`ApiError::Rejected`]) and a connection that never opened ([`ApiError::Connect`]).
+    /// Everything else — a timeout, a cut connection, any other status (a gateway's 504, a
+    /// proxy's 408 or 499, a 409 or 425 from a CDN), an answer that does not decode — may come
+    /// from a request the bank applied, or will apply.
     pub fn is_ambiguous(&self) -> bool {
+        !matches!(self, ApiError::Rejected { .. } | ApiError::Connect { .. })
+    }
+
+    /// Worth another try for a request that is safe to repeat (a GET, a DELETE, the
+    /// delivered mark): the failures that usually pass.
+    pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Transport { .. } | ApiError::Timeout(_) => true,
+            ApiError::Transport { .. } | ApiError::Timeout(_) | ApiError::Connect { .. } => true,
             ApiError::Status { status, .. } => *status >= 500 || *status == 429,
             ApiError::Decode { status, .. } => *status == 200,
-            ApiError::Rejected { .. } | ApiError::Connect { .. } => false,
+            ApiError::Rejected { .. } => false,
         }
     }
 
-    /// Worth another try for a request that is safe to repeat.
-    pub fn is_transient(&self) -> bool {
-        self.is_ambiguous() || matches!(self, ApiError::Connect { .. })
+    /// A refusal of the request as a whole — the credentials, the clock, the caller's IP, or
+    /// any error not scoped to one element — rather than a verdict on its content: nothing
+    /// was done and nothing in the body was judged, so the same body may be sent again once
+    /// the setup is fixed. Per-element errors say which element (`"Element 3: ..."`); a
+    /// refusal whose errors do not all say so counts as request-level (the safe side: the
+    /// request stays open instead of being filed as rejected).
+    pub fn is_request_level(&self) -> bool {
+        match self {
+            ApiError::Rejected { errors, .. } => {
+                errors.is_empty()
+                    || errors.iter().any(|e| {
+                        SETUP_CODES.contains(&e.code.as_str()) || !e.message.starts_with("Element ")
+                    })
+            }
+            _ => false,
+        }
     }
 
     /// The API's error codes, if it rejected the request.
@@ -151,6 +176,9 @@ impl ApiError {
         }
     }
 }
+
+/// Refusals that are about the setup (who signs, when, from where), never about a body.
+pub const SETUP_CODES: &[&str] = &["invalidCredentials", "invalidAccessTime", "invalidIp"];
 
 /// Query parameters in camelCase, lists comma-joined.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -667,10 +695,23 @@ mod tests {
             status: s,
             body: String::new(),
         };
-        assert!(status(500).is_ambiguous());
-        assert!(status(503).is_ambiguous());
-        assert!(status(429).is_ambiguous());
-        assert!(!status(404).is_ambiguous());
+        // Only a 400 with errors and a connection that never opened prove nothing was done.
+        for s in [500, 502, 503, 504, 429, 404, 408, 409, 425, 499, 400] {
+            assert!(status(s).is_ambiguous(), "{s}");
+        }
+        for s in [500, 503, 429] {
+            assert!(status(s).is_transient(), "{s}");
+        }
+        for s in [404, 408, 409, 425, 499, 400] {
+            assert!(!status(s).is_transient(), "{s}");
+        }
+        assert!(
+            ApiError::Decode {
+                status: 200,
+                reason: "x".into()
+            }
+            .is_ambiguous()
+        );
         assert!(ApiError::Timeout(Duration::from_secs(1)).is_ambiguous());
         assert!(
             ApiError::Transport {
@@ -688,6 +729,44 @@ mod tests {
             errors: vec![],
         };
         assert!(!rej.is_ambiguous() && !rej.is_transient());
+    }
+
+    #[test]
+    fn request_level_refusals_are_told_from_element_errors() {
+        let rej = |items: &[(&str, &str)]| ApiError::Rejected {
+            status: 400,
+            errors: items
+                .iter()
+                .map(|(code, message)| ApiErrorItem {
+                    code: code.to_string(),
+                    message: message.to_string(),
+                })
+                .collect(),
+        };
+        assert!(!rej(&[("invalidTaxId", "Element 3: invalid tax id")]).is_request_level());
+        assert!(
+            !rej(&[
+                ("invalidTaxId", "Element 0: x"),
+                ("invalidAmount", "Element 2: y")
+            ])
+            .is_request_level()
+        );
+        for code in SETUP_CODES {
+            assert!(rej(&[(code, "whatever")]).is_request_level(), "{code}");
+            assert!(
+                rej(&[(code, "Element 0: odd")]).is_request_level(),
+                "{code}"
+            );
+        }
+        assert!(rej(&[("invalidJson", "the body is not JSON")]).is_request_level());
+        assert!(rej(&[]).is_request_level());
+        assert!(
+            !ApiError::Status {
+                status: 400,
+                body: String::new()
+            }
+            .is_request_level()
+        );
     }
 
     #[test]

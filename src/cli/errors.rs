@@ -39,10 +39,6 @@ impl UsageError {
     }
 }
 
-/// API error codes that refuse the request as a whole because of the setup (see the API notes:
-/// nothing was done, nothing in the body was judged).
-const SETUP_CODES: &[&str] = &["invalidCredentials", "invalidAccessTime", "invalidIp"];
-
 /// End a command: flush stdout and turn the result into the exit code.
 pub fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     let flushed = result.and_then(|code| {
@@ -105,9 +101,11 @@ fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
             cause.downcast_ref(),
             Some(RetryError::NoCredit(_) | RetryError::Live { .. })
         )
-        || cause
-            .downcast_ref::<ApiError>()
-            .is_some_and(|e| e.codes().iter().any(|c| SETUP_CODES.contains(c)))
+        || cause.downcast_ref::<ApiError>().is_some_and(|e| {
+            e.codes()
+                .iter()
+                .any(|c| crate::api::client::SETUP_CODES.contains(c))
+        })
 }
 
 /// A finished run's report, which decides whether the run counts as failed.
