@@ -102,8 +102,9 @@ fn build(key: &PrivateKey, i: usize) -> Req {
 }
 
 fn prefill(ledger: &Path, n: usize) {
-    let mut l = stark::ledger::Ledger::open(ledger).unwrap();
-    let tx = l.conn_mut().transaction().unwrap();
+    drop(stark::ledger::Ledger::open(ledger).unwrap()); // created and migrated
+    let mut c = rusqlite::Connection::open(ledger).unwrap();
+    let tx = c.transaction().unwrap();
     tx.execute_batch(
         "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
          INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)

@@ -19,6 +19,13 @@ impl Clock for SystemClock {
     }
 }
 
+/// Real time, for what is about this machine rather than the business: when a ledger file was
+/// created, how far this machine's clock is from the bank's, when a signing key was fetched.
+/// Business decisions take a [`Clock`]; leases use [`crate::ledger::lease::wall_now`].
+pub fn system_now() -> DateTime<Utc> {
+    Utc::now()
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug, Clone)]
 pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
@@ -29,10 +36,6 @@ impl ManualClock {
     }
     pub fn set(&self, at: DateTime<Utc>) {
         *self.0.lock().expect("clock lock") = at;
-    }
-    pub fn advance(&self, by: chrono::Duration) {
-        let mut t = self.0.lock().expect("clock lock");
-        *t += by;
     }
 }
 

@@ -82,9 +82,6 @@ pub trait DemoProgress: Send + Sync {
     fn note(&self, _line: String) {}
 }
 
-pub struct Quiet;
-impl DemoProgress for Quiet {}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoOutcome {
     pub seed: u64,
@@ -108,9 +105,9 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     let real_start = Instant::now();
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     let key = PrivateKey::generate();
-    let t0 = Utc::now()
+    let t0 = crate::clock::system_now()
         .duration_trunc(Duration::hours(1))
-        .unwrap_or_else(|_| Utc::now());
+        .unwrap_or_else(|_| crate::clock::system_now());
     let faults: Vec<FaultRule> = opts
         .faults
         .rules()

@@ -341,6 +341,10 @@ pub struct Balance {
     pub updated: Timestamp,
 }
 
+/// The webhook subscriptions `serve-webhook` registers: invoice logs (credits) and transfer
+/// logs (settlement).
+pub const WEBHOOK_SUBSCRIPTIONS: &[&str] = &["invoice", "transfer"];
+
 /// The body that creates a batch of invoices: `{"invoices": [...]}`. The ledger stores these
 /// exact bytes when it claims the batch, and they are what is signed and sent.
 pub fn invoices_body(invoices: &[InvoiceRequest]) -> String {

@@ -241,7 +241,7 @@ fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
             }
             Err(e) => checks.push(check(Level::Fail, "webhooks", e.to_string(), None)),
         }
-        let since = (Utc::now() - chrono::Duration::days(1))
+        let since = (crate::clock::system_now() - chrono::Duration::days(1))
             .format("%Y-%m-%d")
             .to_string();
         match client.failed_deliveries(&since).await {
@@ -324,7 +324,7 @@ fn clock_check(date: Option<&str>, checks: &mut Vec<Check>) {
         ));
         return;
     };
-    let skew = (Utc::now() - server.with_timezone(&Utc)).num_seconds();
+    let skew = (crate::clock::system_now() - server.with_timezone(&Utc)).num_seconds();
     let detail = format!("local clock is {skew:+} s from the API's");
     let fix = Some(
         "sync the clock (e.g. `timedatectl set-ntp true`): requests are signed with the local time"

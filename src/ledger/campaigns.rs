@@ -247,9 +247,9 @@ fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
     })
 }
 
-/// TRANSITIONAL: the latest campaign over a raw connection, for `status.rs`'s read model until
-/// it moves into the ledger. Everything else calls [`Db::latest_campaign`].
-pub(crate) fn latest_campaign(conn: &Connection) -> rusqlite::Result<Option<Campaign>> {
+/// The latest campaign over a connection (for reads that combine it with others in one
+/// closure, such as the status read model's); callers outside use [`Db::latest_campaign`].
+pub(super) fn latest_campaign(conn: &Connection) -> rusqlite::Result<Option<Campaign>> {
     conn.query_row(sql::LATEST_CAMPAIGN, [], campaign_from_row)
         .optional()
 }

@@ -125,16 +125,8 @@ impl Ledger {
         &self.path
     }
 
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     /// Map a SQLite error to what the operator should know.
-    pub fn err(&self, e: rusqlite::Error) -> LedgerError {
+    fn err(&self, e: rusqlite::Error) -> LedgerError {
         classify(&self.path, e)
     }
 
@@ -217,7 +209,7 @@ impl Ledger {
             let id = new_ledger_id();
             tx.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?1), ('created_at', ?2)",
-                params![id, chrono::Utc::now().to_rfc3339()],
+                params![id, crate::clock::system_now().to_rfc3339()],
             )
             .map_err(|e| classify(&path, e))?;
         }
@@ -261,7 +253,6 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| E::from(classify(&self.path, e)))?;
         let out = f(&Tx {
-            raw: &tx,
             db: Db {
                 conn: &tx,
                 path: &self.path,
@@ -269,18 +260,6 @@ impl Ledger {
         })?;
         tx.commit().map_err(|e| E::from(classify(&self.path, e)))?;
         Ok(out)
-    }
-
-    /// TRANSITIONAL: the old closure over a raw `rusqlite::Transaction`. Being replaced by
-    /// [`Ledger::write`] and typed [`Tx`] methods; removed once no caller is left.
-    pub fn write_raw<T, E>(
-        &mut self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<LedgerError>,
-    {
-        self.write(|tx| f(tx.raw))
     }
 }
 
@@ -338,8 +317,6 @@ impl Db<'_> {
 /// Everything [`Db`] does (through `Deref`), plus the multi-statement claims that are only
 /// safe under the write lock (aggregate modules add them with `impl Tx<'_> { … }`).
 pub struct Tx<'c> {
-    /// TRANSITIONAL (for [`Ledger::write_raw`]); removed with it.
-    raw: &'c rusqlite::Transaction<'c>,
     db: Db<'c>,
 }
 
@@ -365,7 +342,7 @@ pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<chrono::DateTime<chrono::Utc
 }
 
 /// Turn a SQLite error into an operator-facing ledger error.
-pub fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
+pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
     use rusqlite::ErrorCode;
     let path = path.to_path_buf();
     if let rusqlite::Error::SqliteFailure(f, ref msg) = e {

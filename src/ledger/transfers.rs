@@ -481,7 +481,7 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<Vec<TransferRow>, LedgerError> {
         self.q((|| {
-            lease::reap(self.raw, LeaseTable::Transfers, wall_now)?;
+            lease::reap(self.conn, LeaseTable::Transfers, wall_now)?;
             let rows: Vec<TransferRow> = {
                 let mut stmt = self.conn.prepare_cached(sql::LEASE_UNSENT)?;
                 stmt.query_map(params![wall_now, limit as i64, after_id], transfer_from_row)?

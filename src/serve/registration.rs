@@ -11,8 +11,6 @@ use crate::clock::Clock;
 use crate::ledger::Ledger;
 use crate::ledger::webhooks::RegisteredWebhook;
 
-/// The subscriptions the server handles.
-const SUBSCRIPTIONS: &[&str] = &["invoice", "transfer"];
 /// Tries to create the webhook when the API fails transiently.
 const CREATE_TRIES: u32 = 4;
 
@@ -44,7 +42,10 @@ pub(crate) async fn register(
         if let Ok(Some(h)) = client.list_webhooks().await.map(existing) {
             break h;
         }
-        match client.create_webhook(&url, SUBSCRIPTIONS).await {
+        match client
+            .create_webhook(&url, crate::api::model::WEBHOOK_SUBSCRIPTIONS)
+            .await
+        {
             Ok(h) => break h,
             Err(e) if e.is_transient() && tries < CREATE_TRIES => {
                 tokio::time::sleep(crate::api::client::backoff_delay(

@@ -127,7 +127,7 @@ fn the_webhook_path_only_searches_by_key() {
 fn derived_credit_flags_follow_invoices_and_transfers() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
-    let c = ledger.conn();
+    let c = rusqlite::Connection::open(ledger.path()).unwrap();
     let flags = |id: &str| -> (i64, i64) {
         c.query_row(
             "SELECT ours, settled FROM credits WHERE invoice_id = ?1",

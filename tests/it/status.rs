@@ -19,8 +19,9 @@ fn now() -> DateTime<Utc> {
 /// A ledger with one campaign and one of every attention kind.
 fn fixture(path: &Path) -> Ledger {
     let ledger = Ledger::open(path).unwrap();
-    ledger
-        .conn()
+    // Seeded from outside, as another process would write the file.
+    rusqlite::Connection::open(path)
+        .unwrap()
         .execute_batch(include_str!("status_fixture.sql"))
         .unwrap();
     ledger
@@ -115,7 +116,7 @@ fn stale_limit_is_honoured() {
 fn attention_lists_are_capped_but_counted() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = fixture(&dir.path().join("ledger.sqlite3"));
-    let conn = ledger.conn();
+    let conn = rusqlite::Connection::open(ledger.path()).unwrap();
     for i in 0..(status::ATTENTION_CAP + 7) {
         conn.execute(
             "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)

@@ -26,8 +26,9 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.sqlite3");
         // One invoice of ours, so credits for it are "ours".
-        let l = stark::ledger::Ledger::open(&ledger).unwrap();
-        l.conn()
+        drop(stark::ledger::Ledger::open(&ledger).unwrap());
+        rusqlite::Connection::open(&ledger)
+            .unwrap()
             .execute_batch(
                 "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
                  INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
@@ -36,7 +37,6 @@ impl Harness {
                    VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'created', 'x');",
             )
             .unwrap();
-        drop(l);
         let key = PrivateKey::generate();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
