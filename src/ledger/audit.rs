@@ -33,7 +33,7 @@ pub(crate) struct EventCounts {
     pub sweep: i64,
 }
 
-/// The audit's statements, by name (`tests/query_plans.rs` checks their plans).
+/// The audit's statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const AUDIT_ISSUED_INVOICE_IDS: &str =
         "SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL";

@@ -15,7 +15,7 @@ use super::{Db, LedgerError};
 use crate::domain::money::NoForward;
 
 /// The credit statements, and the few reads of our invoices that go with them, by name
-/// (`tests/query_plans.rs` checks their plans).
+/// (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";

@@ -38,7 +38,7 @@ impl EventSource {
     }
 }
 
-/// The event statements, by name (`tests/query_plans.rs` checks their plans).
+/// The event statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const INSERT_EVENT: &str = "INSERT INTO events(id, subscription, log_type, log_id, subject_id, created, received_at, source, verdict, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING";

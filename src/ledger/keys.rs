@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use super::ts;
 use super::{Db, LedgerError};
 
-/// The key-cache statements, by name (`tests/query_plans.rs` checks their plans).
+/// The key-cache statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const LATEST_WEBHOOK_KEY: &str =
         "SELECT pem FROM public_keys ORDER BY fetched_at DESC LIMIT 1";

@@ -273,7 +273,7 @@ pub struct Db<'c> {
     path: &'c Path,
 }
 
-/// Every statement the store runs, as `(name, sql)` (`tests/query_plans.rs` checks the plan of
+/// Every statement the store runs, as `(name, sql)` (`tests/it/query_plans.rs` checks the plan of
 /// each). Each aggregate module keeps its own `sql::ALL`; add a new module's list here.
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [

@@ -201,7 +201,7 @@ pub(crate) struct UnsettledCredit {
     pub transfer_status: Option<String>,
 }
 
-/// The queries the report runs, by name (`tests/status.rs` checks each plan).
+/// The queries the report runs, by name (`tests/it/status.rs` checks each plan).
 pub mod sql {
     pub const INVOICES_BY_STATUS: &str = "SELECT status, COUNT(*), COALESCE(SUM(amount), 0)
          FROM invoices GROUP BY status ORDER BY status";

@@ -14,7 +14,7 @@ pub struct RegisteredWebhook {
     pub url: String,
 }
 
-/// The webhook statements, by name (`tests/query_plans.rs` checks their plans).
+/// The webhook statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const RECORD_WEBHOOK: &str =
         "INSERT INTO webhooks(id, url, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING";
