@@ -71,11 +71,6 @@ impl WebhookVerifier {
         }
     }
 
-    pub fn with_refetch_interval(mut self, d: Duration) -> Self {
-        self.refetch_interval = d;
-        self
-    }
-
     /// The key currently cached.
     pub fn current_key(&self) -> Option<PublicKey> {
         self.key.read().expect("key lock").clone()
