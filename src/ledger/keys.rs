@@ -2,7 +2,7 @@
 //! its first delivery without calling the API.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::ts;
 use super::{Db, LedgerError};
@@ -24,10 +24,7 @@ pub mod sql {
 impl Db<'_> {
     /// The PEM of the signing key fetched most recently, if any was ever stored.
     pub fn cached_webhook_key(&self) -> Result<Option<String>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::LATEST_WEBHOOK_KEY, [], |r| r.get(0))
-            .optional())
+        self.row(sql::LATEST_WEBHOOK_KEY, [], |r| r.get(0))
     }
 
     /// Store a signing key (identified by its fingerprint) as fetched at `now`; storing a
@@ -38,9 +35,7 @@ impl Db<'_> {
         pem: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::STORE_WEBHOOK_KEY, params![fingerprint, pem, ts(now)]))
+        self.exec(sql::STORE_WEBHOOK_KEY, params![fingerprint, pem, ts(now)])
             .map(drop)
     }
 }

@@ -311,6 +311,45 @@ impl Db<'_> {
     fn q<T>(&self, r: rusqlite::Result<T>) -> Result<T, LedgerError> {
         r.map_err(|e| classify(self.path, e))
     }
+
+    /// Every row of a (cached) statement, each mapped by `map`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            stmt.query_map(params, map)?.collect()
+        })())
+    }
+
+    /// The first row of a (cached) statement mapped by `map`, if there is one.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(params, map).optional()))
+    }
+
+    /// Whether a (cached) statement returns any row.
+    fn any(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool, LedgerError> {
+        self.row(sql, params, |_| Ok(())).map(|o| o.is_some())
+    }
+
+    /// Run a (cached) statement; the number of rows it changed.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params)))
+    }
 }
 
 /// A `BEGIN IMMEDIATE` transaction on the ledger, handed to [`Ledger::write`]'s closure.

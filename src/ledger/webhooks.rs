@@ -37,31 +37,23 @@ impl Db<'_> {
         url: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::RECORD_WEBHOOK, params![id, url, ts(now)]))
+        self.exec(sql::RECORD_WEBHOOK, params![id, url, ts(now)])
             .map(drop)
     }
 
     /// The webhooks this ledger registered and has not deleted, oldest first.
     pub fn live_webhooks(&self) -> Result<Vec<RegisteredWebhook>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::LIVE_WEBHOOKS)?;
-            stmt.query_map([], |r| {
-                Ok(RegisteredWebhook {
-                    id: r.get(0)?,
-                    url: r.get(1)?,
-                })
-            })?
-            .collect()
-        })())
+        self.rows(sql::LIVE_WEBHOOKS, [], |r| {
+            Ok(RegisteredWebhook {
+                id: r.get(0)?,
+                url: r.get(1)?,
+            })
+        })
     }
 
     /// Note that a webhook is gone at the bank.
     pub fn mark_webhook_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)]))
+        self.exec(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])
             .map(drop)
     }
 }
