@@ -134,11 +134,11 @@ mod tests {
     use super::*;
     use crate::domain::money::net_amount;
     use crate::ledger::Ledger;
+    use crate::ledger::testing::scratch_ledger;
 
     /// A ledger holding invoice `100` of its own.
     fn ledger_with_invoice() -> (tempfile::TempDir, Ledger) {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (dir, l) = scratch_ledger();
         l.db()
             .fixture_sql(
                 "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');

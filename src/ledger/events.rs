@@ -121,7 +121,7 @@ impl Db<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::{new_year, scratch_ledger};
 
     #[test]
     fn sources_round_trip() {
@@ -137,11 +137,8 @@ mod tests {
 
     #[test]
     fn an_event_is_recorded_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let (_dir, mut ledger) = scratch_ledger();
+        let now = new_year();
         let e = EventRecord {
             id: "1",
             subscription: "invoice",

@@ -42,17 +42,13 @@ impl Db<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::{new_year, scratch_ledger};
 
     #[test]
     fn the_key_fetched_last_is_the_cached_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
-        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let t = new_year();
         assert_eq!(db.cached_webhook_key().unwrap(), None);
         db.store_webhook_key("SHA256:a", "pem a", t).unwrap();
         db.store_webhook_key("SHA256:b", "pem b", t + chrono::Duration::seconds(1))

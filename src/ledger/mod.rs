@@ -425,6 +425,24 @@ fn new_ledger_id() -> String {
         .collect()
 }
 
+/// Fixtures for the store's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Ledger;
+
+    /// A fresh ledger in a temporary directory that lives as long as the guard.
+    pub(crate) fn scratch_ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        (dir, ledger)
+    }
+
+    /// 2026-01-01T00:00:00Z, the tests' "now".
+    pub(crate) fn new_year() -> chrono::DateTime<chrono::Utc> {
+        super::parse_ts("2026-01-01T00:00:00Z").unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -529,7 +529,7 @@ fn credit_row(r: &Row<'_>) -> rusqlite::Result<CreditRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::scratch_ledger;
 
     fn item(code: &str, message: &str) -> ApiErrorItem {
         ApiErrorItem {
@@ -585,8 +585,7 @@ mod tests {
 
     #[test]
     fn an_empty_ledger_reports_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
         assert!(db.campaign_progress().unwrap().is_none());
         assert!(db.invoice_totals().unwrap().is_empty());

@@ -60,17 +60,13 @@ impl Db<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::{new_year, scratch_ledger};
 
     #[test]
     fn registered_webhooks_are_listed_until_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
-        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let t = new_year();
         db.record_webhook("1", "https://a.example/webhook", t)
             .unwrap();
         db.record_webhook("1", "https://a.example/webhook", t)
