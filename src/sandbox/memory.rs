@@ -651,12 +651,7 @@ mod tests {
         let (mut cut, mut bad_gateway) = (0, 0);
         for round in 0..12 {
             let tag = format!("lost-{round}");
-            let e = b
-                .create_invoices(&invoices(2, 500, &tag))
-                .await
-                .unwrap_err();
-            assert!(e.is_ambiguous(), "{e:?}");
-            match e {
+            match ambiguous_create(&b, &tag).await {
                 ApiError::Transport { .. } => cut += 1,
                 ApiError::Status { status: 502, .. } => bad_gateway += 1,
                 other => panic!("unexpected {other:?}"),
@@ -751,6 +746,13 @@ mod tests {
         assert_eq!(b.truth().undelivered_events, 0);
     }
 
+    /// Create two invoices tagged `tag` under a fault: the error, which must be ambiguous.
+    async fn ambiguous_create(b: &MemoryBank, tag: &str) -> ApiError {
+        let e = b.create_invoices(&invoices(2, 500, tag)).await.unwrap_err();
+        assert!(e.is_ambiguous(), "{e:?}");
+        e
+    }
+
     fn invoice_path(id: &str) -> String {
         format!("invoice/{id}")
     }
@@ -771,12 +773,7 @@ mod tests {
         let (mut gateway, mut cut, mut timeout) = (0, 0, 0);
         for round in 0..9 {
             let tag = format!("late-{round}");
-            let e = b
-                .create_invoices(&invoices(2, 500, &tag))
-                .await
-                .unwrap_err();
-            assert!(e.is_ambiguous(), "{e:?}");
-            match e {
+            match ambiguous_create(&b, &tag).await {
                 ApiError::Status { status: 504, .. } => gateway += 1,
                 ApiError::Transport { .. } => cut += 1,
                 ApiError::Timeout(_) => timeout += 1,

@@ -575,29 +575,14 @@ impl Bank {
         for i in 0..n {
             let amount = amount.unwrap_or_else(|| self.rng.gen_range(1_000..=100_000));
             let inv = Invoice {
-                id: String::new(),
-                amount,
-                nominal_amount: amount,
-                fee: 0,
-                fine_amount: 0,
-                interest_amount: 0,
-                discount_amount: 0,
                 name: format!("Generated Customer {i}"),
                 tax_id: "012.345.678-90".into(),
-                status: "created".into(),
                 tags: tags.to_vec(),
                 due: add_seconds(now, 2 * 86_400).map(Timestamp),
                 expiration: Some(DEFAULT_EXPIRATION),
                 fine: 2.0,
                 interest: 1.0,
-                discounts: Vec::new(),
-                descriptions: Vec::new(),
-                brcode: String::new(),
-                link: String::new(),
-                pdf: String::new(),
-                transaction_ids: Vec::new(),
-                created: Timestamp(now),
-                updated: None,
+                ..unstored_invoice(amount, now)
             };
             let id = self.create_invoice(inv, now).id;
             if credited {
@@ -937,6 +922,36 @@ impl Bank {
 }
 
 /// `t + secs`, or `None` past the representable range.
+/// A `created` invoice of `amount` made at `now`, before the bank gives it an id: nothing
+/// paid, no fine, interest, due date, tags or descriptions yet (callers set what they have).
+pub(crate) fn unstored_invoice(amount: i64, now: DateTime<Utc>) -> Invoice {
+    Invoice {
+        id: String::new(),
+        amount,
+        nominal_amount: amount,
+        fee: 0,
+        fine_amount: 0,
+        interest_amount: 0,
+        discount_amount: 0,
+        name: String::new(),
+        tax_id: String::new(),
+        status: "created".into(),
+        tags: Vec::new(),
+        due: None,
+        expiration: None,
+        fine: 0.0,
+        interest: 0.0,
+        discounts: Vec::new(),
+        descriptions: Vec::new(),
+        brcode: String::new(),
+        link: String::new(),
+        pdf: String::new(),
+        transaction_ids: Vec::new(),
+        created: Timestamp(now),
+        updated: None,
+    }
+}
+
 pub(crate) fn add_seconds(t: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
     t.checked_add_signed(Duration::try_seconds(secs)?)
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
-use super::state::{Bank, DEFAULT_EXPIRATION, Errors, err};
+use super::state::{Bank, DEFAULT_EXPIRATION, Errors, err, unstored_invoice};
 use crate::api::model::{ApiErrorItem, Invoice, Timestamp, Transfer};
 use crate::domain::taxid::{is_valid_cnpj, is_valid_cpf};
 
@@ -302,16 +302,8 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
     }
     let tags = tags(o)?;
     Ok(Invoice {
-        id: String::new(),
-        amount,
-        nominal_amount: amount,
-        fee: 0,
-        fine_amount: 0,
-        interest_amount: 0,
-        discount_amount: 0,
         name,
         tax_id,
-        status: "created".into(),
         tags,
         due: Some(Timestamp(due)),
         expiration: Some(expiration),
@@ -319,12 +311,7 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
         interest,
         discounts,
         descriptions,
-        brcode: String::new(),
-        link: String::new(),
-        pdf: String::new(),
-        transaction_ids: Vec::new(),
-        created: Timestamp(now),
-        updated: None,
+        ..unstored_invoice(amount, now)
     })
 }
 
