@@ -481,6 +481,33 @@ fn matches_any(filter: &Option<Vec<String>>, value: &str) -> bool {
     filter.as_ref().is_none_or(|f| f.iter().any(|x| x == value))
 }
 
+/// The `status`, `ids` and `tags` filters of an invoice or transfer list (tags compared in
+/// lower case).
+struct ItemFilter {
+    status: Option<Vec<String>>,
+    ids: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+}
+
+impl ItemFilter {
+    fn parse(q: &HashMap<String, String>) -> ItemFilter {
+        ItemFilter {
+            status: list_param(q, "status"),
+            ids: list_param(q, "ids"),
+            tags: lower(list_param(q, "tags")),
+        }
+    }
+
+    fn keeps(&self, status: &str, id: &str, tags: &[String]) -> bool {
+        matches_any(&self.status, status)
+            && matches_any(&self.ids, id)
+            && self
+                .tags
+                .as_ref()
+                .is_none_or(|f| tags.iter().any(|x| f.contains(x)))
+    }
+}
+
 fn encode_cursor(seq: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
 }
@@ -536,16 +563,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::InvoiceList => {
             let p = ListParams::parse(ctx)?;
-            let status = list_param(q, "status");
-            let ids = list_param(q, "ids");
-            let tags = lower(list_param(q, "tags"));
+            let f = ItemFilter::parse(q);
             Ok(list("invoices", &bank.invoices, &p, |i| {
-                p.in_range(&i.created)
-                    && matches_any(&status, &i.status)
-                    && matches_any(&ids, &i.id)
-                    && tags
-                        .as_ref()
-                        .is_none_or(|t| i.tags.iter().any(|x| t.contains(x)))
+                p.in_range(&i.created) && f.keeps(&i.status, &i.id, &i.tags)
             }))
         }
         Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
@@ -585,16 +605,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::TransferList => {
             let p = ListParams::parse(ctx)?;
-            let status = list_param(q, "status");
-            let ids = list_param(q, "ids");
-            let tags = lower(list_param(q, "tags"));
+            let f = ItemFilter::parse(q);
             Ok(list("transfers", &bank.transfers, &p, |t| {
-                p.in_range(&t.created)
-                    && matches_any(&status, &t.status)
-                    && matches_any(&ids, &t.id)
-                    && tags
-                        .as_ref()
-                        .is_none_or(|f| t.tags.iter().any(|x| f.contains(x)))
+                p.in_range(&t.created) && f.keeps(&t.status, &t.id, &t.tags)
             }))
         }
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
