@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use comfy_table::{Cell, CellAlignment, Table, presets};
+use comfy_table::{CellAlignment, Table, presets};
 
 use super::GlobalArgs;
 use crate::domain::money::format_brl;
@@ -334,64 +334,84 @@ fn attention_rows<T>(
 
 /// `--invoices`: most recent first.
 pub fn render_invoices(rows: &[InvoiceRow]) -> String {
-    if rows.is_empty() {
-        return "no invoices yet\n".to_string();
-    }
-    let mut t = table(&[
-        "batch",
-        "invoice",
-        "name",
-        "amount",
-        "status",
-        "credited (net)",
-        "updated",
-    ]);
-    for r in rows {
-        t.add_row(vec![
-            Cell::new(format!("c{} b{} #{}", r.campaign_id, r.batch, r.position)),
-            Cell::new(r.invoice_id.as_deref().unwrap_or("-")),
-            Cell::new(&r.name),
-            Cell::new(format_brl(r.amount)),
-            Cell::new(&r.status),
-            Cell::new(r.credited_net.map(format_brl).unwrap_or_default()),
-            Cell::new(&r.updated_at),
-        ]);
-    }
-    right(&mut t, &[3, 5]);
-    format!("{t}\n")
+    render_list(
+        rows,
+        "no invoices yet",
+        &[
+            "batch",
+            "invoice",
+            "name",
+            "amount",
+            "status",
+            "credited (net)",
+            "updated",
+        ],
+        &[3, 5],
+        |r| {
+            vec![
+                format!("c{} b{} #{}", r.campaign_id, r.batch, r.position),
+                r.invoice_id.as_deref().unwrap_or("-").to_string(),
+                r.name.clone(),
+                format_brl(r.amount),
+                r.status.clone(),
+                r.credited_net.map(format_brl).unwrap_or_default(),
+                r.updated_at.clone(),
+            ]
+        },
+    )
 }
 
 /// `--transfers`: most recent attempt first.
 pub fn render_transfers(rows: &[TransferListRow]) -> String {
+    render_list(
+        rows,
+        "no transfers yet",
+        &[
+            "id",
+            "invoice",
+            "attempt",
+            "external id",
+            "amount",
+            "fee",
+            "status",
+            "bank id",
+            "updated",
+            "errors",
+        ],
+        &[0, 2, 4, 5],
+        |r| {
+            vec![
+                r.id.to_string(),
+                r.invoice_id.clone(),
+                r.attempt.to_string(),
+                r.external_id.clone(),
+                format_brl(r.amount),
+                r.fee.map(format_brl).unwrap_or_default(),
+                r.status.clone(),
+                r.transfer_id.clone().unwrap_or_default(),
+                r.updated_at.clone(),
+                describe_errors(r.errors.as_ref()),
+            ]
+        },
+    )
+}
+
+/// A table of `rows` under `headers` (`right_cols` aligned right), or `empty` when there are
+/// none.
+fn render_list<R>(
+    rows: &[R],
+    empty: &str,
+    headers: &[&str],
+    right_cols: &[usize],
+    row: impl Fn(&R) -> Vec<String>,
+) -> String {
     if rows.is_empty() {
-        return "no transfers yet\n".to_string();
+        return format!("{empty}\n");
     }
-    let mut t = table(&[
-        "id",
-        "invoice",
-        "attempt",
-        "external id",
-        "amount",
-        "fee",
-        "status",
-        "bank id",
-        "updated",
-        "errors",
-    ]);
+    let mut t = table(headers);
     for r in rows {
-        t.add_row(vec![
-            r.id.to_string(),
-            r.invoice_id.clone(),
-            r.attempt.to_string(),
-            r.external_id.clone(),
-            format_brl(r.amount),
-            r.fee.map(format_brl).unwrap_or_default(),
-            r.status.clone(),
-            r.transfer_id.clone().unwrap_or_default(),
-            r.updated_at.clone(),
-            describe_errors(r.errors.as_ref()),
-        ]);
+        t.add_row(row(r));
     }
-    right(&mut t, &[0, 2, 4, 5]);
+    right(&mut t, right_cols);
     format!("{t}\n")
 }
