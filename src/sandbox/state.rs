@@ -452,11 +452,13 @@ impl Bank {
             (inv.amount as u64) & 0xffff
         );
         let seq = self.next_seq();
-        self.idx.invoices.insert(id.clone(), self.invoices.len());
-        self.invoices.push(Rec {
+        append(
+            &mut self.invoices,
+            &mut self.idx.invoices,
+            id.clone(),
             seq,
-            item: inv.clone(),
-        });
+            inv.clone(),
+        );
         self.log_invoice(&id, now, "created", Vec::new());
 
         let due = inv
@@ -494,13 +496,13 @@ impl Bank {
             invoice: snapshot,
         };
         let seq = self.next_seq();
-        self.idx
-            .invoice_logs
-            .insert(log.id.clone(), self.invoice_logs.len());
-        self.invoice_logs.push(Rec {
+        append(
+            &mut self.invoice_logs,
+            &mut self.idx.invoice_logs,
+            log.id.clone(),
             seq,
-            item: log.clone(),
-        });
+            log.clone(),
+        );
         self.emit(at, "invoice", EventLog::Invoice(Box::new(log)));
     }
 
@@ -610,11 +612,13 @@ impl Bank {
         let start = t.scheduled.map(|s| s.0.max(now)).unwrap_or(now);
         let start = add_seconds(start, 2).unwrap_or(start);
         let seq = self.next_seq();
-        self.idx.transfers.insert(id.clone(), self.transfers.len());
-        self.transfers.push(Rec {
+        append(
+            &mut self.transfers,
+            &mut self.idx.transfers,
+            id.clone(),
             seq,
-            item: t.clone(),
-        });
+            t.clone(),
+        );
         self.log_transfer(&id, now, "created", Vec::new());
         self.schedule(start, Task::TransferProcess { id: id.clone() });
         self.transfer(&id).cloned().expect("just stored")
@@ -632,13 +636,13 @@ impl Bank {
             transfer: snapshot,
         };
         let seq = self.next_seq();
-        self.idx
-            .transfer_logs
-            .insert(log.id.clone(), self.transfer_logs.len());
-        self.transfer_logs.push(Rec {
+        append(
+            &mut self.transfer_logs,
+            &mut self.idx.transfer_logs,
+            log.id.clone(),
             seq,
-            item: log.clone(),
-        });
+            log.clone(),
+        );
         self.emit(at, "transfer", EventLog::Transfer(Box::new(log)));
     }
 
@@ -711,10 +715,15 @@ impl Bank {
             is_delivered: Some(false),
             log,
         };
-        let seq = self.next_seq();
-        self.idx.events.insert(event.id.clone(), self.events.len());
         let event_id = event.id.clone();
-        self.events.push(Rec { seq, item: event });
+        let seq = self.next_seq();
+        append(
+            &mut self.events,
+            &mut self.idx.events,
+            event.id.clone(),
+            seq,
+            event,
+        );
         let hooks: Vec<String> = self
             .webhooks
             .iter()
@@ -797,10 +806,13 @@ impl Bank {
             created: Timestamp(d.at),
         };
         let seq = self.next_seq();
-        self.idx
-            .attempts
-            .insert(attempt.id.clone(), self.attempts.len());
-        self.attempts.push(Rec { seq, item: attempt });
+        append(
+            &mut self.attempts,
+            &mut self.idx.attempts,
+            attempt.id.clone(),
+            seq,
+            attempt,
+        );
         if let Some(offset) = RETRY_OFFSETS_MIN.get(d.attempt as usize) {
             self.schedule(
                 add_seconds(d.base, offset * 60).unwrap_or(d.base),
@@ -838,11 +850,13 @@ impl Bank {
             subscriptions,
         };
         let seq = self.next_seq();
-        self.idx.webhooks.insert(w.id.clone(), self.webhooks.len());
-        self.webhooks.push(Rec {
+        append(
+            &mut self.webhooks,
+            &mut self.idx.webhooks,
+            w.id.clone(),
             seq,
-            item: w.clone(),
-        });
+            w.clone(),
+        );
         w
     }
 
@@ -922,6 +936,18 @@ impl Bank {
 }
 
 /// `t + secs`, or `None` past the representable range.
+/// Append `item` (its id `id`, its sequence number `seq`) to `list` and index it by id.
+fn append<T>(
+    list: &mut Vec<Rec<T>>,
+    index: &mut HashMap<String, usize>,
+    id: String,
+    seq: u64,
+    item: T,
+) {
+    index.insert(id, list.len());
+    list.push(Rec { seq, item });
+}
+
 /// A `created` invoice of `amount` made at `now`, before the bank gives it an id: nothing
 /// paid, no fine, interest, due date, tags or descriptions yet (callers set what they have).
 pub(crate) fn unstored_invoice(amount: i64, now: DateTime<Utc>) -> Invoice {
