@@ -584,16 +584,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             let inv = bank.cancel_invoice(id, ctx.now);
             Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
         }
-        Route::InvoiceLogList => {
-            let p = ListParams::parse(ctx)?;
-            let types = list_param(q, "types");
-            let ids = list_param(q, "invoiceIds");
-            Ok(list("logs", &bank.invoice_logs, &p, |l| {
-                p.in_range(&l.created)
-                    && matches_any(&types, &l.kind)
-                    && matches_any(&ids, &l.invoice.id)
-            }))
-        }
+        Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds", |l| {
+            (&l.created, &l.kind, &l.invoice.id)
+        }),
         Route::InvoiceLogGet(id) => get("log", bank.invoice_log(id), "invalidInvoiceLog", id),
         Route::TransferCreate => {
             let new = validate::transfers(ctx.body, ctx.now, bank)?;
@@ -611,16 +604,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             }))
         }
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
-        Route::TransferLogList => {
-            let p = ListParams::parse(ctx)?;
-            let types = list_param(q, "types");
-            let ids = list_param(q, "transferIds");
-            Ok(list("logs", &bank.transfer_logs, &p, |l| {
-                p.in_range(&l.created)
-                    && matches_any(&types, &l.kind)
-                    && matches_any(&ids, &l.transfer.id)
-            }))
-        }
+        Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds", |l| {
+            (&l.created, &l.kind, &l.transfer.id)
+        }),
         Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
         Route::EventList => {
             let p = ListParams::parse(ctx)?;
@@ -692,6 +678,23 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"balances": [b], "cursor": null}))
         }
     }
+}
+
+/// A page of `logs` filtered by `types` and by the ids (query key `ids_key`) of the items
+/// they log; `fields` gives a log's creation time, type and item id.
+fn log_list<L: Serialize>(
+    ctx: &Ctx<'_>,
+    logs: &[Rec<L>],
+    ids_key: &str,
+    fields: impl Fn(&L) -> (&Timestamp, &str, &str),
+) -> Result<Value, Errors> {
+    let p = ListParams::parse(ctx)?;
+    let types = list_param(ctx.query, "types");
+    let ids = list_param(ctx.query, ids_key);
+    Ok(list("logs", logs, &p, |l| {
+        let (created, kind, id) = fields(l);
+        p.in_range(created) && matches_any(&types, kind) && matches_any(&ids, id)
+    }))
 }
 
 fn lower(v: Option<Vec<String>>) -> Option<Vec<String>> {
