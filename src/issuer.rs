@@ -239,6 +239,14 @@ pub(crate) enum IssueError {
         "campaign c{campaign} is still running (until {until}); pass --force to start a new one anyway"
     )]
     StillRunning { campaign: i64, until: String },
+    #[error(
+        "batch {batch} of campaign c{campaign} ({tag}) is still open; run issue-invoices without --new-campaign until it is issued or rejected"
+    )]
+    OpenBatch {
+        campaign: i64,
+        batch: u32,
+        tag: String,
+    },
     /// The bank refused the request as a whole (credentials, clock, IP...): nothing was done
     /// and the batch stays open for the next run once the setup is fixed.
     #[error(
@@ -258,7 +266,10 @@ impl IssueError {
     pub(crate) fn is_usage(&self) -> bool {
         matches!(
             self,
-            IssueError::Campaign(_) | IssueError::StillRunning { .. } | IssueError::Refused { .. }
+            IssueError::Campaign(_)
+                | IssueError::StillRunning { .. }
+                | IssueError::OpenBatch { .. }
+                | IssueError::Refused { .. }
         )
     }
 }
@@ -367,8 +378,8 @@ where
     let mut sent = Vec::with_capacity(plan.to_send.len());
     if !plan.to_send.is_empty() {
         let bank = bank()?;
-        for b in &plan.to_send {
-            sent.push(send_batch(ledger, &bank, &plan.campaign, b, now, opts).await?);
+        for (c, b) in &plan.to_send {
+            sent.push(send_batch(ledger, &bank, c, b, now, opts).await?);
         }
     }
     Ok(plan.report(sent))
@@ -377,9 +388,9 @@ where
 /// What a tick decided and claimed, before anything is sent.
 #[derive(Debug)]
 struct Plan {
-    campaign: Campaign,
-    /// Batches to send, in order: open ones from earlier ticks first, then this tick's claims.
-    to_send: Vec<Batch>,
+    /// Batches to send, with their campaigns, in order: open ones of earlier campaigns, open
+    /// ones from earlier ticks, then this tick's claims.
+    to_send: Vec<(Campaign, Batch)>,
     /// Missed slots, then why nothing is due (only when nothing is sent).
     notes: Vec<Outcome>,
     /// The campaign is over and nothing was left to send.
@@ -409,7 +420,8 @@ fn plan(
     opts.campaign.validate()?;
     let ledger_id = ledger.ledger_id()?;
     ledger.write(|tx| {
-        let c = match choose_campaign(tx.latest_campaign()?, now, opts)? {
+        let open = tx.open_batches()?;
+        let c = match choose_campaign(tx.latest_campaign()?, open.first(), now, opts)? {
             CampaignChoice::Continue(c) => c,
             CampaignChoice::Start => {
                 let c = tx.insert_campaign(now, &opts.campaign, now)?;
@@ -428,10 +440,17 @@ fn plan(
         );
         let slot_batch = |slot: u32| existing.iter().find(|b| b.slot == slot);
         let mut to_send = Vec::new();
+        // Open batches of earlier campaigns are resumed too (never orphaned by a new one).
+        for b in open.into_iter().filter(|b| b.campaign_id != c.id) {
+            if let Some(earlier) = tx.campaign(b.campaign_id)? {
+                to_send.push((earlier, b));
+            }
+        }
+        let with = |b: Option<Batch>| b.map(|b| (c.clone(), b));
         let mut notes = Vec::new();
         for step in decision.steps {
             match step {
-                SlotStep::Resume(slot) => to_send.extend(slot_batch(slot).cloned()),
+                SlotStep::Resume(slot) => to_send.extend(with(slot_batch(slot).cloned())),
                 SlotStep::RecordMissed(slot) => {
                     tx.insert_missed(&c, slot, &batch_tag(&ledger_id, c.id, slot), now)?;
                     tracing::warn!(
@@ -449,9 +468,11 @@ fn plan(
                     if let Some(missed) = slot_batch(slot) {
                         tx.replan_missed(missed.id)?;
                     }
-                    to_send.extend(claim(tx, &c, &ledger_id, slot, now, rng)?);
+                    to_send.extend(with(claim(tx, &c, &ledger_id, slot, now, rng)?));
                 }
-                SlotStep::Claim(slot) => to_send.extend(claim(tx, &c, &ledger_id, slot, now, rng)?),
+                SlotStep::Claim(slot) => {
+                    to_send.extend(with(claim(tx, &c, &ledger_id, slot, now, rng)?))
+                }
             }
         }
         notes.extend(decision.idle.map(|idle| nothing_due(&c, idle)));
@@ -460,7 +481,6 @@ fn plan(
             false => None,
         };
         Ok(Plan {
-            campaign: c,
             to_send,
             notes,
             complete,
@@ -475,13 +495,24 @@ enum CampaignChoice {
     Start,
 }
 
+/// `open` is the first open batch of any campaign: `--new-campaign` refuses while there is
+/// one, even with `--force` (it would be orphaned).
 fn choose_campaign(
     latest: Option<Campaign>,
+    open: Option<&Batch>,
     now: DateTime<Utc>,
     opts: &TickOptions,
 ) -> Result<CampaignChoice, IssueError> {
     match latest {
         None => Ok(CampaignChoice::Start),
+        Some(_) if opts.new_campaign && open.is_some() => {
+            let b = open.expect("checked");
+            Err(IssueError::OpenBatch {
+                campaign: b.campaign_id,
+                batch: b.slot + 1,
+                tag: b.tag.clone(),
+            })
+        }
         Some(c) if opts.new_campaign => {
             let over = c.schedule().position(now) == Position::After;
             if over || opts.force {
@@ -1250,7 +1281,7 @@ mod tests {
         };
         use CampaignChoice::*;
         let ok = |latest: Option<&Campaign>, now, new, force| {
-            choose_campaign(latest.cloned(), now, &opts(new, force)).unwrap()
+            choose_campaign(latest.cloned(), None, now, &opts(new, force)).unwrap()
         };
         assert_eq!(ok(None, during, false, false), Start);
         assert_eq!(ok(None, during, true, false), Start);
@@ -1258,7 +1289,33 @@ mod tests {
         assert_eq!(ok(Some(&c), after, false, false), Continue(c.clone()));
         assert_eq!(ok(Some(&c), during, true, true), Start);
         assert_eq!(ok(Some(&c), after, true, false), Start);
-        let err = choose_campaign(Some(c.clone()), during, &opts(true, false)).unwrap_err();
+        // An open batch of any campaign: kept resuming, never orphaned by a new campaign.
+        let open = Batch {
+            id: 4,
+            campaign_id: 1,
+            slot: 7,
+            tag: "stark-abc123-c1-b8".into(),
+            status: BatchStatus::Sending,
+            body: None,
+            invoice_count: 9,
+            total_amount: 9_000,
+            attempts: 2,
+            errors: None,
+            lease_until: None,
+            due_at: t("2026-03-02T21:00:00Z"),
+            unclear_since: None,
+        };
+        for (now, force) in [(after, false), (after, true), (during, true)] {
+            let err =
+                choose_campaign(Some(c.clone()), Some(&open), now, &opts(true, force)).unwrap_err();
+            assert!(err.is_usage());
+            assert!(err.to_string().contains("batch 8 of campaign c1"), "{err}");
+        }
+        assert_eq!(
+            choose_campaign(Some(c.clone()), Some(&open), after, &opts(false, false)).unwrap(),
+            Continue(c.clone())
+        );
+        let err = choose_campaign(Some(c.clone()), None, during, &opts(true, false)).unwrap_err();
         assert!(err.is_usage());
         assert_eq!(
             err.to_string(),

@@ -164,6 +164,11 @@ pub mod sql {
         " FROM batches WHERE campaign_id = ?1 ORDER BY slot"
     );
     pub const BATCH: &str = concat!("SELECT ", batch_cols!(), " FROM batches WHERE id = ?1");
+    pub const OPEN_BATCHES: &str = concat!(
+        "SELECT ",
+        batch_cols!(),
+        " FROM batches WHERE status IN ('planned', 'sending') ORDER BY campaign_id, slot"
+    );
     pub const INSERT_MISSED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5)
          ON CONFLICT DO NOTHING";
@@ -199,6 +204,7 @@ pub mod sql {
         ("INSERT_CAMPAIGN", INSERT_CAMPAIGN),
         ("BATCHES", BATCHES),
         ("BATCH", BATCH),
+        ("OPEN_BATCHES", OPEN_BATCHES),
         ("INSERT_MISSED", INSERT_MISSED),
         ("DELETE_MISSED", DELETE_MISSED),
         ("INSERT_PLANNED", INSERT_PLANNED),
@@ -279,6 +285,22 @@ impl Db<'_> {
     /// The most recent campaign.
     pub(crate) fn latest_campaign(&self) -> Result<Option<Campaign>, LedgerError> {
         self.q(latest_campaign(self.conn))
+    }
+
+    /// A campaign by id.
+    pub(crate) fn campaign(&self, id: i64) -> Result<Option<Campaign>, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::CAMPAIGN, [id], campaign_from_row)
+            .optional())
+    }
+
+    /// Every open batch (`planned` or `sending`) of every campaign, by campaign and slot.
+    pub(crate) fn open_batches(&self) -> Result<Vec<Batch>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::OPEN_BATCHES)?;
+            stmt.query_map([], batch_from_row)?.collect()
+        })())
     }
 
     /// A campaign's batches, by slot.

@@ -499,3 +499,58 @@ fn a_request_level_refusal_leaves_the_batch_open_exits_2_and_the_next_good_run_s
     assert_eq!(env.batches_at_bank().len(), 1);
     assert_eq!(ledger_batch(&env, &tag(&env)).0, "issued");
 }
+
+#[test]
+fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_while_one_is_open() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    tick(&env, t0).success();
+    // The last slot (21:00) gets no clear answer: its batch stays open.
+    env.faults(&["invoice.create:503=1"]);
+    tick(&env, t0 + Duration::hours(21)).exits(1);
+    env.faults(&[]);
+    let tag = format!("stark-{}-c1-b8", env.ledger_id());
+    assert_eq!(ledger_batch(&env, &tag).0, "sending");
+    // Over, but a new campaign would orphan it: refused, even with --force.
+    let out = env
+        .at(t0 + Duration::hours(25))
+        .run(["issue-invoices", "--new-campaign", "--force"])
+        .exits(2);
+    assert!(stderr(&out).contains("still open"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&tag), "{}", stderr(&out));
+    // A ledger from an earlier version may hold a newer campaign next to an open batch.
+    let conn = env.ledger_conn();
+    conn.execute(
+        "UPDATE batches SET status = 'rejected' WHERE tag = ?1",
+        [&tag],
+    )
+    .unwrap();
+    env.at(t0 + Duration::hours(25))
+        .run([
+            "issue-invoices",
+            "--new-campaign",
+            "--every",
+            "1h",
+            "--for",
+            "2h",
+            "--min",
+            "1",
+            "--max",
+            "2",
+        ])
+        .success();
+    conn.execute(
+        "UPDATE batches SET status = 'sending' WHERE tag = ?1",
+        [&tag],
+    )
+    .unwrap();
+    // The next tick resumes the earlier campaign's batch too.
+    let out = tick(&env, t0 + Duration::hours(25) + Duration::minutes(10)).success();
+    assert!(
+        stdout(&out).contains("batch 8/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ledger_batch(&env, &tag).0, "issued");
+    assert_eq!(env.batches_at_bank().len(), 3);
+}
