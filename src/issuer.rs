@@ -80,6 +80,8 @@ pub(crate) enum Outcome {
         invoices: u32,
         amount: i64,
         resumed: bool,
+        /// Invoices beyond the batch's worth under its tag, cancelled while unpaid.
+        cancelled: u32,
     },
     NothingDue {
         campaign: i64,
@@ -147,17 +149,27 @@ impl fmt::Display for Outcome {
                 amount,
                 tag,
                 resumed,
+                cancelled,
                 ..
-            } => write!(
-                f,
-                "batch {batch}/{of}: issued {invoices} invoices, {}{} ({tag})",
-                format_brl(*amount),
-                if *resumed {
-                    ", found at the bank after an unclear answer"
-                } else {
-                    ""
+            } => {
+                write!(
+                    f,
+                    "batch {batch}/{of}: issued {invoices} invoices, {}{} ({tag})",
+                    format_brl(*amount),
+                    if *resumed {
+                        ", found at the bank after an unclear answer"
+                    } else {
+                        ""
+                    }
+                )?;
+                if *cancelled > 0 {
+                    write!(
+                        f,
+                        "; {cancelled} extra invoices under its tag cancelled (sent twice)"
+                    )?;
                 }
-            ),
+                Ok(())
+            }
             Outcome::NothingDue {
                 reason,
                 next_batch: Some(n),
@@ -308,7 +320,12 @@ fn size_at_bank(batch_tag: &str, invoices: &[Invoice]) -> Option<usize> {
 /// planned count for a batch sent without one — nothing, or a part (a partial list: the rest
 /// is unknown, so the batch is neither issued nor resent).
 fn classify_lookup(tag: &str, planned: u32, found: &BTreeMap<String, Invoice>) -> Answer {
-    let invoices: Vec<Invoice> = found.values().cloned().collect();
+    // A cancelled invoice (an extra cancelled earlier) is not part of the batch.
+    let invoices: Vec<Invoice> = found
+        .values()
+        .filter(|i| i.status != "canceled")
+        .cloned()
+        .collect();
     if invoices.is_empty() {
         return Answer::Absent;
     }
@@ -321,6 +338,53 @@ fn classify_lookup(tag: &str, planned: u32, found: &BTreeMap<String, Invoice>) -
             expected,
         }
     }
+}
+
+/// Split what the bank holds under a batch's tag into one batch's worth (its size tag's count,
+/// or the planned count) and the extras beyond it (a batch sent twice). Invoices that can no
+/// longer be cancelled (paid, overdue...) are kept first, then the earliest created.
+fn split_extras(
+    tag: &str,
+    planned: u32,
+    mut invoices: Vec<Invoice>,
+) -> (Vec<Invoice>, Vec<Invoice>) {
+    let worth = size_at_bank(tag, &invoices).unwrap_or(planned as usize);
+    if invoices.len() <= worth {
+        return (invoices, Vec::new());
+    }
+    invoices.sort_by(|a, b| {
+        (a.status == "created", a.created.to_api(), &a.id).cmp(&(
+            b.status == "created",
+            b.created.to_api(),
+            &b.id,
+        ))
+    });
+    let extras = invoices.split_off(worth);
+    (invoices, extras)
+}
+
+/// Cancel the extras that are still `created`. Those already paid (or whose cancel fails)
+/// are ours all the same: returned, to be recorded and forwarded like any other.
+async fn cancel_extras<B: Bank>(bank: &B, tag: &str, extras: Vec<Invoice>) -> (Vec<Invoice>, u32) {
+    let mut kept = Vec::new();
+    let mut cancelled = 0;
+    for inv in extras {
+        if inv.status != "created" {
+            kept.push(inv);
+            continue;
+        }
+        match bank.cancel_invoice(&inv.id).await {
+            Ok(()) => {
+                tracing::warn!(%tag, id = %inv.id, "cancelled an extra invoice under the batch's tag");
+                cancelled += 1;
+            }
+            Err(e) => {
+                tracing::warn!(%tag, id = %inv.id, error = %e, "could not cancel an extra invoice; keeping it");
+                kept.push(inv);
+            }
+        }
+    }
+    (kept, cancelled)
 }
 
 /// Whether a resend may follow an empty lookup now: not before the settle window after the
@@ -885,7 +949,10 @@ async fn send_batch<B: Bank>(
                 Step::first(look_first)
             }
             Step::Record { invoices, resumed } => {
-                return record_issued(ledger, c, &batch, &invoices, now, resumed);
+                let (mut keep, extras) = split_extras(&batch.tag, batch.invoice_count, invoices);
+                let (paid, cancelled) = cancel_extras(bank, &batch.tag, extras).await;
+                keep.extend(paid);
+                return record_issued(ledger, c, &batch, &keep, now, resumed, cancelled);
             }
             Step::File(errors) => {
                 ledger.db().mark_rejected(batch.id, &errors, now)?;
@@ -942,6 +1009,7 @@ fn record_issued(
     invoices: &[Invoice],
     now: DateTime<Utc>,
     resumed: bool,
+    cancelled: u32,
 ) -> Result<Outcome, IssueError> {
     let matched = ledger.write(|tx| tx.mark_issued(batch.id, invoices, now))?;
     if matched != batch.invoice_count as usize || invoices.len() != batch.invoice_count as usize {
@@ -955,6 +1023,7 @@ fn record_issued(
         invoices: invoices.len() as u32,
         amount: invoices.iter().map(nominal).sum(),
         resumed,
+        cancelled,
     })
 }
 
@@ -1171,6 +1240,77 @@ mod tests {
             };
             assert_eq!(got, want, "{n} found, size {size:?}, planned {planned}");
         }
+    }
+
+    #[test]
+    fn beyond_one_batchs_worth_the_latest_unpaid_invoices_are_extras() {
+        let tag = "stark-abc123-c1-b1";
+        let inv = |id: &str, status: &str, created: &str| {
+            let mut i = invoice(id);
+            i.status = status.into();
+            i.tags = vec![tag.into(), size_tag(tag, 2)];
+            i.created = serde_json::from_value(serde_json::json!(created)).unwrap();
+            i
+        };
+        let ids = |v: &[Invoice]| v.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        let early = "2026-03-02T00:00:08.000000+00:00";
+        let late = "2026-03-02T00:10:08.000000+00:00";
+        // (invoices at the bank) => (kept, extras)
+        #[allow(clippy::type_complexity)]
+        let cases: &[(&[(&str, &str, &str)], &[&str], &[&str])] = &[
+            (
+                &[("a", "created", early), ("b", "created", early)],
+                &["a", "b"],
+                &[],
+            ),
+            // Sent twice: the later copies are extras.
+            (
+                &[
+                    ("c", "created", late),
+                    ("a", "created", early),
+                    ("d", "created", late),
+                    ("b", "created", early),
+                ],
+                &["a", "b"],
+                &["c", "d"],
+            ),
+            // A paid copy can no longer be cancelled: it is kept first.
+            (
+                &[
+                    ("c", "paid", late),
+                    ("a", "created", early),
+                    ("d", "created", late),
+                    ("b", "created", early),
+                ],
+                &["c", "a"],
+                &["b", "d"],
+            ),
+        ];
+        for (at_bank, kept, extras) in cases {
+            let all = at_bank.iter().map(|(id, st, c)| inv(id, st, c)).collect();
+            let (k, e) = split_extras(tag, 2, all);
+            assert_eq!(
+                (ids(&k), ids(&e)),
+                (
+                    kept.iter().map(|s| s.to_string()).collect(),
+                    extras.iter().map(|s| s.to_string()).collect()
+                ),
+                "{at_bank:?}"
+            );
+        }
+        // A cancelled extra is not part of the batch when it is looked up again.
+        let found: BTreeMap<String, Invoice> =
+            [inv("a", "created", early), inv("x", "canceled", late)]
+                .into_iter()
+                .map(|i| (i.id.clone(), i))
+                .collect();
+        assert_eq!(
+            classify_lookup(tag, 2, &found),
+            Answer::Partial {
+                found: 1,
+                expected: 2
+            }
+        );
     }
 
     /// The send loop as `send_batch` drives it, over scripted answers, from `settle`: the

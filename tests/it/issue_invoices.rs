@@ -554,3 +554,37 @@ fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_whil
     assert_eq!(ledger_batch(&env, &tag).0, "issued");
     assert_eq!(env.batches_at_bank().len(), 3);
 }
+
+#[test]
+fn a_batch_sent_twice_keeps_one_batchs_worth_and_cancels_the_unpaid_extras() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    // Every create answers unclearly now and takes effect 10 minutes later: longer than the
+    // settle window, so the batch is sent twice before the first copy shows up.
+    env.faults(&["invoice.create:late-effect=1@600000"]);
+    tick(&env, t0).exits(1);
+    tick(&env, t0 + Duration::minutes(6)).exits(1);
+    env.faults(&[]);
+    let out = tick(&env, t0 + Duration::minutes(20)).success();
+    assert!(
+        stdout(&out).contains("extra invoices under its tag cancelled"),
+        "{}",
+        stdout(&out)
+    );
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "issued");
+    let at_bank = &env.batches_at_bank()[&tag];
+    let live: Vec<_> = at_bank.iter().filter(|i| i.status != "canceled").collect();
+    assert_eq!(live.len(), count as usize, "one batch's worth is live");
+    assert_eq!(
+        at_bank.len(),
+        2 * count as usize,
+        "the other copy is cancelled"
+    );
+    for (id, _, _) in &rows {
+        let id = id.as_deref().expect("recorded");
+        assert!(live.iter().any(|i| i.id == id), "{id} is a live invoice");
+    }
+    env.assert_money_invariants();
+}
