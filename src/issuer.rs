@@ -4,9 +4,12 @@
 //! resumed (`decide_slots`, pure), and claims them: a slot's batch is inserted with its exact
 //! request body inside `BEGIN IMMEDIATE`, guarded by `UNIQUE(campaign_id, slot)`, so two
 //! overlapping ticks claim it once. Only then, and only if something must be sent, is the bank
-//! built (key, HTTP client). Sending takes a lease on each batch (a `Claim`); a batch whose POST
-//! may have happened is looked up by its tag before it is ever sent again, and what follows
-//! each answer of the bank is decided by `next_step` (pure).
+//! built (key, HTTP client). Sending takes a lease on each batch (a `Claim`). The batch tag is
+//! the batch's only key at the bank: every batch is looked up by it before its first POST too,
+//! what the bank holds is adopted from the bank's own data, a batch is issued only when all of
+//! it is accounted for (`classify_lookup`), extras beyond one batch's worth are cancelled while
+//! unpaid (`split_extras`), and after an unclear POST nothing is resent inside the settle window
+//! (`settle_state`). What follows each answer of the bank is decided by `next_step` (pure).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
