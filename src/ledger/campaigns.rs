@@ -710,6 +710,83 @@ mod tests {
     }
 
     #[test]
+    fn the_banks_invoices_are_adopted_over_a_plan_drawn_again_and_unclear_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let now = t("2026-03-02T00:00:07Z");
+        let planned = |position, tax_id: &str, amount| PlannedInvoice {
+            position,
+            name: "Planned".into(),
+            tax_id: tax_id.into(),
+            amount,
+        };
+        let new = NewBatch {
+            slot: 0,
+            tag: "stark-abc123-c1-b1".into(),
+            body: "{}".into(),
+            invoices: vec![
+                planned(0, "111.111.111-11", 1000),
+                planned(1, "222.222.222-22", 2000),
+                planned(2, "333.333.333-33", 3000),
+            ],
+        };
+        let (c, b) = ledger
+            .write(|tx| {
+                let c = tx.insert_campaign(now, &CampaignSpec::default(), now)?;
+                let b = tx.insert_planned(&c, &new, now)?.unwrap();
+                Ok::<_, LedgerError>((c, b))
+            })
+            .unwrap();
+        assert_eq!(b.unclear_since, None);
+        ledger.db().mark_unclear(b.id, Some(now)).unwrap();
+        assert_eq!(
+            ledger.db().batches(c.id).unwrap()[0].unclear_since,
+            Some(now)
+        );
+        // The bank holds another plan of the slot: one person in common (paid late, so its
+        // `amount` grew; `nominalAmount` is what was issued), two others.
+        let bank = |id: &str, name: &str, tax_id: &str, nominal: i64, amount: i64| -> Invoice {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "amount": amount, "nominalAmount": nominal, "name": name,
+                "taxId": tax_id, "status": "paid",
+                "created": "2026-03-02T00:00:08.000000+00:00"
+            }))
+            .unwrap()
+        };
+        let held = [
+            bank("i1", "Planned", "22222222222", 2000, 2150),
+            bank("i2", "Bia Lima", "444.444.444-44", 4000, 4000),
+            bank("i3", "Caio Reis", "555.555.555-55", 5000, 5000),
+        ];
+        let matched = ledger.write(|tx| tx.mark_issued(b.id, &held, now)).unwrap();
+        assert_eq!(matched, 1);
+        let after = &ledger.db().batches(c.id).unwrap()[0];
+        assert_eq!(after.status, BatchStatus::Issued);
+        assert_eq!((after.invoice_count, after.total_amount), (3, 11_000));
+        assert_eq!(after.unclear_since, None);
+        let conn = Connection::open(dir.path().join("l.sqlite3")).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT invoice_id, name, tax_id, amount FROM invoices ORDER BY invoice_id")
+            .unwrap();
+        let rows: Vec<(String, String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let row = |id: &str, name: &str, tax_id: &str, amount| {
+            (id.to_string(), name.to_string(), tax_id.to_string(), amount)
+        };
+        assert_eq!(
+            rows,
+            [
+                row("i1", "Planned", "222.222.222-22", 2000),
+                row("i2", "Bia Lima", "444.444.444-44", 4000),
+                row("i3", "Caio Reis", "555.555.555-55", 5000),
+            ]
+        );
+    }
+
+    #[test]
     fn a_missed_slot_can_be_replanned_and_a_rejected_batch_keeps_its_errors() {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
