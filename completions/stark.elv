@@ -71,6 +71,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --max 'Most invoices per batch (new campaigns only)'
             cand --min-amount 'Smallest invoice amount, in reais (new campaigns only)'
             cand --max-amount 'Largest invoice amount, in reais (new campaigns only)'
+            cand --settle 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again'
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'

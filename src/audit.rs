@@ -59,9 +59,11 @@ pub fn audit(
     let ours = &view.ours;
     let missed = view.missed_batches;
 
-    // Batches: grouped by batch tag at the bank.
+    // Batches: grouped by batch tag at the bank; only live invoices count (an extra that
+    // `issue-invoices` cancelled is never paid and is not part of its batch).
+    let live = || truth.invoices.iter().filter(|i| i.status != "canceled");
     let mut by_batch: BTreeMap<String, usize> = BTreeMap::new();
-    for inv in &truth.invoices {
+    for inv in live() {
         if let Some(tag) = inv
             .tags
             .iter()
@@ -89,8 +91,8 @@ pub fn audit(
             }
         }
     }
-    // Every invoice at the bank carrying our tags must be recorded in the ledger.
-    for inv in &truth.invoices {
+    // Every live invoice at the bank carrying our tags must be recorded in the ledger.
+    for inv in live() {
         let tagged = inv.tags.iter().any(|t| t.starts_with(&prefix));
         if tagged && !ours.contains(&inv.id) && settled {
             a.violations.push(format!(

@@ -4,9 +4,12 @@
 //! resumed (`decide_slots`, pure), and claims them: a slot's batch is inserted with its exact
 //! request body inside `BEGIN IMMEDIATE`, guarded by `UNIQUE(campaign_id, slot)`, so two
 //! overlapping ticks claim it once. Only then, and only if something must be sent, is the bank
-//! built (key, HTTP client). Sending takes a lease on each batch (a `Claim`); a batch whose POST
-//! may have happened is looked up by its tag before it is ever sent again, and what follows
-//! each answer of the bank is decided by `next_step` (pure).
+//! built (key, HTTP client). Sending takes a lease on each batch (a `Claim`). The batch tag is
+//! the batch's only key at the bank: every batch is looked up by it before its first POST too,
+//! what the bank holds is adopted from the bank's own data, a batch is issued only when all of
+//! it is accounted for (`classify_lookup`), extras beyond one batch's worth are cancelled while
+//! unpaid (`split_extras`), and after an unclear POST nothing is resent inside the settle window
+//! (`settle_state`). What follows each answer of the bank is decided by `next_step` (pure).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -23,7 +26,9 @@ use crate::domain::campaign::{CampaignError, CampaignSpec};
 use crate::domain::money::format_brl;
 use crate::domain::people::random_people;
 use crate::domain::schedule::Position;
-use crate::ledger::campaigns::{Batch, BatchStatus, Campaign, Claim, NewBatch, PlannedInvoice};
+use crate::ledger::campaigns::{
+    Batch, BatchStatus, Campaign, Claim, NewBatch, PlannedInvoice, nominal,
+};
 use crate::ledger::lease::wall_now;
 use crate::ledger::{Ledger, LedgerError, Tx, ts};
 
@@ -44,7 +49,14 @@ pub(crate) struct TickOptions {
     pub(crate) catch_up: bool,
     /// The first retry step within a tick (it doubles, with jitter).
     pub(crate) backoff: StdDuration,
+    /// After a POST without a clear answer, how long (business time) the bank is given to
+    /// apply it before a lookup that is still empty allows a resend.
+    pub(crate) settle: chrono::Duration,
 }
+
+/// The default settle window: longer than the client's timeout (30 s), far shorter than the
+/// interval between batches.
+pub(crate) const SETTLE: chrono::Duration = chrono::Duration::minutes(5);
 
 impl Default for TickOptions {
     fn default() -> Self {
@@ -54,6 +66,7 @@ impl Default for TickOptions {
             force: false,
             catch_up: false,
             backoff: StdDuration::from_millis(500),
+            settle: SETTLE,
         }
     }
 }
@@ -70,6 +83,8 @@ pub(crate) enum Outcome {
         invoices: u32,
         amount: i64,
         resumed: bool,
+        /// Invoices beyond the batch's worth under its tag, cancelled while unpaid.
+        cancelled: u32,
     },
     NothingDue {
         campaign: i64,
@@ -109,6 +124,15 @@ pub(crate) enum Outcome {
         batch: u32,
         of: u32,
     },
+    /// An earlier attempt had no clear answer and the bank holds nothing under the tag yet:
+    /// not sent again before `until` (the end of the settle window).
+    Settling {
+        campaign: i64,
+        batch: u32,
+        of: u32,
+        tag: String,
+        until: String,
+    },
 }
 
 impl Outcome {
@@ -128,17 +152,27 @@ impl fmt::Display for Outcome {
                 amount,
                 tag,
                 resumed,
+                cancelled,
                 ..
-            } => write!(
-                f,
-                "batch {batch}/{of}: issued {invoices} invoices, {}{} ({tag})",
-                format_brl(*amount),
-                if *resumed {
-                    ", found at the bank after an unclear answer"
-                } else {
-                    ""
+            } => {
+                write!(
+                    f,
+                    "batch {batch}/{of}: issued {invoices} invoices, {}{} ({tag})",
+                    format_brl(*amount),
+                    if *resumed {
+                        ", found at the bank after an unclear answer"
+                    } else {
+                        ""
+                    }
+                )?;
+                if *cancelled > 0 {
+                    write!(
+                        f,
+                        "; {cancelled} extra invoices under its tag cancelled (sent twice)"
+                    )?;
                 }
-            ),
+                Ok(())
+            }
             Outcome::NothingDue {
                 reason,
                 next_batch: Some(n),
@@ -185,6 +219,16 @@ impl fmt::Display for Outcome {
                 f,
                 "batch {batch}/{of} ({tag}): no clear answer from Stark Bank ({error}); the next run looks it up before sending again"
             ),
+            Outcome::Settling {
+                batch,
+                of,
+                tag,
+                until,
+                ..
+            } => write!(
+                f,
+                "batch {batch}/{of} ({tag}): an earlier attempt had no clear answer and nothing is at the bank yet; not sent again before {until}"
+            ),
             Outcome::Missed { batch, of, .. } => write!(
                 f,
                 "batch {batch}/{of}: its window passed without a run; recorded as missed (--catch-up issues it)"
@@ -210,14 +254,37 @@ pub(crate) enum IssueError {
         "campaign c{campaign} is still running (until {until}); pass --force to start a new one anyway"
     )]
     StillRunning { campaign: i64, until: String },
+    #[error(
+        "batch {batch} of campaign c{campaign} ({tag}) is still open; run issue-invoices without --new-campaign until it is issued or rejected"
+    )]
+    OpenBatch {
+        campaign: i64,
+        batch: u32,
+        tag: String,
+    },
+    /// The bank refused the request as a whole (credentials, clock, IP...): nothing was done
+    /// and the batch stays open for the next run once the setup is fixed.
+    #[error(
+        "batch {batch} ({tag}) not sent: Stark Bank refused the request itself; the batch stays open"
+    )]
+    Refused {
+        batch: u32,
+        tag: String,
+        #[source]
+        source: ApiError,
+    },
 }
 
 impl IssueError {
-    /// A mistake in the command line (the flags), as opposed to a failure of the tick.
+    /// A mistake in the command line (the flags) or the setup (a request-level refusal: the
+    /// credentials, the clock), as opposed to a failure of the tick.
     pub(crate) fn is_usage(&self) -> bool {
         matches!(
             self,
-            IssueError::Campaign(_) | IssueError::StillRunning { .. }
+            IssueError::Campaign(_)
+                | IssueError::StillRunning { .. }
+                | IssueError::OpenBatch { .. }
+                | IssueError::Refused { .. }
         )
     }
 }
@@ -232,6 +299,117 @@ fn batch_tag(ledger_id: &str, campaign: i64, slot: u32) -> String {
         &format!("stark-{ledger_id}-c{campaign}-b{}", slot + 1)
     ));
     format!("stark-{ledger_id}-c{campaign}-b{}", slot + 1)
+}
+
+/// The tag that carries a batch's size at the bank (`<batch tag>-n<count>`), so that a lookup
+/// knows from the bank's own data when every invoice of the batch is accounted for — also for
+/// a batch whose plan the ledger no longer has (a restore). Not a batch tag itself.
+fn size_tag(batch_tag: &str, count: usize) -> String {
+    format!("{batch_tag}-n{count}")
+}
+
+/// How many invoices the bank's batch has, as its size tag says (the largest if they differ).
+fn size_at_bank(batch_tag: &str, invoices: &[Invoice]) -> Option<usize> {
+    let prefix = format!("{batch_tag}-n");
+    invoices
+        .iter()
+        .flat_map(|i| &i.tags)
+        .filter_map(|t| t.strip_prefix(&prefix)?.parse().ok())
+        .max()
+}
+
+/// What a lookup found, over every lookup of the batch in this tick (`found`, by id): the
+/// whole batch once as many invoices as it has are known — its size tag's count, or the
+/// planned count for a batch sent without one — nothing, or a part (a partial list: the rest
+/// is unknown, so the batch is neither issued nor resent).
+fn classify_lookup(tag: &str, planned: u32, found: &BTreeMap<String, Invoice>) -> Answer {
+    // A cancelled invoice (an extra cancelled earlier) is not part of the batch.
+    let invoices: Vec<Invoice> = found
+        .values()
+        .filter(|i| i.status != "canceled")
+        .cloned()
+        .collect();
+    if invoices.is_empty() {
+        return Answer::Absent;
+    }
+    let expected = size_at_bank(tag, &invoices).unwrap_or(planned as usize);
+    if invoices.len() >= expected {
+        Answer::Found(invoices)
+    } else {
+        Answer::Partial {
+            found: invoices.len(),
+            expected,
+        }
+    }
+}
+
+/// Split what the bank holds under a batch's tag into one batch's worth (its size tag's count,
+/// or the planned count) and the extras beyond it (a batch sent twice). Invoices that can no
+/// longer be cancelled (paid, overdue...) are kept first, then the earliest created.
+fn split_extras(
+    tag: &str,
+    planned: u32,
+    mut invoices: Vec<Invoice>,
+) -> (Vec<Invoice>, Vec<Invoice>) {
+    let worth = size_at_bank(tag, &invoices).unwrap_or(planned as usize);
+    if invoices.len() <= worth {
+        return (invoices, Vec::new());
+    }
+    invoices.sort_by(|a, b| {
+        (a.status == "created", a.created.to_api(), &a.id).cmp(&(
+            b.status == "created",
+            b.created.to_api(),
+            &b.id,
+        ))
+    });
+    let extras = invoices.split_off(worth);
+    (invoices, extras)
+}
+
+/// Cancel the extras that are still `created`. Those already paid (or whose cancel fails)
+/// are ours all the same: returned, to be recorded and forwarded like any other.
+async fn cancel_extras<B: Bank>(bank: &B, tag: &str, extras: Vec<Invoice>) -> (Vec<Invoice>, u32) {
+    let mut kept = Vec::new();
+    let mut cancelled = 0;
+    for inv in extras {
+        if inv.status != "created" {
+            kept.push(inv);
+            continue;
+        }
+        match bank.cancel_invoice(&inv.id).await {
+            Ok(()) => {
+                tracing::warn!(%tag, id = %inv.id, "cancelled an extra invoice under the batch's tag");
+                cancelled += 1;
+            }
+            Err(e) => {
+                tracing::warn!(%tag, id = %inv.id, error = %e, "could not cancel an extra invoice; keeping it");
+                kept.push(inv);
+            }
+        }
+    }
+    (kept, cancelled)
+}
+
+/// Whether a resend may follow an empty lookup now: not before the settle window after the
+/// last unclear POST has passed.
+fn settle_state(
+    unclear_since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Settle {
+    match unclear_since {
+        Some(since) if now < since + window => Settle::Until(since + window),
+        _ => Settle::Clear,
+    }
+}
+
+/// Whether the bank may still apply an earlier POST of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// No POST is pending, or its settle window has passed: an empty lookup allows a send.
+    Clear,
+    /// An unclear POST may still take effect: nothing is sent before this time.
+    Until(DateTime<Utc>),
 }
 
 /// Whether `tag` is one of this ledger's batch tags (`stark-<ledger>-c<N>-b<M>`), as opposed
@@ -267,8 +445,8 @@ where
     let mut sent = Vec::with_capacity(plan.to_send.len());
     if !plan.to_send.is_empty() {
         let bank = bank()?;
-        for b in &plan.to_send {
-            sent.push(send_batch(ledger, &bank, &plan.campaign, b, now, opts.backoff).await?);
+        for (c, b) in &plan.to_send {
+            sent.push(send_batch(ledger, &bank, c, b, now, opts).await?);
         }
     }
     Ok(plan.report(sent))
@@ -277,9 +455,9 @@ where
 /// What a tick decided and claimed, before anything is sent.
 #[derive(Debug)]
 struct Plan {
-    campaign: Campaign,
-    /// Batches to send, in order: open ones from earlier ticks first, then this tick's claims.
-    to_send: Vec<Batch>,
+    /// Batches to send, with their campaigns, in order: open ones of earlier campaigns, open
+    /// ones from earlier ticks, then this tick's claims.
+    to_send: Vec<(Campaign, Batch)>,
     /// Missed slots, then why nothing is due (only when nothing is sent).
     notes: Vec<Outcome>,
     /// The campaign is over and nothing was left to send.
@@ -309,7 +487,8 @@ fn plan(
     opts.campaign.validate()?;
     let ledger_id = ledger.ledger_id()?;
     ledger.write(|tx| {
-        let c = match choose_campaign(tx.latest_campaign()?, now, opts)? {
+        let open = tx.open_batches()?;
+        let c = match choose_campaign(tx.latest_campaign()?, open.first(), now, opts)? {
             CampaignChoice::Continue(c) => c,
             CampaignChoice::Start => {
                 let c = tx.insert_campaign(now, &opts.campaign, now)?;
@@ -328,10 +507,17 @@ fn plan(
         );
         let slot_batch = |slot: u32| existing.iter().find(|b| b.slot == slot);
         let mut to_send = Vec::new();
+        // Open batches of earlier campaigns are resumed too (never orphaned by a new one).
+        for b in open.into_iter().filter(|b| b.campaign_id != c.id) {
+            if let Some(earlier) = tx.campaign(b.campaign_id)? {
+                to_send.push((earlier, b));
+            }
+        }
+        let with = |b: Option<Batch>| b.map(|b| (c.clone(), b));
         let mut notes = Vec::new();
         for step in decision.steps {
             match step {
-                SlotStep::Resume(slot) => to_send.extend(slot_batch(slot).cloned()),
+                SlotStep::Resume(slot) => to_send.extend(with(slot_batch(slot).cloned())),
                 SlotStep::RecordMissed(slot) => {
                     tx.insert_missed(&c, slot, &batch_tag(&ledger_id, c.id, slot), now)?;
                     tracing::warn!(
@@ -349,9 +535,11 @@ fn plan(
                     if let Some(missed) = slot_batch(slot) {
                         tx.replan_missed(missed.id)?;
                     }
-                    to_send.extend(claim(tx, &c, &ledger_id, slot, now, rng)?);
+                    to_send.extend(with(claim(tx, &c, &ledger_id, slot, now, rng)?));
                 }
-                SlotStep::Claim(slot) => to_send.extend(claim(tx, &c, &ledger_id, slot, now, rng)?),
+                SlotStep::Claim(slot) => {
+                    to_send.extend(with(claim(tx, &c, &ledger_id, slot, now, rng)?))
+                }
             }
         }
         notes.extend(decision.idle.map(|idle| nothing_due(&c, idle)));
@@ -360,7 +548,6 @@ fn plan(
             false => None,
         };
         Ok(Plan {
-            campaign: c,
             to_send,
             notes,
             complete,
@@ -375,13 +562,24 @@ enum CampaignChoice {
     Start,
 }
 
+/// `open` is the first open batch of any campaign: `--new-campaign` refuses while there is
+/// one, even with `--force` (it would be orphaned).
 fn choose_campaign(
     latest: Option<Campaign>,
+    open: Option<&Batch>,
     now: DateTime<Utc>,
     opts: &TickOptions,
 ) -> Result<CampaignChoice, IssueError> {
     match latest {
         None => Ok(CampaignChoice::Start),
+        Some(_) if opts.new_campaign && open.is_some() => {
+            let b = open.expect("checked");
+            Err(IssueError::OpenBatch {
+                campaign: b.campaign_id,
+                batch: b.slot + 1,
+                tag: b.tag.clone(),
+            })
+        }
         Some(c) if opts.new_campaign => {
             let over = c.schedule().position(now) == Position::After;
             if over || opts.force {
@@ -542,7 +740,11 @@ fn draw_batch(
     let count = rng.gen_range(spec.min_invoices..=spec.max_invoices) as usize;
     let people = random_people(rng, count, spec.min_amount, spec.max_amount, taken);
     let tag = batch_tag(ledger_id, c.id, slot);
-    let tags = vec![campaign_tag(ledger_id, c.id), tag.clone()];
+    let tags = vec![
+        campaign_tag(ledger_id, c.id),
+        tag.clone(),
+        size_tag(&tag, people.len()),
+    ];
     let requests: Vec<InvoiceRequest> = people
         .iter()
         .map(|p| InvoiceRequest {
@@ -574,15 +776,17 @@ fn draw_batch(
 /// What the bank said to one request of a batch's send loop.
 #[derive(Debug, Clone, PartialEq)]
 enum Answer {
-    /// The lookup by tag found the batch.
+    /// The lookups by tag found the whole batch.
     Found(Vec<Invoice>),
-    /// The lookup by tag found nothing: the batch was never created.
+    /// The lookups by tag found part of the batch: `found` of `expected` invoices.
+    Partial { found: usize, expected: usize },
+    /// The lookup by tag found nothing.
     Absent,
     /// The lookup failed.
     LookUpFailed(String),
     /// The POST created the batch.
     Created(Vec<Invoice>),
-    /// The bank refused the batch (a 400 that names what is wrong with it).
+    /// The bank refused the batch's content (a 400 that names its elements).
     Refused(Vec<ApiErrorItem>),
     /// The POST failed; `ambiguous` when it may have taken effect anyway.
     Failed { error: String, ambiguous: bool },
@@ -605,6 +809,8 @@ enum Step {
     },
     /// The bank refused it: file the errors for the operator, never resend.
     File(Vec<ApiErrorItem>),
+    /// An unclear POST may still take effect: leave the batch open, send nothing before then.
+    Wait(DateTime<Utc>),
     /// Out of attempts: note the last error and leave the batch open for the next tick.
     GiveUp(String),
 }
@@ -617,10 +823,12 @@ impl Step {
 }
 
 /// The step after `answer` in attempt `attempt` (0-based) of a batch; `resumed` when an
-/// earlier tick already tried it. A lookup that finds the batch records it; an ambiguous
-/// failure is looked up before any resend; any other failure is retried without a lookup;
-/// after [`MAX_ATTEMPTS`] the batch is left open.
-fn next_step(answer: Answer, attempt: u32, resumed: bool) -> Step {
+/// earlier tick already tried it; `settle` whether an unclear POST may still take effect. A
+/// lookup that finds the whole batch records it; one that finds part of it looks again; an
+/// empty one sends only once the settle window has passed; an ambiguous failure is looked up
+/// before any resend; any other failure is retried without a lookup; after [`MAX_ATTEMPTS`]
+/// the batch is left open.
+fn next_step(answer: Answer, attempt: u32, resumed: bool, settle: Settle) -> Step {
     let retry = |look_first, error| {
         if attempt + 1 < MAX_ATTEMPTS {
             Step::Retry {
@@ -636,7 +844,14 @@ fn next_step(answer: Answer, attempt: u32, resumed: bool) -> Step {
             invoices,
             resumed: true,
         },
-        Answer::Absent => Step::Send,
+        Answer::Partial { found, expected } => retry(
+            true,
+            format!("only {found} of its {expected} invoices found at the bank so far"),
+        ),
+        Answer::Absent => match settle {
+            Settle::Clear => Step::Send,
+            Settle::Until(t) => Step::Wait(t),
+        },
         Answer::LookUpFailed(error) => retry(true, error),
         Answer::Created(invoices) => Step::Record { invoices, resumed },
         Answer::Refused(errors) => Step::File(errors),
@@ -645,45 +860,102 @@ fn next_step(answer: Answer, attempt: u32, resumed: bool) -> Step {
 }
 
 /// Lease a batch and drive its send loop: do each [`Step`], feed the answer to [`next_step`].
+/// Every batch is looked up by its tag before its first POST too (a restored or copied ledger
+/// finds what the bank holds); the unclear-since time is written before each POST and cleared
+/// by an answer that proves nothing was done.
 async fn send_batch<B: Bank>(
     ledger: &mut Ledger,
     bank: &B,
     c: &Campaign,
     planned: &Batch,
     now: DateTime<Utc>,
-    backoff: StdDuration,
+    opts: &TickOptions,
 ) -> Result<Outcome, IssueError> {
-    let (batch, mut step) =
-        match ledger.write(|tx| tx.take_lease(planned.id, wall_now(), LEASE_SECS, now))? {
-            Claim::Busy => {
-                return Ok(Outcome::Busy {
-                    campaign: c.id,
-                    batch: planned.slot + 1,
-                    of: c.slots(),
-                    tag: planned.tag.clone(),
-                });
-            }
-            Claim::Send(b) => (b, Step::Send),
-            Claim::LookUpFirst(b) => (b, Step::LookUp),
-        };
+    let batch = match ledger.write(|tx| tx.take_lease(planned.id, wall_now(), LEASE_SECS, now))? {
+        Claim::Busy => {
+            return Ok(Outcome::Busy {
+                campaign: c.id,
+                batch: planned.slot + 1,
+                of: c.slots(),
+                tag: planned.tag.clone(),
+            });
+        }
+        Claim::Send(b) | Claim::LookUpFirst(b) => b,
+    };
     let resumed = batch.attempts > 1;
     let body = batch.body.as_deref().unwrap_or_default();
+    let mut unclear_since = batch.unclear_since;
+    let mut found: BTreeMap<String, Invoice> = BTreeMap::new();
+    let mut last_error: Option<String> = None;
     let mut attempt = 0;
+    let mut step = Step::LookUp;
+    let refused = |source| IssueError::Refused {
+        batch: batch.slot + 1,
+        tag: batch.tag.clone(),
+        source,
+    };
     loop {
+        let settle = settle_state(unclear_since, now, opts.settle);
         step = match step {
-            Step::LookUp => next_step(look_up(bank, &batch.tag).await, attempt, resumed),
-            Step::Send => next_step(post(bank, &batch.tag, body).await, attempt, resumed),
+            Step::LookUp => match bank.invoices_by_tag(&batch.tag).await {
+                Ok(list) => {
+                    found.extend(list.into_iter().map(|i| (i.id.clone(), i)));
+                    let answer = classify_lookup(&batch.tag, batch.invoice_count, &found);
+                    tracing::info!(tag = %batch.tag, found = found.len(), ?answer, "looked the batch up");
+                    next_step(answer, attempt, resumed, settle)
+                }
+                Err(e) if e.is_request_level() => {
+                    ledger.db().note_error(batch.id, &e.to_string(), now)?;
+                    return Err(refused(e));
+                }
+                Err(e) => {
+                    tracing::warn!(tag = %batch.tag, error = %e, "lookup failed");
+                    let error = format!("looking up {}: {e}", batch.tag);
+                    last_error = Some(error.clone());
+                    next_step(Answer::LookUpFailed(error), attempt, resumed, settle)
+                }
+            },
+            Step::Send => {
+                ledger.db().mark_unclear(batch.id, Some(now))?;
+                unclear_since = Some(now);
+                let answer = match bank.create_invoices(body.as_bytes()).await {
+                    Ok(created) => Answer::Created(created),
+                    Err(e) if e.is_request_level() => {
+                        ledger.db().mark_unclear(batch.id, None)?;
+                        ledger.db().note_error(batch.id, &e.to_string(), now)?;
+                        return Err(refused(e));
+                    }
+                    Err(ApiError::Rejected { errors, .. }) => Answer::Refused(errors),
+                    Err(e) => {
+                        let ambiguous = e.is_ambiguous();
+                        tracing::warn!(tag = %batch.tag, error = %e, ambiguous, "invoice POST failed");
+                        if !ambiguous {
+                            ledger.db().mark_unclear(batch.id, None)?;
+                            unclear_since = None;
+                        }
+                        last_error = Some(e.to_string());
+                        Answer::Failed {
+                            error: e.to_string(),
+                            ambiguous,
+                        }
+                    }
+                };
+                next_step(answer, attempt, resumed, settle)
+            }
             Step::Retry {
                 attempt: next,
                 look_first,
             } => {
                 attempt = next;
-                tokio::time::sleep(crate::api::client::backoff_delay(backoff, next - 1)).await;
+                tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, next - 1)).await;
                 ledger.db().renew_lease(batch.id, wall_now() + LEASE_SECS)?;
                 Step::first(look_first)
             }
             Step::Record { invoices, resumed } => {
-                return record_issued(ledger, c, &batch, &invoices, now, resumed);
+                let (mut keep, extras) = split_extras(&batch.tag, batch.invoice_count, invoices);
+                let (paid, cancelled) = cancel_extras(bank, &batch.tag, extras).await;
+                keep.extend(paid);
+                return record_issued(ledger, c, &batch, &keep, now, resumed, cancelled);
             }
             Step::File(errors) => {
                 ledger.db().mark_rejected(batch.id, &errors, now)?;
@@ -693,6 +965,30 @@ async fn send_batch<B: Bank>(
                     of: c.slots(),
                     tag: batch.tag.clone(),
                     errors,
+                });
+            }
+            Step::Wait(until) => {
+                let until = ts(until);
+                let note = format!("no clear answer yet; not sent again before {until}");
+                let error = last_error.map(|e| format!("{e}; {note}"));
+                ledger
+                    .db()
+                    .note_error(batch.id, error.as_deref().unwrap_or(&note), now)?;
+                return Ok(match error {
+                    Some(error) => Outcome::Unresolved {
+                        campaign: c.id,
+                        batch: batch.slot + 1,
+                        of: c.slots(),
+                        tag: batch.tag.clone(),
+                        error,
+                    },
+                    None => Outcome::Settling {
+                        campaign: c.id,
+                        batch: batch.slot + 1,
+                        of: c.slots(),
+                        tag: batch.tag.clone(),
+                        until,
+                    },
                 });
             }
             Step::GiveUp(error) => {
@@ -709,38 +1005,6 @@ async fn send_batch<B: Bank>(
     }
 }
 
-async fn look_up<B: Bank>(bank: &B, tag: &str) -> Answer {
-    match bank.invoices_by_tag(tag).await {
-        Ok(found) if !found.is_empty() => {
-            tracing::info!(%tag, found = found.len(), "batch found at the bank; recording it");
-            Answer::Found(found)
-        }
-        Ok(_) => {
-            tracing::info!(%tag, "batch not at the bank; sending it");
-            Answer::Absent
-        }
-        Err(e) => {
-            tracing::warn!(%tag, error = %e, "lookup failed");
-            Answer::LookUpFailed(format!("looking up {tag}: {e}"))
-        }
-    }
-}
-
-async fn post<B: Bank>(bank: &B, tag: &str, body: &str) -> Answer {
-    match bank.create_invoices(body.as_bytes()).await {
-        Ok(created) => Answer::Created(created),
-        Err(ApiError::Rejected { errors, .. }) => Answer::Refused(errors),
-        Err(e) => {
-            let ambiguous = e.is_ambiguous();
-            tracing::warn!(%tag, error = %e, ambiguous, "invoice POST failed");
-            Answer::Failed {
-                error: e.to_string(),
-                ambiguous,
-            }
-        }
-    }
-}
-
 fn record_issued(
     ledger: &mut Ledger,
     c: &Campaign,
@@ -748,6 +1012,7 @@ fn record_issued(
     invoices: &[Invoice],
     now: DateTime<Utc>,
     resumed: bool,
+    cancelled: u32,
 ) -> Result<Outcome, IssueError> {
     let matched = ledger.write(|tx| tx.mark_issued(batch.id, invoices, now))?;
     if matched != batch.invoice_count as usize || invoices.len() != batch.invoice_count as usize {
@@ -759,11 +1024,9 @@ fn record_issued(
         of: c.slots(),
         tag: batch.tag.clone(),
         invoices: invoices.len() as u32,
-        amount: invoices
-            .iter()
-            .map(|i| i.nominal_amount.max(i.amount))
-            .sum(),
+        amount: invoices.iter().map(nominal).sum(),
         resumed,
+        cancelled,
     })
 }
 
@@ -860,7 +1123,7 @@ mod tests {
         let invalid = || {
             vec![ApiErrorItem {
                 code: "invalidTaxId".into(),
-                message: "bad".into(),
+                message: "Element 0: bad".into(),
             }]
         };
         let record = |resumed| Step::Record {
@@ -873,49 +1136,211 @@ mod tests {
         };
         let give_up = |error: &str| Step::GiveUp(error.into());
         let last = MAX_ATTEMPTS - 1;
-        // (answer, attempt (0-based), resumed by an earlier tick) => next step
+        let clear = Settle::Clear;
+        let end = t("2026-03-02T00:05:00Z");
+        let settling = Settle::Until(end);
+        let part = || Partial {
+            found: 3,
+            expected: 10,
+        };
+        let part_error = "only 3 of its 10 invoices found at the bank so far";
+        // (answer, attempt (0-based), resumed by an earlier tick, settle) => next step
         #[rustfmt::skip]
         let cases = [
-            ((Created(vec![invoice("1")]), 0, false),   record(false)),
-            ((Created(vec![invoice("1")]), 2, true),    record(true)),
-            // Found by a lookup: recorded as found after an unclear answer.
-            ((Found(vec![invoice("1")]), 1, false),     record(true)),
-            ((Absent, 1, false),                        Step::Send),
-            // Refused: filed for the operator, never resent, whatever the attempt.
-            ((Refused(invalid()), 0, false),            Step::File(invalid())),
-            ((Refused(invalid()), last, true),          Step::File(invalid())),
+            ((Created(vec![invoice("1")]), 0, false, clear),    record(false)),
+            ((Created(vec![invoice("1")]), 2, true, clear),     record(true)),
+            // Found by a lookup (before the first POST too): adopted as found at the bank.
+            ((Found(vec![invoice("1")]), 0, false, clear),      record(true)),
+            ((Found(vec![invoice("1")]), 1, false, settling),   record(true)),
+            // Nothing under the tag: sent, unless an unclear POST may still take effect.
+            ((Absent, 0, false, clear),                         Step::Send),
+            ((Absent, 1, false, clear),                         Step::Send),
+            ((Absent, 0, true, settling),                       Step::Wait(end)),
+            ((Absent, 2, false, settling),                      Step::Wait(end)),
+            // Part of the batch: looked up again, never sent, never recorded as issued.
+            ((part(), 0, false, clear),                         retry(1, true)),
+            ((part(), 0, false, settling),                      retry(1, true)),
+            ((part(), last, false, clear),                      give_up(part_error)),
+            // Refused element by element: filed for the operator, never resent.
+            ((Refused(invalid()), 0, false, clear),             Step::File(invalid())),
+            ((Refused(invalid()), last, true, clear),           Step::File(invalid())),
             // Ambiguous: the next attempt looks the batch up before any resend.
-            ((timeout(), 0, false),                     retry(1, true)),
-            ((timeout(), 2, false),                     retry(3, true)),
-            ((LookUpFailed("503".into()), 1, false),    retry(2, true)),
+            ((timeout(), 0, false, settling),                   retry(1, true)),
+            ((timeout(), 2, false, settling),                   retry(3, true)),
+            ((LookUpFailed("503".into()), 1, false, clear),     retry(2, true)),
             // Nothing happened at the bank: resend without a lookup.
-            ((unsent(), 0, false),                      retry(1, false)),
+            ((unsent(), 0, false, clear),                       retry(1, false)),
             // Out of attempts: the last error is kept and the batch stays open.
-            ((timeout(), last, false),                  give_up("timeout")),
-            ((unsent(), last, false),                   give_up("connect")),
-            ((LookUpFailed("503".into()), last, false), give_up("503")),
+            ((timeout(), last, false, settling),                give_up("timeout")),
+            ((unsent(), last, false, clear),                    give_up("connect")),
+            ((LookUpFailed("503".into()), last, false, clear),  give_up("503")),
         ];
-        for ((answer, attempt, resumed), want) in cases {
-            let what = format!("{answer:?} in attempt {attempt}");
-            assert_eq!(next_step(answer, attempt, resumed), want, "{what}");
+        for ((answer, attempt, resumed, settle), want) in cases {
+            let what = format!("{answer:?} in attempt {attempt}, {settle:?}");
+            assert_eq!(next_step(answer, attempt, resumed, settle), want, "{what}");
         }
     }
 
-    /// The send loop as `send_batch` drives it, over scripted answers: the requests made.
-    fn walk(look_first: bool, answers: Vec<Answer>) -> (Vec<&'static str>, Step) {
+    #[test]
+    fn a_resend_waits_for_the_settle_window_after_an_unclear_post() {
+        let window = chrono::Duration::minutes(5);
+        let since = t("2026-03-02T00:00:00Z");
+        let until = Settle::Until(t("2026-03-02T00:05:00Z"));
+        // (unclear since, now) => settle
+        let cases = [
+            (None, "2026-03-02T00:00:00Z", Settle::Clear),
+            (Some(since), "2026-03-02T00:00:00Z", until),
+            (Some(since), "2026-03-02T00:04:59Z", until),
+            (Some(since), "2026-03-02T00:05:00Z", Settle::Clear),
+            (Some(since), "2026-03-02T03:00:00Z", Settle::Clear),
+        ];
+        for (unclear, now, want) in cases {
+            assert_eq!(
+                settle_state(unclear, t(now), window),
+                want,
+                "{unclear:?} {now}"
+            );
+        }
+        assert!(SETTLE > chrono::Duration::seconds(30) && SETTLE < chrono::Duration::hours(1));
+    }
+
+    #[test]
+    fn a_lookup_accounts_for_the_whole_batch_from_the_banks_size_tag() {
+        let tag = "stark-abc123-c1-b1";
+        let tagged = |id: &str, size: Option<usize>| {
+            let mut i = invoice(id);
+            i.tags = vec!["stark-abc123-c1".into(), tag.into()];
+            i.tags.extend(size.map(|n| size_tag(tag, n)));
+            i
+        };
+        let found = |invoices: Vec<Invoice>| -> BTreeMap<String, Invoice> {
+            invoices.into_iter().map(|i| (i.id.clone(), i)).collect()
+        };
+        let ids = |n: usize, size| (0..n).map(|k| tagged(&k.to_string(), size)).collect();
+        assert_eq!(size_tag(tag, 10), "stark-abc123-c1-b1-n10");
+        assert!(!is_batch_tag("abc123", &size_tag(tag, 10)));
+        // (invoices found, their size tag, planned count) => whole?
+        let cases: &[(usize, Option<usize>, u32, Option<bool>)] = &[
+            (0, None, 10, None),
+            (10, Some(10), 10, Some(true)),
+            (3, Some(10), 10, Some(false)),
+            // A plan drawn again (a restore): the bank's size wins, either way.
+            (9, Some(9), 12, Some(true)),
+            (9, Some(12), 9, Some(false)),
+            // Sent without a size tag: the planned count.
+            (8, None, 8, Some(true)),
+            (7, None, 8, Some(false)),
+        ];
+        for &(n, size, planned, whole) in cases {
+            let got = classify_lookup(tag, planned, &found(ids(n, size)));
+            let want = match whole {
+                None => Answer::Absent,
+                Some(true) => Answer::Found(ids(n, size)),
+                Some(false) => Answer::Partial {
+                    found: n,
+                    expected: size.unwrap_or(planned as usize),
+                },
+            };
+            assert_eq!(got, want, "{n} found, size {size:?}, planned {planned}");
+        }
+    }
+
+    #[test]
+    fn beyond_one_batchs_worth_the_latest_unpaid_invoices_are_extras() {
+        let tag = "stark-abc123-c1-b1";
+        let inv = |id: &str, status: &str, created: &str| {
+            let mut i = invoice(id);
+            i.status = status.into();
+            i.tags = vec![tag.into(), size_tag(tag, 2)];
+            i.created = serde_json::from_value(serde_json::json!(created)).unwrap();
+            i
+        };
+        let ids = |v: &[Invoice]| v.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        let early = "2026-03-02T00:00:08.000000+00:00";
+        let late = "2026-03-02T00:10:08.000000+00:00";
+        // (invoices at the bank) => (kept, extras)
+        #[allow(clippy::type_complexity)]
+        let cases: &[(&[(&str, &str, &str)], &[&str], &[&str])] = &[
+            (
+                &[("a", "created", early), ("b", "created", early)],
+                &["a", "b"],
+                &[],
+            ),
+            // Sent twice: the later copies are extras.
+            (
+                &[
+                    ("c", "created", late),
+                    ("a", "created", early),
+                    ("d", "created", late),
+                    ("b", "created", early),
+                ],
+                &["a", "b"],
+                &["c", "d"],
+            ),
+            // A paid copy can no longer be cancelled: it is kept first.
+            (
+                &[
+                    ("c", "paid", late),
+                    ("a", "created", early),
+                    ("d", "created", late),
+                    ("b", "created", early),
+                ],
+                &["c", "a"],
+                &["b", "d"],
+            ),
+        ];
+        for (at_bank, kept, extras) in cases {
+            let all = at_bank.iter().map(|(id, st, c)| inv(id, st, c)).collect();
+            let (k, e) = split_extras(tag, 2, all);
+            assert_eq!(
+                (ids(&k), ids(&e)),
+                (
+                    kept.iter().map(|s| s.to_string()).collect(),
+                    extras.iter().map(|s| s.to_string()).collect()
+                ),
+                "{at_bank:?}"
+            );
+        }
+        // A cancelled extra is not part of the batch when it is looked up again.
+        let found: BTreeMap<String, Invoice> =
+            [inv("a", "created", early), inv("x", "canceled", late)]
+                .into_iter()
+                .map(|i| (i.id.clone(), i))
+                .collect();
+        assert_eq!(
+            classify_lookup(tag, 2, &found),
+            Answer::Partial {
+                found: 1,
+                expected: 2
+            }
+        );
+    }
+
+    /// The send loop as `send_batch` drives it, over scripted answers, from `settle`: the
+    /// requests made and the final step. An ambiguous POST starts a settle window that does
+    /// not end within the tick; a POST that provably did nothing clears it.
+    fn walk(mut settle: Settle, answers: Vec<Answer>) -> (Vec<&'static str>, Step) {
+        let window_end = t("2026-03-02T00:05:00Z");
         let mut answers = answers.into_iter();
-        let mut step = Step::first(look_first);
+        let mut step = Step::LookUp;
         let mut attempt = 0;
         let mut calls = Vec::new();
         loop {
             step = match step {
                 Step::LookUp => {
                     calls.push("lookup");
-                    next_step(answers.next().expect("an answer"), attempt, false)
+                    next_step(answers.next().expect("an answer"), attempt, false, settle)
                 }
                 Step::Send => {
                     calls.push("post");
-                    next_step(answers.next().expect("an answer"), attempt, false)
+                    let answer = answers.next().expect("an answer");
+                    if let Answer::Failed { ambiguous, .. } = answer {
+                        settle = match ambiguous {
+                            true => Settle::Until(window_end),
+                            false => Settle::Clear,
+                        };
+                    }
+                    next_step(answer, attempt, false, settle)
                 }
                 Step::Retry {
                     attempt: next,
@@ -931,42 +1356,56 @@ mod tests {
     }
 
     #[test]
-    fn an_unclear_post_is_looked_up_before_any_resend() {
-        let timeout = || Answer::Failed {
+    fn an_unclear_post_is_looked_up_and_never_resent_inside_the_settle_window() {
+        use Answer::*;
+        let timeout = || Failed {
             error: "timeout".into(),
             ambiguous: true,
         };
-        // Lost response, then the lookup finds it: never POSTed twice.
-        let (calls, end) = walk(false, vec![timeout(), Answer::Found(vec![invoice("1")])]);
-        assert_eq!(calls, ["post", "wait", "lookup"]);
-        assert!(matches!(end, Step::Record { resumed: true, .. }));
-        // Lost, not found, resent.
-        let (calls, _) = walk(
-            false,
-            vec![
-                timeout(),
-                Answer::Absent,
-                Answer::Created(vec![invoice("1")]),
-            ],
-        );
-        assert_eq!(calls, ["post", "wait", "lookup", "post"]);
-        // A batch left `sending` by an earlier tick starts with a lookup.
-        let (calls, _) = walk(true, vec![Answer::Absent, Answer::Created(vec![])]);
+        let unsent = || Failed {
+            error: "connect".into(),
+            ambiguous: false,
+        };
+        let end = t("2026-03-02T00:05:00Z");
+        let clear = Settle::Clear;
+        // The first POST of a batch is preceded by a lookup (a restored ledger finds it).
+        let (calls, end_step) = walk(clear, vec![Found(vec![invoice("1")])]);
+        assert_eq!(calls, ["lookup"]);
+        assert!(matches!(end_step, Step::Record { resumed: true, .. }));
+        let (calls, _) = walk(clear, vec![Absent, Created(vec![invoice("1")])]);
         assert_eq!(calls, ["lookup", "post"]);
-        // 503 every time: four attempts, each looked up before its POST, then give up.
-        let mut answers = vec![timeout()];
-        for _ in 1..MAX_ATTEMPTS {
-            answers.extend([Answer::Absent, timeout()]);
-        }
-        let (calls, end) = walk(false, answers);
+        // Lost response, then the lookup finds it: never POSTed twice.
+        let (calls, end_step) = walk(clear, vec![Absent, timeout(), Found(vec![invoice("1")])]);
+        assert_eq!(calls, ["lookup", "post", "wait", "lookup"]);
+        assert!(matches!(end_step, Step::Record { resumed: true, .. }));
+        // Lost and not found (yet): not resent inside the settle window.
+        let (calls, end_step) = walk(clear, vec![Absent, timeout(), Absent]);
+        assert_eq!(calls, ["lookup", "post", "wait", "lookup"]);
+        assert_eq!(end_step, Step::Wait(end));
+        // A later tick inside the window: looked up, nothing sent; after it: sent.
+        let (calls, end_step) = walk(Settle::Until(end), vec![Absent]);
+        assert_eq!((calls, end_step), (vec!["lookup"], Step::Wait(end)));
+        let (calls, _) = walk(clear, vec![Absent, Created(vec![])]);
+        assert_eq!(calls, ["lookup", "post"]);
+        // A connection that never opened did nothing: resent at once.
+        let (calls, _) = walk(clear, vec![Absent, unsent(), Created(vec![])]);
+        assert_eq!(calls, ["lookup", "post", "wait", "post"]);
+        // Part of the batch, every time: looked up again and again, never sent, left open.
+        let part = || Partial {
+            found: 3,
+            expected: 10,
+        };
+        let (calls, end_step) = walk(clear, vec![part(); MAX_ATTEMPTS as usize]);
         assert_eq!(
             calls,
             [
-                "post", "wait", "lookup", "post", "wait", "lookup", "post", "wait", "lookup",
-                "post"
+                "lookup", "wait", "lookup", "wait", "lookup", "wait", "lookup"
             ]
         );
-        assert_eq!(end, Step::GiveUp("timeout".into()));
+        assert!(matches!(end_step, Step::GiveUp(_)));
+        let (calls, end_step) = walk(clear, vec![part(), Found(vec![invoice("1")])]);
+        assert_eq!(calls, ["lookup", "wait", "lookup"]);
+        assert!(matches!(end_step, Step::Record { .. }));
     }
 
     #[test]
@@ -985,7 +1424,7 @@ mod tests {
         };
         use CampaignChoice::*;
         let ok = |latest: Option<&Campaign>, now, new, force| {
-            choose_campaign(latest.cloned(), now, &opts(new, force)).unwrap()
+            choose_campaign(latest.cloned(), None, now, &opts(new, force)).unwrap()
         };
         assert_eq!(ok(None, during, false, false), Start);
         assert_eq!(ok(None, during, true, false), Start);
@@ -993,7 +1432,33 @@ mod tests {
         assert_eq!(ok(Some(&c), after, false, false), Continue(c.clone()));
         assert_eq!(ok(Some(&c), during, true, true), Start);
         assert_eq!(ok(Some(&c), after, true, false), Start);
-        let err = choose_campaign(Some(c.clone()), during, &opts(true, false)).unwrap_err();
+        // An open batch of any campaign: kept resuming, never orphaned by a new campaign.
+        let open = Batch {
+            id: 4,
+            campaign_id: 1,
+            slot: 7,
+            tag: "stark-abc123-c1-b8".into(),
+            status: BatchStatus::Sending,
+            body: None,
+            invoice_count: 9,
+            total_amount: 9_000,
+            attempts: 2,
+            errors: None,
+            lease_until: None,
+            due_at: t("2026-03-02T21:00:00Z"),
+            unclear_since: None,
+        };
+        for (now, force) in [(after, false), (after, true), (during, true)] {
+            let err =
+                choose_campaign(Some(c.clone()), Some(&open), now, &opts(true, force)).unwrap_err();
+            assert!(err.is_usage());
+            assert!(err.to_string().contains("batch 8 of campaign c1"), "{err}");
+        }
+        assert_eq!(
+            choose_campaign(Some(c.clone()), Some(&open), after, &opts(false, false)).unwrap(),
+            Continue(c.clone())
+        );
+        let err = choose_campaign(Some(c.clone()), None, during, &opts(true, false)).unwrap_err();
         assert!(err.is_usage());
         assert_eq!(
             err.to_string(),
@@ -1027,7 +1492,11 @@ mod tests {
             assert_eq!(sent["taxId"], planned.tax_id.as_str());
             assert_eq!(
                 sent["tags"],
-                serde_json::json!(["stark-abc123-c3", "stark-abc123-c3-b5"])
+                serde_json::json!([
+                    "stark-abc123-c3",
+                    "stark-abc123-c3-b5",
+                    format!("stark-abc123-c3-b5-n{}", b.invoices.len())
+                ])
             );
         }
     }

@@ -85,6 +85,10 @@ pub trait Bank: Clone + Send + Sync + 'static {
 
     /// `PATCH /v2/event/{id}` `{"isDelivered": true}` (idempotent, retried).
     fn mark_event_delivered(&self, id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// `PATCH /v2/invoice/{id}` `{"status": "canceled"}`: cancel an invoice that is still
+    /// `created` (refused once it is paid, canceled or expired).
+    fn cancel_invoice(&self, id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 impl Bank for Client {
@@ -128,6 +132,10 @@ impl Bank for Client {
 
     async fn mark_event_delivered(&self, id: &str) -> Result<(), ApiError> {
         self.set_event_delivered(id).await
+    }
+
+    async fn cancel_invoice(&self, id: &str) -> Result<(), ApiError> {
+        self.cancel_invoice_by_id(id).await
     }
 }
 

@@ -501,6 +501,14 @@ impl Client {
             .map(|_| ())
     }
 
+    /// Cancel a `created` invoice (safe to repeat: a second cancel is refused, nothing more).
+    pub async fn cancel_invoice_by_id(&self, id: &str) -> Result<(), ApiError> {
+        let call = endpoints::cancel_invoice(id);
+        self.send_idempotent(call.method, &call.path, &Query::new(), call.body)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn delete_event(&self, id: &str) -> Result<(), ApiError> {
         self.delete("event", id).await
     }

@@ -110,6 +110,15 @@ pub fn mark_event_delivered(id: &str) -> Call {
     }
 }
 
+/// `PATCH /v2/invoice/{id}` `{"status": "canceled"}`: cancel an invoice while it is `created`.
+pub fn cancel_invoice(id: &str) -> Call {
+    Call {
+        method: Method::PATCH,
+        path: format!("invoice/{}", encode_path(id)),
+        body: br#"{"status": "canceled"}"#,
+    }
+}
+
 /// The query of one page of a list: `query`, with `limit` 100 unless it sets one, and the
 /// cursor of the page (none for the first).
 pub fn page_query(query: &Query, cursor: Option<&str>) -> Query {

@@ -44,6 +44,10 @@ pub struct IssueArgs {
     /// Issue slots whose window passed without a run (instead of recording them as missed)
     #[arg(long)]
     pub catch_up: bool,
+    /// After a POST without a clear answer, how long (business time) to give the bank to apply
+    /// it before an empty lookup allows sending the batch again
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub settle: chrono::Duration,
 }
 
 pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
@@ -72,6 +76,7 @@ pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         catch_up: args.catch_up,
         backoff: backoff(),
+        settle: args.settle,
     };
     // The key and the HTTP client are only loaded if the tick has something to send.
     let connect = || -> anyhow::Result<_> { Ok(settings.client()?) };

@@ -89,6 +89,9 @@ pub(crate) struct Batch {
     pub(crate) errors: Option<String>,
     pub(crate) lease_until: Option<i64>,
     pub(crate) due_at: DateTime<Utc>,
+    /// Business time of the last POST that may have taken effect without a clear answer (or of
+    /// finding the batch `sending` with no such record); `None` once the outcome is clear.
+    pub(crate) unclear_since: Option<DateTime<Utc>>,
 }
 
 /// One invoice of a batch, as planned.
@@ -140,7 +143,7 @@ macro_rules! campaign_cols {
 
 macro_rules! batch_cols {
     () => {
-        "id, campaign_id, slot, tag, status, body, invoice_count, total_amount, attempts, errors, lease_until, due_at"
+        "id, campaign_id, slot, tag, status, body, invoice_count, total_amount, attempts, errors, lease_until, due_at, unclear_since"
     };
 }
 
@@ -161,6 +164,11 @@ pub mod sql {
         " FROM batches WHERE campaign_id = ?1 ORDER BY slot"
     );
     pub const BATCH: &str = concat!("SELECT ", batch_cols!(), " FROM batches WHERE id = ?1");
+    pub const OPEN_BATCHES: &str = concat!(
+        "SELECT ",
+        batch_cols!(),
+        " FROM batches WHERE status IN ('planned', 'sending') ORDER BY campaign_id, slot"
+    );
     pub const INSERT_MISSED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5)
          ON CONFLICT DO NOTHING";
@@ -178,7 +186,14 @@ pub mod sql {
     pub const MATCH_ISSUED_INVOICE: &str = "UPDATE invoices SET invoice_id = ?1, status = ?2, created_at = ?3, updated_at = ?4
          WHERE rowid_ = (SELECT rowid_ FROM invoices WHERE batch_id = ?5 AND invoice_id IS NULL
                          AND replace(replace(tax_id, '.', ''), '-', '') = ?6 AND amount = ?7 ORDER BY position LIMIT 1)";
-    pub const MARK_ISSUED: &str = "UPDATE batches SET status = 'issued', lease_until = NULL, errors = NULL, issued_at = ?2, updated_at = ?2 WHERE id = ?1";
+    pub const DROP_UNMATCHED_INVOICES: &str =
+        "DELETE FROM invoices WHERE batch_id = ?1 AND invoice_id IS NULL";
+    pub const INSERT_ADOPTED_INVOICE: &str = "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, created_at, updated_at)
+         VALUES (?1, ?2, (SELECT COALESCE(MAX(position) + 1, 0) FROM invoices WHERE batch_id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT DO NOTHING";
+    pub const MARK_ISSUED: &str = "UPDATE batches SET status = 'issued', lease_until = NULL, errors = NULL, unclear_since = NULL, issued_at = ?2, updated_at = ?2,
+             invoice_count = ?3, total_amount = ?4 WHERE id = ?1";
+    pub const MARK_UNCLEAR: &str = "UPDATE batches SET unclear_since = ?2 WHERE id = ?1";
     pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
     pub const NOTE_ERROR: &str =
         "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
@@ -189,6 +204,7 @@ pub mod sql {
         ("INSERT_CAMPAIGN", INSERT_CAMPAIGN),
         ("BATCHES", BATCHES),
         ("BATCH", BATCH),
+        ("OPEN_BATCHES", OPEN_BATCHES),
         ("INSERT_MISSED", INSERT_MISSED),
         ("DELETE_MISSED", DELETE_MISSED),
         ("INSERT_PLANNED", INSERT_PLANNED),
@@ -197,7 +213,10 @@ pub mod sql {
         ("TAKE_LEASE", TAKE_LEASE),
         ("RENEW_LEASE", RENEW_LEASE),
         ("MATCH_ISSUED_INVOICE", MATCH_ISSUED_INVOICE),
+        ("DROP_UNMATCHED_INVOICES", DROP_UNMATCHED_INVOICES),
+        ("INSERT_ADOPTED_INVOICE", INSERT_ADOPTED_INVOICE),
         ("MARK_ISSUED", MARK_ISSUED),
+        ("MARK_UNCLEAR", MARK_UNCLEAR),
         ("MARK_REJECTED", MARK_REJECTED),
         ("NOTE_ERROR", NOTE_ERROR),
     ];
@@ -244,6 +263,10 @@ fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
         errors: r.get(9)?,
         lease_until: r.get(10)?,
         due_at: parse_ts(&r.get::<_, String>(11)?)?,
+        unclear_since: r
+            .get::<_, Option<String>>(12)?
+            .map(|s| parse_ts(&s))
+            .transpose()?,
     })
 }
 
@@ -262,6 +285,22 @@ impl Db<'_> {
     /// The most recent campaign.
     pub(crate) fn latest_campaign(&self) -> Result<Option<Campaign>, LedgerError> {
         self.q(latest_campaign(self.conn))
+    }
+
+    /// A campaign by id.
+    pub(crate) fn campaign(&self, id: i64) -> Result<Option<Campaign>, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::CAMPAIGN, [id], campaign_from_row)
+            .optional())
+    }
+
+    /// Every open batch (`planned` or `sending`) of every campaign, by campaign and slot.
+    pub(crate) fn open_batches(&self) -> Result<Vec<Batch>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::OPEN_BATCHES)?;
+            stmt.query_map([], batch_from_row)?.collect()
+        })())
     }
 
     /// A campaign's batches, by slot.
@@ -323,6 +362,19 @@ impl Db<'_> {
         self.q(self
             .conn
             .execute(sql::MARK_REJECTED, params![batch_id, json, ts(now)]))
+            .map(drop)
+    }
+
+    /// Record that a POST of the batch is about to be made (`Some(now)`: until a clear answer
+    /// its outcome is unclear), or that the answer proved nothing was done (`None`).
+    pub(crate) fn mark_unclear(
+        &self,
+        batch_id: i64,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(), LedgerError> {
+        self.q(self
+            .conn
+            .execute(sql::MARK_UNCLEAR, params![batch_id, since.map(ts)]))
             .map(drop)
     }
 
@@ -456,9 +508,12 @@ impl Tx<'_> {
         })())
     }
 
-    /// Record the bank's invoices for a batch and mark it issued. `invoices` are matched to
-    /// the planned ones by tax id and amount (the API keeps creation order, but matching by
-    /// content is safer). Returns how many matched.
+    /// Adopt what the bank holds under a batch's tag and mark it issued. The bank's own data
+    /// is the record: each of its invoices is matched to a planned one by tax id and nominal
+    /// amount (the planned row keeps its position); planned rows left unmatched (a plan drawn
+    /// again after a restore, say) are dropped and the bank's unmatched invoices inserted
+    /// with their ids, names, tax ids and amounts. The batch's count and total become the
+    /// bank's. Returns how many matched the plan.
     pub(crate) fn mark_issued(
         &self,
         batch_id: i64,
@@ -466,24 +521,63 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<usize, LedgerError> {
         self.q((|| {
+            let Some(b) = batch(self.conn, batch_id)? else {
+                return Ok(0);
+            };
             let mut matched = 0;
+            let mut unmatched = Vec::new();
             let mut stmt = self.conn.prepare_cached(sql::MATCH_ISSUED_INVOICE)?;
             for inv in invoices {
                 let digits: String = inv.tax_id.chars().filter(|c| c.is_ascii_digit()).collect();
-                matched += stmt.execute(params![
+                let n = stmt.execute(params![
                     inv.id,
                     inv.status,
                     inv.created.to_api(),
                     ts(now),
                     batch_id,
                     digits,
-                    inv.nominal_amount.max(inv.amount)
+                    nominal(inv)
                 ])?;
+                matched += n;
+                if n == 0 {
+                    unmatched.push(inv);
+                }
             }
-            self.conn
-                .execute(sql::MARK_ISSUED, params![batch_id, ts(now)])?;
+            if !unmatched.is_empty() {
+                self.conn
+                    .execute(sql::DROP_UNMATCHED_INVOICES, [batch_id])?;
+                let mut insert = self.conn.prepare_cached(sql::INSERT_ADOPTED_INVOICE)?;
+                for inv in unmatched {
+                    insert.execute(params![
+                        batch_id,
+                        b.campaign_id,
+                        inv.name,
+                        inv.tax_id,
+                        nominal(inv),
+                        inv.id,
+                        inv.status,
+                        inv.created.to_api(),
+                        ts(now)
+                    ])?;
+                }
+            }
+            let total: i64 = invoices.iter().map(nominal).sum();
+            self.conn.execute(
+                sql::MARK_ISSUED,
+                params![batch_id, ts(now), invoices.len() as i64, total],
+            )?;
             Ok(matched)
         })())
+    }
+}
+
+/// The amount an invoice was issued for: its `nominalAmount` (its `amount` grows with fine and
+/// interest when paid late), or `amount` from an answer that leaves it out.
+pub(crate) fn nominal(inv: &Invoice) -> i64 {
+    if inv.nominal_amount > 0 {
+        inv.nominal_amount
+    } else {
+        inv.amount
     }
 }
 
@@ -510,6 +604,7 @@ mod tests {
             errors: None,
             lease_until: None,
             due_at: t("2026-03-02T00:00:00Z"),
+            unclear_since: None,
         }
     }
 
@@ -611,6 +706,83 @@ mod tests {
             take(&mut ledger, wall).unwrap(),
             Claim::Busy,
             "issued is closed"
+        );
+    }
+
+    #[test]
+    fn the_banks_invoices_are_adopted_over_a_plan_drawn_again_and_unclear_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let now = t("2026-03-02T00:00:07Z");
+        let planned = |position, tax_id: &str, amount| PlannedInvoice {
+            position,
+            name: "Planned".into(),
+            tax_id: tax_id.into(),
+            amount,
+        };
+        let new = NewBatch {
+            slot: 0,
+            tag: "stark-abc123-c1-b1".into(),
+            body: "{}".into(),
+            invoices: vec![
+                planned(0, "111.111.111-11", 1000),
+                planned(1, "222.222.222-22", 2000),
+                planned(2, "333.333.333-33", 3000),
+            ],
+        };
+        let (c, b) = ledger
+            .write(|tx| {
+                let c = tx.insert_campaign(now, &CampaignSpec::default(), now)?;
+                let b = tx.insert_planned(&c, &new, now)?.unwrap();
+                Ok::<_, LedgerError>((c, b))
+            })
+            .unwrap();
+        assert_eq!(b.unclear_since, None);
+        ledger.db().mark_unclear(b.id, Some(now)).unwrap();
+        assert_eq!(
+            ledger.db().batches(c.id).unwrap()[0].unclear_since,
+            Some(now)
+        );
+        // The bank holds another plan of the slot: one person in common (paid late, so its
+        // `amount` grew; `nominalAmount` is what was issued), two others.
+        let bank = |id: &str, name: &str, tax_id: &str, nominal: i64, amount: i64| -> Invoice {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "amount": amount, "nominalAmount": nominal, "name": name,
+                "taxId": tax_id, "status": "paid",
+                "created": "2026-03-02T00:00:08.000000+00:00"
+            }))
+            .unwrap()
+        };
+        let held = [
+            bank("i1", "Planned", "22222222222", 2000, 2150),
+            bank("i2", "Bia Lima", "444.444.444-44", 4000, 4000),
+            bank("i3", "Caio Reis", "555.555.555-55", 5000, 5000),
+        ];
+        let matched = ledger.write(|tx| tx.mark_issued(b.id, &held, now)).unwrap();
+        assert_eq!(matched, 1);
+        let after = &ledger.db().batches(c.id).unwrap()[0];
+        assert_eq!(after.status, BatchStatus::Issued);
+        assert_eq!((after.invoice_count, after.total_amount), (3, 11_000));
+        assert_eq!(after.unclear_since, None);
+        let conn = Connection::open(dir.path().join("l.sqlite3")).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT invoice_id, name, tax_id, amount FROM invoices ORDER BY invoice_id")
+            .unwrap();
+        let rows: Vec<(String, String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let row = |id: &str, name: &str, tax_id: &str, amount| {
+            (id.to_string(), name.to_string(), tax_id.to_string(), amount)
+        };
+        assert_eq!(
+            rows,
+            [
+                row("i1", "Planned", "222.222.222-22", 2000),
+                row("i2", "Bia Lima", "444.444.444-44", 4000),
+                row("i3", "Caio Reis", "555.555.555-55", 5000),
+            ]
         );
     }
 

@@ -187,4 +187,12 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX credits_unsettled ON credits(recorded_at, invoice_id)
         WHERE ours = 1 AND settled = 0 AND skip_reason IS NULL;
     "#,
+    // 8: when a batch's outcome at the bank became unclear (a POST was made, or may have been,
+    // without a clear answer): no resend before the settle window after it has passed. It is
+    // written before every POST from now on; a batch left `sending` by an earlier version may
+    // have been POSTed, so it is unclear since it was last touched.
+    r#"
+    ALTER TABLE batches ADD COLUMN unclear_since TEXT;
+    UPDATE batches SET unclear_since = updated_at WHERE status = 'sending';
+    "#,
 ];

@@ -392,6 +392,12 @@ impl Bank for MemoryBank {
         self.request(call.method, &call.path, &Query::new(), call.body)
             .map(|_| ())
     }
+
+    async fn cancel_invoice(&self, id: &str) -> Result<(), ApiError> {
+        let call = endpoints::cancel_invoice(id);
+        self.request(call.method, &call.path, &Query::new(), call.body)
+            .map(|_| ())
+    }
 }
 
 #[cfg(test)]

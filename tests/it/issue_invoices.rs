@@ -322,3 +322,269 @@ fn new_campaign_refuses_while_one_runs() {
         stdout(&out)
     );
 }
+
+/// Copy the ledger (and its WAL, if any) from `from` to `to`.
+fn copy_ledger(from: &std::path::Path, to: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let src = std::path::PathBuf::from(format!("{}{suffix}", from.display()));
+        let dst = std::path::PathBuf::from(format!("{}{suffix}", to.display()));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// One invoice of a batch as the ledger records it: (invoice id, tax id, amount).
+type LedgerInvoice = (Option<String>, String, i64);
+
+/// The ledger's record of a batch: (status, invoice count, its invoices).
+fn ledger_batch(env: &Env, tag: &str) -> (String, i64, Vec<LedgerInvoice>) {
+    let conn = env.ledger_conn();
+    let (id, status, count): (i64, String, i64) = conn
+        .query_row(
+            "SELECT id, status, invoice_count FROM batches WHERE tag = ?1",
+            [tag],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT invoice_id, tax_id, amount FROM invoices WHERE batch_id = ?1 ORDER BY position",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (status, count, rows)
+}
+
+#[test]
+fn a_ledger_restored_from_a_backup_adopts_what_the_bank_holds_instead_of_sending_again() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    tick(&env, env.t0).success();
+    let backup = env.dir.path().join("backup.sqlite3");
+    copy_ledger(&env.ledger, &backup);
+    tick(&env, env.t0 + Duration::hours(3)).success();
+    let tag = format!("stark-{}-c1-b2", env.ledger_id());
+    let mut held: Vec<String> = env.batches_at_bank()[&tag]
+        .iter()
+        .map(|i| i.id.clone())
+        .collect();
+    held.sort();
+    // The backup knows nothing of batch 2: it plans the slot again, with other people.
+    copy_ledger(&backup, &env.ledger);
+    let out = tick(&env, env.t0 + Duration::hours(3) + Duration::minutes(10)).success();
+    assert!(
+        stdout(&out).contains("batch 2/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    let batches = env.batches_at_bank();
+    assert_eq!(batches.len(), 2);
+    let mut now_held: Vec<String> = batches[&tag].iter().map(|i| i.id.clone()).collect();
+    now_held.sort();
+    assert_eq!(
+        now_held, held,
+        "one batch's worth under {tag}, the first one"
+    );
+    // The ledger adopted the bank's invoices: their ids, tax ids and nominal amounts.
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!((status.as_str(), count as usize), ("issued", held.len()));
+    let truth = env.truth();
+    let mut recorded: Vec<String> = rows
+        .iter()
+        .map(|(id, tax_id, amount)| {
+            let id = id.clone().expect("every invoice recorded");
+            let inv = truth.invoices.iter().find(|i| i.id == id).unwrap();
+            assert_eq!(*amount, inv.nominal_amount);
+            assert!(is_valid_cpf(tax_id), "{tax_id}");
+            id
+        })
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, held);
+    env.assert_money_invariants();
+}
+
+#[test]
+fn a_partial_lookup_never_marks_a_batch_issued_with_invoices_unknown() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    // The POST takes effect but its answer is lost; every tag query returns a strict part.
+    env.faults(&[
+        "invoice.create:lost-response=1",
+        "invoice.list:list-partial=1",
+    ]);
+    let _ = tick(&env, env.t0);
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    let at_bank = env.batches_at_bank();
+    assert_eq!(at_bank.len(), 1, "sent once");
+    let n = at_bank[&tag].len();
+    let (status, _, rows) = ledger_batch(&env, &tag);
+    let recorded = rows.iter().filter(|r| r.0.is_some()).count();
+    // Issued only with every invoice accounted for; otherwise open, to be looked up again.
+    assert!(
+        status == "sending" || (status == "issued" && recorded == n),
+        "{status} with {recorded} of {n} invoices recorded"
+    );
+    env.faults(&[]);
+    let out = tick(&env, env.t0 + Duration::minutes(20)).success();
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "issued", "{}", stdout(&out));
+    assert_eq!(count as usize, n);
+    assert!(rows.iter().all(|r| r.0.is_some()), "{rows:?}");
+    assert_eq!(rows.len(), n);
+    assert_eq!(env.batches_at_bank()[&tag].len(), n, "never resent");
+}
+
+#[test]
+fn a_late_effect_is_never_resent_inside_the_settle_window_and_is_adopted_once_it_applies() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    // Every create answers unclearly now and takes effect 2 minutes of business time later.
+    env.faults(&["invoice.create:late-effect=1@120000"]);
+    let out = tick(&env, env.t0).exits(1);
+    assert!(stderr(&out).contains("no clear answer"), "{}", stderr(&out));
+    // Inside the settle window: looked up, nothing there yet, nothing sent.
+    let out = tick(&env, env.t0 + Duration::minutes(1)).success();
+    assert!(
+        stdout(&out).contains("not sent again before"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(env.batches_at_bank().is_empty());
+    // The late effect applies; the next tick (after the window) adopts it instead of resending.
+    env.faults(&[]);
+    let out = tick(&env, env.t0 + Duration::minutes(10)).success();
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    let batches = env.batches_at_bank();
+    assert_eq!(batches.len(), 1);
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "issued");
+    assert_eq!(batches[&tag].len(), count as usize, "one batch's worth");
+    assert!(rows.iter().all(|r| r.0.is_some()));
+    // Later ticks in the slot send nothing more.
+    tick(&env, env.t0 + Duration::minutes(40)).success();
+    assert_eq!(env.batches_at_bank()[&tag].len(), count as usize);
+}
+
+#[test]
+fn a_request_level_refusal_leaves_the_batch_open_exits_2_and_the_next_good_run_sends_it() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let tag = |env: &Env| format!("stark-{}-c1-b1", env.ledger_id());
+    for (fault, code) in [
+        ("invalid-access-time=1", "invalidAccessTime"),
+        ("invalid-credentials=1", "invalidCredentials"),
+    ] {
+        env.faults(&[fault]);
+        let out = tick(&env, env.t0 + Duration::minutes(1)).exits(2);
+        assert!(stderr(&out).contains(code), "{}", stderr(&out));
+        let (status, _, _) = ledger_batch(&env, &tag(&env));
+        assert_ne!(status, "rejected", "{fault}");
+        assert!(env.truth().invoices.is_empty());
+    }
+    env.faults(&[]);
+    let out = tick(&env, env.t0 + Duration::minutes(5)).success();
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank().len(), 1);
+    assert_eq!(ledger_batch(&env, &tag(&env)).0, "issued");
+}
+
+#[test]
+fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_while_one_is_open() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    tick(&env, t0).success();
+    // The last slot (21:00) gets no clear answer: its batch stays open.
+    env.faults(&["invoice.create:503=1"]);
+    tick(&env, t0 + Duration::hours(21)).exits(1);
+    env.faults(&[]);
+    let tag = format!("stark-{}-c1-b8", env.ledger_id());
+    assert_eq!(ledger_batch(&env, &tag).0, "sending");
+    // Over, but a new campaign would orphan it: refused, even with --force.
+    let out = env
+        .at(t0 + Duration::hours(25))
+        .run(["issue-invoices", "--new-campaign", "--force"])
+        .exits(2);
+    assert!(stderr(&out).contains("still open"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&tag), "{}", stderr(&out));
+    // A ledger from an earlier version may hold a newer campaign next to an open batch.
+    let conn = env.ledger_conn();
+    conn.execute(
+        "UPDATE batches SET status = 'rejected' WHERE tag = ?1",
+        [&tag],
+    )
+    .unwrap();
+    env.at(t0 + Duration::hours(25))
+        .run([
+            "issue-invoices",
+            "--new-campaign",
+            "--every",
+            "1h",
+            "--for",
+            "2h",
+            "--min",
+            "1",
+            "--max",
+            "2",
+        ])
+        .success();
+    conn.execute(
+        "UPDATE batches SET status = 'sending' WHERE tag = ?1",
+        [&tag],
+    )
+    .unwrap();
+    // The next tick resumes the earlier campaign's batch too.
+    let out = tick(&env, t0 + Duration::hours(25) + Duration::minutes(10)).success();
+    assert!(
+        stdout(&out).contains("batch 8/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ledger_batch(&env, &tag).0, "issued");
+    assert_eq!(env.batches_at_bank().len(), 3);
+}
+
+#[test]
+fn a_batch_sent_twice_keeps_one_batchs_worth_and_cancels_the_unpaid_extras() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let t0 = env.t0;
+    // Every create answers unclearly now and takes effect 10 minutes later: longer than the
+    // settle window, so the batch is sent twice before the first copy shows up.
+    env.faults(&["invoice.create:late-effect=1@600000"]);
+    tick(&env, t0).exits(1);
+    tick(&env, t0 + Duration::minutes(6)).exits(1);
+    env.faults(&[]);
+    let out = tick(&env, t0 + Duration::minutes(20)).success();
+    assert!(
+        stdout(&out).contains("extra invoices under its tag cancelled"),
+        "{}",
+        stdout(&out)
+    );
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "issued");
+    let at_bank = &env.batches_at_bank()[&tag];
+    let live: Vec<_> = at_bank.iter().filter(|i| i.status != "canceled").collect();
+    assert_eq!(live.len(), count as usize, "one batch's worth is live");
+    assert_eq!(
+        at_bank.len(),
+        2 * count as usize,
+        "the other copy is cancelled"
+    );
+    for (id, _, _) in &rows {
+        let id = id.as_deref().expect("recorded");
+        assert!(live.iter().any(|i| i.id == id), "{id} is a live invoice");
+    }
+    env.assert_money_invariants();
+}
