@@ -190,19 +190,14 @@ mod tests {
         (env.event, raw)
     }
 
+    use crate::ledger::testing::{
+        add_invoice_200, add_sending_transfer_100, credit_count_and_net, event_source_and_verdict,
+    };
+
+    /// A ledger holding invoice `100` of its own.
     fn ledger_with_invoice(invoice_id: &str) -> (tempfile::TempDir, Ledger) {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        l.db()
-            .fixture_sql(&format!(
-                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
-                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
-                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '{invoice_id}', 'created', 'x');"
-            ))
-            .unwrap();
-        (dir, l)
+        assert_eq!(invoice_id, "100", "the shared fixture holds invoice 100");
+        crate::ledger::testing::ledger_with_invoice("created", false)
     }
 
     fn now() -> DateTime<Utc> {
@@ -233,11 +228,7 @@ mod tests {
         // The same credit in another event (e.g. from the sweep after a webhook).
         let (ev2, raw2) = credited("2", "100", 1000, 7);
         assert_eq!(apply_one(&mut l, &ev2, &raw2).verdict, Verdict::CreditKnown);
-        let (n, net) = (
-            l.db().fixture_i64("SELECT COUNT(*) FROM credits").unwrap(),
-            l.db().fixture_i64("SELECT SUM(net) FROM credits").unwrap(),
-        );
-        assert_eq!((n, net), (1, 993));
+        assert_eq!(credit_count_and_net(&l), (1, 993));
         let need = transferable(&l);
         assert_eq!(need, vec![("100".to_string(), 993, 0)]);
     }
@@ -269,12 +260,7 @@ mod tests {
         assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
         assert!(transferable(&l).is_empty());
         // The batch holding invoice 200 gets recorded afterwards (its POST answer was late).
-        l.db()
-            .fixture_sql(
-                "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                 VALUES (1, 1, 1, 'Bia', '337.451.076-08', 1000, '200', 'created', 'x')",
-            )
-            .unwrap();
+        add_invoice_200(&l);
         let need = transferable(&l);
         assert_eq!(need, vec![("200".to_string(), 993, 0)]);
     }
@@ -297,30 +283,23 @@ mod tests {
         let (_d, mut l) = ledger_with_invoice("100");
         let (ev, raw) = credited("1", "100", 1000, 7);
         assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
-        l.db()
-            .fixture_sql(
-                "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
-                 VALUES ('100', 1, 'x-100-a1', 'tag-100', 993, '{}', 'sending', 'x', 'x')",
-            )
-            .unwrap();
+        add_sending_transfer_100(&l);
         let (ev, raw) = transfer_event("2", "x-100-a1", "success");
         let swept = l
             .write(|tx| apply(tx, &ev, &raw, EventSource::Sweep, now()))
             .unwrap();
         assert_eq!(swept.verdict, Verdict::TransferUpdate);
+        let row = l.db().transfer_by_external_id("x-100-a1").unwrap().unwrap();
         assert_eq!(
-            l.db()
-                .fixture_i64(
-                    "SELECT COUNT(*) FROM transfers WHERE status = 'success' AND transfer_id = 'T1'"
-                )
-                .unwrap(),
-            1
+            (row.status, row.transfer_id.as_deref()),
+            (
+                crate::ledger::transfers::TransferStatus::Success,
+                Some("T1")
+            )
         );
         assert_eq!(
-            l.db()
-                .fixture_i64("SELECT COUNT(*) FROM events WHERE id = '2' AND source = 'sweep' AND verdict = 'transfer-update'")
-                .unwrap(),
-            1
+            event_source_and_verdict(&l, "2"),
+            ("sweep".to_string(), "transfer-update".to_string())
         );
         // Final already: still one of ours.
         let (ev, raw) = transfer_event("3", "x-100-a1", "failed");
