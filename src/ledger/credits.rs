@@ -20,6 +20,7 @@ pub mod sql {
     pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";
     pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1";
+    pub const INVOICE_STATUS: &str = "SELECT status FROM invoices WHERE invoice_id = ?1";
     pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2";
     /// Every issued invoice of ours without a credit (the reconcile check): reads all of
     /// `invoices` by design; the credit lookup is by primary key.
@@ -35,6 +36,7 @@ pub mod sql {
     pub const ALL: &[(&str, &str)] = &[
         ("INSERT_CREDIT", INSERT_CREDIT),
         ("IS_OUR_INVOICE", IS_OUR_INVOICE),
+        ("INVOICE_STATUS", INVOICE_STATUS),
         ("UPDATE_INVOICE_STATUS", UPDATE_INVOICE_STATUS),
         ("UNCREDITED_INVOICES", UNCREDITED_INVOICES),
         ("TRANSFERABLE_NET", TRANSFERABLE_NET),
@@ -91,13 +93,21 @@ impl Db<'_> {
     }
 
     /// Update one of our invoices' status from a log snapshot (the bank's status word).
-    /// `false` when it is not ours or already had that status.
+    /// `false` when it is not ours, already had that status, or the snapshot is older than
+    /// what the ledger holds (statuses only move forward: [`crate::domain::invoice`]).
     pub(crate) fn update_invoice_status(
         &self,
         invoice_id: &str,
         status: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
+        let current: Option<Option<String>> =
+            self.row(sql::INVOICE_STATUS, [invoice_id], |r| r.get(0))?;
+        // Not ours, or an older snapshot than what the ledger holds: nothing to note.
+        match current {
+            Some(current) if crate::domain::invoice::advances(current.as_deref(), status) => {}
+            _ => return Ok(false),
+        }
         self.exec(
             sql::UPDATE_INVOICE_STATUS,
             params![invoice_id, status, ts(now)],

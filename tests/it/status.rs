@@ -301,3 +301,28 @@ mod binary {
         assert!(text.contains("invalidAmount: Amount exceeds the available balance"));
     }
 }
+
+/// Invoice statuses only move forward. A reconcile-only day sweeps each invoice's events newest
+/// first (credited, paid, then created), so an older snapshot used to win and `status` showed
+/// paid and credited invoices as `created`.
+#[test]
+fn a_reconcile_only_day_leaves_paid_invoices_paid() {
+    use crate::harness::{Env, tick};
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    tick(&env, env.t0).success();
+    env.advance(chrono::Duration::hours(1));
+    env.at_now().run(["reconcile", "--no-transfer"]).success();
+    let rows = env
+        .at_now()
+        .run(["status", "--invoices", "--json", "--limit", "100"])
+        .success()
+        .json();
+    let statuses: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.len() >= 8, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == "paid"), "{statuses:?}");
+}
