@@ -16,8 +16,7 @@ pub struct TransferArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
     /// Operator override: one more attempt for this invoice's credit, which waits for you
-    /// (its transfers were rejected or all failed); asks the bank first and refuses while it
-    /// holds a live transfer for the invoice; repeatable
+    /// (its transfers were rejected or all failed); repeatable
     #[arg(long, value_name = "INVOICE_ID")]
     pub retry: Vec<String>,
 }
