@@ -408,9 +408,20 @@ impl Client {
             .value)
     }
 
-    async fn get_one<T: DeserializeOwned>(&self, path: &str, key: &str) -> Result<T, ApiError> {
-        let answer = self.get_value(path, &Query::new()).await?;
-        take_field(answer.value, key)
+    /// `GET /v2/{kind}/{id}`: the item under `kind`.
+    async fn get_one<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<T, ApiError> {
+        let path = format!("{kind}/{}", encode_path(id));
+        let answer = self.get_value(&path, &Query::new()).await?;
+        take_field(answer.value, kind)
+    }
+
+    /// A create sent once with `body` as is: the created items.
+    async fn create_raw<T: DeserializeOwned>(
+        &self,
+        create: endpoints::Create,
+        body: &[u8],
+    ) -> Result<Vec<T>, ApiError> {
+        take_field(self.post_raw(create.path, body).await?, create.key)
     }
 
     /// One page of a list endpoint.
@@ -458,33 +469,28 @@ impl Client {
 
     /// Create invoices from an already serialized `{"invoices": [...]}` body, sent as is.
     pub async fn create_invoices_raw(&self, body: &[u8]) -> Result<Vec<Invoice>, ApiError> {
-        let create = endpoints::CREATE_INVOICES;
-        take_field(self.post_raw(create.path, body).await?, create.key)
+        self.create_raw(endpoints::CREATE_INVOICES, body).await
     }
 
     pub async fn get_invoice(&self, id: &str) -> Result<Invoice, ApiError> {
-        self.get_one(&format!("invoice/{}", encode_path(id)), "invoice")
-            .await
+        self.get_one("invoice", id).await
     }
 
     // --- transfers ------------------------------------------------------------------------
 
     /// Create transfers from an already serialized `{"transfers": [...]}` body, sent as is.
     pub async fn create_transfers_raw(&self, body: &[u8]) -> Result<Vec<Transfer>, ApiError> {
-        let create = endpoints::CREATE_TRANSFERS;
-        take_field(self.post_raw(create.path, body).await?, create.key)
+        self.create_raw(endpoints::CREATE_TRANSFERS, body).await
     }
 
     pub async fn get_transfer(&self, id: &str) -> Result<Transfer, ApiError> {
-        self.get_one(&format!("transfer/{}", encode_path(id)), "transfer")
-            .await
+        self.get_one("transfer", id).await
     }
 
     // --- events ---------------------------------------------------------------------------
 
     pub async fn get_event(&self, id: &str) -> Result<Event, ApiError> {
-        self.get_one(&format!("event/{}", encode_path(id)), "event")
-            .await
+        self.get_one("event", id).await
     }
 
     /// `PATCH /v2/event/{id}` with `{"isDelivered": true}` (idempotent, so retried).

@@ -45,20 +45,12 @@ pub const CREATE_TRANSFERS: Create = Create {
 
 /// Every invoice carrying `tag`.
 pub fn invoices_by_tag(tag: &str) -> List {
-    List {
-        path: "invoice",
-        key: "invoices",
-        query: Query::new().set("tags", tag),
-    }
+    invoices(Query::new().set("tags", tag))
 }
 
 /// The invoices with these ids.
 pub fn invoices_by_ids<S: AsRef<str>>(ids: &[S]) -> List {
-    List {
-        path: "invoice",
-        key: "invoices",
-        query: Query::new().list("ids", ids),
-    }
+    invoices(Query::new().list("ids", ids))
 }
 
 /// The `credited` logs of these invoices.
@@ -74,19 +66,29 @@ pub fn invoice_credit_logs<S: AsRef<str>>(invoice_ids: &[S]) -> List {
 
 /// Every transfer carrying any of `tags`.
 pub fn transfers_by_tags<S: AsRef<str>>(tags: &[S]) -> List {
-    List {
-        path: "transfer",
-        key: "transfers",
-        query: Query::new().list("tags", tags),
-    }
+    transfers(Query::new().list("tags", tags))
 }
 
 /// The transfers with these ids.
 pub fn transfers_by_ids<S: AsRef<str>>(ids: &[S]) -> List {
+    transfers(Query::new().list("ids", ids))
+}
+
+/// A list of invoices (where they are created).
+fn invoices(query: Query) -> List {
     List {
-        path: "transfer",
-        key: "transfers",
-        query: Query::new().list("ids", ids),
+        path: CREATE_INVOICES.path,
+        key: CREATE_INVOICES.key,
+        query,
+    }
+}
+
+/// A list of transfers (where they are created).
+fn transfers(query: Query) -> List {
+    List {
+        path: CREATE_TRANSFERS.path,
+        key: CREATE_TRANSFERS.key,
+        query,
     }
 }
 

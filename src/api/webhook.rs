@@ -71,11 +71,6 @@ impl WebhookVerifier {
         }
     }
 
-    pub fn with_refetch_interval(mut self, d: Duration) -> Self {
-        self.refetch_interval = d;
-        self
-    }
-
     /// The key currently cached.
     pub fn current_key(&self) -> Option<PublicKey> {
         self.key.read().expect("key lock").clone()
@@ -143,15 +138,24 @@ mod tests {
         })
     }
 
+    /// A verifier that starts with `cached`'s key and fetches `fetched`'s, counting the fetches.
+    fn counting_verifier(
+        cached: &PrivateKey,
+        fetched: &PrivateKey,
+    ) -> (WebhookVerifier, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let v = WebhookVerifier::new(
+            Some(cached.public_key()),
+            Some(fetcher_of(fetched.public_key(), calls.clone())),
+        );
+        (v, calls)
+    }
+
     #[tokio::test]
     async fn rotated_key_is_fetched_once_then_cached() {
         let old = PrivateKey::generate();
         let new = PrivateKey::generate();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let v = WebhookVerifier::new(
-            Some(old.public_key()),
-            Some(fetcher_of(new.public_key(), calls.clone())),
-        );
+        let (v, calls) = counting_verifier(&old, &new);
         let body = b"{\"event\":{}}";
         let sig = new.sign_base64(body);
         let fetched = v.verify(body, Some(&sig)).await.unwrap();
@@ -164,11 +168,7 @@ mod tests {
     async fn bad_signatures_do_not_flood_the_api() {
         let key = PrivateKey::generate();
         let other = PrivateKey::generate();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let v = WebhookVerifier::new(
-            Some(key.public_key()),
-            Some(fetcher_of(key.public_key(), calls.clone())),
-        );
+        let (v, calls) = counting_verifier(&key, &key);
         for _ in 0..20 {
             let sig = other.sign_base64(b"x");
             assert!(matches!(

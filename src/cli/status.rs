@@ -8,14 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use comfy_table::{Cell, CellAlignment, Table, presets};
+use comfy_table::{CellAlignment, Table, presets};
 
 use super::GlobalArgs;
 use crate::domain::money::format_brl;
 use crate::ledger::Ledger;
 use crate::status::{
-    self, Group, InvoiceRow, StatusOptions, StatusReport, StoredErrors, TransferIssue,
-    TransferListRow,
+    self, Group, InvoiceRow, StatusOptions, StatusReport, StoredErrors, TransferListRow,
 };
 
 #[derive(Debug, Args)]
@@ -216,95 +215,94 @@ pub fn render(r: &StatusReport) -> String {
     out.push_str("\nAttention\n");
     let mut t = table(&["kind", "what", "amount", "detail"]);
     let mut more = Vec::new();
-    let mut note_more = |kind: &str, total: i64, shown: usize| {
-        if total > shown as i64 {
-            more.push(format!("{kind}: {} more not shown", total - shown as i64));
-        }
-    };
-    for s in &a.stale_credits.items {
-        t.add_row(vec![
-            "stale credit".to_string(),
-            format!("invoice {}", s.invoice_id),
-            format_brl(s.net),
-            format!(
-                "recorded {} min ago, transfer: {}",
-                s.age_minutes,
-                s.transfer_status.as_deref().unwrap_or("none")
-            ),
-        ]);
-    }
-    note_more(
+    attention_rows(
+        &mut t,
+        &mut more,
+        "stale credit",
         "stale credits",
-        a.stale_credits.total,
-        a.stale_credits.items.len(),
+        &a.stale_credits,
+        |s| {
+            [
+                format!("invoice {}", s.invoice_id),
+                format_brl(s.net),
+                format!(
+                    "recorded {} min ago, transfer: {}",
+                    s.age_minutes,
+                    s.transfer_status.as_deref().unwrap_or("none")
+                ),
+            ]
+        },
     );
-    let mut transfer_rows = |kind: &str, g: &Group<TransferIssue>, t: &mut Table| {
-        for x in &g.items {
-            t.add_row(vec![
-                kind.to_string(),
+    for (kind, g) in [
+        ("failed transfer", &a.failed_transfers),
+        ("rejected transfer", &a.rejected_transfers),
+    ] {
+        attention_rows(&mut t, &mut more, kind, kind, g, |x| {
+            [
                 format!(
                     "invoice {} attempt {} ({})",
                     x.invoice_id, x.attempt, x.external_id
                 ),
                 format_brl(x.amount),
                 describe_errors(x.errors.as_ref()),
-            ]);
-        }
-        note_more(kind, g.total, g.items.len());
-    };
-    transfer_rows("failed transfer", &a.failed_transfers, &mut t);
-    transfer_rows("rejected transfer", &a.rejected_transfers, &mut t);
-    for x in &a.foreign_credits.items {
-        t.add_row(vec![
-            "foreign credit".to_string(),
-            format!("invoice {}", x.invoice_id),
-            format_brl(x.amount),
-            format!("not issued by this ledger; recorded {}", x.recorded_at),
-        ]);
+            ]
+        });
     }
-    note_more(
+    attention_rows(
+        &mut t,
+        &mut more,
+        "foreign credit",
         "foreign credits",
-        a.foreign_credits.total,
-        a.foreign_credits.items.len(),
+        &a.foreign_credits,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                format_brl(x.amount),
+                format!("not issued by this ledger; recorded {}", x.recorded_at),
+            ]
+        },
     );
-    for x in &a.rejected_batches.items {
-        t.add_row(vec![
-            "rejected batch".to_string(),
-            format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
-            String::new(),
-            describe_errors(x.errors.as_ref()),
-        ]);
-    }
-    note_more(
+    attention_rows(
+        &mut t,
+        &mut more,
+        "rejected batch",
         "rejected batches",
-        a.rejected_batches.total,
-        a.rejected_batches.items.len(),
+        &a.rejected_batches,
+        |x| {
+            [
+                format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
+                String::new(),
+                describe_errors(x.errors.as_ref()),
+            ]
+        },
     );
-    for x in &a.missed_slots.items {
-        t.add_row(vec![
-            "missed slot".to_string(),
-            format!("c{} batch {}", x.campaign_id, x.batch),
-            String::new(),
-            format!("was due {}", x.due_at),
-        ]);
-    }
-    note_more(
+    attention_rows(
+        &mut t,
+        &mut more,
+        "missed slot",
         "missed slots",
-        a.missed_slots.total,
-        a.missed_slots.items.len(),
+        &a.missed_slots,
+        |x| {
+            [
+                format!("c{} batch {}", x.campaign_id, x.batch),
+                String::new(),
+                format!("was due {}", x.due_at),
+            ]
+        },
     );
-    for x in &a.skipped_credits.items {
-        t.add_row(vec![
-            "skipped credit".to_string(),
-            format!("invoice {}", x.invoice_id),
-            format_brl(x.amount),
-            x.skip_reason.clone().unwrap_or_default(),
-        ]);
-    }
-    note_more(
+    attention_rows(
+        &mut t,
+        &mut more,
+        "skipped credit",
         "skipped credits",
-        a.skipped_credits.total,
-        a.skipped_credits.items.len(),
+        &a.skipped_credits,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                format_brl(x.amount),
+                x.skip_reason.clone().unwrap_or_default(),
+            ]
+        },
     );
     right(&mut t, &[2]);
     out.push_str(&format!("{t}\n"));
@@ -314,66 +312,106 @@ pub fn render(r: &StatusReport) -> String {
     out
 }
 
+/// One attention row per item of `g` (`row` gives its what, amount and detail), and a note in
+/// `more` when `g` holds more than it shows.
+fn attention_rows<T>(
+    t: &mut Table,
+    more: &mut Vec<String>,
+    kind: &str,
+    note_kind: &str,
+    g: &Group<T>,
+    row: impl Fn(&T) -> [String; 3],
+) {
+    for x in &g.items {
+        let [what, amount, detail] = row(x);
+        t.add_row(vec![kind.to_string(), what, amount, detail]);
+    }
+    let shown = g.items.len() as i64;
+    if g.total > shown {
+        more.push(format!("{note_kind}: {} more not shown", g.total - shown));
+    }
+}
+
 /// `--invoices`: most recent first.
 pub fn render_invoices(rows: &[InvoiceRow]) -> String {
-    if rows.is_empty() {
-        return "no invoices yet\n".to_string();
-    }
-    let mut t = table(&[
-        "batch",
-        "invoice",
-        "name",
-        "amount",
-        "status",
-        "credited (net)",
-        "updated",
-    ]);
-    for r in rows {
-        t.add_row(vec![
-            Cell::new(format!("c{} b{} #{}", r.campaign_id, r.batch, r.position)),
-            Cell::new(r.invoice_id.as_deref().unwrap_or("-")),
-            Cell::new(&r.name),
-            Cell::new(format_brl(r.amount)),
-            Cell::new(&r.status),
-            Cell::new(r.credited_net.map(format_brl).unwrap_or_default()),
-            Cell::new(&r.updated_at),
-        ]);
-    }
-    right(&mut t, &[3, 5]);
-    format!("{t}\n")
+    render_list(
+        rows,
+        "no invoices yet",
+        &[
+            "batch",
+            "invoice",
+            "name",
+            "amount",
+            "status",
+            "credited (net)",
+            "updated",
+        ],
+        &[3, 5],
+        |r| {
+            vec![
+                format!("c{} b{} #{}", r.campaign_id, r.batch, r.position),
+                r.invoice_id.as_deref().unwrap_or("-").to_string(),
+                r.name.clone(),
+                format_brl(r.amount),
+                r.status.clone(),
+                r.credited_net.map(format_brl).unwrap_or_default(),
+                r.updated_at.clone(),
+            ]
+        },
+    )
 }
 
 /// `--transfers`: most recent attempt first.
 pub fn render_transfers(rows: &[TransferListRow]) -> String {
+    render_list(
+        rows,
+        "no transfers yet",
+        &[
+            "id",
+            "invoice",
+            "attempt",
+            "external id",
+            "amount",
+            "fee",
+            "status",
+            "bank id",
+            "updated",
+            "errors",
+        ],
+        &[0, 2, 4, 5],
+        |r| {
+            vec![
+                r.id.to_string(),
+                r.invoice_id.clone(),
+                r.attempt.to_string(),
+                r.external_id.clone(),
+                format_brl(r.amount),
+                r.fee.map(format_brl).unwrap_or_default(),
+                r.status.clone(),
+                r.transfer_id.clone().unwrap_or_default(),
+                r.updated_at.clone(),
+                describe_errors(r.errors.as_ref()),
+            ]
+        },
+    )
+}
+
+/// A table of `rows` under `headers` (`right_cols` aligned right), or `empty` when there are
+/// none.
+fn render_list<R>(
+    rows: &[R],
+    empty: &str,
+    headers: &[&str],
+    right_cols: &[usize],
+    row: impl Fn(&R) -> Vec<String>,
+) -> String {
     if rows.is_empty() {
-        return "no transfers yet\n".to_string();
+        return format!("{empty}\n");
     }
-    let mut t = table(&[
-        "id",
-        "invoice",
-        "attempt",
-        "external id",
-        "amount",
-        "fee",
-        "status",
-        "bank id",
-        "updated",
-        "errors",
-    ]);
+    let mut t = table(headers);
     for r in rows {
-        t.add_row(vec![
-            r.id.to_string(),
-            r.invoice_id.clone(),
-            r.attempt.to_string(),
-            r.external_id.clone(),
-            format_brl(r.amount),
-            r.fee.map(format_brl).unwrap_or_default(),
-            r.status.clone(),
-            r.transfer_id.clone().unwrap_or_default(),
-            r.updated_at.clone(),
-            describe_errors(r.errors.as_ref()),
-        ]);
+        t.add_row(row(r));
     }
-    right(&mut t, &[0, 2, 4, 5]);
+    right(&mut t, right_cols);
     format!("{t}\n")
 }

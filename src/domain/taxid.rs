@@ -31,20 +31,23 @@ fn all_same(ds: &[u8]) -> bool {
 
 /// A valid CPF: 11 digits, both check digits right, not all the same digit.
 pub fn is_valid_cpf(s: &str) -> bool {
-    let Some(ds) = digits(s) else { return false };
-    ds.len() == 11
-        && !all_same(&ds)
-        && check_digit(&ds[..9], &CPF_W1) == ds[9]
-        && check_digit(&ds[..10], &CPF_W2) == ds[10]
+    has_check_digits(s, &CPF_W1, &CPF_W2)
 }
 
 /// A valid CNPJ: 14 digits, both check digits right, not all the same digit.
 pub fn is_valid_cnpj(s: &str) -> bool {
+    has_check_digits(s, &CNPJ_W1, &CNPJ_W2)
+}
+
+/// `s` has one digit per weight of `w2` and then its last check digit, the two check
+/// digits (weighted by `w1`, then `w2`) are right, and not all its digits are the same.
+fn has_check_digits(s: &str, w1: &[u32], w2: &[u32]) -> bool {
     let Some(ds) = digits(s) else { return false };
-    ds.len() == 14
+    let n = w2.len() + 1;
+    ds.len() == n
         && !all_same(&ds)
-        && check_digit(&ds[..12], &CNPJ_W1) == ds[12]
-        && check_digit(&ds[..13], &CNPJ_W2) == ds[13]
+        && check_digit(&ds[..n - 2], w1) == ds[n - 2]
+        && check_digit(&ds[..n - 1], w2) == ds[n - 1]
 }
 
 /// A CPF or a CNPJ, formatted or not.

@@ -33,7 +33,7 @@ pub(crate) struct EventCounts {
     pub sweep: i64,
 }
 
-/// The audit's statements, by name (`tests/query_plans.rs` checks their plans).
+/// The audit's statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const AUDIT_ISSUED_INVOICE_IDS: &str =
         "SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL";
@@ -97,12 +97,11 @@ impl Db<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::scratch_ledger;
 
     #[test]
     fn counts_and_view_of_a_small_ledger() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
         assert_eq!(db.event_counts().unwrap(), EventCounts::default());
         assert_eq!(db.audit_view().unwrap(), LedgerView::default());

@@ -144,7 +144,7 @@ macro_rules! batch_cols {
     };
 }
 
-/// Every statement of the campaign, by name (`tests/query_plans.rs` checks their plans).
+/// Every statement of the campaign, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const LATEST_CAMPAIGN: &str = concat!(
         "SELECT ",

@@ -7,7 +7,7 @@
 //! misfiled forever: it becomes ours as soon as the batch is.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::events::EventSource;
 use super::ts;
@@ -15,7 +15,7 @@ use super::{Db, LedgerError};
 use crate::domain::money::NoForward;
 
 /// The credit statements, and the few reads of our invoices that go with them, by name
-/// (`tests/query_plans.rs` checks their plans).
+/// (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";
@@ -68,32 +68,26 @@ impl Db<'_> {
             Ok(net) => (net, None),
             Err(why) => (why.recorded_net(), Some(why.to_string())),
         };
-        self.q((|| {
-            let n = self
-                .conn
-                .prepare_cached(sql::INSERT_CREDIT)?
-                .execute(params![
-                    c.invoice_id,
-                    c.log_id,
-                    c.amount,
-                    c.fee,
-                    net,
-                    c.credited_at,
-                    ts(now),
-                    c.source.as_str(),
-                    skip_reason
-                ])?;
-            Ok(n == 1)
-        })())
+        let n = self.exec(
+            sql::INSERT_CREDIT,
+            params![
+                c.invoice_id,
+                c.log_id,
+                c.amount,
+                c.fee,
+                net,
+                c.credited_at,
+                ts(now),
+                c.source.as_str(),
+                skip_reason
+            ],
+        )?;
+        Ok(n == 1)
     }
 
     /// Whether this ledger issued the invoice.
     pub(crate) fn is_our_invoice(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::IS_OUR_INVOICE)
-            .and_then(|mut s| s.query_row([invoice_id], |_| Ok(())).optional())
-            .map(|o| o.is_some()))
+        self.any(sql::IS_OUR_INVOICE, [invoice_id])
     }
 
     /// Update one of our invoices' status from a log snapshot (the bank's status word).
@@ -104,27 +98,21 @@ impl Db<'_> {
         status: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::UPDATE_INVOICE_STATUS)
-            .and_then(|mut s| s.execute(params![invoice_id, status, ts(now)]))
-            .map(|n| n > 0))
+        self.exec(
+            sql::UPDATE_INVOICE_STATUS,
+            params![invoice_id, status, ts(now)],
+        )
+        .map(|n| n > 0)
     }
 
     /// Our issued invoices with no credit recorded yet and a status that can still be paid.
     pub(crate) fn uncredited_invoices(&self) -> Result<Vec<String>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::UNCREDITED_INVOICES)?;
-            stmt.query_map([], |r| r.get(0))?.collect()
-        })())
+        self.rows(sql::UNCREDITED_INVOICES, [], |r| r.get(0))
     }
 
     /// The net of the invoice's credit, if it is ours and has something to forward.
     pub(crate) fn transferable_net(&self, invoice_id: &str) -> Result<Option<i64>, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::TRANSFERABLE_NET)
-            .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0)).optional()))
+        self.row(sql::TRANSFERABLE_NET, [invoice_id], |r| r.get(0))
     }
 }
 
@@ -146,11 +134,11 @@ mod tests {
     use super::*;
     use crate::domain::money::net_amount;
     use crate::ledger::Ledger;
+    use crate::ledger::testing::scratch_ledger;
 
     /// A ledger holding invoice `100` of its own.
     fn ledger_with_invoice() -> (tempfile::TempDir, Ledger) {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (dir, l) = scratch_ledger();
         l.db()
             .fixture_sql(
                 "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');

@@ -3,7 +3,7 @@
 //! delivered.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::ts;
 use super::{Db, LedgerError};
@@ -38,7 +38,7 @@ impl EventSource {
     }
 }
 
-/// The event statements, by name (`tests/query_plans.rs` checks their plans).
+/// The event statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const INSERT_EVENT: &str = "INSERT INTO events(id, subscription, log_type, log_id, subject_id, created, received_at, source, verdict, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING";
@@ -77,33 +77,27 @@ impl Db<'_> {
         e: &EventRecord<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q((|| {
-            let n = self
-                .conn
-                .prepare_cached(sql::INSERT_EVENT)?
-                .execute(params![
-                    e.id,
-                    e.subscription,
-                    e.log_type,
-                    e.log_id,
-                    e.subject_id,
-                    e.created,
-                    ts(now),
-                    e.source.as_str(),
-                    e.verdict,
-                    e.body
-                ])?;
-            Ok(n == 1)
-        })())
+        let n = self.exec(
+            sql::INSERT_EVENT,
+            params![
+                e.id,
+                e.subscription,
+                e.log_type,
+                e.log_id,
+                e.subject_id,
+                e.created,
+                ts(now),
+                e.source.as_str(),
+                e.verdict,
+                e.body
+            ],
+        )?;
+        Ok(n == 1)
     }
 
     /// Whether this event id is recorded.
     pub(crate) fn event_exists(&self, id: &str) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::EVENT_EXISTS)
-            .and_then(|mut s| s.query_row([id], |_| Ok(())).optional())
-            .map(|o| o.is_some()))
+        self.any(sql::EVENT_EXISTS, [id])
     }
 
     /// Note that the API was told these events are delivered (one statement each; inside
@@ -127,7 +121,7 @@ impl Db<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::{new_year, scratch_ledger};
 
     #[test]
     fn sources_round_trip() {
@@ -143,11 +137,8 @@ mod tests {
 
     #[test]
     fn an_event_is_recorded_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let (_dir, mut ledger) = scratch_ledger();
+        let now = new_year();
         let e = EventRecord {
             id: "1",
             subscription: "invoice",

@@ -2,12 +2,12 @@
 //! its first delivery without calling the API.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::ts;
 use super::{Db, LedgerError};
 
-/// The key-cache statements, by name (`tests/query_plans.rs` checks their plans).
+/// The key-cache statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const LATEST_WEBHOOK_KEY: &str =
         "SELECT pem FROM public_keys ORDER BY fetched_at DESC LIMIT 1";
@@ -24,10 +24,7 @@ pub mod sql {
 impl Db<'_> {
     /// The PEM of the signing key fetched most recently, if any was ever stored.
     pub fn cached_webhook_key(&self) -> Result<Option<String>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::LATEST_WEBHOOK_KEY, [], |r| r.get(0))
-            .optional())
+        self.row(sql::LATEST_WEBHOOK_KEY, [], |r| r.get(0))
     }
 
     /// Store a signing key (identified by its fingerprint) as fetched at `now`; storing a
@@ -38,26 +35,20 @@ impl Db<'_> {
         pem: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::STORE_WEBHOOK_KEY, params![fingerprint, pem, ts(now)]))
+        self.exec(sql::STORE_WEBHOOK_KEY, params![fingerprint, pem, ts(now)])
             .map(drop)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::{new_year, scratch_ledger};
 
     #[test]
     fn the_key_fetched_last_is_the_cached_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
-        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let t = new_year();
         assert_eq!(db.cached_webhook_key().unwrap(), None);
         db.store_webhook_key("SHA256:a", "pem a", t).unwrap();
         db.store_webhook_key("SHA256:b", "pem b", t + chrono::Duration::seconds(1))

@@ -48,7 +48,7 @@ pub fn is_alive(owner: &str) -> Option<bool> {
     Some(start_time(pid) == Some(start))
 }
 
-/// The lease statements, by name (`tests/query_plans.rs` checks their plans).
+/// The lease statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const LIVE_OWNERS_BATCHES: &str = "SELECT DISTINCT lease_owner FROM batches WHERE lease_until > ?1 AND lease_owner IS NOT NULL";
     pub const VOID_BATCHES: &str =

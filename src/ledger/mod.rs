@@ -273,7 +273,7 @@ pub struct Db<'c> {
     path: &'c Path,
 }
 
-/// Every statement the store runs, as `(name, sql)` (`tests/query_plans.rs` checks the plan of
+/// Every statement the store runs, as `(name, sql)` (`tests/it/query_plans.rs` checks the plan of
 /// each). Each aggregate module keeps its own `sql::ALL`; add a new module's list here.
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
@@ -310,6 +310,45 @@ impl Db<'_> {
     /// Classify a SQLite result for the operator (every store method ends with this).
     fn q<T>(&self, r: rusqlite::Result<T>) -> Result<T, LedgerError> {
         r.map_err(|e| classify(self.path, e))
+    }
+
+    /// Every row of a (cached) statement, each mapped by `map`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            stmt.query_map(params, map)?.collect()
+        })())
+    }
+
+    /// The first row of a (cached) statement mapped by `map`, if there is one.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(params, map).optional()))
+    }
+
+    /// Whether a (cached) statement returns any row.
+    fn any(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool, LedgerError> {
+        self.row(sql, params, |_| Ok(())).map(|o| o.is_some())
+    }
+
+    /// Run a (cached) statement; the number of rows it changed.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, LedgerError> {
+        self.q(self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params)))
     }
 }
 
@@ -384,6 +423,24 @@ fn new_ledger_id() -> String {
     (0..6)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// Fixtures for the store's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Ledger;
+
+    /// A fresh ledger in a temporary directory that lives as long as the guard.
+    pub(crate) fn scratch_ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        (dir, ledger)
+    }
+
+    /// 2026-01-01T00:00:00Z, the tests' "now".
+    pub(crate) fn new_year() -> chrono::DateTime<chrono::Utc> {
+        super::parse_ts("2026-01-01T00:00:00Z").unwrap()
+    }
 }
 
 #[cfg(test)]

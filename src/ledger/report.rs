@@ -201,7 +201,7 @@ pub(crate) struct UnsettledCredit {
     pub transfer_status: Option<String>,
 }
 
-/// The queries the report runs, by name (`tests/status.rs` checks each plan).
+/// The queries the report runs, by name (`tests/it/status.rs` checks each plan).
 pub mod sql {
     pub const INVOICES_BY_STATUS: &str = "SELECT status, COUNT(*), COALESCE(SUM(amount), 0)
          FROM invoices GROUP BY status ORDER BY status";
@@ -286,20 +286,15 @@ fn bound(limit: usize) -> i64 {
 impl Db<'_> {
     /// Invoices by status (`planned` = not issued yet, no status from the bank), by status.
     pub(crate) fn invoice_totals(&self) -> Result<Vec<StatusTotal>, LedgerError> {
-        self.q((|| {
-            self.conn
-                .prepare_cached(sql::INVOICES_BY_STATUS)?
-                .query_map([], |r| {
-                    Ok(StatusTotal {
-                        status: r
-                            .get::<_, Option<String>>(0)?
-                            .unwrap_or_else(|| "planned".into()),
-                        count: r.get(1)?,
-                        amount: r.get(2)?,
-                    })
-                })?
-                .collect()
-        })())
+        self.rows(sql::INVOICES_BY_STATUS, [], |r| {
+            Ok(StatusTotal {
+                status: r
+                    .get::<_, Option<String>>(0)?
+                    .unwrap_or_else(|| "planned".into()),
+                count: r.get(1)?,
+                amount: r.get(2)?,
+            })
+        })
     }
 
     /// Credits of ours and foreign ones: count, gross, fees and net.
@@ -327,19 +322,14 @@ impl Db<'_> {
 
     /// Transfer attempts by status.
     pub(crate) fn transfer_totals(&self) -> Result<Vec<TransferTotal>, LedgerError> {
-        self.q((|| {
-            self.conn
-                .prepare_cached(sql::TRANSFERS_BY_STATUS)?
-                .query_map([], |r| {
-                    Ok(TransferTotal {
-                        status: r.get(0)?,
-                        count: r.get(1)?,
-                        amount: r.get(2)?,
-                        fee: r.get(3)?,
-                    })
-                })?
-                .collect()
-        })())
+        self.rows(sql::TRANSFERS_BY_STATUS, [], |r| {
+            Ok(TransferTotal {
+                status: r.get(0)?,
+                count: r.get(1)?,
+                amount: r.get(2)?,
+                fee: r.get(3)?,
+            })
+        })
     }
 
     /// The most recent campaign with the status of each of its batches, if there is one.
@@ -374,8 +364,7 @@ impl Db<'_> {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<Group<UnsettledCredit>, LedgerError> {
-        self.q(group(
-            self,
+        self.group(
             sql::STALE_CREDITS,
             params![ts(cutoff), bound(limit)],
             4,
@@ -389,7 +378,7 @@ impl Db<'_> {
                     transfer_status: r.get(3)?,
                 })
             },
-        ))
+        )
     }
 
     /// Transfers the bank failed with no later successful attempt, in claim order.
@@ -397,13 +386,12 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.q(group(
-            self,
+        self.group(
             sql::FAILED_TRANSFERS,
             params![bound(limit)],
             6,
             transfer_issue,
-        ))
+        )
     }
 
     /// Transfers the API refused, in claim order.
@@ -411,24 +399,18 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.q(group(
-            self,
+        self.group(
             sql::REJECTED_TRANSFERS,
             params![bound(limit)],
             6,
             transfer_issue,
-        ))
+        )
     }
 
     /// The first `limit` foreign credits, oldest first (their number is in
     /// [`Db::credit_totals`]).
     pub(crate) fn foreign_credit_rows(&self, limit: usize) -> Result<Vec<CreditRow>, LedgerError> {
-        self.q((|| {
-            self.conn
-                .prepare_cached(sql::FOREIGN_CREDITS)?
-                .query_map(params![bound(limit)], credit_row)?
-                .collect()
-        })())
+        self.rows(sql::FOREIGN_CREDITS, params![bound(limit)], credit_row)
     }
 
     /// Credits with nothing to forward, oldest first.
@@ -436,13 +418,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<CreditRow>, LedgerError> {
-        self.q(group(
-            self,
-            sql::SKIPPED_CREDITS,
-            params![bound(limit)],
-            5,
-            credit_row,
-        ))
+        self.group(sql::SKIPPED_CREDITS, params![bound(limit)], 5, credit_row)
     }
 
     /// Batches of every campaign in `status`, by campaign and slot.
@@ -451,8 +427,7 @@ impl Db<'_> {
         status: BatchStatus,
         limit: usize,
     ) -> Result<Group<BatchIssue>, LedgerError> {
-        self.q(group(
-            self,
+        self.group(
             sql::BATCHES_IN_STATUS,
             params![status.as_str(), bound(limit)],
             5,
@@ -465,71 +440,65 @@ impl Db<'_> {
                     errors: stored_errors(r, 4)?,
                 })
             },
-        ))
+        )
     }
 
     /// The most recent invoices (newest first).
     pub fn recent_invoices(&self, limit: u32) -> Result<Vec<InvoiceRow>, LedgerError> {
-        self.q((|| {
-            self.conn
-                .prepare_cached(sql::LIST_INVOICES)?
-                .query_map([limit], |r| {
-                    Ok(InvoiceRow {
-                        campaign_id: r.get(0)?,
-                        batch: r.get::<_, u32>(1)? + 1,
-                        position: r.get::<_, u32>(2)? + 1,
-                        invoice_id: r.get(3)?,
-                        name: r.get(4)?,
-                        amount: r.get(5)?,
-                        status: r.get(6)?,
-                        credited_net: r.get(7)?,
-                        updated_at: r.get(8)?,
-                    })
-                })?
-                .collect()
-        })())
+        self.rows(sql::LIST_INVOICES, [limit], |r| {
+            Ok(InvoiceRow {
+                campaign_id: r.get(0)?,
+                batch: r.get::<_, u32>(1)? + 1,
+                position: r.get::<_, u32>(2)? + 1,
+                invoice_id: r.get(3)?,
+                name: r.get(4)?,
+                amount: r.get(5)?,
+                status: r.get(6)?,
+                credited_net: r.get(7)?,
+                updated_at: r.get(8)?,
+            })
+        })
     }
 
     /// The most recent transfer attempts (newest first).
     pub fn recent_transfers(&self, limit: u32) -> Result<Vec<TransferListRow>, LedgerError> {
-        self.q((|| {
-            self.conn
-                .prepare_cached(sql::LIST_TRANSFERS)?
-                .query_map([limit], |r| {
-                    Ok(TransferListRow {
-                        id: r.get(0)?,
-                        invoice_id: r.get(1)?,
-                        attempt: r.get(2)?,
-                        external_id: r.get(3)?,
-                        amount: r.get(4)?,
-                        fee: r.get(5)?,
-                        status: r.get(6)?,
-                        transfer_id: r.get(7)?,
-                        errors: stored_errors(r, 8)?,
-                        updated_at: r.get(9)?,
-                    })
-                })?
-                .collect()
-        })())
+        self.rows(sql::LIST_TRANSFERS, [limit], |r| {
+            Ok(TransferListRow {
+                id: r.get(0)?,
+                invoice_id: r.get(1)?,
+                attempt: r.get(2)?,
+                external_id: r.get(3)?,
+                amount: r.get(4)?,
+                fee: r.get(5)?,
+                status: r.get(6)?,
+                transfer_id: r.get(7)?,
+                errors: stored_errors(r, 8)?,
+                updated_at: r.get(9)?,
+            })
+        })
     }
 }
 
-/// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
-fn group<T>(
-    db: &Db<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-    total_col: usize,
-    f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Group<T>> {
-    let mut stmt = db.conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut g = Group::default();
-    while let Some(r) = rows.next()? {
-        g.total = r.get(total_col)?;
-        g.items.push(f(r)?);
+impl Db<'_> {
+    /// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
+    fn group<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        total_col: usize,
+        f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Group<T>, LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(params)?;
+            let mut g = Group::default();
+            while let Some(r) = rows.next()? {
+                g.total = r.get(total_col)?;
+                g.items.push(f(r)?);
+            }
+            Ok(g)
+        })())
     }
-    Ok(g)
 }
 
 fn stored_errors(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<StoredErrors>> {
@@ -560,7 +529,7 @@ fn credit_row(r: &Row<'_>) -> rusqlite::Result<CreditRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::scratch_ledger;
 
     fn item(code: &str, message: &str) -> ApiErrorItem {
         ApiErrorItem {
@@ -616,8 +585,7 @@ mod tests {
 
     #[test]
     fn an_empty_ledger_reports_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
         assert!(db.campaign_progress().unwrap().is_none());
         assert!(db.invoice_totals().unwrap().is_empty());

@@ -141,7 +141,7 @@ macro_rules! transfer_cols {
     };
 }
 
-/// The transfer statements, by name (`tests/query_plans.rs` checks their plans).
+/// The transfer statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const CREDITS_NEEDING_TRANSFER: &str = concat!(
         "SELECT c.invoice_id, c.net, (SELECT COALESCE(MAX(t.attempt), 0) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts

@@ -31,12 +31,12 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::testing::scratch_ledger;
 
     #[test]
     fn a_manual_checkpoint_empties_the_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("l.sqlite3");
-        let writer = Ledger::open(&path).unwrap();
+        let (_dir, writer) = scratch_ledger();
+        let path = writer.path().to_path_buf();
         writer.disable_autocheckpoint().unwrap();
         let pages: i64 = writer
             .conn
@@ -54,7 +54,8 @@ mod tests {
                 )
                 .unwrap();
         }
-        let wal = || std::fs::metadata(dir.path().join("l.sqlite3-wal")).map_or(0, |m| m.len());
+        let wal_path = path.with_extension("sqlite3-wal");
+        let wal = || std::fs::metadata(&wal_path).map_or(0, |m| m.len());
         let before = wal();
         assert!(before > 0);
         checkpointer.checkpoint().unwrap();

@@ -14,7 +14,7 @@ pub struct RegisteredWebhook {
     pub url: String,
 }
 
-/// The webhook statements, by name (`tests/query_plans.rs` checks their plans).
+/// The webhook statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const RECORD_WEBHOOK: &str =
         "INSERT INTO webhooks(id, url, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING";
@@ -37,48 +37,36 @@ impl Db<'_> {
         url: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::RECORD_WEBHOOK, params![id, url, ts(now)]))
+        self.exec(sql::RECORD_WEBHOOK, params![id, url, ts(now)])
             .map(drop)
     }
 
     /// The webhooks this ledger registered and has not deleted, oldest first.
     pub fn live_webhooks(&self) -> Result<Vec<RegisteredWebhook>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::LIVE_WEBHOOKS)?;
-            stmt.query_map([], |r| {
-                Ok(RegisteredWebhook {
-                    id: r.get(0)?,
-                    url: r.get(1)?,
-                })
-            })?
-            .collect()
-        })())
+        self.rows(sql::LIVE_WEBHOOKS, [], |r| {
+            Ok(RegisteredWebhook {
+                id: r.get(0)?,
+                url: r.get(1)?,
+            })
+        })
     }
 
     /// Note that a webhook is gone at the bank.
     pub fn mark_webhook_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)]))
+        self.exec(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])
             .map(drop)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::ledger::Ledger;
+    use crate::ledger::testing::{new_year, scratch_ledger};
 
     #[test]
     fn registered_webhooks_are_listed_until_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let (_dir, ledger) = scratch_ledger();
         let db = ledger.db();
-        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let t = new_year();
         db.record_webhook("1", "https://a.example/webhook", t)
             .unwrap();
         db.record_webhook("1", "https://a.example/webhook", t)

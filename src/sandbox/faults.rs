@@ -427,6 +427,14 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
+    fn parse_all(texts: &[&str]) -> Vec<FaultRule> {
+        texts.iter().map(|t| FaultRule::parse(t).unwrap()).collect()
+    }
+
+    fn seeded(seed: u64) -> rand::rngs::StdRng {
+        rand::rngs::StdRng::seed_from_u64(seed)
+    }
+
     #[test]
     fn parses_rules() {
         let r = FaultRule::parse("invoice.create:lost-response=0.5").unwrap();
@@ -454,11 +462,8 @@ mod tests {
 
     #[test]
     fn decisions_follow_rates() {
-        let rules = vec![
-            FaultRule::parse("invoice.create:500=1").unwrap(),
-            FaultRule::parse("latency=0").unwrap(),
-        ];
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let rules = parse_all(&["invoice.create:500=1", "latency=0"]);
+        let mut rng = seeded(1);
         assert_eq!(decide(&rules, "invoice.create", &mut rng).status, Some(500));
         assert_eq!(
             decide(&rules, "invoice.list", &mut rng),
@@ -516,12 +521,8 @@ mod tests {
 
     #[test]
     fn the_consistency_kinds_fire_only_where_they_apply() {
-        let rules = vec![
-            FaultRule::parse("late-effect=1@700").unwrap(),
-            FaultRule::parse("list-lag=1@900").unwrap(),
-            FaultRule::parse("list-partial=1").unwrap(),
-        ];
-        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let rules = parse_all(&["late-effect=1@700", "list-lag=1@900", "list-partial=1"]);
+        let mut rng = seeded(3);
         let d = decide(&rules, "invoice.list", &mut rng);
         assert_eq!(d.late_effect_ms, Some(700));
         assert_eq!(d.list_lag_ms, Some(900));
@@ -543,8 +544,8 @@ mod tests {
         assert_eq!(rng, before);
 
         // The answer of a late effect is a seeded mix of the three.
-        let rule = vec![FaultRule::parse("late-effect=1").unwrap()];
-        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let rule = parse_all(&["late-effect=1"]);
+        let mut rng = seeded(11);
         let answers: Vec<LateAnswer> = (0..60)
             .map(|_| decide(&rule, "invoice.create", &mut rng).late_answer)
             .collect();
@@ -555,16 +556,16 @@ mod tests {
         ] {
             assert!(answers.contains(&a), "{a:?} never drawn");
         }
-        let mut again = rand::rngs::StdRng::seed_from_u64(11);
+        let mut again = seeded(11);
         let replay: Vec<LateAnswer> = (0..60)
             .map(|_| decide(&rule, "invoice.create", &mut again).late_answer)
             .collect();
         assert_eq!(answers, replay, "same seed, same answers");
 
-        let rules = vec![
-            FaultRule::parse("invoice.create:invalid-credentials=1").unwrap(),
-            FaultRule::parse("invalid-access-time=1").unwrap(),
-        ];
+        let rules = parse_all(&[
+            "invoice.create:invalid-credentials=1",
+            "invalid-access-time=1",
+        ]);
         let d = decide(&rules, "invoice.create", &mut rng);
         assert_eq!(d.request_error, Some(FaultKind::InvalidCredentials));
         let d = decide(&rules, "balance.get", &mut rng);

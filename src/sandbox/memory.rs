@@ -433,6 +433,11 @@ mod tests {
         invoices_body(&requests).into_bytes()
     }
 
+    /// Create `n` invoices (see [`invoices`]), which must succeed.
+    async fn create_ok(b: &MemoryBank, n: usize, amount: i64, tag: &str) -> Vec<Invoice> {
+        b.create_invoices(&invoices(n, amount, tag)).await.unwrap()
+    }
+
     fn transfer(amount: i64, external_id: &str, tag: &str) -> String {
         transfer_element(&TransferRequest {
             amount,
@@ -459,13 +464,8 @@ mod tests {
     #[tokio::test]
     async fn invoices_are_created_and_found_by_tag_and_by_id() {
         let b = bank();
-        let a = b
-            .create_invoices(&invoices(3, 1_000, "Batch-A"))
-            .await
-            .unwrap();
-        b.create_invoices(&invoices(2, 5_000, "batch-b"))
-            .await
-            .unwrap();
+        let a = create_ok(&b, 3, 1_000, "Batch-A").await;
+        create_ok(&b, 2, 5_000, "batch-b").await;
         assert_eq!(a.len(), 3);
         assert!(
             a.iter()
@@ -488,8 +488,8 @@ mod tests {
         assert_eq!(got, wanted);
 
         // More than one page (100 per page): every invoice once.
-        b.create_invoices(&invoices(80, 100, "big")).await.unwrap();
-        b.create_invoices(&invoices(80, 100, "big")).await.unwrap();
+        create_ok(&b, 80, 100, "big").await;
+        create_ok(&b, 80, 100, "big").await;
         let big = b.invoices_by_tag("big").await.unwrap();
         let mut unique = ids(&big, |i| &i.id);
         unique.sort();
@@ -501,10 +501,7 @@ mod tests {
     #[tokio::test]
     async fn credit_logs_follow_payments_and_credits() {
         let b = bank();
-        let created = b
-            .create_invoices(&invoices(3, 10_000, "pay"))
-            .await
-            .unwrap();
+        let created = create_ok(&b, 3, 10_000, "pay").await;
         let all = ids(&created, |i| &i.id);
         assert!(b.invoice_credit_logs(&all).await.unwrap().is_empty());
 
@@ -604,8 +601,8 @@ mod tests {
     #[tokio::test]
     async fn undelivered_events_page_with_a_cursor_and_marks_stick() {
         let b = bank();
-        b.create_invoices(&invoices(60, 100, "ev")).await.unwrap();
-        b.create_invoices(&invoices(60, 100, "ev")).await.unwrap();
+        create_ok(&b, 60, 100, "ev").await;
+        create_ok(&b, 60, 100, "ev").await;
 
         let first = b.undelivered_events(None).await.unwrap();
         assert_eq!(first.items.len(), 100);
@@ -651,12 +648,7 @@ mod tests {
         let (mut cut, mut bad_gateway) = (0, 0);
         for round in 0..12 {
             let tag = format!("lost-{round}");
-            let e = b
-                .create_invoices(&invoices(2, 500, &tag))
-                .await
-                .unwrap_err();
-            assert!(e.is_ambiguous(), "{e:?}");
-            match e {
+            match ambiguous_create(&b, &tag).await {
                 ApiError::Transport { .. } => cut += 1,
                 ApiError::Status { status: 502, .. } => bad_gateway += 1,
                 other => panic!("unexpected {other:?}"),
@@ -688,7 +680,7 @@ mod tests {
         assert_eq!(truth.events, 0);
 
         b.set_faults(Vec::new());
-        b.create_invoices(&invoices(1, 500, "x")).await.unwrap();
+        create_ok(&b, 1, 500, "x").await;
         b.set_faults(rules(&["event.patch:500=1", "event.list:429=1"]));
         let id = b.with_state(|bank, _| bank.events[0].item.id.clone());
         let e = b.mark_event_delivered(&id).await.unwrap_err();
@@ -740,15 +732,19 @@ mod tests {
         b.with_state(|bank, _| {
             bank.create_webhook("http://127.0.0.1:9/hook".into(), vec!["invoice".into()])
         });
-        other
-            .create_invoices(&invoices(1, 500, "hook"))
-            .await
-            .unwrap();
+        create_ok(&other, 1, 500, "hook").await;
         let ds = b.take_deliveries();
         assert_eq!(ds.len(), 1, "the `created` event");
         assert!(b.take_deliveries().is_empty());
         b.with_state(|bank, _| bank.record_delivery(&ds[0], &state::DeliveryOutcome::Status(200)));
         assert_eq!(b.truth().undelivered_events, 0);
+    }
+
+    /// Create two invoices tagged `tag` under a fault: the error, which must be ambiguous.
+    async fn ambiguous_create(b: &MemoryBank, tag: &str) -> ApiError {
+        let e = b.create_invoices(&invoices(2, 500, tag)).await.unwrap_err();
+        assert!(e.is_ambiguous(), "{e:?}");
+        e
     }
 
     fn invoice_path(id: &str) -> String {
@@ -771,12 +767,7 @@ mod tests {
         let (mut gateway, mut cut, mut timeout) = (0, 0, 0);
         for round in 0..9 {
             let tag = format!("late-{round}");
-            let e = b
-                .create_invoices(&invoices(2, 500, &tag))
-                .await
-                .unwrap_err();
-            assert!(e.is_ambiguous(), "{e:?}");
-            match e {
+            match ambiguous_create(&b, &tag).await {
                 ApiError::Status { status: 504, .. } => gateway += 1,
                 ApiError::Transport { .. } => cut += 1,
                 ApiError::Timeout(_) => timeout += 1,
@@ -882,16 +873,12 @@ mod tests {
         b.set_faults(rules(&["invoice.create:late-effect=1@10000"]));
         assert!(b.create_invoices(&invoices(1, 300, "twice")).await.is_err());
         b.set_faults(Vec::new());
-        b.create_invoices(&invoices(1, 300, "twice")).await.unwrap();
+        create_ok(&b, 1, 300, "twice").await;
         b.advance(Duration::seconds(10));
         assert_eq!(b.invoices_by_tag("twice").await.unwrap().len(), 2);
 
         // A late cancel of an invoice that was paid meanwhile does nothing.
-        let inv = b
-            .create_invoices(&invoices(1, 300, "paid"))
-            .await
-            .unwrap()
-            .remove(0);
+        let inv = create_ok(&b, 1, 300, "paid").await.remove(0);
         b.set_faults(rules(&["invoice.patch:late-effect=1@10000"]));
         assert!(cancel(&b, &inv.id).unwrap_err().is_ambiguous());
         b.set_faults(Vec::new());
@@ -912,7 +899,7 @@ mod tests {
     async fn a_list_lag_hides_recent_items_from_lists_but_not_from_gets() {
         let b = bank();
         b.set_faults(rules(&["list-lag=1@60000"]));
-        let created = b.create_invoices(&invoices(3, 500, "lag")).await.unwrap();
+        let created = create_ok(&b, 3, 500, "lag").await;
         let all = ids(&created, |i| &i.id);
         assert!(b.invoices_by_tag("lag").await.unwrap().is_empty());
         assert!(b.invoices_by_ids(&all).await.unwrap().is_empty());
@@ -959,12 +946,10 @@ mod tests {
             out
         }
         let b = bank();
-        let created = b.create_invoices(&invoices(6, 500, "part")).await.unwrap();
+        let created = create_ok(&b, 6, 500, "part").await;
         let mut all = ids(&created, |i| &i.id);
         all.sort();
-        b.create_invoices(&invoices(1, 500, "single"))
-            .await
-            .unwrap();
+        create_ok(&b, 1, 500, "single").await;
         b.set_faults(rules(&["invoice.list:list-partial=1"]));
         let answers = tagged(&b).await;
         for got in &answers {
@@ -978,14 +963,8 @@ mod tests {
 
         // Seeded: the same bank and calls give the same parts.
         let again = bank();
-        again
-            .create_invoices(&invoices(6, 500, "part"))
-            .await
-            .unwrap();
-        again
-            .create_invoices(&invoices(1, 500, "single"))
-            .await
-            .unwrap();
+        create_ok(&again, 6, 500, "part").await;
+        create_ok(&again, 1, 500, "single").await;
         again.set_faults(rules(&["invoice.list:list-partial=1"]));
         let replay = tagged(&again).await;
         assert_eq!(answers, replay);
@@ -1046,10 +1025,7 @@ mod tests {
     #[tokio::test]
     async fn a_created_invoice_can_be_canceled_and_is_never_paid() {
         let b = bank();
-        let created = b
-            .create_invoices(&invoices(3, 500, "cancel"))
-            .await
-            .unwrap();
+        let created = create_ok(&b, 3, 500, "cancel").await;
         let id = created[0].id.clone();
         let v = cancel(&b, &id).unwrap();
         assert_eq!(v["invoice"]["status"].as_str(), Some("canceled"));
@@ -1088,11 +1064,7 @@ mod tests {
         assert_eq!(e.codes(), vec!["invalidInvoiceStatus"]);
         let e = cancel(&b, "1234567890123456").unwrap_err();
         assert_eq!(e.codes(), vec!["invalidInvoice"]);
-        let fresh = b
-            .create_invoices(&invoices(1, 500, "fresh"))
-            .await
-            .unwrap()
-            .remove(0);
+        let fresh = create_ok(&b, 1, 500, "fresh").await.remove(0);
         for (body, code) in [
             (&br#"{"status": "paid"}"#[..], "invalidStatus"),
             (br#"{}"#, "invalidStatus"),

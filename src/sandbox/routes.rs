@@ -481,6 +481,33 @@ fn matches_any(filter: &Option<Vec<String>>, value: &str) -> bool {
     filter.as_ref().is_none_or(|f| f.iter().any(|x| x == value))
 }
 
+/// The `status`, `ids` and `tags` filters of an invoice or transfer list (tags compared in
+/// lower case).
+struct ItemFilter {
+    status: Option<Vec<String>>,
+    ids: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+}
+
+impl ItemFilter {
+    fn parse(q: &HashMap<String, String>) -> ItemFilter {
+        ItemFilter {
+            status: list_param(q, "status"),
+            ids: list_param(q, "ids"),
+            tags: lower(list_param(q, "tags")),
+        }
+    }
+
+    fn keeps(&self, status: &str, id: &str, tags: &[String]) -> bool {
+        matches_any(&self.status, status)
+            && matches_any(&self.ids, id)
+            && self
+                .tags
+                .as_ref()
+                .is_none_or(|f| tags.iter().any(|x| f.contains(x)))
+    }
+}
+
 fn encode_cursor(seq: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
 }
@@ -536,16 +563,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::InvoiceList => {
             let p = ListParams::parse(ctx)?;
-            let status = list_param(q, "status");
-            let ids = list_param(q, "ids");
-            let tags = lower(list_param(q, "tags"));
+            let f = ItemFilter::parse(q);
             Ok(list("invoices", &bank.invoices, &p, |i| {
-                p.in_range(&i.created)
-                    && matches_any(&status, &i.status)
-                    && matches_any(&ids, &i.id)
-                    && tags
-                        .as_ref()
-                        .is_none_or(|t| i.tags.iter().any(|x| t.contains(x)))
+                p.in_range(&i.created) && f.keeps(&i.status, &i.id, &i.tags)
             }))
         }
         Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
@@ -564,16 +584,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             let inv = bank.cancel_invoice(id, ctx.now);
             Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
         }
-        Route::InvoiceLogList => {
-            let p = ListParams::parse(ctx)?;
-            let types = list_param(q, "types");
-            let ids = list_param(q, "invoiceIds");
-            Ok(list("logs", &bank.invoice_logs, &p, |l| {
-                p.in_range(&l.created)
-                    && matches_any(&types, &l.kind)
-                    && matches_any(&ids, &l.invoice.id)
-            }))
-        }
+        Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds", |l| {
+            (&l.created, &l.kind, &l.invoice.id)
+        }),
         Route::InvoiceLogGet(id) => get("log", bank.invoice_log(id), "invalidInvoiceLog", id),
         Route::TransferCreate => {
             let new = validate::transfers(ctx.body, ctx.now, bank)?;
@@ -585,29 +598,15 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::TransferList => {
             let p = ListParams::parse(ctx)?;
-            let status = list_param(q, "status");
-            let ids = list_param(q, "ids");
-            let tags = lower(list_param(q, "tags"));
+            let f = ItemFilter::parse(q);
             Ok(list("transfers", &bank.transfers, &p, |t| {
-                p.in_range(&t.created)
-                    && matches_any(&status, &t.status)
-                    && matches_any(&ids, &t.id)
-                    && tags
-                        .as_ref()
-                        .is_none_or(|f| t.tags.iter().any(|x| f.contains(x)))
+                p.in_range(&t.created) && f.keeps(&t.status, &t.id, &t.tags)
             }))
         }
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
-        Route::TransferLogList => {
-            let p = ListParams::parse(ctx)?;
-            let types = list_param(q, "types");
-            let ids = list_param(q, "transferIds");
-            Ok(list("logs", &bank.transfer_logs, &p, |l| {
-                p.in_range(&l.created)
-                    && matches_any(&types, &l.kind)
-                    && matches_any(&ids, &l.transfer.id)
-            }))
-        }
+        Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds", |l| {
+            (&l.created, &l.kind, &l.transfer.id)
+        }),
         Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
         Route::EventList => {
             let p = ListParams::parse(ctx)?;
@@ -679,6 +678,23 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"balances": [b], "cursor": null}))
         }
     }
+}
+
+/// A page of `logs` filtered by `types` and by the ids (query key `ids_key`) of the items
+/// they log; `fields` gives a log's creation time, type and item id.
+fn log_list<L: Serialize>(
+    ctx: &Ctx<'_>,
+    logs: &[Rec<L>],
+    ids_key: &str,
+    fields: impl Fn(&L) -> (&Timestamp, &str, &str),
+) -> Result<Value, Errors> {
+    let p = ListParams::parse(ctx)?;
+    let types = list_param(ctx.query, "types");
+    let ids = list_param(ctx.query, ids_key);
+    Ok(list("logs", logs, &p, |l| {
+        let (created, kind, id) = fields(l);
+        p.in_range(created) && matches_any(&types, kind) && matches_any(&ids, id)
+    }))
 }
 
 fn lower(v: Option<Vec<String>>) -> Option<Vec<String>> {

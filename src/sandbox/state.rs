@@ -452,11 +452,13 @@ impl Bank {
             (inv.amount as u64) & 0xffff
         );
         let seq = self.next_seq();
-        self.idx.invoices.insert(id.clone(), self.invoices.len());
-        self.invoices.push(Rec {
+        append(
+            &mut self.invoices,
+            &mut self.idx.invoices,
+            id.clone(),
             seq,
-            item: inv.clone(),
-        });
+            inv.clone(),
+        );
         self.log_invoice(&id, now, "created", Vec::new());
 
         let due = inv
@@ -494,13 +496,13 @@ impl Bank {
             invoice: snapshot,
         };
         let seq = self.next_seq();
-        self.idx
-            .invoice_logs
-            .insert(log.id.clone(), self.invoice_logs.len());
-        self.invoice_logs.push(Rec {
+        append(
+            &mut self.invoice_logs,
+            &mut self.idx.invoice_logs,
+            log.id.clone(),
             seq,
-            item: log.clone(),
-        });
+            log.clone(),
+        );
         self.emit(at, "invoice", EventLog::Invoice(Box::new(log)));
     }
 
@@ -575,29 +577,14 @@ impl Bank {
         for i in 0..n {
             let amount = amount.unwrap_or_else(|| self.rng.gen_range(1_000..=100_000));
             let inv = Invoice {
-                id: String::new(),
-                amount,
-                nominal_amount: amount,
-                fee: 0,
-                fine_amount: 0,
-                interest_amount: 0,
-                discount_amount: 0,
                 name: format!("Generated Customer {i}"),
                 tax_id: "012.345.678-90".into(),
-                status: "created".into(),
                 tags: tags.to_vec(),
                 due: add_seconds(now, 2 * 86_400).map(Timestamp),
                 expiration: Some(DEFAULT_EXPIRATION),
                 fine: 2.0,
                 interest: 1.0,
-                discounts: Vec::new(),
-                descriptions: Vec::new(),
-                brcode: String::new(),
-                link: String::new(),
-                pdf: String::new(),
-                transaction_ids: Vec::new(),
-                created: Timestamp(now),
-                updated: None,
+                ..unstored_invoice(amount, now)
             };
             let id = self.create_invoice(inv, now).id;
             if credited {
@@ -625,11 +612,13 @@ impl Bank {
         let start = t.scheduled.map(|s| s.0.max(now)).unwrap_or(now);
         let start = add_seconds(start, 2).unwrap_or(start);
         let seq = self.next_seq();
-        self.idx.transfers.insert(id.clone(), self.transfers.len());
-        self.transfers.push(Rec {
+        append(
+            &mut self.transfers,
+            &mut self.idx.transfers,
+            id.clone(),
             seq,
-            item: t.clone(),
-        });
+            t.clone(),
+        );
         self.log_transfer(&id, now, "created", Vec::new());
         self.schedule(start, Task::TransferProcess { id: id.clone() });
         self.transfer(&id).cloned().expect("just stored")
@@ -647,13 +636,13 @@ impl Bank {
             transfer: snapshot,
         };
         let seq = self.next_seq();
-        self.idx
-            .transfer_logs
-            .insert(log.id.clone(), self.transfer_logs.len());
-        self.transfer_logs.push(Rec {
+        append(
+            &mut self.transfer_logs,
+            &mut self.idx.transfer_logs,
+            log.id.clone(),
             seq,
-            item: log.clone(),
-        });
+            log.clone(),
+        );
         self.emit(at, "transfer", EventLog::Transfer(Box::new(log)));
     }
 
@@ -726,10 +715,15 @@ impl Bank {
             is_delivered: Some(false),
             log,
         };
-        let seq = self.next_seq();
-        self.idx.events.insert(event.id.clone(), self.events.len());
         let event_id = event.id.clone();
-        self.events.push(Rec { seq, item: event });
+        let seq = self.next_seq();
+        append(
+            &mut self.events,
+            &mut self.idx.events,
+            event.id.clone(),
+            seq,
+            event,
+        );
         let hooks: Vec<String> = self
             .webhooks
             .iter()
@@ -812,10 +806,13 @@ impl Bank {
             created: Timestamp(d.at),
         };
         let seq = self.next_seq();
-        self.idx
-            .attempts
-            .insert(attempt.id.clone(), self.attempts.len());
-        self.attempts.push(Rec { seq, item: attempt });
+        append(
+            &mut self.attempts,
+            &mut self.idx.attempts,
+            attempt.id.clone(),
+            seq,
+            attempt,
+        );
         if let Some(offset) = RETRY_OFFSETS_MIN.get(d.attempt as usize) {
             self.schedule(
                 add_seconds(d.base, offset * 60).unwrap_or(d.base),
@@ -853,11 +850,13 @@ impl Bank {
             subscriptions,
         };
         let seq = self.next_seq();
-        self.idx.webhooks.insert(w.id.clone(), self.webhooks.len());
-        self.webhooks.push(Rec {
+        append(
+            &mut self.webhooks,
+            &mut self.idx.webhooks,
+            w.id.clone(),
             seq,
-            item: w.clone(),
-        });
+            w.clone(),
+        );
         w
     }
 
@@ -937,6 +936,48 @@ impl Bank {
 }
 
 /// `t + secs`, or `None` past the representable range.
+/// Append `item` (its id `id`, its sequence number `seq`) to `list` and index it by id.
+fn append<T>(
+    list: &mut Vec<Rec<T>>,
+    index: &mut HashMap<String, usize>,
+    id: String,
+    seq: u64,
+    item: T,
+) {
+    index.insert(id, list.len());
+    list.push(Rec { seq, item });
+}
+
+/// A `created` invoice of `amount` made at `now`, before the bank gives it an id: nothing
+/// paid, no fine, interest, due date, tags or descriptions yet (callers set what they have).
+pub(crate) fn unstored_invoice(amount: i64, now: DateTime<Utc>) -> Invoice {
+    Invoice {
+        id: String::new(),
+        amount,
+        nominal_amount: amount,
+        fee: 0,
+        fine_amount: 0,
+        interest_amount: 0,
+        discount_amount: 0,
+        name: String::new(),
+        tax_id: String::new(),
+        status: "created".into(),
+        tags: Vec::new(),
+        due: None,
+        expiration: None,
+        fine: 0.0,
+        interest: 0.0,
+        discounts: Vec::new(),
+        descriptions: Vec::new(),
+        brcode: String::new(),
+        link: String::new(),
+        pdf: String::new(),
+        transaction_ids: Vec::new(),
+        created: Timestamp(now),
+        updated: None,
+    }
+}
+
 pub(crate) fn add_seconds(t: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
     t.checked_add_signed(Duration::try_seconds(secs)?)
 }

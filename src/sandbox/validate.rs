@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
-use super::state::{Bank, DEFAULT_EXPIRATION, Errors, err};
+use super::state::{Bank, DEFAULT_EXPIRATION, Errors, err, unstored_invoice};
 use crate::api::model::{ApiErrorItem, Invoice, Timestamp, Transfer};
 use crate::domain::taxid::{is_valid_cnpj, is_valid_cpf};
 
@@ -226,20 +226,34 @@ fn object(v: &Value) -> Result<&Map<String, Value>, Fail> {
         .ok_or_else(|| fail("invalidJson", "must be a JSON object"))
 }
 
-fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
-    let o = object(v)?;
+/// What every created item starts with, checked in this order: `amount` (required; more than
+/// zero when `positive`, else not negative), `name` (trimmed) and `taxId`.
+fn amount_name_tax_id(
+    o: &Map<String, Value>,
+    positive: bool,
+) -> Result<(i64, String, String), Fail> {
     let amount = integer(o, "amount", "invalidAmount")?
         .ok_or_else(|| fail("invalidAmount", "`amount` is required"))?;
-    if amount < 0 {
+    let (ok, rule) = if positive {
+        (amount > 0, "> 0")
+    } else {
+        (amount >= 0, ">= 0")
+    };
+    if !ok {
         return Err(fail(
             "invalidAmount",
-            format!("`amount` must be >= 0, not {amount}"),
+            format!("`amount` must be {rule}, not {amount}"),
         ));
     }
     let name = required_string(o, "name", "invalidName")?
         .trim()
         .to_string();
-    let tax_id = tax_id(o)?;
+    Ok((amount, name, tax_id(o)?))
+}
+
+fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
+    let o = object(v)?;
+    let (amount, name, tax_id) = amount_name_tax_id(o, false)?;
     let due = match string(o, "due", "invalidDue")? {
         None => super::state::add_seconds(now, 2 * 86_400).unwrap_or(now),
         Some(s) => parse_when(s).ok_or_else(|| {
@@ -302,16 +316,8 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
     }
     let tags = tags(o)?;
     Ok(Invoice {
-        id: String::new(),
-        amount,
-        nominal_amount: amount,
-        fee: 0,
-        fine_amount: 0,
-        interest_amount: 0,
-        discount_amount: 0,
         name,
         tax_id,
-        status: "created".into(),
         tags,
         due: Some(Timestamp(due)),
         expiration: Some(expiration),
@@ -319,12 +325,7 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
         interest,
         discounts,
         descriptions,
-        brcode: String::new(),
-        link: String::new(),
-        pdf: String::new(),
-        transaction_ids: Vec::new(),
-        created: Timestamp(now),
-        updated: None,
+        ..unstored_invoice(amount, now)
     })
 }
 
@@ -371,18 +372,7 @@ fn transfer(
     seen: &mut HashSet<String>,
 ) -> Result<Transfer, Fail> {
     let o = object(v)?;
-    let amount = integer(o, "amount", "invalidAmount")?
-        .ok_or_else(|| fail("invalidAmount", "`amount` is required"))?;
-    if amount <= 0 {
-        return Err(fail(
-            "invalidAmount",
-            format!("`amount` must be > 0, not {amount}"),
-        ));
-    }
-    let name = required_string(o, "name", "invalidName")?
-        .trim()
-        .to_string();
-    let tax_id = tax_id(o)?;
+    let (amount, name, tax_id) = amount_name_tax_id(o, true)?;
     let bank_code = digits_field(o, "bankCode", "invalidBankCode", false)?;
     if bank_code.len() != 3 && bank_code.len() != 8 {
         return Err(fail(
