@@ -437,6 +437,27 @@ pub(crate) mod testing {
         (dir, ledger)
     }
 
+    /// A ledger with one issued batch holding invoice `100` (R$ 10,00) of its own, in
+    /// `status` (`created`, `paid`…), and, with `credited`, its credit of 1000 − 7.
+    pub(crate) fn ledger_with_invoice(status: &str, credited: bool) -> (tempfile::TempDir, Ledger) {
+        let (dir, l) = scratch_ledger();
+        let mut sql = format!(
+            "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
+             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+               VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
+             INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+               VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', '{status}', 'x');"
+        );
+        if credited {
+            sql.push_str(
+                "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+                   VALUES ('100', 'L', 1000, 7, 993, 'x', 'x', 'webhook');",
+            );
+        }
+        l.db().fixture_sql(&sql).unwrap();
+        (dir, l)
+    }
+
     /// 2026-01-01T00:00:00Z, the tests' "now".
     pub(crate) fn new_year() -> chrono::DateTime<chrono::Utc> {
         super::parse_ts("2026-01-01T00:00:00Z").unwrap()

@@ -600,7 +600,6 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
 
     /// The statuses a SQL list names, in order.
     fn listed(sql_list: &str) -> Vec<TransferStatus> {
@@ -659,19 +658,7 @@ mod tests {
 
     #[test]
     fn an_attempt_is_claimed_once_leased_and_settled_by_the_bank() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        l.db()
-            .fixture_sql(
-                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
-                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
-                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'paid', 'x');
-                 INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
-                   VALUES ('100', 'L', 1000, 7, 993, 'x', 'x', 'webhook');",
-            )
-            .unwrap();
+        let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
         let now = Utc::now();
         let due = l.db().credits_needing_transfer(3).unwrap();
         assert_eq!(
@@ -755,19 +742,7 @@ mod tests {
 
     #[test]
     fn a_live_transfer_the_ledger_did_not_know_is_adopted_and_the_unsent_claim_withdrawn() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        l.db()
-            .fixture_sql(
-                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
-                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
-                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'paid', 'x');
-                 INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
-                   VALUES ('100', 'L', 1000, 7, 993, 'x', 'x', 'webhook');",
-            )
-            .unwrap();
+        let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
         let now = Utc::now();
         let claim = NewTransfer {
             invoice_id: "100",
