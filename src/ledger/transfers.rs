@@ -656,6 +656,18 @@ mod tests {
         .unwrap()
     }
 
+    /// Attempt 1 of invoice `100`'s transfer.
+    fn first_claim() -> NewTransfer<'static> {
+        NewTransfer {
+            invoice_id: "100",
+            attempt: 1,
+            external_id: "x-100-a1",
+            tag: "tag-100",
+            amount: 993,
+            body: "{}",
+        }
+    }
+
     #[test]
     fn an_attempt_is_claimed_once_leased_and_settled_by_the_bank() {
         let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
@@ -669,14 +681,7 @@ mod tests {
                 attempts: 0
             }]
         );
-        let claim = NewTransfer {
-            invoice_id: "100",
-            attempt: 1,
-            external_id: "x-100-a1",
-            tag: "tag-100",
-            amount: 993,
-            body: "{}",
-        };
+        let claim = first_claim();
         assert!(l.db().claim_transfer(&claim, now).unwrap());
         assert!(!l.db().claim_transfer(&claim, now).unwrap());
         assert!(l.db().credits_needing_transfer(3).unwrap().is_empty());
@@ -744,14 +749,7 @@ mod tests {
     fn a_live_transfer_the_ledger_did_not_know_is_adopted_and_the_unsent_claim_withdrawn() {
         let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
         let now = Utc::now();
-        let claim = NewTransfer {
-            invoice_id: "100",
-            attempt: 1,
-            external_id: "x-100-a1",
-            tag: "tag-100",
-            amount: 993,
-            body: "{}",
-        };
+        let claim = first_claim();
         assert!(l.db().claim_transfer(&claim, now).unwrap());
         let rows = l
             .write(|tx| tx.lease_unsent(0, 1_000, 300, 100, now))
