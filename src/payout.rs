@@ -855,24 +855,12 @@ mod tests {
     use std::time::Duration;
 
     fn rejected(code: &str) -> ApiError {
-        ApiError::Rejected {
-            status: 400,
-            errors: vec![ApiErrorItem {
-                code: code.into(),
-                message: format!("Element 0: {code}"),
-            }],
-        }
+        ApiError::rejected(&[(code, &format!("Element 0: {code}"))])
     }
 
     /// A refusal of the request as a whole (not "Element n: ...").
     fn request_level(code: &str) -> ApiError {
-        ApiError::Rejected {
-            status: 400,
-            errors: vec![ApiErrorItem {
-                code: code.into(),
-                message: format!("{code} (the whole request)"),
-            }],
-        }
+        ApiError::rejected(&[(code, &format!("{code} (the whole request)"))])
     }
 
     fn timeout() -> ApiError {

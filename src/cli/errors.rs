@@ -162,20 +162,13 @@ mod tests {
     use anyhow::Context;
 
     use super::*;
-    use crate::api::model::ApiErrorItem;
     use crate::issuer::{IssueError, Outcome};
     use crate::ledger::LedgerError;
     use crate::payout::{PayoutReport, RejectedTransfer, RetryError};
     use crate::reconcile::{FailedEvent, ReconcileReport};
 
     fn rejected(code: &str) -> ApiError {
-        ApiError::Rejected {
-            status: 400,
-            errors: vec![ApiErrorItem {
-                code: code.into(),
-                message: "x".into(),
-            }],
-        }
+        ApiError::rejected(&[(code, "x")])
     }
 
     fn busy() -> LedgerError {

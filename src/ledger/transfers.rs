@@ -3,7 +3,7 @@
 //! sends it, and settled with what the bank says.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::lease::{self, LeaseTable};
 use super::ts;
@@ -75,14 +75,7 @@ impl TransferStatus {
     /// This attempt may still pay, or has paid: the operator's retry is refused while one
     /// exists.
     pub fn is_paying(self) -> bool {
-        matches!(
-            self,
-            TransferStatus::Claimed
-                | TransferStatus::Sending
-                | TransferStatus::Created
-                | TransferStatus::Processing
-                | TransferStatus::Success
-        )
+        self.is_open() || self == TransferStatus::Success
     }
 
     /// No new attempt is made automatically while an attempt in this status exists: it may
@@ -301,17 +294,13 @@ impl Db<'_> {
         &self,
         max_attempts: u32,
     ) -> Result<Vec<CreditDue>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::CREDITS_NEEDING_TRANSFER)?;
-            stmt.query_map([max_attempts], |r| {
-                Ok(CreditDue {
-                    invoice_id: r.get(0)?,
-                    net: r.get(1)?,
-                    attempts: r.get(2)?,
-                })
-            })?
-            .collect()
-        })())
+        self.rows(sql::CREDITS_NEEDING_TRANSFER, [max_attempts], |r| {
+            Ok(CreditDue {
+                invoice_id: r.get(0)?,
+                net: r.get(1)?,
+                attempts: r.get(2)?,
+            })
+        })
     }
 
     /// Claim an attempt of a credit's transfer, storing the exact element to send. `false` if
@@ -321,32 +310,24 @@ impl Db<'_> {
         t: &NewTransfer<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::INSERT_CLAIM)
-            .and_then(|mut s| {
-                s.execute(params![
-                    t.invoice_id,
-                    t.attempt,
-                    t.external_id,
-                    t.tag,
-                    t.amount,
-                    t.body,
-                    ts(now)
-                ])
-            })
-            .map(|n| n == 1))
+        self.exec(
+            sql::INSERT_CLAIM,
+            params![
+                t.invoice_id,
+                t.attempt,
+                t.external_id,
+                t.tag,
+                t.amount,
+                t.body,
+                ts(now)
+            ],
+        )
+        .map(|n| n == 1)
     }
 
     /// Clear these leases (each statement commits on its own outside a transaction).
     pub(crate) fn release_transfer_leases(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::RELEASE_TRANSFER_LEASE)?;
-            for id in ids {
-                stmt.execute([id])?;
-            }
-            Ok(())
-        })())
+        self.exec_each(sql::RELEASE_TRANSFER_LEASE, ids)
     }
 
     /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
@@ -359,23 +340,18 @@ impl Db<'_> {
     ) -> Result<Option<String>, LedgerError> {
         let status = TransferStatus::from_bank(&t.status);
         let settled = status.is_final().then(|| ts(now));
-        self.q(self
-            .conn
-            .prepare_cached(sql::APPLY_BANK_TRANSFER)
-            .and_then(|mut s| {
-                s.query_row(
-                    params![
-                        t.external_id,
-                        t.id,
-                        status.as_str(),
-                        t.fee,
-                        ts(now),
-                        settled
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()
-            }))
+        self.row(
+            sql::APPLY_BANK_TRANSFER,
+            params![
+                t.external_id,
+                t.id,
+                status.as_str(),
+                t.fee,
+                ts(now),
+                settled
+            ],
+            |r| r.get(0),
+        )
     }
 
     /// [`Db::apply_bank_transfer`], telling an attempt already final from a transfer this
@@ -402,11 +378,8 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         let errors = serde_json::to_string(errors).unwrap_or_default();
-        self.q(self
-            .conn
-            .prepare_cached(sql::MARK_TRANSFER_REJECTED)
-            .and_then(|mut s| s.execute(params![id, errors, ts(now)]))
-            .map(drop))
+        self.exec(sql::MARK_TRANSFER_REJECTED, params![id, errors, ts(now)])
+            .map(drop)
     }
 
     /// Note an error on a transfer that stays open (it is looked up before any resend).
@@ -416,19 +389,13 @@ impl Db<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::NOTE_TRANSFER_ERROR)
-            .and_then(|mut s| s.execute(params![id, error, ts(now)]))
-            .map(drop))
+        self.exec(sql::NOTE_TRANSFER_ERROR, params![id, error, ts(now)])
+            .map(drop)
     }
 
     /// Bank ids of transfers not yet final (to refresh).
     pub(crate) fn unsettled_transfer_ids(&self) -> Result<Vec<String>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::UNSETTLED_TRANSFER_IDS)?;
-            stmt.query_map([], |r| r.get(0))?.collect()
-        })())
+        self.rows(sql::UNSETTLED_TRANSFER_IDS, [], |r| r.get(0))
     }
 
     /// Number of transfers still open (claimed, sending, created, processing).
@@ -442,10 +409,11 @@ impl Db<'_> {
         &self,
         external_id: &str,
     ) -> Result<Option<TransferRow>, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::TRANSFER_BY_EXTERNAL_ID)
-            .and_then(|mut s| s.query_row([external_id], transfer_from_row).optional()))
+        self.row(
+            sql::TRANSFER_BY_EXTERNAL_ID,
+            [external_id],
+            transfer_from_row,
+        )
     }
 
     /// An attempt of the invoice that may still pay or has paid: its external id and status.
@@ -453,13 +421,10 @@ impl Db<'_> {
         &self,
         invoice_id: &str,
     ) -> Result<Option<(String, TransferStatus)>, LedgerError> {
-        let row: Option<(String, String)> = self.q(self
-            .conn
-            .prepare_cached(sql::PAYING_TRANSFER_OF_INVOICE)
-            .and_then(|mut s| {
-                s.query_row([invoice_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            }))?;
+        let row: Option<(String, String)> =
+            self.row(sql::PAYING_TRANSFER_OF_INVOICE, [invoice_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         row.map(
             |(external_id, status)| match TransferStatus::parse(&status) {
                 Some(s) => Ok((external_id, s)),
@@ -480,23 +445,25 @@ impl Db<'_> {
     /// Put claims the bank never saw back to `claimed` (rows that may have been sent stay
     /// `sending` and are looked up before any resend).
     pub(crate) fn reopen_transfer_claims(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::REOPEN_TRANSFER_CLAIM)?;
-            for id in ids {
-                stmt.execute([id])?;
-            }
-            Ok(())
-        })())
+        self.exec_each(sql::REOPEN_TRANSFER_CLAIM, ids)
     }
 
     /// Withdraw (delete) a claim that was never sent, superseded by a live transfer the bank
     /// holds for the same invoice. `false` if the row is not a never-sent claim.
     pub(crate) fn withdraw_transfer_claim(&self, id: i64) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::WITHDRAW_TRANSFER_CLAIM)
-            .and_then(|mut s| s.execute([id]))
-            .map(|n| n == 1))
+        self.exec(sql::WITHDRAW_TRANSFER_CLAIM, [id])
+            .map(|n| n == 1)
+    }
+
+    /// Run a (cached) statement once for each of these row ids.
+    fn exec_each(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            for id in ids {
+                stmt.execute([id])?;
+            }
+            Ok(())
+        })())
     }
 
     fn bad_status(&self, status: &str) -> LedgerError {
@@ -795,13 +762,8 @@ mod tests {
         );
         // A transfer whose number is taken gets the next one.
         let other = bank_transfer("someone-else", "created");
-        let a = Adopted {
-            invoice_id: "100",
-            tag: "tag-100",
-            attempt: Some(2),
-        };
         assert!(
-            l.write(|tx| tx.adopt_bank_transfer(&a, &other, now))
+            l.write(|tx| tx.adopt_bank_transfer(&adopted, &other, now))
                 .unwrap()
         );
         let row = l
