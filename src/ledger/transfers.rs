@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::lease::{self, LeaseTable};
-use super::ts;
 use super::{Db, LedgerError, Tx};
+use super::{conversion, ts};
 use crate::api::model::{ApiErrorItem, Transfer};
 
 /// Where a transfer attempt stands.
@@ -245,13 +245,8 @@ fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
         tag: r.get(4)?,
         amount: r.get(5)?,
         body: r.get(6)?,
-        status: TransferStatus::parse(&status).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                7,
-                rusqlite::types::Type::Text,
-                format!("bad transfer status {status}").into(),
-            )
-        })?,
+        status: TransferStatus::parse(&status)
+            .ok_or_else(|| conversion(7, format!("bad transfer status {status}")))?,
         transfer_id: r.get(8)?,
     })
 }
