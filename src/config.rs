@@ -288,12 +288,13 @@ impl Settings {
         self.project_id
             .as_ref()
             .map(|p| p.value.as_str())
-            .ok_or_else(|| ConfigError::Missing {
-                what: "the Stark Bank project id",
-                flag: "--project-id",
-                var: "STARK_PROJECT_ID",
-                key: "project_id",
-                file: self.config_file.value.clone(),
+            .ok_or_else(|| {
+                self.missing(
+                    "the Stark Bank project id",
+                    "--project-id",
+                    "STARK_PROJECT_ID",
+                    "project_id",
+                )
             })
     }
 
@@ -301,13 +302,32 @@ impl Settings {
         self.private_key
             .as_ref()
             .map(|p| p.value.as_path())
-            .ok_or_else(|| ConfigError::Missing {
-                what: "the private key file",
-                flag: "--private-key",
-                var: "STARK_PRIVATE_KEY",
-                key: "private_key",
-                file: self.config_file.value.clone(),
+            .ok_or_else(|| {
+                self.missing(
+                    "the private key file",
+                    "--private-key",
+                    "STARK_PRIVATE_KEY",
+                    "private_key",
+                )
             })
+    }
+
+    /// `what` is not set: the error names the flag, the variable and the key of the
+    /// config file that would set it.
+    fn missing(
+        &self,
+        what: &'static str,
+        flag: &'static str,
+        var: &'static str,
+        key: &'static str,
+    ) -> ConfigError {
+        ConfigError::Missing {
+            what,
+            flag,
+            var,
+            key,
+            file: self.config_file.value.clone(),
+        }
     }
 
     /// The API base URL: the override if set, else the environment's host.
@@ -387,28 +407,22 @@ mod tests {
     fn broken_config_file_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("config.toml");
+        let from_file = |config: PathBuf| {
+            Settings::resolve(&Flags {
+                config: Some(config),
+                ..Flags::default()
+            })
+        };
         std::fs::write(&cfg, "project_id = [unterminated").unwrap();
-        let err = Settings::resolve(&Flags {
-            config: Some(cfg.clone()),
-            ..Flags::default()
-        })
-        .unwrap_err();
+        let err = from_file(cfg.clone()).unwrap_err();
         assert!(
             err.to_string().contains(&cfg.display().to_string()),
             "{err}"
         );
         std::fs::write(&cfg, "projct_id = \"1\"").unwrap();
-        let err = Settings::resolve(&Flags {
-            config: Some(cfg.clone()),
-            ..Flags::default()
-        })
-        .unwrap_err();
+        let err = from_file(cfg.clone()).unwrap_err();
         assert!(err.to_string().contains("projct_id"), "{err}");
-        let err = Settings::resolve(&Flags {
-            config: Some(dir.path().join("missing.toml")),
-            ..Flags::default()
-        })
-        .unwrap_err();
+        let err = from_file(dir.path().join("missing.toml")).unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }));
         let err = Settings::resolve(&Flags {
             config: Some(dir.path().join("none.toml")),

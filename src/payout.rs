@@ -3,10 +3,23 @@
 //! claim → act → settle. A credit that needs a transfer gets a row for attempt n with a
 //! deterministic `externalId` (`stark-xfer-<invoice>-a<n>`, unique at the bank) inside
 //! `BEGIN IMMEDIATE` (unique per invoice and attempt). Rows are leased before sending so two
-//! processes never send the same one at once. A row whose POST may have happened (`sending`)
-//! is looked up by its tag and compared by `externalId` before it is sent again. A 400 is
-//! bisected down to the element that caused it; that one keeps the API's errors and waits for
-//! the operator. Only a transfer the bank confirms `failed` allows a new attempt.
+//! processes never send the same one at once.
+//!
+//! Before the first POST of any attempt, and before any resend, the invoices' transfer tags
+//! (`stark-invoice-<invoice>`) are looked up at the bank (≤ 100 tags per request): the bank
+//! is the truth, and a restored or copied ledger may not know what it holds. Under a row's
+//! tag, its own `externalId` is recorded; any other non-failed transfer counts as live and is
+//! adopted — recorded as its own attempt row if the ledger did not know it — and the row is
+//! never sent: a claim never sent is withdrawn (deleted; it existed nowhere but here), one that
+//! may have been sent stays open and is looked up again.
+//!
+//! A 400 is bisected down to the element that caused it; that one keeps the API's errors and
+//! waits for the operator — unless it may have been sent before (it was `sending`, or a POST
+//! of it had an unclear answer) or the bank says its `externalId` is taken: then it stays open
+//! and is looked up again on later runs, never filed rejected. A request-level 400 (the
+//! credentials, the clock, the IP) stops the run: nothing was done, the rows stay claimed and
+//! the next good run sends them. Only a transfer the bank confirms `failed` allows a new
+//! attempt.
 //!
 //! What to do after each answer of the bank is decided by one pure function, [`next`]; the
 //! driver ([`send_group`]) only does what it says: the requests, the ledger writes, the
@@ -25,8 +38,10 @@ use crate::api::model::{
     ApiErrorItem, Transfer, TransferRequest, transfer_element, transfers_body,
 };
 use crate::api::{ApiError, Bank};
-use crate::ledger::transfers::{BankTransferUpdate, NewTransfer, TransferRow, TransferStatus};
-use crate::ledger::{Ledger, LedgerError, Tx};
+use crate::ledger::transfers::{
+    Adopted, BankTransferUpdate, NewTransfer, TransferRow, TransferStatus,
+};
+use crate::ledger::{Db, Ledger, LedgerError, Tx};
 
 /// Where every credit goes: Stark Bank S.A.
 pub(crate) struct Destination;
@@ -50,6 +65,19 @@ fn external_id(invoice_id: &str, attempt: u32) -> String {
 
 fn transfer_tag(invoice_id: &str) -> String {
     format!("stark-invoice-{invoice_id}")
+}
+
+/// The attempt number an `externalId` of this scheme carries for the invoice.
+fn attempt_of(invoice_id: &str, external_id: &str) -> Option<u32> {
+    external_id
+        .strip_prefix(&format!("stark-xfer-{invoice_id}-a"))?
+        .parse()
+        .ok()
+}
+
+/// A transfer at the bank that may still pay or has paid.
+fn is_live_at_bank(t: &Transfer) -> bool {
+    TransferStatus::from_bank(&t.status) != TransferStatus::Failed
 }
 
 fn transfer_request(invoice_id: &str, attempt: u32, amount: i64) -> TransferRequest {
@@ -123,6 +151,40 @@ pub(crate) struct PayoutReport {
     pub succeeded: usize,
     pub failed: usize,
     pub busy: usize,
+    /// Live transfers the bank held under our tags that the ledger did not know, now recorded.
+    pub adopted: usize,
+    /// Claims never sent, withdrawn because the bank already held a live transfer for them.
+    pub superseded: usize,
+    /// A request-level refusal (credentials, clock, IP) that stopped the run; the rows stay
+    /// claimed.
+    pub refused: Option<RefusedRequest>,
+}
+
+/// The bank refused a request as a whole (not one of its elements): a configuration error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RefusedRequest {
+    pub status: u16,
+    pub errors: Vec<ApiErrorItem>,
+}
+
+impl RefusedRequest {
+    fn of(e: &ApiError) -> Option<RefusedRequest> {
+        match e {
+            ApiError::Rejected { status, errors } if e.is_request_level() => Some(RefusedRequest {
+                status: *status,
+                errors: errors.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The refusal as the API error it was (the exit-code policy reads its codes).
+    pub(crate) fn to_error(&self) -> ApiError {
+        ApiError::Rejected {
+            status: self.status,
+            errors: self.errors.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,21 +222,38 @@ pub(crate) enum RetryError {
         external_id: String,
         status: TransferStatus,
     },
+    #[error(
+        "Stark Bank already holds transfer {external_id} (status {status}) for invoice {invoice}; nothing to retry (the ledger now records it)"
+    )]
+    LiveAtBank {
+        invoice: String,
+        external_id: String,
+        status: String,
+    },
+    #[error(
+        "cannot ask Stark Bank whether invoice {invoice}'s credit was already transferred; not retrying"
+    )]
+    Bank {
+        invoice: String,
+        #[source]
+        source: ApiError,
+    },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
 /// Operator override: one more attempt for a credit that waits for the operator (its attempts
-/// were rejected, or all failed). Claims attempt n+1; the next send picks it up.
-pub(crate) fn retry(
+/// were rejected, or all failed). The bank is asked first: while it holds a live (non-failed)
+/// transfer under the invoice's tag — whatever the ledger says — the retry is refused and that
+/// transfer is recorded. Otherwise claims attempt n+1; the next send picks it up.
+pub(crate) async fn retry<B: Bank>(
     ledger: &mut Ledger,
+    bank: &B,
     invoice_id: &str,
     now: DateTime<Utc>,
+    opts: &PayoutOptions,
 ) -> Result<u32, RetryError> {
-    ledger.write(|tx| {
-        let net = tx
-            .transferable_net(invoice_id)?
-            .ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
+    let refuse_if_paying = |tx: &Db<'_>| -> Result<(), RetryError> {
         if let Some((external_id, status)) = tx.paying_transfer(invoice_id)? {
             return Err(RetryError::Live {
                 invoice: invoice_id.to_string(),
@@ -182,10 +261,68 @@ pub(crate) fn retry(
                 status,
             });
         }
+        Ok(())
+    };
+    {
+        let db = ledger.db();
+        db.transferable_net(invoice_id)?
+            .ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
+        refuse_if_paying(&db)?;
+    }
+    let tag = transfer_tag(invoice_id);
+    let tags = [tag.as_str()];
+    let held = with_retries(opts, || bank.transfers_by_tags(&tags))
+        .await
+        .map_err(|source| RetryError::Bank {
+            invoice: invoice_id.to_string(),
+            source,
+        })?;
+    let mut report = PayoutReport::default();
+    adopt_unknown(ledger, invoice_id, &tag, &held, now, &mut report)?;
+    if let Some(t) = held.iter().find(|t| is_live_at_bank(t)) {
+        return Err(RetryError::LiveAtBank {
+            invoice: invoice_id.to_string(),
+            external_id: t.external_id.clone(),
+            status: t.status.clone(),
+        });
+    }
+    ledger.write(|tx| {
+        let net = tx
+            .transferable_net(invoice_id)?
+            .ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
+        refuse_if_paying(tx)?;
         let attempt = tx.transfer_attempts(invoice_id)? + 1;
         claim_attempt(tx, invoice_id, attempt, net, now)?;
         Ok(attempt)
     })
+}
+
+/// Record what the bank holds under an invoice's tag; every live transfer there that the
+/// ledger does not know becomes its own attempt row (so the audit and `status` see it).
+fn adopt_unknown(
+    ledger: &mut Ledger,
+    invoice_id: &str,
+    tag: &str,
+    under_tag: &[Transfer],
+    now: DateTime<Utc>,
+    report: &mut PayoutReport,
+) -> Result<(), LedgerError> {
+    for t in under_tag {
+        if ledger.db().record_bank_transfer(t, now)? == BankTransferUpdate::Unknown
+            && is_live_at_bank(t)
+        {
+            let a = Adopted {
+                invoice_id,
+                tag,
+                attempt: attempt_of(invoice_id, &t.external_id),
+            };
+            if ledger.write(|tx| tx.adopt_bank_transfer(&a, t, now))? {
+                tracing::warn!(invoice = %invoice_id, external_id = %t.external_id, status = %t.status, "the bank holds a transfer for this invoice that the ledger did not know; recorded");
+                report.adopted += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The whole step: claim, send, follow up; a second round picks up attempts that the bank
@@ -199,7 +336,10 @@ pub(crate) async fn run<B: Bank>(
     let mut report = PayoutReport::default();
     for _round in 0..2 {
         report.claimed += claim(ledger, opts.max_attempts, now)?;
-        send_open(ledger, bank, now, opts, &mut report).await?;
+        if send_open(ledger, bank, now, opts, &mut report).await? == Flow::Stop {
+            // A request-level refusal: every other request would get the same.
+            break;
+        }
         let failed_before = report.failed;
         refresh(ledger, bank, now, opts, &mut report).await?;
         if report.failed == failed_before {
@@ -209,14 +349,22 @@ pub(crate) async fn run<B: Bank>(
     Ok(report)
 }
 
-/// Send (or look up, then send) every claimed or maybe-sent transfer, [`CHUNK`] per request.
+/// Whether to go on sending after a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Go,
+    /// The bank refused a request as a whole (a configuration error): send nothing more.
+    Stop,
+}
+
+/// Look up, then send, every claimed or maybe-sent transfer, [`CHUNK`] per request.
 async fn send_open<B: Bank>(
     ledger: &mut Ledger,
     bank: &B,
     now: DateTime<Utc>,
     opts: &PayoutOptions,
     report: &mut PayoutReport,
-) -> Result<(), LedgerError> {
+) -> Result<Flow, LedgerError> {
     let mut after_id = 0;
     loop {
         let rows = ledger.write(|tx| {
@@ -233,13 +381,15 @@ async fn send_open<B: Bank>(
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let result = send_chunk(ledger, bank, rows, now, opts, report).await;
         ledger.db().release_transfer_leases(&ids)?;
-        result?;
+        if result? == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
     }
-    Ok(())
+    Ok(Flow::Go)
 }
 
-/// One leased chunk: the rows a previous run may have sent are looked up first; the rest go
-/// out as one group.
+/// One leased chunk. Every row is looked up at the bank first (its tag, ≤ 100 per request):
+/// what the bank holds is recorded or adopted, and the rest go out as one group.
 async fn send_chunk<B: Bank>(
     ledger: &mut Ledger,
     bank: &B,
@@ -247,30 +397,138 @@ async fn send_chunk<B: Bank>(
     now: DateTime<Utc>,
     opts: &PayoutOptions,
     report: &mut PayoutReport,
-) -> Result<(), LedgerError> {
-    let (maybe_sent, mut pending): (Vec<_>, Vec<_>) = rows
-        .into_iter()
-        .partition(|r| r.status == TransferStatus::Sending);
-    if !maybe_sent.is_empty() {
-        match look_up(bank, &maybe_sent, opts).await {
-            Ok(found) => {
-                for r in maybe_sent {
-                    match found.get(&r.external_id) {
-                        Some(t) => {
-                            record(ledger, t, now)?;
-                            report.found_by_lookup += 1;
-                        }
-                        None => pending.push(r),
-                    }
+) -> Result<Flow, LedgerError> {
+    // A row that was `sending` when leased may have been POSTed by an earlier run.
+    let mut maybe_sent: HashSet<i64> = rows
+        .iter()
+        .filter(|r| r.status == TransferStatus::Sending)
+        .map(|r| r.id)
+        .collect();
+    let found = match look_up(bank, &rows, opts).await {
+        Ok(found) => found,
+        Err(e) => {
+            if let Some(refused) = RefusedRequest::of(&e) {
+                hold_back(ledger, &rows, &maybe_sent, &e.to_string(), now, report)?;
+                report.refused = Some(refused);
+                return Ok(Flow::Stop);
+            }
+            keep_open(
+                ledger,
+                &rows,
+                &format!("lookup before sending failed: {e}"),
+                now,
+                report,
+            )?;
+            reopen_unsent(ledger, &rows, &maybe_sent)?;
+            return Ok(Flow::Go);
+        }
+    };
+    let pending = sort_out(ledger, rows, &found, &maybe_sent, now, report)?;
+    if pending.is_empty() {
+        return Ok(Flow::Go);
+    }
+    send_group(ledger, bank, pending, now, opts, &mut maybe_sent, report).await
+}
+
+/// What the bank holds under one row's tag, as far as that row is concerned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Held<'a> {
+    /// Its own `externalId`: recorded; nothing to send.
+    Itself(&'a Transfer),
+    /// Another live (non-failed) transfer for the invoice: adopted; this row is never sent.
+    Superseded(&'a Transfer),
+    /// Nothing live under the tag: send it.
+    Nothing,
+}
+
+/// The rule: a row's own `externalId` under its tag is the row; otherwise any non-failed
+/// transfer under the tag is live, whatever its attempt number, and supersedes the row.
+fn held<'a>(external_id: &str, under_tag: &'a [Transfer]) -> Held<'a> {
+    if let Some(t) = under_tag.iter().find(|t| t.external_id == external_id) {
+        return Held::Itself(t);
+    }
+    match under_tag.iter().find(|t| is_live_at_bank(t)) {
+        Some(t) => Held::Superseded(t),
+        None => Held::Nothing,
+    }
+}
+
+/// Apply a lookup to rows: record and adopt what the bank holds, withdraw the claims it
+/// supersedes, and return the rows still to send.
+fn sort_out(
+    ledger: &mut Ledger,
+    rows: Vec<TransferRow>,
+    found: &HashMap<String, Vec<Transfer>>,
+    maybe_sent: &HashSet<i64>,
+    now: DateTime<Utc>,
+    report: &mut PayoutReport,
+) -> Result<Vec<TransferRow>, LedgerError> {
+    let mut rest = Vec::with_capacity(rows.len());
+    for r in rows {
+        let under: &[Transfer] = found.get(&r.tag).map(Vec::as_slice).unwrap_or_default();
+        let others: Vec<Transfer> = under
+            .iter()
+            .filter(|t| t.external_id != r.external_id)
+            .cloned()
+            .collect();
+        adopt_unknown(ledger, &r.invoice_id, &r.tag, &others, now, report)?;
+        match held(&r.external_id, under) {
+            Held::Itself(t) => {
+                record(ledger, t, now)?;
+                report.found_by_lookup += 1;
+            }
+            Held::Superseded(t) if !maybe_sent.contains(&r.id) => {
+                tracing::warn!(invoice = %r.invoice_id, external_id = %r.external_id, live = %t.external_id, "the bank already holds a live transfer for this invoice; claim withdrawn");
+                if ledger.db().withdraw_transfer_claim(r.id)? {
+                    report.superseded += 1;
                 }
             }
-            Err(e) => keep_open(ledger, &maybe_sent, &e.to_string(), now, report)?,
+            Held::Superseded(t) => keep_open(
+                ledger,
+                std::slice::from_ref(&r),
+                &format!(
+                    "the bank holds {} for this invoice and this attempt may have been sent too: looked up again, never resent",
+                    t.external_id
+                ),
+                now,
+                report,
+            )?,
+            Held::Nothing => rest.push(r),
         }
     }
-    if !pending.is_empty() {
-        send_group(ledger, bank, pending, now, opts, report).await?;
-    }
-    Ok(())
+    Ok(rest)
+}
+
+/// A request-level refusal: the rows the bank never saw go back to `claimed` (sendable by the
+/// next run); the ones that may have been sent stay open with the error noted.
+fn hold_back(
+    ledger: &Ledger,
+    rows: &[TransferRow],
+    maybe_sent: &HashSet<i64>,
+    note: &str,
+    now: DateTime<Utc>,
+    report: &mut PayoutReport,
+) -> Result<(), LedgerError> {
+    let (sent, unsent): (Vec<_>, Vec<_>) = rows
+        .iter()
+        .cloned()
+        .partition(|r| maybe_sent.contains(&r.id));
+    keep_open(ledger, &sent, note, now, report)?;
+    reopen_unsent(ledger, &unsent, maybe_sent)
+}
+
+/// Rows the bank never saw go back to `claimed`.
+fn reopen_unsent(
+    ledger: &Ledger,
+    rows: &[TransferRow],
+    maybe_sent: &HashSet<i64>,
+) -> Result<(), LedgerError> {
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| !maybe_sent.contains(id))
+        .collect();
+    ledger.db().reopen_transfer_claims(&ids)
 }
 
 /// What the bank last said about a group of transfers sent together. What it created or
@@ -297,6 +555,9 @@ struct Attempt {
     /// POSTs of this group in this run so far.
     tries: u32,
     max_tries: u32,
+    /// Some element may have been sent before: it was `sending` when leased, or a POST of it
+    /// had an unclear answer.
+    maybe_sent: bool,
 }
 
 /// What to do next with a group.
@@ -317,11 +578,22 @@ enum Step {
     /// No clear answer in this run: note this on the rows and keep them open (the next run
     /// looks them up before sending again).
     GiveUp(String),
+    /// The bank refused the request as a whole (credentials, clock, IP): nothing was done.
+    /// Stop the run; the rows stay claimed for the next good run (exit 2).
+    Hold,
 }
 
-/// The rules that protect the money: bisect a 400 down to its element; look up before filing a
-/// single-element 400 (a duplicate `externalId` means it exists) and before any resend after
-/// an ambiguous error; keep rows open when a lookup fails; give up after `max_tries` POSTs.
+/// The bank says this `externalId` is taken: the transfer exists, whatever a lookup shows.
+fn says_duplicate(errors: &[ApiErrorItem]) -> bool {
+    errors.iter().any(|e| e.code == "invalidExternalId")
+}
+
+/// The rules that protect the money: a request-level 400 stops the run with nothing filed;
+/// bisect an element 400 down to its element; look up before filing a single-element 400 and
+/// before any resend after an unclear answer (every failure but a 400 and a connection that
+/// never opened); file a 400 rejected only when the element was never sent before and its
+/// `externalId` is not taken (else it stays open, looked up again by later runs); keep rows
+/// open when a lookup fails; give up after `max_tries` POSTs.
 fn next(at: Attempt, answer: &Answer) -> Step {
     let retry_or_give_up = |e: &ApiError| {
         if at.tries >= at.max_tries {
@@ -332,6 +604,7 @@ fn next(at: Attempt, answer: &Answer) -> Step {
     };
     match answer {
         Answer::Created => Step::Done,
+        Answer::Refused(e) if e.is_request_level() => Step::Hold,
         Answer::Refused(ApiError::Rejected { .. }) if at.len > 1 => Step::Split,
         Answer::Refused(ApiError::Rejected { .. }) => Step::LookUp,
         Answer::Refused(e) if e.is_ambiguous() => Step::LookUp,
@@ -341,6 +614,10 @@ fn next(at: Attempt, answer: &Answer) -> Step {
             missing,
         } => match missing {
             Ok(0) => Step::Done,
+            Ok(_) if at.maybe_sent || says_duplicate(errors) => Step::GiveUp(format!(
+                "rejected ({}), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again",
+                format_codes(errors)
+            )),
             Ok(_) => Step::FileRejected(errors.clone()),
             // Cannot tell a duplicate from a real refusal: keep it open.
             Err(le) => Step::GiveUp(format!("rejected, and the lookup failed: {le}")),
@@ -353,6 +630,14 @@ fn next(at: Attempt, answer: &Answer) -> Step {
     }
 }
 
+fn format_codes(errors: &[ApiErrorItem]) -> String {
+    errors
+        .iter()
+        .map(|e| e.code.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Send one group, and the halves a 400 splits it into, doing what [`next`] says.
 async fn send_group<B: Bank>(
     ledger: &mut Ledger,
@@ -360,17 +645,19 @@ async fn send_group<B: Bank>(
     rows: Vec<TransferRow>,
     now: DateTime<Utc>,
     opts: &PayoutOptions,
+    maybe_sent: &mut HashSet<i64>,
     report: &mut PayoutReport,
-) -> Result<(), LedgerError> {
+) -> Result<Flow, LedgerError> {
     let mut groups = vec![rows];
     while let Some(mut group) = groups.pop() {
         let mut tries = 1;
-        let mut answer = post(ledger, bank, &group, now, report).await?;
+        let mut answer = post(ledger, bank, &group, now, maybe_sent, report).await?;
         loop {
             let at = Attempt {
                 len: group.len(),
                 tries,
                 max_tries: opts.max_tries,
+                maybe_sent: group.iter().any(|r| maybe_sent.contains(&r.id)),
             };
             match next(at, &answer) {
                 Step::Done => break,
@@ -389,17 +676,7 @@ async fn send_group<B: Bank>(
                     };
                     let missing = match look_up(bank, &group, opts).await {
                         Ok(found) => {
-                            let mut rest = Vec::with_capacity(group.len());
-                            for r in group {
-                                match found.get(&r.external_id) {
-                                    Some(t) => {
-                                        record(ledger, t, now)?;
-                                        report.found_by_lookup += 1;
-                                    }
-                                    None => rest.push(r),
-                                }
-                            }
-                            group = rest;
+                            group = sort_out(ledger, group, &found, maybe_sent, now, report)?;
                             Ok(group.len())
                         }
                         Err(le) => Err(le),
@@ -409,7 +686,7 @@ async fn send_group<B: Bank>(
                 Step::Retry => {
                     tokio::time::sleep(backoff_delay(opts.backoff, tries - 1)).await;
                     tries += 1;
-                    answer = post(ledger, bank, &group, now, report).await?;
+                    answer = post(ledger, bank, &group, now, maybe_sent, report).await?;
                 }
                 Step::FileRejected(errors) => {
                     for r in &group {
@@ -427,10 +704,20 @@ async fn send_group<B: Bank>(
                     keep_open(ledger, &group, &note, now, report)?;
                     break;
                 }
+                Step::Hold => {
+                    let Answer::Refused(e) = &answer else { break };
+                    tracing::error!(error = %e, "Stark Bank refused the transfer request as a whole; nothing was sent");
+                    let note = e.to_string();
+                    report.refused = RefusedRequest::of(e);
+                    for g in std::iter::once(group).chain(groups.drain(..)) {
+                        hold_back(ledger, &g, maybe_sent, &note, now, report)?;
+                    }
+                    return Ok(Flow::Stop);
+                }
             }
         }
     }
-    Ok(())
+    Ok(Flow::Go)
 }
 
 /// POST the group's stored elements as they are; record what the bank created.
@@ -439,6 +726,7 @@ async fn post<B: Bank>(
     bank: &B,
     group: &[TransferRow],
     now: DateTime<Utc>,
+    maybe_sent: &mut HashSet<i64>,
     report: &mut PayoutReport,
 ) -> Result<Answer, LedgerError> {
     let elements: Vec<&str> = group.iter().map(|r| r.body.as_str()).collect();
@@ -455,6 +743,9 @@ async fn post<B: Bank>(
             Ok(Answer::Created)
         }
         Err(e) => {
+            if e.is_ambiguous() {
+                maybe_sent.extend(group.iter().map(|r| r.id));
+            }
             if !matches!(e, ApiError::Rejected { .. }) {
                 tracing::warn!(size = group.len(), error = %e, ambiguous = e.is_ambiguous(), "transfer POST failed");
             }
@@ -485,24 +776,23 @@ fn record(ledger: &Ledger, t: &Transfer, now: DateTime<Utc>) -> Result<(), Ledge
     Ok(())
 }
 
-/// Our transfers at the bank, by external id, found through their tags.
+/// What the bank holds under the rows' tags, by tag ([`MAX_FILTER`] tags per request).
 async fn look_up<B: Bank>(
     bank: &B,
     rows: &[TransferRow],
     opts: &PayoutOptions,
-) -> Result<HashMap<String, Transfer>, ApiError> {
+) -> Result<HashMap<String, Vec<Transfer>>, ApiError> {
     let tags: Vec<&str> = {
         let mut t: Vec<&str> = rows.iter().map(|r| r.tag.as_str()).collect();
         t.sort_unstable();
         t.dedup();
         t
     };
-    let wanted: HashSet<&str> = rows.iter().map(|r| r.external_id.as_str()).collect();
-    let mut found = HashMap::new();
+    let mut found: HashMap<String, Vec<Transfer>> = HashMap::new();
     for chunk in tags.chunks(MAX_FILTER) {
         for t in with_retries(opts, || bank.transfers_by_tags(chunk)).await? {
-            if wanted.contains(t.external_id.as_str()) {
-                found.insert(t.external_id.clone(), t);
+            for tag in t.tags.iter().filter(|tag| chunk.contains(&tag.as_str())) {
+                found.entry(tag.clone()).or_default().push(t.clone());
             }
         }
     }
@@ -565,13 +855,12 @@ mod tests {
     use std::time::Duration;
 
     fn rejected(code: &str) -> ApiError {
-        ApiError::Rejected {
-            status: 400,
-            errors: vec![ApiErrorItem {
-                code: code.into(),
-                message: format!("Element 0: {code}"),
-            }],
-        }
+        ApiError::rejected(&[(code, &format!("Element 0: {code}"))])
+    }
+
+    /// A refusal of the request as a whole (not "Element n: ...").
+    fn request_level(code: &str) -> ApiError {
+        ApiError::rejected(&[(code, &format!("{code} (the whole request)"))])
     }
 
     fn timeout() -> ApiError {
@@ -597,6 +886,15 @@ mod tests {
             len,
             tries,
             max_tries: 4,
+            maybe_sent: false,
+        }
+    }
+
+    /// A group some element of which may have been sent before.
+    fn sent_before(len: usize, tries: u32) -> Attempt {
+        Attempt {
+            maybe_sent: true,
+            ..at(len, tries)
         }
     }
 
@@ -691,6 +989,54 @@ mod tests {
                 Step::GiveUp(format!("{}; lookup: {}", timeout(), unavailable())),
             ),
             (
+                "a 400 for an element that may have been sent before stays open",
+                sent_before(1, 1),
+                looked_up(rejected("invalidTaxId"), Ok(1)),
+                Step::GiveUp(
+                    "rejected (invalidTaxId), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again".into(),
+                ),
+            ),
+            (
+                "a duplicate externalId the lagging list does not show yet stays open",
+                at(1, 1),
+                looked_up(rejected("invalidExternalId"), Ok(1)),
+                Step::GiveUp(
+                    "rejected (invalidExternalId), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again".into(),
+                ),
+            ),
+            (
+                "a resend refused after an unclear answer stays open",
+                sent_before(1, 2),
+                looked_up(rejected("invalidExternalId"), Ok(1)),
+                Step::GiveUp(
+                    "rejected (invalidExternalId), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again".into(),
+                ),
+            ),
+            (
+                "invalidCredentials is not bisected: the run stops, nothing filed",
+                at(100, 1),
+                Answer::Refused(request_level("invalidCredentials")),
+                Step::Hold,
+            ),
+            (
+                "invalidAccessTime for one element: the run stops, nothing filed",
+                at(1, 1),
+                Answer::Refused(request_level("invalidAccessTime")),
+                Step::Hold,
+            ),
+            (
+                "a request-level 400 after an unclear answer also stops the run",
+                sent_before(3, 2),
+                Answer::Refused(request_level("invalidIp")),
+                Step::Hold,
+            ),
+            (
+                "a 400 without element errors is request-level",
+                at(2, 1),
+                Answer::Refused(request_level("invalidJson")),
+                Step::Hold,
+            ),
+            (
                 "nothing reached the bank: send again",
                 at(5, 1),
                 Answer::Refused(refused_connection()),
@@ -706,6 +1052,86 @@ mod tests {
         for (name, at, answer, want) in cases {
             assert_eq!(next(at, &answer), want, "{name}");
         }
+    }
+
+    /// Only a 400 with errors or a connection that never opened proves nothing was done: every
+    /// other answer to a create (a proxy's or CDN's 4xx included) is looked up before any resend.
+    #[test]
+    fn every_other_failure_of_a_create_is_looked_up_first() {
+        let status = |status: u16| ApiError::Status {
+            status,
+            body: String::new(),
+        };
+        let unclear = || {
+            vec![
+                status(404),
+                status(408),
+                status(409),
+                status(425),
+                status(499),
+                status(400), // a 400 without an `errors` body
+                status(429),
+                status(500),
+                status(502),
+                status(504),
+                timeout(),
+                ApiError::Transport {
+                    reason: "reset".into(),
+                },
+                ApiError::Decode {
+                    status: 200,
+                    reason: "truncated".into(),
+                },
+            ]
+        };
+        for i in 0..unclear().len() {
+            let e = || unclear().swap_remove(i);
+            for (len, tries) in [(1, 1), (100, 1), (3, 4)] {
+                assert_eq!(
+                    next(at(len, tries), &Answer::Refused(e())),
+                    Step::LookUp,
+                    "{} (len {len}, try {tries})",
+                    e()
+                );
+            }
+            // Once looked up, the missing ones are sent again (never filed rejected).
+            assert_eq!(
+                next(at(1, 1), &looked_up(e(), Ok(1))),
+                Step::Retry,
+                "{}",
+                e()
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_bank_holds_under_a_tag_decides_the_row() {
+        let t = |ext: &str, status: &str| -> Transfer {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("T-{ext}"), "amount": 993, "name": "n", "taxId": "t",
+                "bankCode": "b", "branchCode": "0001", "accountNumber": "1",
+                "externalId": ext, "tags": ["stark-invoice-42"], "status": status,
+                "created": "2026-11-26T12:00:00.000000+00:00"
+            }))
+            .unwrap()
+        };
+        let mine = "stark-xfer-42-a1";
+        assert_eq!(held(mine, &[]), Held::Nothing);
+        let own = [t(mine, "processing")];
+        assert_eq!(held(mine, &own), Held::Itself(&own[0]));
+        let own_failed = [t(mine, "failed")];
+        assert_eq!(held(mine, &own_failed), Held::Itself(&own_failed[0]));
+        // Attempt 2 from before a restore, live: it supersedes a fresh attempt 1.
+        let other = [t("stark-xfer-42-a2", "created")];
+        assert_eq!(held(mine, &other), Held::Superseded(&other[0]));
+        let other_done = [t("stark-xfer-42-a2", "failed"), t("x", "success")];
+        assert_eq!(held(mine, &other_done), Held::Superseded(&other_done[1]));
+        let failed_only = [t("stark-xfer-42-a2", "failed"), t("y", "canceled")];
+        assert_eq!(held(mine, &failed_only), Held::Nothing);
+
+        assert_eq!(attempt_of("42", "stark-xfer-42-a2"), Some(2));
+        assert_eq!(attempt_of("42", "stark-xfer-421-a2"), None);
+        assert_eq!(attempt_of("42", "someone-else"), None);
     }
 
     /// The driver's bisection, over a bank that refuses any group holding element `bad` and

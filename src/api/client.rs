@@ -158,6 +158,21 @@ impl ApiError {
         }
     }
 
+    /// A 400 refusal carrying these `(code, message)` errors, as the API words them.
+    #[cfg(test)]
+    pub(crate) fn rejected(items: &[(&str, &str)]) -> ApiError {
+        ApiError::Rejected {
+            status: 400,
+            errors: items
+                .iter()
+                .map(|(code, message)| ApiErrorItem {
+                    code: code.to_string(),
+                    message: message.to_string(),
+                })
+                .collect(),
+        }
+    }
+
     /// A hint for the operator for well-known failures.
     pub fn hint(&self) -> Option<&'static str> {
         let codes = self.codes();
@@ -738,25 +753,13 @@ mod tests {
             reason: "refused".into(),
         };
         assert!(!conn.is_ambiguous() && conn.is_transient());
-        let rej = ApiError::Rejected {
-            status: 400,
-            errors: vec![],
-        };
+        let rej = ApiError::rejected(&[]);
         assert!(!rej.is_ambiguous() && !rej.is_transient());
     }
 
     #[test]
     fn request_level_refusals_are_told_from_element_errors() {
-        let rej = |items: &[(&str, &str)]| ApiError::Rejected {
-            status: 400,
-            errors: items
-                .iter()
-                .map(|(code, message)| ApiErrorItem {
-                    code: code.to_string(),
-                    message: message.to_string(),
-                })
-                .collect(),
-        };
+        let rej = ApiError::rejected;
         assert!(!rej(&[("invalidTaxId", "Element 3: invalid tax id")]).is_request_level());
         assert!(
             !rej(&[

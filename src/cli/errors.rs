@@ -99,7 +99,7 @@ fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
             .is_some_and(IssueError::is_usage)
         || matches!(
             cause.downcast_ref(),
-            Some(RetryError::NoCredit(_) | RetryError::Live { .. })
+            Some(RetryError::NoCredit(_) | RetryError::Live { .. } | RetryError::LiveAtBank { .. })
         )
         || cause.downcast_ref::<ApiError>().is_some_and(|e| {
             e.codes()
@@ -128,7 +128,7 @@ impl Report for [crate::issuer::Outcome] {
 /// A `transfer-credited` run: a transfer rejected, or without a clear answer.
 impl Report for crate::payout::PayoutReport {
     fn failed(&self) -> bool {
-        !self.rejected.is_empty() || !self.unresolved.is_empty()
+        !self.rejected.is_empty() || !self.unresolved.is_empty() || self.refused.is_some()
     }
 }
 
@@ -162,20 +162,13 @@ mod tests {
     use anyhow::Context;
 
     use super::*;
-    use crate::api::model::ApiErrorItem;
     use crate::issuer::{IssueError, Outcome};
     use crate::ledger::LedgerError;
     use crate::payout::{PayoutReport, RejectedTransfer, RetryError};
     use crate::reconcile::{FailedEvent, ReconcileReport};
 
     fn rejected(code: &str) -> ApiError {
-        ApiError::Rejected {
-            status: 400,
-            errors: vec![ApiErrorItem {
-                code: code.into(),
-                message: "x".into(),
-            }],
-        }
+        ApiError::rejected(&[(code, "x")])
     }
 
     fn busy() -> LedgerError {
@@ -203,6 +196,12 @@ mod tests {
                 invoice: "inv1".into(),
                 external_id: "e".into(),
                 status: crate::ledger::transfers::TransferStatus::Success,
+            }
+            .into(),
+            RetryError::LiveAtBank {
+                invoice: "inv1".into(),
+                external_id: "e".into(),
+                status: "processing".into(),
             }
             .into(),
             rejected("invalidCredentials").into(),

@@ -41,25 +41,29 @@ pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode>
     let now = crate::clock::from_env()?.now();
     let mut ledger = Ledger::open(&settings.ledger.value)?;
     let client = settings.client()?;
+    let rt = runtime()?;
+    let opts = payout_options(args.max_attempts);
     for invoice in &args.retry {
-        let attempt = payout::retry(&mut ledger, invoice, now)?;
+        // The bank is asked first: a live transfer there refuses the retry.
+        let attempt = rt.block_on(payout::retry(&mut ledger, &client, invoice, now, &opts))?;
         if !global.quiet {
             outln!("invoice {invoice}: attempt {attempt} claimed")?;
         }
     }
     let spinner = super::progress::Spinner::new(global, "sending transfers");
-    let report = runtime()?.block_on(payout::run(
-        &mut ledger,
-        &client,
-        now,
-        &payout_options(args.max_attempts),
-    ));
+    let report = rt.block_on(payout::run(&mut ledger, &client, now, &opts));
     spinner.finish();
     let report = report?;
     if global.json {
         outln!("{}", serde_json::to_string(&report)?)?;
     } else {
         print_payout(&report, global.quiet)?;
+    }
+    if let Some(refused) = &report.refused {
+        // A configuration error (exit 2): nothing was sent; the transfers stay claimed.
+        return Err(anyhow::Error::new(refused.to_error()).context(
+            "Stark Bank refused the transfer request as a whole; nothing was sent, the transfers stay claimed and the next run sends them once this is fixed",
+        ));
     }
     Ok(report.exit_code())
 }
@@ -75,6 +79,12 @@ pub(super) fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> 
                 .map(|e| format!("{}: {}", e.code, e.message))
                 .collect::<Vec<_>>()
                 .join("; ")
+        );
+    }
+    if r.adopted > 0 || r.superseded > 0 {
+        eprintln!(
+            "warning: Stark Bank already held {} live transfer(s) for our credits that the ledger did not know (a restored or copied ledger?); recorded, and {} claim(s) of ours withdrawn unsent",
+            r.adopted, r.superseded
         );
     }
     for ext in &r.unresolved {

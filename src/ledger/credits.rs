@@ -144,21 +144,10 @@ mod tests {
     use super::*;
     use crate::domain::money::net_amount;
     use crate::ledger::Ledger;
-    use crate::ledger::testing::scratch_ledger;
 
     /// A ledger holding invoice `100` of its own.
     fn ledger_with_invoice() -> (tempfile::TempDir, Ledger) {
-        let (dir, l) = scratch_ledger();
-        l.db()
-            .fixture_sql(
-                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
-                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
-                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'created', 'x');",
-            )
-            .unwrap();
-        (dir, l)
+        crate::ledger::testing::ledger_with_invoice("created", false)
     }
 
     fn credit(invoice_id: &str, amount: i64, fee: i64) -> NewCredit<'_> {

@@ -371,6 +371,11 @@ pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// A text column that does not hold what it should (column `col`, and why).
+pub(crate) fn conversion(col: usize, reason: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, reason.into())
+}
+
 /// A stored time read back (a column that does not parse is a conversion failure).
 pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s)

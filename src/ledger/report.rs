@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 use serde::{Serialize, Serializer};
 
-use super::campaigns::{BatchStatus, Campaign, latest_campaign};
+use super::campaigns::{BatchStatus, Campaign};
 use super::{Db, LedgerError};
-use super::{parse_ts, ts};
+use super::{conversion, parse_ts, ts};
 use crate::api::model::ApiErrorItem;
 
 /// Invoices (or anything counted with an amount) of one status.
@@ -334,27 +334,16 @@ impl Db<'_> {
 
     /// The most recent campaign with the status of each of its batches, if there is one.
     pub(crate) fn campaign_progress(&self) -> Result<Option<CampaignProgress>, LedgerError> {
-        self.q((|| {
-            let Some(campaign) = latest_campaign(self.conn)? else {
-                return Ok(None);
-            };
-            let batches = self
-                .conn
-                .prepare_cached(sql::CAMPAIGN_BATCHES)?
-                .query_map([campaign.id], |r| {
-                    let status: String = r.get(1)?;
-                    let status = BatchStatus::parse(&status).ok_or_else(|| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            1,
-                            rusqlite::types::Type::Text,
-                            format!("unknown batch status {status:?}").into(),
-                        )
-                    })?;
-                    Ok((r.get(0)?, status))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(Some(CampaignProgress { campaign, batches }))
-        })())
+        let Some(campaign) = self.latest_campaign()? else {
+            return Ok(None);
+        };
+        let batches = self.rows(sql::CAMPAIGN_BATCHES, [campaign.id], |r| {
+            let status: String = r.get(1)?;
+            let status = BatchStatus::parse(&status)
+                .ok_or_else(|| conversion(1, format!("unknown batch status {status:?}")))?;
+            Ok((r.get(0)?, status))
+        })?;
+        Ok(Some(CampaignProgress { campaign, batches }))
     }
 
     /// Credits of ours, not skipped, without a successful transfer, recorded before `cutoff`:

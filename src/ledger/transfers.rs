@@ -3,11 +3,11 @@
 //! sends it, and settled with what the bank says.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::lease::{self, LeaseTable};
-use super::ts;
 use super::{Db, LedgerError, Tx};
+use super::{conversion, ts};
 use crate::api::model::{ApiErrorItem, Transfer};
 
 /// Where a transfer attempt stands.
@@ -75,14 +75,7 @@ impl TransferStatus {
     /// This attempt may still pay, or has paid: the operator's retry is refused while one
     /// exists.
     pub fn is_paying(self) -> bool {
-        matches!(
-            self,
-            TransferStatus::Claimed
-                | TransferStatus::Sending
-                | TransferStatus::Created
-                | TransferStatus::Processing
-                | TransferStatus::Success
-        )
+        self.is_open() || self == TransferStatus::Success
     }
 
     /// No new attempt is made automatically while an attempt in this status exists: it may
@@ -144,7 +137,7 @@ macro_rules! transfer_cols {
 /// The transfer statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const CREDITS_NEEDING_TRANSFER: &str = concat!(
-        "SELECT c.invoice_id, c.net, (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
+        "SELECT c.invoice_id, c.net, (SELECT COALESCE(MAX(t.attempt), 0) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
          FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
          WHERE c.skip_reason IS NULL AND c.net > 0
            AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN (",
@@ -190,7 +183,21 @@ pub mod sql {
         paying_statuses!(),
         ") LIMIT 1"
     );
-    pub const TRANSFER_ATTEMPTS: &str = "SELECT COUNT(*) FROM transfers WHERE invoice_id = ?1";
+    /// The highest attempt number of the invoice (an adopted transfer may skip numbers).
+    pub const TRANSFER_ATTEMPTS: &str =
+        "SELECT COALESCE(MAX(attempt), 0) FROM transfers WHERE invoice_id = ?1";
+    /// A claim the bank never saw goes back to `claimed` (a request-level refusal, a lookup
+    /// that failed before its first POST).
+    pub const REOPEN_TRANSFER_CLAIM: &str = "UPDATE transfers SET status = 'claimed', lease_until = NULL WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL";
+    /// A claim never sent, superseded by a live transfer the bank already holds for the
+    /// invoice: withdrawn (it never existed anywhere but here).
+    pub const WITHDRAW_TRANSFER_CLAIM: &str = "DELETE FROM transfers WHERE id = ?1 AND status IN ('claimed', 'sending') AND transfer_id IS NULL";
+    pub const ATTEMPT_TAKEN: &str =
+        "SELECT EXISTS (SELECT 1 FROM transfers WHERE invoice_id = ?1 AND attempt = ?2)";
+    /// A transfer the bank holds under the invoice's tag that this ledger did not know (a
+    /// restored or copied ledger): recorded as its own attempt.
+    pub const INSERT_ADOPTED: &str = "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, transfer_id, fee, created_at, updated_at, sent_at, settled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11) ON CONFLICT DO NOTHING";
 
     pub const ALL: &[(&str, &str)] = &[
         ("CREDITS_NEEDING_TRANSFER", CREDITS_NEEDING_TRANSFER),
@@ -206,6 +213,10 @@ pub mod sql {
         ("TRANSFER_BY_EXTERNAL_ID", TRANSFER_BY_EXTERNAL_ID),
         ("PAYING_TRANSFER_OF_INVOICE", PAYING_TRANSFER_OF_INVOICE),
         ("TRANSFER_ATTEMPTS", TRANSFER_ATTEMPTS),
+        ("REOPEN_TRANSFER_CLAIM", REOPEN_TRANSFER_CLAIM),
+        ("WITHDRAW_TRANSFER_CLAIM", WITHDRAW_TRANSFER_CLAIM),
+        ("ATTEMPT_TAKEN", ATTEMPT_TAKEN),
+        ("INSERT_ADOPTED", INSERT_ADOPTED),
     ];
 }
 
@@ -234,13 +245,8 @@ fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
         tag: r.get(4)?,
         amount: r.get(5)?,
         body: r.get(6)?,
-        status: TransferStatus::parse(&status).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                7,
-                rusqlite::types::Type::Text,
-                format!("bad transfer status {status}").into(),
-            )
-        })?,
+        status: TransferStatus::parse(&status)
+            .ok_or_else(|| conversion(7, format!("bad transfer status {status}")))?,
         transfer_id: r.get(8)?,
     })
 }
@@ -283,17 +289,13 @@ impl Db<'_> {
         &self,
         max_attempts: u32,
     ) -> Result<Vec<CreditDue>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::CREDITS_NEEDING_TRANSFER)?;
-            stmt.query_map([max_attempts], |r| {
-                Ok(CreditDue {
-                    invoice_id: r.get(0)?,
-                    net: r.get(1)?,
-                    attempts: r.get(2)?,
-                })
-            })?
-            .collect()
-        })())
+        self.rows(sql::CREDITS_NEEDING_TRANSFER, [max_attempts], |r| {
+            Ok(CreditDue {
+                invoice_id: r.get(0)?,
+                net: r.get(1)?,
+                attempts: r.get(2)?,
+            })
+        })
     }
 
     /// Claim an attempt of a credit's transfer, storing the exact element to send. `false` if
@@ -303,32 +305,24 @@ impl Db<'_> {
         t: &NewTransfer<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::INSERT_CLAIM)
-            .and_then(|mut s| {
-                s.execute(params![
-                    t.invoice_id,
-                    t.attempt,
-                    t.external_id,
-                    t.tag,
-                    t.amount,
-                    t.body,
-                    ts(now)
-                ])
-            })
-            .map(|n| n == 1))
+        self.exec(
+            sql::INSERT_CLAIM,
+            params![
+                t.invoice_id,
+                t.attempt,
+                t.external_id,
+                t.tag,
+                t.amount,
+                t.body,
+                ts(now)
+            ],
+        )
+        .map(|n| n == 1)
     }
 
     /// Clear these leases (each statement commits on its own outside a transaction).
     pub(crate) fn release_transfer_leases(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::RELEASE_TRANSFER_LEASE)?;
-            for id in ids {
-                stmt.execute([id])?;
-            }
-            Ok(())
-        })())
+        self.exec_each(sql::RELEASE_TRANSFER_LEASE, ids)
     }
 
     /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
@@ -341,23 +335,18 @@ impl Db<'_> {
     ) -> Result<Option<String>, LedgerError> {
         let status = TransferStatus::from_bank(&t.status);
         let settled = status.is_final().then(|| ts(now));
-        self.q(self
-            .conn
-            .prepare_cached(sql::APPLY_BANK_TRANSFER)
-            .and_then(|mut s| {
-                s.query_row(
-                    params![
-                        t.external_id,
-                        t.id,
-                        status.as_str(),
-                        t.fee,
-                        ts(now),
-                        settled
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()
-            }))
+        self.row(
+            sql::APPLY_BANK_TRANSFER,
+            params![
+                t.external_id,
+                t.id,
+                status.as_str(),
+                t.fee,
+                ts(now),
+                settled
+            ],
+            |r| r.get(0),
+        )
     }
 
     /// [`Db::apply_bank_transfer`], telling an attempt already final from a transfer this
@@ -384,11 +373,8 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         let errors = serde_json::to_string(errors).unwrap_or_default();
-        self.q(self
-            .conn
-            .prepare_cached(sql::MARK_TRANSFER_REJECTED)
-            .and_then(|mut s| s.execute(params![id, errors, ts(now)]))
-            .map(drop))
+        self.exec(sql::MARK_TRANSFER_REJECTED, params![id, errors, ts(now)])
+            .map(drop)
     }
 
     /// Note an error on a transfer that stays open (it is looked up before any resend).
@@ -398,19 +384,13 @@ impl Db<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::NOTE_TRANSFER_ERROR)
-            .and_then(|mut s| s.execute(params![id, error, ts(now)]))
-            .map(drop))
+        self.exec(sql::NOTE_TRANSFER_ERROR, params![id, error, ts(now)])
+            .map(drop)
     }
 
     /// Bank ids of transfers not yet final (to refresh).
     pub(crate) fn unsettled_transfer_ids(&self) -> Result<Vec<String>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::UNSETTLED_TRANSFER_IDS)?;
-            stmt.query_map([], |r| r.get(0))?.collect()
-        })())
+        self.rows(sql::UNSETTLED_TRANSFER_IDS, [], |r| r.get(0))
     }
 
     /// Number of transfers still open (claimed, sending, created, processing).
@@ -424,10 +404,11 @@ impl Db<'_> {
         &self,
         external_id: &str,
     ) -> Result<Option<TransferRow>, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::TRANSFER_BY_EXTERNAL_ID)
-            .and_then(|mut s| s.query_row([external_id], transfer_from_row).optional()))
+        self.row(
+            sql::TRANSFER_BY_EXTERNAL_ID,
+            [external_id],
+            transfer_from_row,
+        )
     }
 
     /// An attempt of the invoice that may still pay or has paid: its external id and status.
@@ -435,13 +416,10 @@ impl Db<'_> {
         &self,
         invoice_id: &str,
     ) -> Result<Option<(String, TransferStatus)>, LedgerError> {
-        let row: Option<(String, String)> = self.q(self
-            .conn
-            .prepare_cached(sql::PAYING_TRANSFER_OF_INVOICE)
-            .and_then(|mut s| {
-                s.query_row([invoice_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            }))?;
+        let row: Option<(String, String)> =
+            self.row(sql::PAYING_TRANSFER_OF_INVOICE, [invoice_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         row.map(
             |(external_id, status)| match TransferStatus::parse(&status) {
                 Some(s) => Ok((external_id, s)),
@@ -451,12 +429,36 @@ impl Db<'_> {
         .transpose()
     }
 
-    /// How many attempts the invoice's credit has had.
+    /// The highest attempt number of the invoice's credit (0 if none; the next is this + 1).
     pub(crate) fn transfer_attempts(&self, invoice_id: &str) -> Result<u32, LedgerError> {
         self.q(self
             .conn
             .prepare_cached(sql::TRANSFER_ATTEMPTS)
             .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0))))
+    }
+
+    /// Put claims the bank never saw back to `claimed` (rows that may have been sent stay
+    /// `sending` and are looked up before any resend).
+    pub(crate) fn reopen_transfer_claims(&self, ids: &[i64]) -> Result<(), LedgerError> {
+        self.exec_each(sql::REOPEN_TRANSFER_CLAIM, ids)
+    }
+
+    /// Withdraw (delete) a claim that was never sent, superseded by a live transfer the bank
+    /// holds for the same invoice. `false` if the row is not a never-sent claim.
+    pub(crate) fn withdraw_transfer_claim(&self, id: i64) -> Result<bool, LedgerError> {
+        self.exec(sql::WITHDRAW_TRANSFER_CLAIM, [id])
+            .map(|n| n == 1)
+    }
+
+    /// Run a (cached) statement once for each of these row ids.
+    fn exec_each(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            for id in ids {
+                stmt.execute([id])?;
+            }
+            Ok(())
+        })())
     }
 
     fn bad_status(&self, status: &str) -> LedgerError {
@@ -497,10 +499,69 @@ impl Tx<'_> {
     }
 }
 
+/// A live transfer the bank holds under an invoice's tag that the ledger did not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Adopted<'a> {
+    pub invoice_id: &'a str,
+    /// The invoice's transfer tag (the one it was found under).
+    pub tag: &'a str,
+    /// The attempt number its `externalId` carries, if it is one of this scheme's.
+    pub attempt: Option<u32>,
+}
+
+impl Tx<'_> {
+    /// Record a transfer the bank holds for the invoice that the ledger does not know as its
+    /// own attempt row (its own number if free, else the next one). `false` if the ledger
+    /// knew it after all.
+    pub(crate) fn adopt_bank_transfer(
+        &self,
+        a: &Adopted<'_>,
+        t: &Transfer,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.q((|| {
+            let taken = |n: u32| -> rusqlite::Result<bool> {
+                self.conn
+                    .prepare_cached(sql::ATTEMPT_TAKEN)?
+                    .query_row(params![a.invoice_id, n], |r| r.get(0))
+            };
+            let attempt = match a.attempt {
+                Some(n) if n >= 1 && !taken(n)? => n,
+                _ => {
+                    let max: u32 = self
+                        .conn
+                        .prepare_cached(sql::TRANSFER_ATTEMPTS)?
+                        .query_row([a.invoice_id], |r| r.get(0))?;
+                    max + 1
+                }
+            };
+            let status = TransferStatus::from_bank(&t.status);
+            let settled = status.is_final().then(|| ts(now));
+            let body = serde_json::to_string(t).unwrap_or_default();
+            let n = self
+                .conn
+                .prepare_cached(sql::INSERT_ADOPTED)?
+                .execute(params![
+                    a.invoice_id,
+                    attempt,
+                    t.external_id,
+                    a.tag,
+                    t.amount,
+                    body,
+                    status.as_str(),
+                    t.id,
+                    t.fee,
+                    ts(now),
+                    settled
+                ])?;
+            Ok(n == 1)
+        })())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
 
     /// The statuses a SQL list names, in order.
     fn listed(sql_list: &str) -> Vec<TransferStatus> {
@@ -557,21 +618,21 @@ mod tests {
         .unwrap()
     }
 
+    /// Attempt 1 of invoice `100`'s transfer.
+    fn first_claim() -> NewTransfer<'static> {
+        NewTransfer {
+            invoice_id: "100",
+            attempt: 1,
+            external_id: "x-100-a1",
+            tag: "tag-100",
+            amount: 993,
+            body: "{}",
+        }
+    }
+
     #[test]
     fn an_attempt_is_claimed_once_leased_and_settled_by_the_bank() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut l = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
-        l.db()
-            .fixture_sql(
-                "INSERT INTO campaigns VALUES (1, '2026-11-26T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-11-26T00:00:00Z');
-                 INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-                   VALUES (1, 1, 0, 't', 'issued', 1, 1000, '2026-11-26T00:00:00Z', 'x', 'x');
-                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                   VALUES (1, 1, 0, 'Ana', '012.345.678-90', 1000, '100', 'paid', 'x');
-                 INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
-                   VALUES ('100', 'L', 1000, 7, 993, 'x', 'x', 'webhook');",
-            )
-            .unwrap();
+        let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
         let now = Utc::now();
         let due = l.db().credits_needing_transfer(3).unwrap();
         assert_eq!(
@@ -582,14 +643,7 @@ mod tests {
                 attempts: 0
             }]
         );
-        let claim = NewTransfer {
-            invoice_id: "100",
-            attempt: 1,
-            external_id: "x-100-a1",
-            tag: "tag-100",
-            amount: 993,
-            body: "{}",
-        };
+        let claim = first_claim();
         assert!(l.db().claim_transfer(&claim, now).unwrap());
         assert!(!l.db().claim_transfer(&claim, now).unwrap());
         assert!(l.db().credits_needing_transfer(3).unwrap().is_empty());
@@ -651,5 +705,71 @@ mod tests {
         // Failed: the credit may have attempt 2.
         assert_eq!(l.db().credits_needing_transfer(3).unwrap()[0].attempts, 1);
         assert!(l.db().credits_needing_transfer(1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_live_transfer_the_ledger_did_not_know_is_adopted_and_the_unsent_claim_withdrawn() {
+        let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
+        let now = Utc::now();
+        let claim = first_claim();
+        assert!(l.db().claim_transfer(&claim, now).unwrap());
+        let rows = l
+            .write(|tx| tx.lease_unsent(0, 1_000, 300, 100, now))
+            .unwrap();
+        // A request-level refusal: back to claimed, sendable.
+        l.db().reopen_transfer_claims(&[rows[0].id]).unwrap();
+        let row = l.db().transfer_by_external_id("x-100-a1").unwrap().unwrap();
+        assert_eq!(row.status, TransferStatus::Claimed);
+
+        // The bank holds attempt 2 (made before a restore): adopted with its own number.
+        let a2 = bank_transfer("x-100-a2", "processing");
+        assert_eq!(
+            l.db().record_bank_transfer(&a2, now).unwrap(),
+            BankTransferUpdate::Unknown
+        );
+        let adopted = Adopted {
+            invoice_id: "100",
+            tag: "tag-100",
+            attempt: Some(2),
+        };
+        assert!(
+            l.write(|tx| tx.adopt_bank_transfer(&adopted, &a2, now))
+                .unwrap()
+        );
+        assert!(
+            !l.write(|tx| tx.adopt_bank_transfer(&adopted, &a2, now))
+                .unwrap(),
+            "known now"
+        );
+        let row = l.db().transfer_by_external_id("x-100-a2").unwrap().unwrap();
+        assert_eq!((row.attempt, row.status), (2, TransferStatus::Processing));
+        assert_eq!(row.transfer_id.as_deref(), Some("T-x-100-a2"));
+        assert!(
+            l.db().withdraw_transfer_claim(row.id).is_ok_and(|w| !w),
+            "not a claim"
+        );
+        assert!(l.db().withdraw_transfer_claim(rows[0].id).unwrap());
+        assert_eq!(l.db().transfer_by_external_id("x-100-a1").unwrap(), None);
+        assert_eq!(
+            l.db().transfer_attempts("100").unwrap(),
+            2,
+            "the highest number"
+        );
+        // A transfer whose number is taken gets the next one.
+        let other = bank_transfer("someone-else", "created");
+        assert!(
+            l.write(|tx| tx.adopt_bank_transfer(&adopted, &other, now))
+                .unwrap()
+        );
+        let row = l
+            .db()
+            .transfer_by_external_id("someone-else")
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.attempt, 3);
+        assert!(
+            l.db().credits_needing_transfer(5).unwrap().is_empty(),
+            "live"
+        );
     }
 }

@@ -561,13 +561,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
                 .collect();
             Ok(json!({"message": "Invoice(s) successfully created", "invoices": created}))
         }
-        Route::InvoiceList => {
-            let p = ListParams::parse(ctx)?;
-            let f = ItemFilter::parse(q);
-            Ok(list("invoices", &bank.invoices, &p, |i| {
-                p.in_range(&i.created) && f.keeps(&i.status, &i.id, &i.tags)
-            }))
-        }
+        Route::InvoiceList => item_list(ctx, "invoices", &bank.invoices, |i| {
+            (&i.created, &i.status, &i.id, &i.tags)
+        }),
         Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
         Route::InvoicePatch(id) => {
             let status = bank
@@ -596,13 +592,9 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
                 .collect();
             Ok(json!({"message": "Transfer(s) successfully created", "transfers": created}))
         }
-        Route::TransferList => {
-            let p = ListParams::parse(ctx)?;
-            let f = ItemFilter::parse(q);
-            Ok(list("transfers", &bank.transfers, &p, |t| {
-                p.in_range(&t.created) && f.keeps(&t.status, &t.id, &t.tags)
-            }))
-        }
+        Route::TransferList => item_list(ctx, "transfers", &bank.transfers, |t| {
+            (&t.created, &t.status, &t.id, &t.tags)
+        }),
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
         Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds", |l| {
             (&l.created, &l.kind, &l.transfer.id)
@@ -682,6 +674,22 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
 
 /// A page of `logs` filtered by `types` and by the ids (query key `ids_key`) of the items
 /// they log; `fields` gives a log's creation time, type and item id.
+/// An invoice or transfer list: the page of `items` in the date range that the `status`,
+/// `ids` and `tags` filters keep.
+fn item_list<T: Serialize>(
+    ctx: &Ctx<'_>,
+    key: &str,
+    items: &[Rec<T>],
+    fields: impl Fn(&T) -> (&Timestamp, &str, &str, &[String]),
+) -> Result<Value, Errors> {
+    let p = ListParams::parse(ctx)?;
+    let f = ItemFilter::parse(ctx.query);
+    Ok(list(key, items, &p, |i| {
+        let (created, status, id, tags) = fields(i);
+        p.in_range(created) && f.keeps(status, id, tags)
+    }))
+}
+
 fn log_list<L: Serialize>(
     ctx: &Ctx<'_>,
     logs: &[Rec<L>],
@@ -707,26 +715,19 @@ mod tests {
 
     #[test]
     fn routes_resolve() {
-        assert_eq!(
-            resolve(&Method::POST, "invoice").unwrap(),
-            Route::InvoiceCreate
-        );
-        assert_eq!(
-            resolve(&Method::GET, "invoice/log/12").unwrap(),
-            Route::InvoiceLogGet("12".into())
-        );
-        assert_eq!(
-            resolve(&Method::PATCH, "event/1/").unwrap(),
-            Route::EventPatch("1".into())
-        );
-        assert_eq!(
-            resolve(&Method::GET, "event/attempt").unwrap(),
-            Route::AttemptList
-        );
-        assert_eq!(
-            resolve(&Method::PATCH, "invoice/7").unwrap(),
-            Route::InvoicePatch("7".into())
-        );
+        for (method, path, route) in [
+            (Method::POST, "invoice", Route::InvoiceCreate),
+            (
+                Method::GET,
+                "invoice/log/12",
+                Route::InvoiceLogGet("12".into()),
+            ),
+            (Method::PATCH, "event/1/", Route::EventPatch("1".into())),
+            (Method::GET, "event/attempt", Route::AttemptList),
+            (Method::PATCH, "invoice/7", Route::InvoicePatch("7".into())),
+        ] {
+            assert_eq!(resolve(&method, path).unwrap(), route, "{method} {path}");
+        }
         assert_eq!(Route::InvoicePatch("7".into()).name(), "invoice.patch");
         assert!(Route::InvoicePatch("7".into()).is_write());
         assert!(!Route::InvoiceList.is_write());

@@ -211,6 +211,27 @@ pub fn parse_when(s: &str) -> Option<DateTime<Utc>> {
         .checked_add_signed(Duration::hours(3))
 }
 
+/// Judge every element of a batch: all of them judged, or the errors of every element that
+/// failed (each named by its index).
+fn each_element<T>(
+    list: &[Value],
+    mut judge: impl FnMut(&Value) -> Result<T, Fail>,
+) -> Result<Vec<T>, Errors> {
+    let mut ok = Vec::with_capacity(list.len());
+    let mut bad = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        match judge(v) {
+            Ok(x) => ok.push(x),
+            Err(f) => bad.push((i, f)),
+        }
+    }
+    if bad.is_empty() {
+        Ok(ok)
+    } else {
+        Err(element_errors(bad))
+    }
+}
+
 fn element_errors(errors: Vec<(usize, Fail)>) -> Errors {
     errors
         .into_iter()
@@ -332,20 +353,7 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
 /// Validate `{"invoices": [...]}`.
 pub fn invoices(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Invoice>, Errors> {
     let body = json_object(body)?;
-    let list = batch(&body, "invoices")?;
-    let mut ok = Vec::with_capacity(list.len());
-    let mut bad = Vec::new();
-    for (i, v) in list.iter().enumerate() {
-        match invoice(v, now) {
-            Ok(inv) => ok.push(inv),
-            Err(f) => bad.push((i, f)),
-        }
-    }
-    if bad.is_empty() {
-        Ok(ok)
-    } else {
-        Err(element_errors(bad))
-    }
+    each_element(batch(&body, "invoices")?, |v| invoice(v, now))
 }
 
 fn digits_field(
@@ -451,21 +459,10 @@ fn transfer(
 /// transfer and within the request.
 pub fn transfers(body: &[u8], now: DateTime<Utc>, bank: &Bank) -> Result<Vec<Transfer>, Errors> {
     let body = json_object(body)?;
-    let list = batch(&body, "transfers")?;
     let mut seen = HashSet::new();
-    let mut ok = Vec::with_capacity(list.len());
-    let mut bad = Vec::new();
-    for (i, v) in list.iter().enumerate() {
-        match transfer(v, now, bank, &mut seen) {
-            Ok(t) => ok.push(t),
-            Err(f) => bad.push((i, f)),
-        }
-    }
-    if bad.is_empty() {
-        Ok(ok)
-    } else {
-        Err(element_errors(bad))
-    }
+    each_element(batch(&body, "transfers")?, |v| {
+        transfer(v, now, bank, &mut seen)
+    })
 }
 
 /// Validate `{"url": ..., "subscriptions": [...]}`.

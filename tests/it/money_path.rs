@@ -477,3 +477,199 @@ fn graceful_shutdown_removes_the_webhook_and_a_restart_replaces_stale_ones() {
     assert!(status.success());
     assert_eq!(hooks(&env), 0);
 }
+
+/// An API client of this environment's project (to act on the bank behind the ledger's back).
+fn client(env: &Env) -> stark::api::Client {
+    let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
+    stark::api::Client::new(stark::api::ClientConfig::new(
+        env.url.clone(),
+        PROJECT,
+        std::sync::Arc::new(key),
+    ))
+    .unwrap()
+}
+
+fn transfer_statuses(env: &Env) -> Vec<(String, String)> {
+    let conn = env.ledger_conn();
+    let mut stmt = conn
+        .prepare("SELECT external_id, status FROM transfers ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Issue 12, sequence 1: a POST takes effect but its answer is lost; the lookup misses it
+/// (the list lags); the resend is refused as a duplicate `externalId`. That row must stay
+/// open (never `rejected`), and the operator's `--retry` must not send attempt 2.
+#[test]
+fn a_resend_refused_as_a_duplicate_while_the_list_lags_stays_open_and_is_never_paid_twice() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    // Every POST takes effect and its answer is lost; lists leave out the last 10 minutes.
+    let lag = "transfer.list:list-lag=1@600000";
+    env.faults(&["transfer.create:lost-response=1", lag]);
+    run(&env, &["reconcile"]).failure();
+    assert_eq!(env.truth().transfers.len(), n, "the bank holds every one");
+    // The next run: the lookup still misses them; the resend is refused as a duplicate.
+    env.faults(&[lag]);
+    let out = run(&env, &["transfer-credited", "--json"]).exits(1);
+    let report = out.json();
+    assert_eq!(report["rejected"].as_array().unwrap().len(), 0, "{report}");
+    assert_eq!(
+        report["unresolved"].as_array().unwrap().len(),
+        n,
+        "{report}"
+    );
+    assert!(
+        transfer_statuses(&env)
+            .iter()
+            .all(|(_, status)| status == "sending"),
+        "open, looked up again: {:?}",
+        transfer_statuses(&env)
+    );
+    assert_eq!(env.truth().transfers.len(), n, "nothing sent twice");
+    // The operator retries while they are open: refused (exit 2), nothing claimed.
+    let invoice: String = env
+        .ledger_conn()
+        .query_row(
+            "SELECT invoice_id FROM transfers ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
+    // A ledger that filed it `rejected` (an earlier version did): the retry asks the bank
+    // first, which holds attempt 1, and refuses.
+    env.advance(Duration::minutes(15));
+    env.ledger_conn()
+        .execute(
+            "UPDATE transfers SET status = 'rejected' WHERE invoice_id = ?1",
+            [&invoice],
+        )
+        .unwrap();
+    let out = run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
+    assert!(
+        out.stderr().contains("already holds transfer"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(env.truth().transfers.len(), n);
+    // Past the lag, the next runs find them all.
+    env.faults(&[]);
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().transfers.len(), n);
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM transfers"),
+        n as i64,
+        "no attempt 2"
+    );
+}
+
+/// Issue 12, sequence 2: the bank holds attempt 2 of a credit from before the ledger was
+/// restored (attempt 1 had been refused, so the bank has no attempt 1); the restored ledger
+/// claims attempt 1 afresh. Fresh claims are looked up first: the bank's live transfer is
+/// adopted (its own attempt row), the claim withdrawn, nothing paid twice — and a second
+/// restore finds everything again.
+#[test]
+fn a_restored_ledger_adopts_the_live_transfers_the_bank_holds_instead_of_paying_again() {
+    use stark::api::Bank;
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    let backup = env.dir.path().join("backup.sqlite3");
+    std::fs::copy(&env.ledger, &backup).unwrap();
+    // Attempt 2 for one credited invoice, made before the restore.
+    let inv = env
+        .truth()
+        .invoices
+        .into_iter()
+        .find(|i| i.credited)
+        .unwrap();
+    let element = stark::api::model::transfer_element(&stark::api::model::TransferRequest {
+        amount: inv.amount - inv.fee,
+        name: "Stark Bank S.A.".into(),
+        tax_id: "20.018.183/0001-80".into(),
+        bank_code: "20018183".into(),
+        branch_code: "0001".into(),
+        account_number: "6341320293482496".into(),
+        account_type: "payment".into(),
+        external_id: format!("stark-xfer-{}-a2", inv.id),
+        tags: vec![format!("stark-invoice-{}", inv.id)],
+        description: Some(format!("Credit of invoice {}", inv.id)),
+    });
+    let body = stark::api::model::transfers_body(&[element]);
+    env.rt
+        .block_on(client(&env).create_transfers(body.as_bytes()))
+        .unwrap();
+    // The restored ledger records the credits and claims attempt 1 for each.
+    let report = run(&env, &["reconcile", "--json"]).success().json();
+    assert_eq!(env.truth().transfers.len(), n, "paid twice: {report}");
+    assert_eq!(report["transfers"]["adopted"], 1, "{report}");
+    assert_eq!(report["transfers"]["superseded"], 1, "{report}");
+    assert_eq!(
+        report["transfers"]["sent"].as_u64().unwrap() as usize,
+        n - 1,
+        "{report}"
+    );
+    let attempts: Vec<(String, String)> = transfer_statuses(&env)
+        .into_iter()
+        .filter(|(ext, _)| ext.starts_with(&format!("stark-xfer-{}-", inv.id)))
+        .collect();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].0, format!("stark-xfer-{}-a2", inv.id));
+    assert_eq!(env.truth().transfers.len(), n);
+    // Restored again: every claim is looked up before its first POST; nothing is sent.
+    std::fs::copy(&backup, &env.ledger).unwrap();
+    let report = run(&env, &["reconcile", "--json"]).success().json();
+    assert_eq!(report["transfers"]["sent"], 0, "{report}");
+    assert_eq!(report["transfers"]["requests"], 0, "{report}");
+    assert_eq!(env.truth().transfers.len(), n);
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().transfers.len(), n);
+}
+
+/// Issue 12, sequence 3: a request-level 400 on the transfer POST (the credentials, the
+/// clock) files nothing: the transfers stay claimed, the run exits 2, and the next good run
+/// sends each exactly once.
+#[test]
+fn request_level_refusals_of_the_transfer_post_keep_the_claims_and_exit_2() {
+    for fault in [
+        "transfer.create:invalid-credentials=1",
+        "transfer.create:invalid-access-time=1",
+    ] {
+        let env = Env::new(|c| c.pay_rate = 1.0);
+        let n = issue(&env);
+        env.advance(Duration::hours(1));
+        env.faults(&[fault]);
+        run(&env, &["reconcile"]).failure();
+        let claimed = |env: &Env| {
+            let statuses = transfer_statuses(env);
+            assert_eq!(statuses.len(), n, "{fault}");
+            assert!(
+                statuses.iter().all(|(_, s)| s == "claimed"),
+                "{fault}: {statuses:?}"
+            );
+        };
+        claimed(&env);
+        let out = run(&env, &["transfer-credited"]).exits(2);
+        assert!(out.stderr().contains("stay claimed"), "{}", out.stderr());
+        assert_eq!(env.truth().transfers.len(), 0, "{fault}");
+        claimed(&env);
+        env.faults(&[]);
+        let report = run(&env, &["transfer-credited", "--json"]).success().json();
+        assert_eq!(
+            report["sent"].as_u64().unwrap() as usize,
+            n,
+            "{fault}: {report}"
+        );
+        assert_eq!(report["requests"], 1, "{fault}: one POST for <= 100");
+        settle(&env);
+        assert_eq!(env.assert_money_invariants().paid, n, "{fault}");
+        assert_eq!(env.truth().transfers.len(), n, "{fault}");
+    }
+}
