@@ -1108,18 +1108,25 @@ mod tests {
         }
     }
 
+    /// An answer that may have reached the bank (a timeout, a cut connection).
+    fn timeout() -> Answer {
+        Answer::Failed {
+            error: "timeout".into(),
+            ambiguous: true,
+        }
+    }
+
+    /// A failure that says nothing reached the bank (e.g. the connection was refused).
+    fn unsent() -> Answer {
+        Answer::Failed {
+            error: "connect".into(),
+            ambiguous: false,
+        }
+    }
+
     #[test]
     fn each_answer_of_the_bank_leads_to_one_next_step() {
         use Answer::*;
-        let timeout = || Failed {
-            error: "timeout".into(),
-            ambiguous: true,
-        };
-        // A failure that says nothing reached the bank (e.g. the connection was refused).
-        let unsent = || Failed {
-            error: "connect".into(),
-            ambiguous: false,
-        };
         let invalid = || {
             vec![ApiErrorItem {
                 code: "invalidTaxId".into(),
@@ -1358,14 +1365,6 @@ mod tests {
     #[test]
     fn an_unclear_post_is_looked_up_and_never_resent_inside_the_settle_window() {
         use Answer::*;
-        let timeout = || Failed {
-            error: "timeout".into(),
-            ambiguous: true,
-        };
-        let unsent = || Failed {
-            error: "connect".into(),
-            ambiguous: false,
-        };
         let end = t("2026-03-02T00:05:00Z");
         let clear = Settle::Clear;
         // The first POST of a batch is preceded by a lookup (a restored ledger finds it).
