@@ -6,7 +6,9 @@
 //!
 //! 1. `POST /_sandbox/generate` makes `SCALE_EVENTS / 3` credited invoices (3 events each:
 //!    created, paid, credited), all undelivered.
-//! 2. `stark reconcile` sweeps them: pages of 100 events, each page applied in one
+//! 2. `stark reconcile --no-transfer`, on a ledger that holds those invoices as its own (the
+//!    sweep marks delivered only the events that concern the ledger), sweeps them: pages of
+//!    100 events, each page applied in one
 //!    transaction, then every event PATCHed delivered (16 in flight), the marks committed
 //!    per page. Wall time and peak RSS (`wait4`) of the reconcile process; afterwards the
 //!    sandbox must have no undelivered event and the ledger every event.
@@ -79,7 +81,7 @@ fn main() {
         port,
         "POST",
         "/_sandbox/generate",
-        &format!(r#"{{"invoices": {invoices}, "credited": true}}"#),
+        &format!(r#"{{"invoices": {invoices}, "credited": true, "tags": ["stark-scale-c1-b1"]}}"#),
     );
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -90,9 +92,15 @@ fn main() {
         vm_hwm_kib(sb_pid).unwrap_or(0)
     );
 
-    // 2. reconcile.
+    // 2. reconcile. The invoices are this ledger's (reconcile marks delivered only the events
+    // that concern it); `--no-transfer` keeps this step the sweep alone.
     let ledger = dir.path().join("ledger.sqlite3");
-    let m = measure(api_cmd(dir.path(), &ledger, &key_path, &url).args(["--json", "reconcile"]));
+    seed_ours(&ledger, &v, false);
+    let m = measure(api_cmd(dir.path(), &ledger, &key_path, &url).args([
+        "--json",
+        "reconcile",
+        "--no-transfer",
+    ]));
     assert!(m.ok, "reconcile failed: {}\n{}", m.stdout, m.stderr);
     let report: Value = serde_json::from_str(&m.stdout).unwrap();
     println!(
@@ -132,37 +140,7 @@ fn main() {
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     let ledger2 = dir.path().join("transfers.sqlite3");
-    drop(stark::ledger::Ledger::open(&ledger2).unwrap());
-    {
-        let mut conn = rusqlite::Connection::open(&ledger2).unwrap();
-        let tx = conn.transaction().unwrap();
-        tx.execute_batch(
-            "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
-             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-               VALUES (1, 1, 0, 'stark-scale-c1-b1', 'issued', 1000, 10000000, '2026-03-02T00:00:00Z', 'x', 'x');",
-        )
-        .unwrap();
-        for (i, inv) in v["invoices"].as_array().unwrap().iter().enumerate() {
-            let (id, amount, fee) = (
-                inv["id"].as_str().unwrap(),
-                inv["amount"].as_i64().unwrap(),
-                inv["fee"].as_i64().unwrap(),
-            );
-            tx.execute(
-                "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                 VALUES (1, 1, ?1, 'Cliente', ?2, ?3, ?4, 'paid', 'x')",
-                rusqlite::params![i as i64, format!("{i:011}"), amount, id],
-            )
-            .unwrap();
-            tx.execute(
-                "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
-                 VALUES (?1, 'log', ?2, ?3, ?4, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'sweep')",
-                rusqlite::params![id, amount, fee, amount - fee],
-            )
-            .unwrap();
-        }
-        tx.commit().unwrap();
-    }
+    seed_ours(&ledger2, &v, true);
     let m = measure(
         api_cmd(dir.path(), &ledger2, &key_path, &url).args(["--json", "transfer-credited"]),
     );
@@ -185,4 +163,46 @@ fn main() {
     }
     let _ = sandbox.wait();
     println!("{}", load_line());
+}
+
+/// A ledger whose one issued batch (`stark-scale-c1-b1`) holds the invoices a `generate` call
+/// made (`v["invoices"]`), with their credits when `credited`.
+fn seed_ours(ledger: &Path, v: &Value, credited: bool) {
+    drop(stark::ledger::Ledger::open(ledger).unwrap()); // created and migrated
+    let mut conn = rusqlite::Connection::open(ledger).unwrap();
+    let tx = conn.transaction().unwrap();
+    let invoices = v["invoices"].as_array().unwrap();
+    tx.execute(
+        "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z')",
+        [],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+           VALUES (1, 1, 0, 'stark-scale-c1-b1', 'issued', ?1, 0, '2026-03-02T00:00:00Z', 'x', 'x')",
+        [invoices.len() as i64],
+    )
+    .unwrap();
+    for (i, inv) in invoices.iter().enumerate() {
+        let (id, amount, fee) = (
+            inv["id"].as_str().unwrap(),
+            inv["amount"].as_i64().unwrap(),
+            inv["fee"].as_i64().unwrap(),
+        );
+        tx.execute(
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+             VALUES (1, 1, ?1, 'Cliente', ?2, ?3, ?4, 'paid', 'x')",
+            rusqlite::params![i as i64, format!("{i:011}"), amount, id],
+        )
+        .unwrap();
+        if credited {
+            tx.execute(
+                "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+                 VALUES (?1, 'log', ?2, ?3, ?4, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'sweep')",
+                rusqlite::params![id, amount, fee, amount - fee],
+            )
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
 }

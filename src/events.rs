@@ -131,6 +131,41 @@ pub(crate) fn apply(
     Ok(applied)
 }
 
+/// Whether an applied event concerns this ledger — an invoice it issued or a transfer it made
+/// — and so may be marked delivered by this ledger's sweep. Events of other integrations in
+/// the same workspace are left undelivered for their own sweeps (and are not applied again:
+/// the ledger keeps their ids).
+pub(crate) fn concerns_this_ledger(
+    tx: &Tx<'_>,
+    event: &Event,
+    applied: &Applied,
+) -> Result<bool, LedgerError> {
+    if let Some(known) = ours_by_verdict(applied.verdict) {
+        return Ok(known);
+    }
+    match &event.log {
+        EventLog::Invoice(l) => tx.is_our_invoice(&l.invoice.id),
+        EventLog::Transfer(l) => Ok(tx
+            .transfer_by_external_id(&l.transfer.external_id)?
+            .is_some()),
+        EventLog::Other(_) => Ok(false),
+    }
+}
+
+/// What a verdict alone says about whose event it is (`None`: ask the ledger).
+fn ours_by_verdict(verdict: Verdict) -> Option<bool> {
+    match verdict {
+        Verdict::Credit
+        | Verdict::CreditSkipped
+        | Verdict::InvoiceUpdate
+        | Verdict::TransferUpdate => Some(true),
+        Verdict::CreditForeign | Verdict::Ignored => Some(false),
+        // Applied before, or a credit another path recorded first: it depends on the subject
+        // (a credit recorded as foreign becomes ours once its batch is recorded).
+        Verdict::CreditKnown | Verdict::Duplicate => None,
+    }
+}
+
 /// Record the credit carried by a `credited` invoice log (from an event or from
 /// `GET /v2/invoice/log`). What is forwarded is decided by the fee rule
 /// ([`net_amount`]) on this snapshot's `invoice.amount` and `invoice.fee`.
@@ -309,5 +344,37 @@ mod tests {
         );
         let (ev, raw) = transfer_event("4", "someone-else", "success");
         assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Ignored);
+    }
+
+    #[test]
+    fn whose_event_it_is_follows_the_verdict_or_the_ledger() {
+        use Verdict::*;
+        for (verdict, want) in [
+            (Credit, Some(true)),
+            (CreditSkipped, Some(true)),
+            (InvoiceUpdate, Some(true)),
+            (TransferUpdate, Some(true)),
+            (CreditForeign, Some(false)),
+            (Ignored, Some(false)),
+            (CreditKnown, None),
+            (Duplicate, None),
+        ] {
+            assert_eq!(ours_by_verdict(verdict), want, "{verdict:?}");
+        }
+        // A duplicate of a credit for one of our invoices is ours; one for another's is not.
+        let (_d, mut l) = ledger_with_invoice("100");
+        let (ev, raw) = credited("1", "100", 1000, 7);
+        apply_one(&mut l, &ev, &raw);
+        let (foreign, foreign_raw) = credited("2", "999", 1000, 7);
+        apply_one(&mut l, &foreign, &foreign_raw);
+        l.write(|tx| {
+            let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+            assert_eq!(again.verdict, Duplicate);
+            assert!(concerns_this_ledger(tx, &ev, &again)?);
+            let again = apply(tx, &foreign, &foreign_raw, EventSource::Sweep, now())?;
+            assert!(!concerns_this_ledger(tx, &foreign, &again)?);
+            Ok::<_, LedgerError>(())
+        })
+        .unwrap();
     }
 }

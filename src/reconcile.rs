@@ -45,6 +45,9 @@ pub(crate) struct ReconcileReport {
     pub events_seen: usize,
     pub events_applied: usize,
     pub events_marked: usize,
+    /// Events of other integrations in the workspace (not this ledger's invoices or
+    /// transfers): applied as foreign or ignored, and left undelivered for their own sweeps.
+    pub events_left_for_others: usize,
     pub events_failed: Vec<FailedEvent>,
     pub credits_from_events: usize,
     pub credits_from_logs: usize,
@@ -109,6 +112,7 @@ async fn sweep_events<B: Bank>(
     progress: &dyn Progress,
 ) -> Result<(), ReconcileError> {
     let mut failed_ids = std::collections::HashSet::new();
+    let mut others = std::collections::HashSet::new();
     // A second pass catches events a page shift may have hidden (if the API's cursor were
     // positional, marking events delivered while paging could skip some).
     for _pass in 0..3 {
@@ -143,10 +147,14 @@ async fn sweep_events<B: Bank>(
             let applied = ledger.write(|tx| {
                 decoded
                     .iter()
-                    .map(|(ev, raw)| events::apply(tx, ev, raw, EventSource::Sweep, now))
-                    .collect::<Result<Vec<_>, _>>()
+                    .map(|(ev, raw)| {
+                        let a = events::apply(tx, ev, raw, EventSource::Sweep, now)?;
+                        let ours = events::concerns_this_ledger(tx, ev, &a)?;
+                        Ok((a, ours))
+                    })
+                    .collect::<Result<Vec<_>, LedgerError>>()
             })?;
-            for a in &applied {
+            for (a, _) in &applied {
                 if a.verdict != Verdict::Duplicate {
                     report.events_applied += 1;
                 }
@@ -154,8 +162,15 @@ async fn sweep_events<B: Bank>(
                     report.credits_from_events += 1;
                 }
             }
-            // Committed: now tell the API.
-            let ids: Vec<String> = applied.into_iter().map(|a| a.event_id).collect();
+            // Committed: now tell the API — only about the events that concern this ledger.
+            let mut ids = Vec::with_capacity(applied.len());
+            for (a, ours) in applied {
+                if ours {
+                    ids.push(a.event_id);
+                } else {
+                    others.insert(a.event_id);
+                }
+            }
             let marked = mark_delivered(bank, ids, opts.concurrency).await;
             let mut done = Vec::with_capacity(marked.len());
             for (id, result) in marked {
@@ -178,6 +193,7 @@ async fn sweep_events<B: Bank>(
             break;
         }
     }
+    report.events_left_for_others = others.len();
     Ok(())
 }
 

@@ -673,3 +673,39 @@ fn request_level_refusals_of_the_transfer_post_keep_the_claims_and_exit_2() {
         assert_eq!(env.truth().transfers.len(), n, "{fault}");
     }
 }
+
+/// `reconcile` marks delivered only the events that concern this ledger. Another integration
+/// issuing invoices in the same workspace keeps its events undelivered for its own sweep, and
+/// a second reconcile applies nothing again.
+#[test]
+fn reconcile_leaves_other_integrations_events_undelivered() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    let other = {
+        let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
+        stark::api::Client::new(stark::api::ClientConfig::new(
+            env.url.clone(),
+            PROJECT,
+            std::sync::Arc::new(key),
+        ))
+        .unwrap()
+    };
+    let body = r#"{"invoices": [{"amount": 1500, "taxId": "012.345.678-90", "name": "Outra Ferramenta"},
+                                {"amount": 2500, "taxId": "337.451.076-08", "name": "Outra Ferramenta"}]}"#;
+    env.rt
+        .block_on(other.create_invoices_raw(body.as_bytes()))
+        .unwrap();
+    env.advance(Duration::hours(1));
+    let report = run(&env, &["reconcile", "--json"]).success().json();
+    assert_eq!(report["credits_from_events"].as_u64().unwrap() as usize, n);
+    // created, paid and credited for each of the other tool's two invoices.
+    assert_eq!(report["events_left_for_others"], 6, "{report}");
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    // Every event of ours was marked delivered (the transfers' too); the other tool's were not.
+    assert_eq!(env.truth().undelivered_events, 6);
+    let again = run(&env, &["reconcile", "--json"]).success().json();
+    assert_eq!(again["events_applied"], 0, "{again}");
+    assert_eq!(again["events_marked"], 0, "{again}");
+    assert_eq!(env.truth().undelivered_events, 6);
+}
