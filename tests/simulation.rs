@@ -256,15 +256,7 @@ fn simulate(seed: u64) -> Result<String, String> {
         c.pay_delay = (Duration::minutes(10), Duration::hours(3));
     });
     let fail = |msg: String| Err(format!("seed {seed}: {msg}\nschedule:\n{sched}"));
-    let foreign = {
-        let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
-        stark::api::Client::new(stark::api::ClientConfig::new(
-            env.url.clone(),
-            PROJECT,
-            std::sync::Arc::new(key),
-        ))
-        .unwrap()
-    };
+    let foreign = env.other_client();
     let mut webhook: Option<Server> = None;
     for step in &sched.0 {
         let at = env.at(env.t0 + step.at);

@@ -681,15 +681,7 @@ fn request_level_refusals_of_the_transfer_post_keep_the_claims_and_exit_2() {
 fn reconcile_leaves_other_integrations_events_undelivered() {
     let env = Env::new(|c| c.pay_rate = 1.0);
     let n = issue(&env);
-    let other = {
-        let key = stark::keys::PrivateKey::load(&env.key_path).unwrap();
-        stark::api::Client::new(stark::api::ClientConfig::new(
-            env.url.clone(),
-            PROJECT,
-            std::sync::Arc::new(key),
-        ))
-        .unwrap()
-    };
+    let other = env.other_client();
     let body = r#"{"invoices": [{"amount": 1500, "taxId": "012.345.678-90", "name": "Outra Ferramenta"},
                                 {"amount": 2500, "taxId": "337.451.076-08", "name": "Outra Ferramenta"}]}"#;
     env.rt

@@ -159,6 +159,18 @@ impl Env {
         })
     }
 
+    /// A client of the sandbox with this env's project and key, as another integration in the
+    /// same workspace would have.
+    pub fn other_client(&self) -> stark::api::Client {
+        let key = stark::keys::PrivateKey::load(&self.key_path).unwrap();
+        stark::api::Client::new(stark::api::ClientConfig::new(
+            self.url.clone(),
+            PROJECT,
+            std::sync::Arc::new(key),
+        ))
+        .unwrap()
+    }
+
     pub fn ledger_conn(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.ledger).unwrap()
     }
