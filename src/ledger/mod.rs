@@ -134,11 +134,24 @@ impl Ledger {
         self.conn
             .busy_timeout(busy_timeout())
             .map_err(|e| self.err(e))?;
-        // A garbage file fails here with "file is not a database".
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        // A garbage file fails here with "file is not a database". Switching a new file to WAL
+        // needs an exclusive lock and answers SQLITE_BUSY at once, without the busy handler,
+        // when another process is opening the same new file: retry within the busy timeout.
+        let deadline = std::time::Instant::now() + busy_timeout();
+        let mode: String = loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other.map_err(|e| self.err(e))?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %self.path.display(), mode, "ledger is not in WAL mode");
         }

@@ -588,3 +588,28 @@ fn a_batch_sent_twice_keeps_one_batchs_worth_and_cancels_the_unpaid_extras() {
     }
     env.assert_money_invariants();
 }
+
+/// Several cron commands starting together on a ledger that does not exist yet all run:
+/// switching the new file to WAL answered SQLITE_BUSY at once (no busy timeout) to all but
+/// one, which failed them with "the ledger is busy".
+#[test]
+fn first_runs_racing_on_a_new_ledger_all_succeed() {
+    for round in 0..12 {
+        let env = Env::new(|c| c.pay_rate = 0.0);
+        let at = env.at(env.t0);
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                at.command(["issue-invoices"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "round {round}: {}", stderr(&o));
+        }
+        assert_eq!(env.batches_at_bank().len(), 1, "round {round}");
+    }
+}
