@@ -29,11 +29,10 @@ use crate::domain::schedule::Position;
 use crate::ledger::campaigns::{
     Batch, BatchStatus, Campaign, Claim, NewBatch, PlannedInvoice, nominal,
 };
-use crate::ledger::lease::wall_now;
+use crate::ledger::lease::{lease_secs, wall_now};
 use crate::ledger::{Ledger, LedgerError, Tx, ts};
 
 /// How long a sending tick holds a batch; longer than one request's timeout.
-const LEASE_SECS: i64 = 300;
 /// Attempts (POSTs plus lookups) per batch within one tick.
 const MAX_ATTEMPTS: u32 = 4;
 
@@ -871,7 +870,7 @@ async fn send_batch<B: Bank>(
     now: DateTime<Utc>,
     opts: &TickOptions,
 ) -> Result<Outcome, IssueError> {
-    let batch = match ledger.write(|tx| tx.take_lease(planned.id, wall_now(), LEASE_SECS, now))? {
+    let batch = match ledger.write(|tx| tx.take_lease(planned.id, wall_now(), lease_secs(), now))? {
         Claim::Busy => {
             return Ok(Outcome::Busy {
                 campaign: c.id,
@@ -948,7 +947,9 @@ async fn send_batch<B: Bank>(
             } => {
                 attempt = next;
                 tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, next - 1)).await;
-                ledger.db().renew_lease(batch.id, wall_now() + LEASE_SECS)?;
+                ledger
+                    .db()
+                    .renew_lease(batch.id, wall_now() + lease_secs())?;
                 Step::first(look_first)
             }
             Step::Record { invoices, resumed } => {

@@ -57,7 +57,6 @@ impl Destination {
 
 /// Transfers per create request (the API's maximum).
 const CHUNK: usize = 100;
-const LEASE_SECS: i64 = 300;
 
 fn external_id(invoice_id: &str, attempt: u32) -> String {
     format!("stark-xfer-{invoice_id}-a{attempt}")
@@ -371,7 +370,7 @@ async fn send_open<B: Bank>(
             tx.lease_unsent(
                 after_id,
                 crate::ledger::lease::wall_now(),
-                LEASE_SECS,
+                crate::ledger::lease::lease_secs(),
                 CHUNK,
                 now,
             )

@@ -82,12 +82,20 @@ impl LeaseTable {
 }
 
 /// Real Unix time in seconds: leases are about processes, not business time, so they never
-/// follow the business [`crate::clock::Clock`]. The one place that reads it.
+/// follow the business [`crate::clock::Clock`]. The one place that reads it (tests may step it:
+/// [`crate::test_hooks::wall_skew_secs`]).
 pub fn wall_now() -> i64 {
-    std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    now + crate::test_hooks::wall_skew_secs().unwrap_or(0)
+}
+
+/// How long a lease on a batch or a transfer lasts: 300 s, far longer than one send takes
+/// (tests may shorten it: [`crate::test_hooks::lease_secs`]).
+pub fn lease_secs() -> i64 {
+    crate::test_hooks::lease_secs().unwrap_or(300)
 }
 
 /// Clear the live leases of `table` held by processes that are gone. Returns how many. Run it
