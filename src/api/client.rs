@@ -224,6 +224,26 @@ impl Query {
     }
 }
 
+/// One request as signed and sent: the method, the path under `/v2/`, the query and the exact
+/// body bytes the signature covers.
+struct Request<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a Query,
+    body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    fn new(method: Method, path: &'a str, query: &'a Query, body: &'a [u8]) -> Self {
+        Request {
+            method,
+            path,
+            query,
+            body,
+        }
+    }
+}
+
 /// A Stark Bank API client. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -335,26 +355,20 @@ impl Client {
         auth
     }
 
-    /// Send one request, signed over `body` exactly. No retries.
-    async fn send_once(
-        &self,
-        method: Method,
-        path: &str,
-        query: &Query,
-        body: &[u8],
-    ) -> Result<Answer<Value>, ApiError> {
-        let url = self.url(path, query);
-        let auth = self.auth_for(body);
+    /// Send one request, signed over its body exactly. No retries.
+    async fn send_once(&self, req: &Request<'_>) -> Result<Answer<Value>, ApiError> {
+        let url = self.url(req.path, req.query);
+        let auth = self.auth_for(req.body);
         let started = std::time::Instant::now();
         let resp = self
             .http
-            .request(method.clone(), url.clone())
+            .request(req.method.clone(), url.clone())
             .header("Access-Id", &auth.access_id)
             .header("Access-Time", &auth.access_time)
             .header("Access-Signature", &auth.access_signature)
             .header("Content-Type", "application/json")
             .header("Accept-Language", &self.cfg.language)
-            .body(body.to_vec())
+            .body(req.body.to_vec())
             .send()
             .await
             .map_err(|e| self.transport_error(e, &url))?;
@@ -368,7 +382,7 @@ impl Client {
             .bytes()
             .await
             .map_err(|e| self.transport_error(e, &url))?;
-        tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "api request");
+        tracing::debug!(method = %req.method, path = req.path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "api request");
         decode_answer(status, &bytes).map(|value| Answer { value, date })
     }
 
@@ -388,19 +402,13 @@ impl Client {
     }
 
     /// Send a request that is safe to repeat, retrying transient failures with backoff.
-    async fn send_idempotent(
-        &self,
-        method: Method,
-        path: &str,
-        query: &Query,
-        body: &[u8],
-    ) -> Result<Answer<Value>, ApiError> {
+    async fn send_idempotent(&self, req: Request<'_>) -> Result<Answer<Value>, ApiError> {
         let mut attempt = 0;
         loop {
-            match self.send_once(method.clone(), path, query, body).await {
+            match self.send_once(&req).await {
                 Err(e) if e.is_transient() && attempt < self.cfg.retries => {
                     let delay = backoff_delay(self.cfg.backoff, attempt);
-                    tracing::debug!(path, attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                    tracing::debug!(path = req.path, attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -411,14 +419,15 @@ impl Client {
 
     /// GET (retried when transient).
     pub async fn get_value(&self, path: &str, query: &Query) -> Result<Answer<Value>, ApiError> {
-        self.send_idempotent(Method::GET, path, query, b"").await
+        self.send_idempotent(Request::new(Method::GET, path, query, b""))
+            .await
     }
 
     /// POST `body` exactly once. Callers must handle an ambiguous error by looking the
     /// resource up before sending again.
     pub async fn post_raw(&self, path: &str, body: &[u8]) -> Result<Value, ApiError> {
         Ok(self
-            .send_once(Method::POST, path, &Query::new(), body)
+            .send_once(&Request::new(Method::POST, path, &Query::new(), body))
             .await?
             .value)
     }
@@ -510,18 +519,19 @@ impl Client {
 
     /// `PATCH /v2/event/{id}` with `{"isDelivered": true}` (idempotent, so retried).
     pub async fn set_event_delivered(&self, id: &str) -> Result<(), ApiError> {
-        let call = endpoints::mark_event_delivered(id);
-        self.send_idempotent(call.method, &call.path, &Query::new(), call.body)
-            .await
-            .map(|_| ())
+        self.call(endpoints::mark_event_delivered(id)).await
     }
 
     /// Cancel a `created` invoice (safe to repeat: a second cancel is refused, nothing more).
     pub async fn cancel_invoice_by_id(&self, id: &str) -> Result<(), ApiError> {
-        let call = endpoints::cancel_invoice(id);
-        self.send_idempotent(call.method, &call.path, &Query::new(), call.body)
-            .await
-            .map(|_| ())
+        self.call(endpoints::cancel_invoice(id)).await
+    }
+
+    /// Send an idempotent [`endpoints::Call`] (retried when transient); its answer is dropped.
+    async fn call(&self, call: endpoints::Call) -> Result<(), ApiError> {
+        let query = Query::new();
+        let req = Request::new(call.method, &call.path, &query, call.body);
+        self.send_idempotent(req).await.map(|_| ())
     }
 
     pub async fn delete_event(&self, id: &str) -> Result<(), ApiError> {
@@ -531,7 +541,7 @@ impl Client {
     /// `DELETE /v2/{resource}/{id}` (idempotent, so retried).
     async fn delete(&self, resource: &str, id: &str) -> Result<(), ApiError> {
         let path = format!("{resource}/{}", encode_path(id));
-        self.send_idempotent(Method::DELETE, &path, &Query::new(), b"")
+        self.send_idempotent(Request::new(Method::DELETE, &path, &Query::new(), b""))
             .await
             .map(|_| ())
     }

@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 use super::faults::{Decision, LateAnswer};
 use super::state::{Bank, Errors, Rec, Task, err, page};
 use super::{MAX_BODY, auth, validate};
-use crate::api::model::{Balance, PublicKeyEntry, Timestamp};
+use crate::api::model::{
+    Balance, Invoice, InvoiceLog, PublicKeyEntry, Timestamp, Transfer, TransferLog,
+};
 
 /// A resolved `/v2/` route (with its path id, if any).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -555,15 +557,10 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
     match route {
         Route::InvoiceCreate => {
             let new = validate::invoices(ctx.body, ctx.now)?;
-            let created: Vec<_> = new
-                .into_iter()
-                .map(|inv| bank.create_invoice(inv, ctx.now))
-                .collect();
-            Ok(json!({"message": "Invoice(s) successfully created", "invoices": created}))
+            let created = new.into_iter().map(|i| bank.create_invoice(i, ctx.now));
+            Ok(created_list("Invoice", "invoices", created.collect()))
         }
-        Route::InvoiceList => item_list(ctx, "invoices", &bank.invoices, |i| {
-            (&i.created, &i.status, &i.id, &i.tags)
-        }),
+        Route::InvoiceList => item_list(ctx, "invoices", &bank.invoices),
         Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
         Route::InvoicePatch(id) => {
             let status = bank
@@ -580,25 +577,16 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             let inv = bank.cancel_invoice(id, ctx.now);
             Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
         }
-        Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds", |l| {
-            (&l.created, &l.kind, &l.invoice.id)
-        }),
+        Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds"),
         Route::InvoiceLogGet(id) => get("log", bank.invoice_log(id), "invalidInvoiceLog", id),
         Route::TransferCreate => {
             let new = validate::transfers(ctx.body, ctx.now, bank)?;
-            let created: Vec<_> = new
-                .into_iter()
-                .map(|t| bank.create_transfer(t, ctx.now))
-                .collect();
-            Ok(json!({"message": "Transfer(s) successfully created", "transfers": created}))
+            let created = new.into_iter().map(|t| bank.create_transfer(t, ctx.now));
+            Ok(created_list("Transfer", "transfers", created.collect()))
         }
-        Route::TransferList => item_list(ctx, "transfers", &bank.transfers, |t| {
-            (&t.created, &t.status, &t.id, &t.tags)
-        }),
+        Route::TransferList => item_list(ctx, "transfers", &bank.transfers),
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
-        Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds", |l| {
-            (&l.created, &l.kind, &l.transfer.id)
-        }),
+        Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds"),
         Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
         Route::EventList => {
             let p = ListParams::parse(ctx)?;
@@ -676,31 +664,70 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
 /// they log; `fields` gives a log's creation time, type and item id.
 /// An invoice or transfer list: the page of `items` in the date range that the `status`,
 /// `ids` and `tags` filters keep.
-fn item_list<T: Serialize>(
+/// The answer to a create: `{"message": "<What>(s) successfully created", "<key>": [...]}`.
+fn created_list<T: Serialize>(what: &str, key: &str, created: Vec<T>) -> Value {
+    let mut answer = json!({ "message": format!("{what}(s) successfully created") });
+    answer[key] = json!(created);
+    answer
+}
+
+/// What a list filters an item on: its creation time, status, id and tags.
+trait Listed {
+    fn list_fields(&self) -> (&Timestamp, &str, &str, &[String]);
+}
+
+impl Listed for Invoice {
+    fn list_fields(&self) -> (&Timestamp, &str, &str, &[String]) {
+        (&self.created, &self.status, &self.id, &self.tags)
+    }
+}
+
+impl Listed for Transfer {
+    fn list_fields(&self) -> (&Timestamp, &str, &str, &[String]) {
+        (&self.created, &self.status, &self.id, &self.tags)
+    }
+}
+
+/// What a log list filters a log on: its creation time, type and the id of what it logs.
+trait Logged {
+    fn log_fields(&self) -> (&Timestamp, &str, &str);
+}
+
+impl Logged for InvoiceLog {
+    fn log_fields(&self) -> (&Timestamp, &str, &str) {
+        (&self.created, &self.kind, &self.invoice.id)
+    }
+}
+
+impl Logged for TransferLog {
+    fn log_fields(&self) -> (&Timestamp, &str, &str) {
+        (&self.created, &self.kind, &self.transfer.id)
+    }
+}
+
+fn item_list<T: Serialize + Listed>(
     ctx: &Ctx<'_>,
     key: &str,
     items: &[Rec<T>],
-    fields: impl Fn(&T) -> (&Timestamp, &str, &str, &[String]),
 ) -> Result<Value, Errors> {
     let p = ListParams::parse(ctx)?;
     let f = ItemFilter::parse(ctx.query);
     Ok(list(key, items, &p, |i| {
-        let (created, status, id, tags) = fields(i);
+        let (created, status, id, tags) = i.list_fields();
         p.in_range(created) && f.keeps(status, id, tags)
     }))
 }
 
-fn log_list<L: Serialize>(
+fn log_list<L: Serialize + Logged>(
     ctx: &Ctx<'_>,
     logs: &[Rec<L>],
     ids_key: &str,
-    fields: impl Fn(&L) -> (&Timestamp, &str, &str),
 ) -> Result<Value, Errors> {
     let p = ListParams::parse(ctx)?;
     let types = list_param(ctx.query, "types");
     let ids = list_param(ctx.query, ids_key);
     Ok(list("logs", logs, &p, |l| {
-        let (created, kind, id) = fields(l);
+        let (created, kind, id) = l.log_fields();
         p.in_range(created) && matches_any(&types, kind) && matches_any(&ids, id)
     }))
 }

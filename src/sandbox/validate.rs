@@ -111,6 +111,11 @@ fn fail(code: &'static str, msg: impl Into<String>) -> Fail {
     (code, msg.into())
 }
 
+/// `Ok` when `ok`, else the failure `code` with the message `msg` builds.
+fn ensure(ok: bool, code: &'static str, msg: impl FnOnce() -> String) -> Result<(), Fail> {
+    if ok { Ok(()) } else { Err(fail(code, msg())) }
+}
+
 fn integer(o: &Map<String, Value>, key: &str, code: &'static str) -> Result<Option<i64>, Fail> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -260,12 +265,9 @@ fn amount_name_tax_id(
     } else {
         (amount >= 0, ">= 0")
     };
-    if !ok {
-        return Err(fail(
-            "invalidAmount",
-            format!("`amount` must be {rule}, not {amount}"),
-        ));
-    }
+    ensure(ok, "invalidAmount", || {
+        format!("`amount` must be {rule}, not {amount}")
+    })?;
     let name = required_string(o, "name", "invalidName")?
         .trim()
         .to_string();
@@ -285,23 +287,19 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
         })?,
     };
     let expiration = integer(o, "expiration", "invalidExpiration")?.unwrap_or(DEFAULT_EXPIRATION);
-    if !(0..=MAX_EXPIRATION).contains(&expiration) {
-        return Err(fail(
-            "invalidExpiration",
-            format!("`expiration` must be from 0 to {MAX_EXPIRATION} seconds"),
-        ));
-    }
+    ensure(
+        (0..=MAX_EXPIRATION).contains(&expiration),
+        "invalidExpiration",
+        || format!("`expiration` must be from 0 to {MAX_EXPIRATION} seconds"),
+    )?;
     let fine = number(o, "fine", "invalidFine")?.unwrap_or(2.0);
-    if !(0.0..=20.0).contains(&fine) {
-        return Err(fail("invalidFine", "`fine` must be between 0 and 20 (%)"));
-    }
+    ensure((0.0..=20.0).contains(&fine), "invalidFine", || {
+        "`fine` must be between 0 and 20 (%)".into()
+    })?;
     let interest = number(o, "interest", "invalidInterest")?.unwrap_or(1.0);
-    if !(0.0..=10.0).contains(&interest) {
-        return Err(fail(
-            "invalidInterest",
-            "`interest` must be between 0 and 10 (% per month)",
-        ));
-    }
+    ensure((0.0..=10.0).contains(&interest), "invalidInterest", || {
+        "`interest` must be between 0 and 10 (% per month)".into()
+    })?;
     let list_of_objects = |key: &str, code: &'static str| -> Result<Vec<Value>, Fail> {
         match o.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -318,23 +316,17 @@ fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
             && d.get("due")
                 .and_then(Value::as_str)
                 .is_some_and(|s| parse_when(s).is_some());
-        if !ok {
-            return Err(fail(
-                "invalidDiscounts",
-                "every discount needs a numeric `percentage` and a `due` datetime",
-            ));
-        }
+        ensure(ok, "invalidDiscounts", || {
+            "every discount needs a numeric `percentage` and a `due` datetime".into()
+        })?;
     }
     let descriptions = list_of_objects("descriptions", "invalidDescriptions")?;
-    if descriptions
-        .iter()
-        .any(|d| !d.get("key").is_some_and(Value::is_string))
-    {
-        return Err(fail(
-            "invalidDescriptions",
-            "every description needs a string `key`",
-        ));
-    }
+    let keyed = |d: &Value| d.get("key").is_some_and(Value::is_string);
+    ensure(
+        descriptions.iter().all(keyed),
+        "invalidDescriptions",
+        || "every description needs a string `key`".into(),
+    )?;
     let tags = tags(o)?;
     Ok(Invoice {
         name,
@@ -382,12 +374,9 @@ fn transfer(
     let o = object(v)?;
     let (amount, name, tax_id) = amount_name_tax_id(o, true)?;
     let bank_code = digits_field(o, "bankCode", "invalidBankCode", false)?;
-    if bank_code.len() != 3 && bank_code.len() != 8 {
-        return Err(fail(
-            "invalidBankCode",
-            format!("`bankCode` {bank_code:?} must be a 3-digit bank code or an 8-digit ISPB"),
-        ));
-    }
+    ensure(matches!(bank_code.len(), 3 | 8), "invalidBankCode", || {
+        format!("`bankCode` {bank_code:?} must be a 3-digit bank code or an 8-digit ISPB")
+    })?;
     let branch_code = digits_field(o, "branchCode", "invalidBranchCode", true)?;
     let account_number = digits_field(o, "accountNumber", "invalidAccountNumber", true)?;
     let account_type = match string(o, "accountType", "invalidAccountType")? {
@@ -410,14 +399,10 @@ fn transfer(
         }
         Some(e) => e.to_string(),
     };
-    if !external_id.is_empty()
-        && (bank.has_external_id(&external_id) || seen.contains(&external_id))
-    {
-        return Err(fail(
-            "invalidExternalId",
-            format!("externalId {external_id:?} was already used by another transfer"),
-        ));
-    }
+    let used = bank.has_external_id(&external_id) || seen.contains(&external_id);
+    ensure(external_id.is_empty() || !used, "invalidExternalId", || {
+        format!("externalId {external_id:?} was already used by another transfer")
+    })?;
     let description = string(o, "description", "invalidDescription")?
         .unwrap_or_default()
         .to_string();
