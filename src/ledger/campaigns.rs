@@ -198,8 +198,8 @@ pub mod sql {
              invoice_count = ?3, total_amount = ?4 WHERE id = ?1";
     pub const MARK_UNCLEAR: &str = "UPDATE batches SET unclear_since = ?2 WHERE id = ?1";
     pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
-    pub const NOTE_ERROR: &str =
-        "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    /// Releases the lease only for its owner (`?4`).
+    pub const NOTE_ERROR: &str = "UPDATE batches SET errors = ?2, lease_until = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_until END, updated_at = ?3 WHERE id = ?1";
 
     pub const ALL: &[(&str, &str)] = &[
         ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
@@ -384,18 +384,19 @@ impl Db<'_> {
             .map(drop)
     }
 
-    /// Note an unclear outcome and release the lease; the batch stays `sending` (look it up
-    /// before any resend).
+    /// Note an unclear outcome and release this process's lease (a lease another process
+    /// took over stays its own); the batch stays `sending` (look it up before any resend).
     pub(crate) fn note_error(
         &self,
         batch_id: i64,
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::NOTE_ERROR, params![batch_id, error, ts(now)]))
-            .map(drop)
+        self.q(self.conn.execute(
+            sql::NOTE_ERROR,
+            params![batch_id, error, ts(now), lease::owner_id()],
+        ))
+        .map(drop)
     }
 }
 
@@ -690,6 +691,8 @@ mod tests {
         // nothing (the lease is lost), and its lease is waited out.
         set_lease(&other_boot(), wall + 600);
         assert!(!ledger.db().renew_lease(b.id, wall + 900).unwrap());
+        // Nor does noting an error release it.
+        ledger.db().note_error(b.id, "timeout", now).unwrap();
         assert_eq!(lease(), (other_boot(), wall + 600));
         assert_eq!(take(&mut ledger, wall + 599).unwrap(), Claim::Busy);
         assert!(taken(take(&mut ledger, wall + 600).unwrap()));

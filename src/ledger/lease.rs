@@ -223,14 +223,12 @@ pub fn reap(conn: &Connection, table: LeaseTable, wall_now: i64) -> rusqlite::Re
     };
     let mut alive = Vec::new();
     for owner in owners {
-        match is_alive(&owner) {
-            Some(false) => {
-                if conn.execute(void, params![owner, wall_now])? > 0 {
-                    tracing::info!(table = table.name(), %owner, "voided the leases of a process that is gone");
-                }
-            }
-            Some(true) => alive.push(owner),
-            None => {}
+        let judged = is_alive(&owner);
+        if judged == Some(false) && conn.execute(void, params![owner, wall_now])? > 0 {
+            tracing::info!(table = table.name(), %owner, "voided the leases of a process that is gone");
+        }
+        if judged == Some(true) {
+            alive.push(owner);
         }
     }
     Ok(serde_json::Value::from(alive).to_string())

@@ -168,8 +168,8 @@ pub mod sql {
          WHERE external_id = ?1 AND status NOT IN ('success', 'failed')
          RETURNING invoice_id";
     pub const MARK_TRANSFER_REJECTED: &str = "UPDATE transfers SET status = 'rejected', errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND status IN ('claimed', 'sending')";
-    pub const NOTE_TRANSFER_ERROR: &str =
-        "UPDATE transfers SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    /// Releases the lease only for its owner (`?4`).
+    pub const NOTE_TRANSFER_ERROR: &str = "UPDATE transfers SET errors = ?2, lease_until = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_until END, updated_at = ?3 WHERE id = ?1";
     pub const UNSETTLED_TRANSFER_IDS: &str = "SELECT transfer_id FROM transfers WHERE status IN ('created', 'processing') AND transfer_id IS NOT NULL ORDER BY id";
     pub const OPEN_TRANSFER_COUNT: &str = concat!(
         "SELECT COUNT(*) FROM transfers WHERE status IN (",
@@ -193,7 +193,7 @@ pub mod sql {
         "SELECT COALESCE(MAX(attempt), 0) FROM transfers WHERE invoice_id = ?1";
     /// A claim the bank never saw goes back to `claimed` (a request-level refusal, a lookup
     /// that failed before its first POST).
-    pub const REOPEN_TRANSFER_CLAIM: &str = "UPDATE transfers SET status = 'claimed', lease_until = NULL WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL";
+    pub const REOPEN_TRANSFER_CLAIM: &str = "UPDATE transfers SET status = 'claimed', lease_until = NULL WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL AND lease_owner = ?2";
     /// A claim never sent, superseded by a live transfer the bank already holds for the
     /// invoice: withdrawn (it never existed anywhere but here).
     pub const WITHDRAW_TRANSFER_CLAIM: &str = "DELETE FROM transfers WHERE id = ?1 AND status IN ('claimed', 'sending') AND transfer_id IS NULL";
@@ -329,14 +329,7 @@ impl Db<'_> {
     /// Clear this process's leases on these rows (each statement commits on its own outside a
     /// transaction); a row another process took over keeps its new owner's lease.
     pub(crate) fn release_transfer_leases(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        let owner = lease::owner_id();
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::RELEASE_TRANSFER_LEASE)?;
-            for id in ids {
-                stmt.execute(params![id, owner])?;
-            }
-            Ok(())
-        })())
+        self.exec_each_as_owner(sql::RELEASE_TRANSFER_LEASE, ids)
     }
 
     /// Extend this process's leases on these rows until `until` (real Unix time), before each
@@ -419,8 +412,11 @@ impl Db<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.exec(sql::NOTE_TRANSFER_ERROR, params![id, error, ts(now)])
-            .map(drop)
+        self.exec(
+            sql::NOTE_TRANSFER_ERROR,
+            params![id, error, ts(now), lease::owner_id()],
+        )
+        .map(drop)
     }
 
     /// Bank ids of transfers not yet final (to refresh).
@@ -475,7 +471,7 @@ impl Db<'_> {
     /// Put claims the bank never saw back to `claimed` (rows that may have been sent stay
     /// `sending` and are looked up before any resend).
     pub(crate) fn reopen_transfer_claims(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        self.exec_each(sql::REOPEN_TRANSFER_CLAIM, ids)
+        self.exec_each_as_owner(sql::REOPEN_TRANSFER_CLAIM, ids)
     }
 
     /// Withdraw (delete) a claim that was never sent, superseded by a live transfer the bank
@@ -485,12 +481,14 @@ impl Db<'_> {
             .map(|n| n == 1)
     }
 
-    /// Run a (cached) statement once for each of these row ids.
-    fn exec_each(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
+    /// Run a (cached) statement once for each of these row ids (`?1`), as this process, the
+    /// lease owner (`?2`).
+    fn exec_each_as_owner(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
+        let owner = lease::owner_id();
         self.q((|| {
             let mut stmt = self.conn.prepare_cached(sql)?;
             for id in ids {
-                stmt.execute([id])?;
+                stmt.execute(params![id, owner])?;
             }
             Ok(())
         })())
@@ -718,7 +716,16 @@ mod tests {
             vec![id]
         );
         l.db().release_transfer_leases(&[id]).unwrap();
+        l.db().note_transfer_error(id, "timeout", now).unwrap();
+        l.db().reopen_transfer_claims(&[id]).unwrap();
         assert_eq!(lease(), (other_namespace(), Some(wall + 600)));
+        let status: String = raw
+            .query_row("SELECT status FROM transfers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            status, "sending",
+            "reopened by a process that lost its lease"
+        );
         assert!(lease_at(&mut l, wall + 599).is_empty());
         assert_eq!(lease_at(&mut l, wall + 600).len(), 1);
         // Its owner releases it.
