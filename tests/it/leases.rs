@@ -101,6 +101,71 @@ fn a_sender_with_a_stepped_clock_does_not_take_a_live_senders_lease() {
     assert_eq!(assert_one_batch_per_tag(&env), 1);
 }
 
+/// `run ARGS` in a PID namespace of its own (like another container with the same hostname),
+/// if this machine lets us make one (`unshare`, as root or with user namespaces).
+fn spawn_in_own_pid_namespace(run: &Run, args: &[&str]) -> Option<Child> {
+    let probe = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let stark = run.command(args);
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(stark.get_program())
+        .args(stark.get_args())
+        .env_clear();
+    for (k, v) in stark.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    Some(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_live_sender_in_another_pid_namespace_with_the_same_hostname_keeps_its_lease() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    env.faults(&[
+        "invoice.list:latency=1@3000",
+        "invoice.create:latency=1@5000",
+    ]);
+    let at = env.at(env.t0);
+    let Some(mut first) = spawn_in_own_pid_namespace(&at, &["issue-invoices"]) else {
+        eprintln!("skipped: this machine cannot make a PID namespace (unshare)");
+        return;
+    };
+    wait_for_lease(&env, "batches", &mut first);
+    // Its pid means another process here (or none): its liveness cannot be told from this
+    // namespace, so its lease is waited out, not voided.
+    let second = at.run(["issue-invoices"]).success();
+    assert!(
+        second
+            .stdout()
+            .contains("another stark process is sending it"),
+        "{}\n{}",
+        second.stdout(),
+        second.stderr()
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&first)
+    );
+    assert_eq!(assert_one_batch_per_tag(&env), 1);
+}
+
 #[test]
 fn a_stalled_sender_is_not_overtaken_while_alive_and_sends_once_after_it_resumes() {
     let env = Env::new(|c| c.pay_rate = 0.0);
