@@ -272,6 +272,12 @@ pub(crate) enum IssueError {
         #[source]
         source: ApiError,
     },
+    /// Another process took the batch's lease over (this one stalled past it): this run sends
+    /// nothing more; the batch is its new holder's.
+    #[error(
+        "batch {batch} ({tag}): lost its lease to another process (this run stalled past it); stopped before sending anything more"
+    )]
+    LeaseLost { batch: u32, tag: String },
 }
 
 impl IssueError {
@@ -893,6 +899,13 @@ async fn send_batch<B: Bank>(
         tag: batch.tag.clone(),
         source,
     };
+    let lease_lost = || {
+        tracing::error!(tag = %batch.tag, "lost the batch's lease to another process; sending nothing more");
+        IssueError::LeaseLost {
+            batch: batch.slot + 1,
+            tag: batch.tag.clone(),
+        }
+    };
     loop {
         let settle = settle_state(unclear_since, now, opts.settle);
         step = match step {
@@ -915,6 +928,12 @@ async fn send_batch<B: Bank>(
                 }
             },
             Step::Send => {
+                if !ledger
+                    .db()
+                    .renew_lease(batch.id, wall_now() + lease_secs())?
+                {
+                    return Err(lease_lost());
+                }
                 ledger.db().mark_unclear(batch.id, Some(now))?;
                 unclear_since = Some(now);
                 let answer = match bank.create_invoices(body.as_bytes()).await {
@@ -947,9 +966,12 @@ async fn send_batch<B: Bank>(
             } => {
                 attempt = next;
                 tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, next - 1)).await;
-                ledger
+                if !ledger
                     .db()
-                    .renew_lease(batch.id, wall_now() + lease_secs())?;
+                    .renew_lease(batch.id, wall_now() + lease_secs())?
+                {
+                    return Err(lease_lost());
+                }
                 Step::first(look_first)
             }
             Step::Record { invoices, resumed } => {

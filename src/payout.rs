@@ -352,7 +352,8 @@ pub(crate) async fn run<B: Bank>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
     Go,
-    /// The bank refused a request as a whole (a configuration error): send nothing more.
+    /// The bank refused a request as a whole (a configuration error), or this run lost a
+    /// lease to another process: send nothing more.
     Stop,
 }
 
@@ -650,6 +651,9 @@ async fn send_group<B: Bank>(
     let mut groups = vec![rows];
     while let Some(mut group) = groups.pop() {
         let mut tries = 1;
+        if !still_held(ledger, &group, report)? {
+            return Ok(Flow::Stop);
+        }
         let mut answer = post(ledger, bank, &group, now, maybe_sent, report).await?;
         loop {
             let at = Attempt {
@@ -685,6 +689,9 @@ async fn send_group<B: Bank>(
                 Step::Retry => {
                     tokio::time::sleep(backoff_delay(opts.backoff, tries - 1)).await;
                     tries += 1;
+                    if !still_held(ledger, &group, report)? {
+                        return Ok(Flow::Stop);
+                    }
                     answer = post(ledger, bank, &group, now, maybe_sent, report).await?;
                 }
                 Step::FileRejected(errors) => {
@@ -751,6 +758,24 @@ async fn post<B: Bank>(
             Ok(Answer::Refused(e))
         }
     }
+}
+
+/// Renew the group's leases before a POST. `false` when another process took one of them over
+/// (this run stalled past it): those rows are its new holder's, reported unresolved, and this
+/// run sends nothing more.
+fn still_held(
+    ledger: &Ledger,
+    group: &[TransferRow],
+    report: &mut PayoutReport,
+) -> Result<bool, LedgerError> {
+    let ids: Vec<i64> = group.iter().map(|r| r.id).collect();
+    let until = crate::ledger::lease::wall_now() + crate::ledger::lease::lease_secs();
+    let lost = ledger.db().renew_transfer_leases(&ids, until)?;
+    for r in group.iter().filter(|r| lost.contains(&r.id)) {
+        tracing::error!(invoice = %r.invoice_id, external_id = %r.external_id, "lost the transfer's lease to another process; sending nothing more");
+        report.unresolved.push(r.external_id.clone());
+    }
+    Ok(lost.is_empty())
 }
 
 /// Note why these rows have no clear answer, and report them; they stay open.

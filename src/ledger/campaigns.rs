@@ -181,8 +181,11 @@ pub mod sql {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
     pub const CAMPAIGN_TAX_IDS: &str = "SELECT tax_id FROM invoices WHERE campaign_id = ?1";
     pub const TAKE_LEASE: &str = "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
-         WHERE id = ?1 AND status IN ('planned', 'sending') AND (lease_until IS NULL OR lease_until <= ?3)";
-    pub const RENEW_LEASE: &str = "UPDATE batches SET lease_until = ?2 WHERE id = ?1";
+         WHERE id = ?1 AND status IN ('planned', 'sending')
+           AND (lease_until IS NULL OR (lease_until <= ?3 AND IFNULL(lease_owner, '') NOT IN (SELECT value FROM json_each(?6))))";
+    /// Only by its owner: a holder whose lease was taken over renews nothing.
+    pub const RENEW_LEASE: &str =
+        "UPDATE batches SET lease_until = ?2 WHERE id = ?1 AND lease_owner = ?3";
     pub const MATCH_ISSUED_INVOICE: &str = "UPDATE invoices SET invoice_id = ?1, status = ?2, created_at = ?3, updated_at = ?4
          WHERE rowid_ = (SELECT rowid_ FROM invoices WHERE batch_id = ?5 AND invoice_id IS NULL
                          AND replace(replace(tax_id, '.', ''), '-', '') = ?6 AND amount = ?7 ORDER BY position LIMIT 1)";
@@ -195,8 +198,8 @@ pub mod sql {
              invoice_count = ?3, total_amount = ?4 WHERE id = ?1";
     pub const MARK_UNCLEAR: &str = "UPDATE batches SET unclear_since = ?2 WHERE id = ?1";
     pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
-    pub const NOTE_ERROR: &str =
-        "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    /// Releases the lease only for its owner (`?4`).
+    pub const NOTE_ERROR: &str = "UPDATE batches SET errors = ?2, lease_until = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_until END, updated_at = ?3 WHERE id = ?1";
 
     pub const ALL: &[(&str, &str)] = &[
         ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
@@ -343,12 +346,15 @@ impl Db<'_> {
         .map(drop)
     }
 
-    /// Extend a held lease (before another attempt). `until` is real Unix time.
-    pub(crate) fn renew_lease(&self, batch_id: i64, until: i64) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::RENEW_LEASE, params![batch_id, until]))
-            .map(drop)
+    /// Extend this process's lease on a batch (before each POST and each retry). `until` is
+    /// real Unix time. `false` when this process no longer holds it (another took it over):
+    /// the lease is lost, and the caller must send nothing more.
+    pub(crate) fn renew_lease(&self, batch_id: i64, until: i64) -> Result<bool, LedgerError> {
+        self.q(self.conn.execute(
+            sql::RENEW_LEASE,
+            params![batch_id, until, lease::owner_id()],
+        ))
+        .map(|n| n > 0)
     }
 
     /// File a batch the bank refused, with its errors for the operator; it is not retried.
@@ -378,18 +384,19 @@ impl Db<'_> {
             .map(drop)
     }
 
-    /// Note an unclear outcome and release the lease; the batch stays `sending` (look it up
-    /// before any resend).
+    /// Note an unclear outcome and release this process's lease (a lease another process
+    /// took over stays its own); the batch stays `sending` (look it up before any resend).
     pub(crate) fn note_error(
         &self,
         batch_id: i64,
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::NOTE_ERROR, params![batch_id, error, ts(now)]))
-            .map(drop)
+        self.q(self.conn.execute(
+            sql::NOTE_ERROR,
+            params![batch_id, error, ts(now), lease::owner_id()],
+        ))
+        .map(drop)
     }
 }
 
@@ -473,9 +480,11 @@ impl Tx<'_> {
         })())
     }
 
-    /// Take the batch for sending if no live lease holds it, for `lease_secs`. `wall_now` is
-    /// real Unix time (leases are about processes, not business time). Marks it `sending` and
-    /// counts the attempt; the [`Claim`] says whether to look it up before sending.
+    /// Take the batch for sending if no lease holds it, for `lease_secs`: a lease is free once
+    /// released, voided (its owner is gone) or expired, but never while its owner is judged
+    /// alive here, whatever the clock says ([`lease::reap`]). `wall_now` is real Unix time
+    /// (leases are about processes, not business time). Marks it `sending` and counts the
+    /// attempt; the [`Claim`] says whether to look it up before sending.
     pub(crate) fn take_lease(
         &self,
         batch_id: i64,
@@ -484,7 +493,7 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<Claim, LedgerError> {
         self.q((|| {
-            lease::reap(self.conn, LeaseTable::Batches, wall_now)?;
+            let alive = lease::reap(self.conn, LeaseTable::Batches, wall_now)?;
             let Some(prior) = batch(self.conn, batch_id)? else {
                 return Ok(Claim::Busy);
             };
@@ -495,7 +504,8 @@ impl Tx<'_> {
                     wall_now + lease_secs,
                     wall_now,
                     ts(now),
-                    lease::owner_id()
+                    lease::owner_id(),
+                    alive
                 ],
             )?;
             if n == 0 {
@@ -632,6 +642,73 @@ mod tests {
                 "{status:?} after {attempts} attempts"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_lease_is_never_taken_from_a_live_owner_and_only_its_owner_renews_it() {
+        use crate::ledger::lease::testing::*;
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let now = t("2026-03-02T00:00:07Z");
+        let new = NewBatch {
+            slot: 0,
+            tag: "stark-abc123-c1-b1".into(),
+            body: r#"{"invoices":[]}"#.into(),
+            invoices: vec![],
+        };
+        let b = ledger
+            .write(|tx| {
+                let c = tx.insert_campaign(now, &CampaignSpec::default(), now)?;
+                Ok::<_, LedgerError>(tx.insert_planned(&c, &new, now)?.unwrap())
+            })
+            .unwrap();
+        let raw = Connection::open(ledger.path()).unwrap();
+        let set_lease = |owner: &str, until: i64| {
+            raw.execute(
+                "UPDATE batches SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
+                params![b.id, owner, until],
+            )
+            .unwrap()
+        };
+        let lease = || -> (String, i64) {
+            raw.query_row(
+                "SELECT lease_owner, lease_until FROM batches WHERE id = ?1",
+                [b.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let take = |l: &mut Ledger, wall| l.write(|tx| tx.take_lease(b.id, wall, 300, now));
+        let taken = |c: Claim| !matches!(c, Claim::Busy);
+        let wall = 1_000_000;
+        assert!(taken(take(&mut ledger, wall).unwrap()));
+        // A clock stepped forward, or a stall past the lease: its owner (this process) is
+        // alive, so the lease is not taken, expired or not.
+        assert_eq!(take(&mut ledger, wall + 100_000).unwrap(), Claim::Busy);
+        assert_eq!(lease(), (lease::owner_id(), wall + 300));
+        assert!(ledger.db().renew_lease(b.id, wall + 600).unwrap());
+        // Taken over by a process whose liveness cannot be told here: renewing matches
+        // nothing (the lease is lost), and its lease is waited out.
+        set_lease(&other_boot(), wall + 600);
+        assert!(!ledger.db().renew_lease(b.id, wall + 900).unwrap());
+        // Nor does noting an error release it.
+        ledger.db().note_error(b.id, "timeout", now).unwrap();
+        assert_eq!(lease(), (other_boot(), wall + 600));
+        assert_eq!(take(&mut ledger, wall + 599).unwrap(), Claim::Busy);
+        assert!(taken(take(&mut ledger, wall + 600).unwrap()));
+        assert_eq!(lease(), (lease::owner_id(), wall + 900));
+        // Another PID namespace with the same hostname: a pid that is gone here may be alive
+        // there; waited out, not voided.
+        set_lease(&dead_here_other_namespace(), wall + 2_000);
+        assert_eq!(take(&mut ledger, wall + 1_000).unwrap(), Claim::Busy);
+        assert!(taken(take(&mut ledger, wall + 2_000).unwrap()));
+        // An owner recorded by an older stark: waited out too.
+        set_lease(&dead_old_form(), wall + 3_000);
+        assert_eq!(take(&mut ledger, wall + 2_001).unwrap(), Claim::Busy);
+        // A process that is gone (same host, boot and namespace): void at once.
+        set_lease(&dead_owner(), wall + 10_000);
+        assert!(taken(take(&mut ledger, wall + 2_002).unwrap()));
+        assert_eq!(lease(), (lease::owner_id(), wall + 2_302));
     }
 
     #[test]

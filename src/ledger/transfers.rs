@@ -152,19 +152,24 @@ pub mod sql {
         "SELECT ",
         transfer_cols!(),
         " FROM transfers
-         WHERE status IN ('claimed', 'sending') AND (lease_until IS NULL OR lease_until <= ?1) AND id > ?3
+         WHERE status IN ('claimed', 'sending') AND id > ?3
+           AND (lease_until IS NULL OR (lease_until <= ?1 AND IFNULL(lease_owner, '') NOT IN (SELECT value FROM json_each(?4))))
          ORDER BY id LIMIT ?2"
     );
     pub const TAKE_TRANSFER_LEASE: &str = "UPDATE transfers SET status = 'sending', lease_until = ?2, lease_owner = ?4, updated_at = ?3 WHERE id = ?1";
+    /// Renew and release only by the owner: a holder whose lease was taken over touches
+    /// nothing.
+    pub const RENEW_TRANSFER_LEASE: &str =
+        "UPDATE transfers SET lease_until = ?2 WHERE id = ?1 AND lease_owner = ?3";
     pub const RELEASE_TRANSFER_LEASE: &str =
-        "UPDATE transfers SET lease_until = NULL WHERE id = ?1";
+        "UPDATE transfers SET lease_until = NULL WHERE id = ?1 AND lease_owner = ?2";
     pub const APPLY_BANK_TRANSFER: &str = "UPDATE transfers SET transfer_id = ?2, status = ?3, fee = ?4, lease_until = NULL,
                 updated_at = ?5, sent_at = COALESCE(sent_at, ?5), settled_at = COALESCE(settled_at, ?6)
          WHERE external_id = ?1 AND status NOT IN ('success', 'failed')
          RETURNING invoice_id";
     pub const MARK_TRANSFER_REJECTED: &str = "UPDATE transfers SET status = 'rejected', errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND status IN ('claimed', 'sending')";
-    pub const NOTE_TRANSFER_ERROR: &str =
-        "UPDATE transfers SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    /// Releases the lease only for its owner (`?4`).
+    pub const NOTE_TRANSFER_ERROR: &str = "UPDATE transfers SET errors = ?2, lease_until = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_until END, updated_at = ?3 WHERE id = ?1";
     pub const UNSETTLED_TRANSFER_IDS: &str = "SELECT transfer_id FROM transfers WHERE status IN ('created', 'processing') AND transfer_id IS NOT NULL ORDER BY id";
     pub const OPEN_TRANSFER_COUNT: &str = concat!(
         "SELECT COUNT(*) FROM transfers WHERE status IN (",
@@ -188,7 +193,7 @@ pub mod sql {
         "SELECT COALESCE(MAX(attempt), 0) FROM transfers WHERE invoice_id = ?1";
     /// A claim the bank never saw goes back to `claimed` (a request-level refusal, a lookup
     /// that failed before its first POST).
-    pub const REOPEN_TRANSFER_CLAIM: &str = "UPDATE transfers SET status = 'claimed', lease_until = NULL WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL";
+    pub const REOPEN_TRANSFER_CLAIM: &str = "UPDATE transfers SET status = 'claimed', lease_until = NULL WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL AND lease_owner = ?2";
     /// A claim never sent, superseded by a live transfer the bank already holds for the
     /// invoice: withdrawn (it never existed anywhere but here).
     pub const WITHDRAW_TRANSFER_CLAIM: &str = "DELETE FROM transfers WHERE id = ?1 AND status IN ('claimed', 'sending') AND transfer_id IS NULL";
@@ -204,6 +209,7 @@ pub mod sql {
         ("INSERT_CLAIM", INSERT_CLAIM),
         ("LEASE_UNSENT", LEASE_UNSENT),
         ("TAKE_TRANSFER_LEASE", TAKE_TRANSFER_LEASE),
+        ("RENEW_TRANSFER_LEASE", RENEW_TRANSFER_LEASE),
         ("RELEASE_TRANSFER_LEASE", RELEASE_TRANSFER_LEASE),
         ("APPLY_BANK_TRANSFER", APPLY_BANK_TRANSFER),
         ("MARK_TRANSFER_REJECTED", MARK_TRANSFER_REJECTED),
@@ -320,9 +326,31 @@ impl Db<'_> {
         .map(|n| n == 1)
     }
 
-    /// Clear these leases (each statement commits on its own outside a transaction).
+    /// Clear this process's leases on these rows (each statement commits on its own outside a
+    /// transaction); a row another process took over keeps its new owner's lease.
     pub(crate) fn release_transfer_leases(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        self.exec_each(sql::RELEASE_TRANSFER_LEASE, ids)
+        self.exec_each_as_owner(sql::RELEASE_TRANSFER_LEASE, ids)
+    }
+
+    /// Extend this process's leases on these rows until `until` (real Unix time), before each
+    /// POST. The ids of the rows it no longer holds (another process took them over): those
+    /// leases are lost, and nothing more may be sent for them.
+    pub(crate) fn renew_transfer_leases(
+        &self,
+        ids: &[i64],
+        until: i64,
+    ) -> Result<Vec<i64>, LedgerError> {
+        let owner = lease::owner_id();
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::RENEW_TRANSFER_LEASE)?;
+            let mut lost = Vec::new();
+            for id in ids {
+                if stmt.execute(params![id, until, owner])? == 0 {
+                    lost.push(*id);
+                }
+            }
+            Ok(lost)
+        })())
     }
 
     /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
@@ -384,8 +412,11 @@ impl Db<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.exec(sql::NOTE_TRANSFER_ERROR, params![id, error, ts(now)])
-            .map(drop)
+        self.exec(
+            sql::NOTE_TRANSFER_ERROR,
+            params![id, error, ts(now), lease::owner_id()],
+        )
+        .map(drop)
     }
 
     /// Bank ids of transfers not yet final (to refresh).
@@ -440,7 +471,7 @@ impl Db<'_> {
     /// Put claims the bank never saw back to `claimed` (rows that may have been sent stay
     /// `sending` and are looked up before any resend).
     pub(crate) fn reopen_transfer_claims(&self, ids: &[i64]) -> Result<(), LedgerError> {
-        self.exec_each(sql::REOPEN_TRANSFER_CLAIM, ids)
+        self.exec_each_as_owner(sql::REOPEN_TRANSFER_CLAIM, ids)
     }
 
     /// Withdraw (delete) a claim that was never sent, superseded by a live transfer the bank
@@ -450,12 +481,14 @@ impl Db<'_> {
             .map(|n| n == 1)
     }
 
-    /// Run a (cached) statement once for each of these row ids.
-    fn exec_each(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
+    /// Run a (cached) statement once for each of these row ids (`?1`), as this process, the
+    /// lease owner (`?2`).
+    fn exec_each_as_owner(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
+        let owner = lease::owner_id();
         self.q((|| {
             let mut stmt = self.conn.prepare_cached(sql)?;
             for id in ids {
-                stmt.execute([id])?;
+                stmt.execute(params![id, owner])?;
             }
             Ok(())
         })())
@@ -471,7 +504,8 @@ impl Db<'_> {
 
 impl Tx<'_> {
     /// Take up to `limit` transfers after `after_id` that need sending (claimed) or checking
-    /// (sending), whose lease is free (leases of processes that are gone are voided first).
+    /// (sending), whose lease is free: released, voided (leases of processes that are gone are
+    /// voided first) or expired, but never held by an owner judged alive here.
     /// Returns them with the status they had, so `sending` ones are looked up first; they are
     /// all `sending` now, leased until `wall_now + lease_secs`.
     pub(crate) fn lease_unsent(
@@ -483,11 +517,14 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<Vec<TransferRow>, LedgerError> {
         self.q((|| {
-            lease::reap(self.conn, LeaseTable::Transfers, wall_now)?;
+            let alive = lease::reap(self.conn, LeaseTable::Transfers, wall_now)?;
             let rows: Vec<TransferRow> = {
                 let mut stmt = self.conn.prepare_cached(sql::LEASE_UNSENT)?;
-                stmt.query_map(params![wall_now, limit as i64, after_id], transfer_from_row)?
-                    .collect::<Result<_, _>>()?
+                stmt.query_map(
+                    params![wall_now, limit as i64, after_id, alive],
+                    transfer_from_row,
+                )?
+                .collect::<Result<_, _>>()?
             };
             let mut upd = self.conn.prepare_cached(sql::TAKE_TRANSFER_LEASE)?;
             let owner = lease::owner_id();
@@ -628,6 +665,77 @@ mod tests {
             amount: 993,
             body: "{}",
         }
+    }
+
+    #[test]
+    fn transfer_leases_are_never_taken_from_a_live_owner_and_only_their_owner_renews_or_releases_them()
+     {
+        use crate::ledger::lease::testing::*;
+        let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
+        let now = Utc::now();
+        assert!(l.db().claim_transfer(&first_claim(), now).unwrap());
+        let raw = rusqlite::Connection::open(l.path()).unwrap();
+        let set_lease = |owner: &str, until: i64| {
+            raw.execute(
+                "UPDATE transfers SET lease_owner = ?1, lease_until = ?2",
+                params![owner, until],
+            )
+            .unwrap()
+        };
+        let lease = || -> (String, Option<i64>) {
+            raw.query_row("SELECT lease_owner, lease_until FROM transfers", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+        };
+        let lease_at = |l: &mut crate::ledger::Ledger, wall| {
+            l.write(|tx| tx.lease_unsent(0, wall, 300, 100, now))
+                .unwrap()
+        };
+        let wall = 1_000_000;
+        let rows = lease_at(&mut l, wall);
+        assert_eq!(rows.len(), 1);
+        let id = rows[0].id;
+        // Expired by a stepped clock, but its owner (this process) is alive: not taken.
+        assert!(lease_at(&mut l, wall + 100_000).is_empty());
+        assert!(
+            l.db()
+                .renew_transfer_leases(&[id], wall + 600)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            lease(),
+            (crate::ledger::lease::owner_id(), Some(wall + 600))
+        );
+        // Taken over by a process in another PID namespace: renewing matches nothing (lost),
+        // releasing is a no-op, and its lease is waited out.
+        set_lease(&other_namespace(), wall + 600);
+        assert_eq!(
+            l.db().renew_transfer_leases(&[id], wall + 900).unwrap(),
+            vec![id]
+        );
+        l.db().release_transfer_leases(&[id]).unwrap();
+        l.db().note_transfer_error(id, "timeout", now).unwrap();
+        l.db().reopen_transfer_claims(&[id]).unwrap();
+        assert_eq!(lease(), (other_namespace(), Some(wall + 600)));
+        let status: String = raw
+            .query_row("SELECT status FROM transfers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            status, "sending",
+            "reopened by a process that lost its lease"
+        );
+        assert!(lease_at(&mut l, wall + 599).is_empty());
+        assert_eq!(lease_at(&mut l, wall + 600).len(), 1);
+        // Its owner releases it.
+        l.db().release_transfer_leases(&[id]).unwrap();
+        assert_eq!(lease(), (crate::ledger::lease::owner_id(), None));
+        // A process that is gone: void at once; one on another boot: waited out.
+        set_lease(&dead_owner(), wall + 10_000);
+        assert_eq!(lease_at(&mut l, wall + 601).len(), 1);
+        set_lease(&other_boot(), wall + 10_000);
+        assert!(lease_at(&mut l, wall + 602).is_empty());
     }
 
     #[test]

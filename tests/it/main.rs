@@ -15,6 +15,7 @@ mod examples;
 mod fuzz_regressions;
 mod issue_invoices;
 mod key_errors;
+mod leases;
 mod money_path;
 mod properties;
 mod query_plans;
