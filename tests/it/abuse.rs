@@ -485,12 +485,16 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     assert_eq!(bank_batches_at(&env, &ledger).len(), 2);
 }
 
-/// A ledger path on a tmpfs of `size` mounted at `name` in the environment's directory, with
+/// A new ledger on a tmpfs of `size` mounted at `name` in the environment's directory, with
 /// the mount; `None` (the case printed as skipped) where no tmpfs can be mounted.
 fn ledger_on_tmpfs(env: &Env, name: &str, size: &str, case: &str) -> Option<(Mount, PathBuf)> {
     let dir = env.dir.path().join(name);
     match Mount::tmpfs(&dir, size) {
-        Ok(m) => Some((m, dir.join("ledger.sqlite3"))),
+        Ok(m) => {
+            let ledger = dir.join("ledger.sqlite3");
+            drop(stark::ledger::Ledger::open_or_create(&ledger).unwrap());
+            Some((m, ledger))
+        }
         Err(reason) => {
             eprintln!("SKIP {case}: {reason}");
             None
