@@ -240,7 +240,7 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
 
 #[test]
 fn broken_config_files_exit_2_before_touching_the_ledger() {
-    let env = Env::new(|_| {});
+    let env = Env::without_ledger(|_| {});
     let cases: &[(&str, &str, &[&str])] = &[
         (
             "bad toml",
@@ -605,7 +605,7 @@ fn dump_ro(path: &Path) -> BTreeMap<String, Vec<String>> {
 /// naming the flag, and before anything is touched; so does a `STARK_NOW` that is not a time.
 #[test]
 fn flag_mistakes_exit_2() {
-    let env = Env::new(|_| {});
+    let env = Env::without_ledger(|_| {});
     let out = env
         .cmd()
         .args(["serve-webhook", "--for", "1s", "--public-url"])
