@@ -102,7 +102,7 @@ fn build(key: &PrivateKey, i: usize) -> Req {
 }
 
 fn prefill(ledger: &Path, n: usize) {
-    drop(stark::ledger::Ledger::open(ledger).unwrap()); // created and migrated
+    drop(stark::ledger::Ledger::open_or_create(ledger).unwrap()); // created and migrated
     let mut c = rusqlite::Connection::open(ledger).unwrap();
     let tx = c.transaction().unwrap();
     tx.execute_batch(

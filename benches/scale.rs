@@ -168,7 +168,7 @@ fn main() {
 /// A ledger whose one issued batch (`stark-scale-c1-b1`) holds the invoices a `generate` call
 /// made (`v["invoices"]`), with their credits when `credited`.
 fn seed_ours(ledger: &Path, v: &Value, credited: bool) {
-    drop(stark::ledger::Ledger::open(ledger).unwrap()); // created and migrated
+    drop(stark::ledger::Ledger::open_or_create(ledger).unwrap()); // created and migrated
     let mut conn = rusqlite::Connection::open(ledger).unwrap();
     let tx = conn.transaction().unwrap();
     let invoices = v["invoices"].as_array().unwrap();

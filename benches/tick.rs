@@ -33,7 +33,7 @@ fn exec(conn: &rusqlite::Connection, sql: &str) {
 /// `issued` of them issued. Invoices are credited at `credited_pct` %, and credits are
 /// transferred (successfully, some failed then retried, a few rejected).
 fn ledger(path: &Path, slots: i64, per: i64, issued: i64, credited_pct: i64) {
-    drop(stark::ledger::Ledger::open(path).unwrap());
+    drop(stark::ledger::Ledger::open_or_create(path).unwrap());
     let conn = rusqlite::Connection::open(path).unwrap();
     let n = issued * per;
     exec(

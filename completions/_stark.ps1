@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the ledger (once, before the first campaign); no other command creates one')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make the secp256k1 key pair whose public half you register at Stark Bank')
             [CompletionResult]::new('issue-invoices', 'issue-invoices', [CompletionResultType]::ParameterValue, 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)')
             [CompletionResult]::new('transfer-credited', 'transfer-credited', [CompletionResultType]::ParameterValue, 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once')
@@ -47,6 +48,24 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'stark;init' {
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
+            [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'stark;keygen' {
@@ -272,6 +291,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             break
         }
         'stark;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the ledger (once, before the first campaign); no other command creates one')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make the secp256k1 key pair whose public half you register at Stark Bank')
             [CompletionResult]::new('issue-invoices', 'issue-invoices', [CompletionResultType]::ParameterValue, 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)')
             [CompletionResult]::new('transfer-credited', 'transfer-credited', [CompletionResultType]::ParameterValue, 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once')
@@ -283,6 +303,9 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'stark;help;init' {
             break
         }
         'stark;help;keygen' {

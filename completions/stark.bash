@@ -28,6 +28,9 @@ _stark() {
             stark,help)
                 cmd="stark__subcmd__help"
                 ;;
+            stark,init)
+                cmd="stark__subcmd__init"
+                ;;
             stark,issue-invoices)
                 cmd="stark__subcmd__issue__subcmd__invoices"
                 ;;
@@ -61,6 +64,9 @@ _stark() {
             stark__subcmd__help,help)
                 cmd="stark__subcmd__help__subcmd__help"
                 ;;
+            stark__subcmd__help,init)
+                cmd="stark__subcmd__help__subcmd__init"
+                ;;
             stark__subcmd__help,issue-invoices)
                 cmd="stark__subcmd__help__subcmd__issue__subcmd__invoices"
                 ;;
@@ -89,7 +95,7 @@ _stark() {
 
     case "${cmd}" in
         stark)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,7 +259,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__help)
-            opts="keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
+            opts="init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +315,20 @@ _stark() {
             return 0
             ;;
         stark__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -413,6 +433,44 @@ _stark() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__init)
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --environment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

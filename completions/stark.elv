@@ -33,6 +33,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand init 'Create the ledger (once, before the first campaign); no other command creates one'
             cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
             cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
             cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
@@ -44,6 +45,23 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
             cand demo 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;init'= {
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'stark;keygen'= {
             cand --dir 'Directory for private-key.pem and public-key.pem [default: the config directory]'
@@ -258,6 +276,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --version 'Print version'
         }
         &'stark;help'= {
+            cand init 'Create the ledger (once, before the first campaign); no other command creates one'
             cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
             cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
             cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
@@ -269,6 +288,8 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
             cand demo 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;help;init'= {
         }
         &'stark;help;keygen'= {
         }

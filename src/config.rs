@@ -69,6 +69,21 @@ pub enum ConfigError {
     File { path: PathBuf, reason: String },
     #[error("no data directory is known for this platform: pass --ledger or set STARK_LEDGER")]
     NoDataDir,
+    /// The ledger the configuration points at does not exist (or was never initialised):
+    /// no command but `stark init` creates one.
+    #[error(
+        "{found} (ledger path from {origin}). No command but `stark init` creates a ledger. If this is the right path and no ledger exists yet, run `{init}`. If the path is wrong (a typo, a moved file), {fix}. If the ledger was deleted, restore it from a backup: a new ledger starts a new campaign and cannot forward the old one's credits"
+    )]
+    NoLedger {
+        /// What is at the path ("no ledger at …", or an empty file).
+        found: String,
+        path: PathBuf,
+        origin: Source,
+        /// The `stark init` command line that creates this very path.
+        init: String,
+        /// What to correct if the path is wrong (the flag, the variable, the config file's key).
+        fix: String,
+    },
     #[error(transparent)]
     Key(#[from] KeyError),
 }
@@ -93,6 +108,20 @@ pub struct Settings {
     pub environment: Sourced<Environment>,
     pub api_url: Option<Sourced<String>>,
     pub ledger: Sourced<PathBuf>,
+}
+
+/// The project id `crontab.example` ships with: an obvious placeholder that must be replaced.
+pub const PLACEHOLDER_PROJECT_ID: &str = "REPLACE-with-your-project-id";
+
+/// A project id that was pasted from an example instead of the operator's own: the
+/// placeholder of `crontab.example` (any case), anything starting with "replace", or all
+/// zeros.
+fn is_placeholder_project_id(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    lower == PLACEHOLDER_PROJECT_ID.to_ascii_lowercase()
+        || lower.starts_with("replace")
+        || lower.contains("your-project")
+        || (!v.is_empty() && v.chars().all(|c| c == '0'))
 }
 
 /// `<config dir>/stark` (e.g. `~/.config/stark` on Linux).
@@ -190,6 +219,22 @@ impl Settings {
         );
         if let Some(p) = &project_id {
             let v = p.value.trim();
+            if is_placeholder_project_id(v) {
+                return Err(ConfigError::Invalid {
+                    what: "project id",
+                    value: p.value.clone(),
+                    origin: p.source.clone(),
+                    reason: format!(
+                        "it is the placeholder of crontab.example, not a project id: set {} to the numeric id shown in the Stark Bank web app",
+                        match &p.source {
+                            Source::Flag(f) => f.to_string(),
+                            Source::Env(var) => var.to_string(),
+                            Source::File(f) => format!("project_id in {}", f.display()),
+                            Source::Default => "STARK_PROJECT_ID".to_string(),
+                        }
+                    ),
+                });
+            }
             if v.is_empty()
                 || !v
                     .chars()
@@ -330,6 +375,38 @@ impl Settings {
         }
     }
 
+    /// The error for a ledger path with no ledger (`found` says what is there instead): it
+    /// names the path, where it came from, the `stark init` that creates it and what to fix
+    /// if the path is wrong.
+    pub fn no_ledger(&self, found: String) -> ConfigError {
+        let path = self.ledger.value.clone();
+        let (init, fix) = match &self.ledger.source {
+            Source::Default => (
+                "stark init".to_string(),
+                "pass --ledger or set STARK_LEDGER to the ledger's path".to_string(),
+            ),
+            Source::Flag(flag) => (
+                format!("stark init {flag} {}", shell_word(&path)),
+                format!("correct the {flag} given"),
+            ),
+            Source::Env(var) => (
+                format!("stark init --ledger {}", shell_word(&path)),
+                format!("correct {var} (in the crontab too, if cron runs stark)"),
+            ),
+            Source::File(file) => (
+                format!("stark init --ledger {}", shell_word(&path)),
+                format!("correct `ledger` in {}", file.display()),
+            ),
+        };
+        ConfigError::NoLedger {
+            found,
+            path,
+            origin: self.ledger.source.clone(),
+            init,
+            fix,
+        }
+    }
+
     /// The API base URL: the override if set, else the environment's host.
     pub fn base_url(&self) -> String {
         match &self.api_url {
@@ -354,6 +431,19 @@ impl Settings {
                 .unwrap_or(Source::Default),
             reason: e.to_string(),
         })
+    }
+}
+
+/// `p` as one shell word (single-quoted unless it needs no quoting).
+fn shell_word(p: &Path) -> String {
+    let s = p.display().to_string();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -401,6 +491,52 @@ mod tests {
                 "{msg}"
             );
         }
+    }
+
+    #[test]
+    fn placeholder_project_ids_are_refused_naming_what_sets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |id: &str| {
+            Settings::resolve(&Flags {
+                config: Some(dir.path().join("none.toml")),
+                project_id: Some(id.into()),
+                ledger: Some(dir.path().join("l.sqlite3")),
+                ..Flags::default()
+            })
+        };
+        std::fs::write(dir.path().join("none.toml"), "").unwrap();
+        for id in [PLACEHOLDER_PROJECT_ID, "replace-me", "0000000000000000"] {
+            let err = resolve(id).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("placeholder") && msg.contains("set --project-id"),
+                "{msg}"
+            );
+        }
+        assert!(resolve("5656565656565656").is_ok());
+    }
+
+    #[test]
+    fn no_ledger_names_the_path_its_source_and_the_init_that_creates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.toml"), "").unwrap();
+        let path = dir.path().join("my ledger/l.sqlite3");
+        let s = Settings::resolve(&Flags {
+            config: Some(dir.path().join("c.toml")),
+            ledger: Some(path.clone()),
+            ..Flags::default()
+        })
+        .unwrap();
+        let msg = s
+            .no_ledger(format!("no ledger at {}", path.display()))
+            .to_string();
+        assert!(msg.contains("(ledger path from flag --ledger)"), "{msg}");
+        assert!(
+            msg.contains(&format!("run `stark init --ledger '{}'`", path.display())),
+            "quoted for the shell: {msg}"
+        );
+        assert!(msg.contains("correct the --ledger given"), "{msg}");
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
     cfg.timeout = StdDuration::from_secs(5);
     cfg.backoff = StdDuration::from_millis(10);
     let client = Client::new(cfg).map_err(anyhow::Error::msg)?;
-    let mut ledger = Ledger::open(&opts.ledger)?;
+    let mut ledger = Ledger::open_or_create(&opts.ledger)?; // the demo's own, fresh ledger
     let clock = ManualClock::new(t0);
     let backoff = StdDuration::from_millis(10);
     let tick_opts = TickOptions {

@@ -1531,7 +1531,7 @@ mod tests {
     #[tokio::test]
     async fn a_tick_with_nothing_to_send_never_builds_the_bank() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let mut ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         let t0 = t("2026-03-02T00:00:00Z");
         let spec = CampaignSpec::default();
         // Slot 0 issued (by hand here), slot 1 never claimed.

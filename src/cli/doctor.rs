@@ -1,4 +1,9 @@
 //! `stark doctor`: check the setup, one line per check, each failure with a fix.
+//!
+//! Exits 0 when no check fails and 1 when one does — except that a missing ledger exits 2,
+//! as it does for every other command: the ledger check fails with the same message (the
+//! path, where it came from, `stark init`), the other checks still run, and nothing is
+//! created.
 
 use std::process::ExitCode;
 
@@ -49,8 +54,9 @@ fn check(
 
 pub fn run(_args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut checks = Vec::new();
+    let mut no_ledger = false;
     match global.settings() {
-        Ok(settings) => diagnose(&settings, &mut checks),
+        Ok(settings) => no_ledger = diagnose(&settings, &mut checks),
         Err(e) => checks.push(check(
             Level::Fail,
             "config",
@@ -59,10 +65,14 @@ pub fn run(_args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         )),
     }
     print(&checks, global)?;
+    if no_ledger {
+        return Ok(ExitCode::from(super::errors::USAGE));
+    }
     Ok(checks.exit_code())
 }
 
-fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
+/// Run every check; whether the ledger is missing.
+fn diagnose(s: &Settings, checks: &mut Vec<Check>) -> bool {
     checks.push(check(
         Level::Pass,
         "config file",
@@ -117,7 +127,13 @@ fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
         ),
         None,
     ));
-    ledger_check(s, checks);
+    let no_ledger = ledger_check(s, checks);
+    api_checks(s, checks);
+    no_ledger
+}
+
+/// The key, the API and what the API says (authentication, clock, webhooks, deliveries).
+fn api_checks(s: &Settings, checks: &mut Vec<Check>) {
     let key_ok = match &s.private_key {
         None => {
             checks.push(check(Level::Fail, "private key", "not set", Some("pass --private-key, set STARK_PRIVATE_KEY, or add private_key to the config file; `stark keygen` makes one".into())));
@@ -275,21 +291,9 @@ fn diagnose(s: &Settings, checks: &mut Vec<Check>) {
     });
 }
 
-fn ledger_check(s: &Settings, checks: &mut Vec<Check>) {
+/// The ledger check; whether the ledger is missing (or was never initialised).
+fn ledger_check(s: &Settings, checks: &mut Vec<Check>) -> bool {
     let path = &s.ledger.value;
-    if !path.exists() {
-        checks.push(check(
-            Level::Warn,
-            "ledger",
-            format!(
-                "{} does not exist yet ({}); the first command creates it",
-                path.display(),
-                s.ledger.source
-            ),
-            None,
-        ));
-        return;
-    }
     match Ledger::open(path) {
         Ok(l) => {
             let v = l.schema_version().unwrap_or(-1);
@@ -305,13 +309,20 @@ fn ledger_check(s: &Settings, checks: &mut Vec<Check>) {
                 None,
             ));
         }
-        Err(e) => checks.push(check(
-            Level::Fail,
-            "ledger",
-            e.to_string(),
-            Some("restore the ledger from a backup, or point --ledger elsewhere".into()),
-        )),
+        Err(e) => match super::no_ledger(s, &e) {
+            Some(missing) => {
+                checks.push(check(Level::Fail, "ledger", missing.to_string(), None));
+                return true;
+            }
+            None => checks.push(check(
+                Level::Fail,
+                "ledger",
+                e.to_string(),
+                Some("restore the ledger from a backup, or point --ledger elsewhere".into()),
+            )),
+        },
     }
+    false
 }
 
 fn clock_check(date: Option<&str>, checks: &mut Vec<Check>) {

@@ -174,6 +174,8 @@ mod tests {
     fn busy() -> LedgerError {
         LedgerError::Busy {
             path: PathBuf::from("l.sqlite3"),
+            timeout: std::time::Duration::from_secs(10),
+            waited: None,
         }
     }
 

@@ -13,7 +13,6 @@ use super::errors::Report;
 use crate::domain::campaign::CampaignSpec;
 use crate::domain::money::parse_brl;
 use crate::issuer::{self, Outcome, TickOptions};
-use crate::ledger::Ledger;
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
@@ -62,7 +61,7 @@ fn parse_amount(s: &str) -> Result<i64, String> {
 pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
     let clock = crate::clock::from_env()?;
-    let mut ledger = Ledger::open(&settings.ledger.value)?;
+    let mut ledger = super::open_ledger(&settings)?;
     let opts = TickOptions {
         campaign: CampaignSpec {
             every: args.every,

@@ -57,6 +57,7 @@ pub fn run(args: &KeygenArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     outln!("  2. Take the project id it shows and set it:")?;
     outln!("       export STARK_PROJECT_ID=<project id>")?;
     outln!("       export STARK_PRIVATE_KEY={}", private_path.display())?;
-    outln!("  3. Check the setup: stark doctor")?;
+    outln!("  3. Create the ledger (once): stark init")?;
+    outln!("  4. Check the setup: stark doctor")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
+use crate::ledger::{Ledger, LedgerError};
 
 /// `print!` for data on stdout that returns the write error (`anyhow::Result<()>`) instead of
 /// panicking, so that a closed stdout reaches [`errors::finish`] and ends as a quiet exit 0.
@@ -38,6 +39,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod errors;
+pub mod init;
 pub mod issue;
 pub mod keygen;
 pub mod progress;
@@ -110,6 +112,8 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
+    /// Create the ledger (once, before the first campaign); no other command creates one
+    Init(init::InitArgs),
     /// Make the secp256k1 key pair whose public half you register at Stark Bank
     Keygen(keygen::KeygenArgs),
     /// Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)
@@ -184,10 +188,33 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// Open the ledger the settings point at. A missing or never-initialised ledger is a
+/// configuration error (exit 2) that names the path, where it came from and the `stark init`
+/// that creates it; nothing is created.
+pub fn open_ledger(settings: &Settings) -> anyhow::Result<Ledger> {
+    match Ledger::open(&settings.ledger.value) {
+        Ok(l) => Ok(l),
+        Err(e) => Err(no_ledger(settings, &e).map_or_else(|| e.into(), Into::into)),
+    }
+}
+
+/// The configuration error for `e` when it says there is no ledger at the settings' path.
+pub fn no_ledger(settings: &Settings, e: &LedgerError) -> Option<ConfigError> {
+    let path = settings.ledger.value.display();
+    match e {
+        LedgerError::Missing { .. } => Some(settings.no_ledger(format!("no ledger at {path}"))),
+        LedgerError::Uninitialised { .. } => Some(settings.no_ledger(format!(
+            "{path} is an empty file, not an initialised ledger"
+        ))),
+        _ => None,
+    }
+}
+
 /// Run a parsed command line and map the outcome to an exit code.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
     let result = match &cli.command {
+        Command::Init(args) => init::run(args, &cli.global),
         Command::Keygen(args) => keygen::run(args, &cli.global),
         Command::IssueInvoices(args) => issue::run(args, &cli.global),
         Command::TransferCredited(args) => transfer::run(args, &cli.global),

@@ -7,7 +7,6 @@ use clap::Args;
 use super::GlobalArgs;
 use super::errors::Report;
 use super::transfer::{payout_options, print_payout, runtime};
-use crate::ledger::Ledger;
 use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
 
 #[derive(Debug, Args)]
@@ -26,7 +25,7 @@ pub struct ReconcileArgs {
 pub fn run(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
     let now = crate::clock::from_env()?.now();
-    let mut ledger = Ledger::open(&settings.ledger.value)?;
+    let mut ledger = super::open_ledger(&settings)?;
     let client = settings.client()?;
     let opts = ReconcileOptions {
         transfer: !args.no_transfer,

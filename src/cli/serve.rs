@@ -15,7 +15,6 @@ use super::GlobalArgs;
 use super::errors::UsageError;
 use crate::events::Verdict;
 use crate::keys::PublicKey;
-use crate::ledger::Ledger;
 use crate::serve::{self, RequestOutcome, RequestRecord, RequestSink, ServerConfig};
 
 #[derive(Debug, Args)]
@@ -56,7 +55,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if let Some(url) = &args.public_url {
         validate_public_url(url)?;
     }
-    Ledger::open(&settings.ledger.value)?; // fail fast on a bad ledger
+    super::open_ledger(&settings)?; // fail fast on a missing or bad ledger
     let clock = crate::clock::from_env()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -300,6 +299,8 @@ mod tests {
         let busy = || {
             Refusal::LedgerUnavailable(Arc::new(crate::ledger::LedgerError::Busy {
                 path: "l.sqlite3".into(),
+                timeout: Duration::from_secs(10),
+                waited: None,
             }))
         };
         let cases = [

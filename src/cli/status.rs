@@ -1,8 +1,9 @@
 //! `stark status`: what the ledger says, as tables (or `--json`). Read-only: it never creates a
 //! ledger, builds no async runtime and no HTTP client.
 //!
-//! A missing ledger is not an error (nothing has happened yet): it says so, hints at
-//! `stark issue-invoices`, and exits 0.
+//! A missing ledger exits 2 like every other command: the path may be mistyped or the ledger
+//! deleted, and "nothing has happened yet" would hide that. The error names the path, where
+//! it came from and `stark init`.
 
 use std::process::ExitCode;
 
@@ -12,7 +13,6 @@ use comfy_table::{CellAlignment, Table, presets};
 
 use super::GlobalArgs;
 use crate::domain::money::format_brl;
-use crate::ledger::Ledger;
 use crate::status::{
     self, Group, InvoiceRow, StatusOptions, StatusReport, StoredErrors, TransferListRow,
 };
@@ -35,20 +35,8 @@ pub struct StatusArgs {
 
 pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
-    let path = &settings.ledger.value;
-    if !Ledger::exists_at(path) {
-        if global.json {
-            outln!("{}", serde_json::json!({ "ledger": path, "exists": false }))?;
-        } else if !global.quiet {
-            outln!(
-                "no ledger at {} yet: nothing has been issued. Run `stark issue-invoices` to start a campaign (or pass --ledger / set STARK_LEDGER).",
-                path.display()
-            )?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     let now = crate::clock::from_env()?.now();
-    let ledger = Ledger::open(path)?;
+    let ledger = super::open_ledger(&settings)?;
     let db = ledger.db();
     let out = if args.invoices {
         let rows = db.recent_invoices(args.limit)?;

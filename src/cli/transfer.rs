@@ -7,7 +7,6 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::errors::Report;
-use crate::ledger::Ledger;
 use crate::payout::{self, PayoutOptions, PayoutReport};
 
 #[derive(Debug, Args)]
@@ -39,7 +38,7 @@ pub(super) fn payout_options(max_attempts: u32) -> PayoutOptions {
 pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let settings = global.settings()?;
     let now = crate::clock::from_env()?.now();
-    let mut ledger = Ledger::open(&settings.ledger.value)?;
+    let mut ledger = super::open_ledger(&settings)?;
     let client = settings.client()?;
     let rt = runtime()?;
     let opts = payout_options(args.max_attempts);

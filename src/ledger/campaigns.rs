@@ -714,7 +714,7 @@ mod tests {
     #[test]
     fn a_batch_is_claimed_once_leased_once_and_looked_up_after_an_unclear_attempt() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let mut ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         let now = t("2026-03-02T00:00:07Z");
         let spec = CampaignSpec::default();
         let new = NewBatch {
@@ -789,7 +789,7 @@ mod tests {
     #[test]
     fn the_banks_invoices_are_adopted_over_a_plan_drawn_again_and_unclear_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let mut ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         let now = t("2026-03-02T00:00:07Z");
         let planned = |position, tax_id: &str, amount| PlannedInvoice {
             position,
@@ -866,7 +866,7 @@ mod tests {
     #[test]
     fn a_missed_slot_can_be_replanned_and_a_rejected_batch_keeps_its_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let mut ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         let now = t("2026-03-02T06:00:00Z");
         let c = ledger
             .write(|tx| {

@@ -1,8 +1,12 @@
 //! The local SQLite ledger: the single source of truth that makes every command idempotent.
 //!
-//! Opening creates the file (mode 0600) and its parent directories, turns on WAL, a busy
-//! timeout and foreign keys, and applies the numbered migrations (`PRAGMA user_version`), each
-//! in its own transaction. A ledger written by a newer `stark` is refused.
+//! Only [`Ledger::create`] (`stark init`, the demo's own ledger) creates a ledger: the file
+//! (mode 0600) and its parent directories. [`Ledger::open`], which every other command uses,
+//! refuses a missing file ([`LedgerError::Missing`]) or one that was never initialised
+//! ([`LedgerError::Uninitialised`]) and creates nothing, so a mistyped or deleted ledger path
+//! cannot silently start a second ledger and campaign. Both turn on WAL, a busy timeout and
+//! foreign keys, and apply the numbered migrations (`PRAGMA user_version`). A ledger written by
+//! a newer `stark` is refused.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,6 +47,15 @@ pub enum LedgerError {
     },
     #[error("cannot open the ledger {path}: {reason}")]
     Open { path: PathBuf, reason: String },
+    /// No file at the path: only `stark init` creates a ledger.
+    #[error("no ledger at {path}: run `stark init` to create one")]
+    Missing { path: PathBuf },
+    /// A file without any schema (an interrupted `stark init`, or an empty file): only
+    /// `stark init` initialises it.
+    #[error(
+        "{path} is an empty file, not an initialised ledger: run `stark init` to initialise it"
+    )]
+    Uninitialised { path: PathBuf },
     #[error(
         "the ledger {path} was written by a newer stark (schema version {found}, this build knows up to {supported}); upgrade stark"
     )]
@@ -53,8 +66,15 @@ pub enum LedgerError {
     },
     #[error("the ledger {path} is not a stark ledger or is corrupted: {reason}")]
     Corrupt { path: PathBuf, reason: String },
-    #[error("the ledger {path} is busy: another process held it for more than {secs:.1} s; try again", secs = busy_timeout().as_secs_f64())]
-    Busy { path: PathBuf },
+    /// Another process holds the lock. `timeout` is the busy timeout the connection used;
+    /// `waited` how long this command waited before SQLite answered busy, where it was
+    /// measured (SQLite answers some requests busy at once, without the busy handler).
+    #[error("{}", busy_message(path, *timeout, *waited))]
+    Busy {
+        path: PathBuf,
+        timeout: Duration,
+        waited: Option<Duration>,
+    },
     #[error("the ledger {path} cannot be written: {reason}")]
     ReadOnly { path: PathBuf, reason: String },
     #[error("ledger {path}: {source}")]
@@ -76,9 +96,42 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
+/// What [`Ledger::create`] found at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    /// This call initialised the ledger (a new ledger id).
+    New,
+    /// A ledger was already there: it was opened as is, never overwritten.
+    Existing,
+}
+
 impl Ledger {
-    /// Open (creating if needed) and migrate.
+    /// Open the existing ledger at `path` and migrate it. Creates nothing: a missing file is
+    /// [`LedgerError::Missing`], a file that was never initialised (empty, or left by an
+    /// interrupted `stark init`) is [`LedgerError::Uninitialised`].
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LedgerError::Missing {
+                    path: path.to_path_buf(),
+                });
+            }
+            // Not even a SQLite header: refused before SQLite writes one.
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(LedgerError::Uninitialised {
+                    path: path.to_path_buf(),
+                });
+            }
+            _ => {}
+        }
+        let (ledger, _) = Ledger::connect(path, false)?;
+        Ok(ledger)
+    }
+
+    /// Create the ledger at `path` — its parent directories, the file (mode 0600), the schema
+    /// and a new ledger id — or, if a ledger is already there, open it unchanged. Only
+    /// `stark init` and the demo's own temporary ledger call this.
+    pub fn create(path: &Path) -> Result<(Ledger, Creation), LedgerError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.exists() {
                 std::fs::create_dir_all(parent).map_err(|source| LedgerError::CreateDir {
@@ -89,36 +142,49 @@ impl Ledger {
         }
         if !path.exists() {
             use std::os::unix::fs::OpenOptionsExt;
-            // Create it private before SQLite does (SQLite would use the umask).
+            // Create it private before SQLite does (SQLite would use the umask). Losing a race
+            // with another `stark init` is fine: the migration below runs once, under the lock.
             let _ = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(path);
         }
+        Ledger::connect(path, true)
+    }
+
+    /// [`Ledger::create`] without the report of what it found (tests, benches, the demo).
+    pub fn open_or_create(path: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::create(path).map(|(ledger, _)| ledger)
+    }
+
+    /// Connect to the file at `path` (never creating it), configure and migrate; `init` allows
+    /// initialising a file without schema.
+    fn connect(path: &Path, init: bool) -> Result<(Ledger, Creation), LedgerError> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| LedgerError::Open {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
+        .map_err(|e| {
+            if path.exists() {
+                LedgerError::Open {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                }
+            } else {
+                // Removed between the check and the open.
+                LedgerError::Missing {
+                    path: path.to_path_buf(),
+                }
+            }
         })?;
         let mut ledger = Ledger {
             conn,
             path: path.to_path_buf(),
         };
         ledger.configure()?;
-        ledger.migrate()?;
-        Ok(ledger)
-    }
-
-    /// Whether a ledger file is at `path`, without opening (so without creating) it: read-only
-    /// commands such as `status` check this first and never create a ledger.
-    pub(crate) fn exists_at(path: &Path) -> bool {
-        path.is_file()
+        let creation = ledger.migrate(init)?;
+        Ok((ledger, creation))
     }
 
     pub fn path(&self) -> &Path {
@@ -137,7 +203,8 @@ impl Ledger {
         // A garbage file fails here with "file is not a database". Switching a new file to WAL
         // needs an exclusive lock and answers SQLITE_BUSY at once, without the busy handler,
         // when another process is opening the same new file: retry within the busy timeout.
-        let deadline = std::time::Instant::now() + busy_timeout();
+        let started = std::time::Instant::now();
+        let deadline = started + busy_timeout();
         let mode: String = loop {
             match self
                 .conn
@@ -149,7 +216,7 @@ impl Ledger {
                 {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                other => break other.map_err(|e| self.err(e))?,
+                other => break other.map_err(|e| classify_since(&self.path, e, started))?,
             }
         };
         if !mode.eq_ignore_ascii_case("wal") {
@@ -169,7 +236,9 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
-    fn migrate(&mut self) -> Result<(), LedgerError> {
+    /// Apply the migrations the file lacks. A file without schema is initialised only when
+    /// `init` (by [`Ledger::create`]); otherwise it is [`LedgerError::Uninitialised`].
+    fn migrate(&mut self, init: bool) -> Result<Creation, LedgerError> {
         let supported = MIGRATIONS.len() as i64;
         let found = self.schema_version()?;
         if found > supported {
@@ -180,13 +249,14 @@ impl Ledger {
             });
         }
         if found == supported {
-            return Ok(());
+            return Ok(Creation::Existing);
         }
         let path = self.path.clone();
+        let started = std::time::Instant::now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(&path, e))?;
+            .map_err(|e| classify_since(&path, e, started))?;
         // Re-read inside the write lock: another process may have migrated meanwhile.
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -212,6 +282,9 @@ impl Ledger {
                     ),
                 });
             }
+            if !init {
+                return Err(LedgerError::Uninitialised { path });
+            }
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
@@ -227,7 +300,11 @@ impl Ledger {
             .map_err(|e| classify(&path, e))?;
         }
         tx.commit().map_err(|e| classify(&path, e))?;
-        Ok(())
+        Ok(if current == 0 {
+            Creation::New
+        } else {
+            Creation::Existing
+        })
     }
 
     /// A short random id that makes this ledger's tags differ from any other ledger's.
@@ -261,10 +338,11 @@ impl Ledger {
     where
         E: From<LedgerError>,
     {
+        let started = std::time::Instant::now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(classify(&self.path, e)))?;
+            .map_err(|e| E::from(classify_since(&self.path, e, started)))?;
         let out = f(&Tx {
             db: Db {
                 conn: &tx,
@@ -398,6 +476,39 @@ pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<chrono::DateTime<chrono::Utc
         })
 }
 
+/// What [`LedgerError::Busy`] says: the busy timeout actually used, and a duration of
+/// waiting only where it was measured.
+fn busy_message(path: &Path, timeout: Duration, waited: Option<Duration>) -> String {
+    let path = path.display();
+    let secs = timeout.as_secs_f64();
+    match waited {
+        // Within a few milliseconds of the timeout: the busy handler waited it out.
+        Some(w) if w + Duration::from_millis(20) >= timeout => format!(
+            "the ledger {path} is busy: another process held its lock for more than the {secs:.1} s busy timeout; try again"
+        ),
+        Some(w) => format!(
+            "the ledger {path} is busy: SQLite answered busy after {} ms, without waiting for the {secs:.1} s busy timeout, because another process is using the ledger; try again",
+            w.as_millis()
+        ),
+        None => format!(
+            "the ledger {path} is busy: another process is using it (busy timeout {secs:.1} s); try again"
+        ),
+    }
+}
+
+/// [`classify`] for a request that started at `started`: a busy answer records how long this
+/// command waited for it.
+fn classify_since(path: &Path, e: rusqlite::Error, started: std::time::Instant) -> LedgerError {
+    match classify(path, e) {
+        LedgerError::Busy { path, timeout, .. } => LedgerError::Busy {
+            path,
+            timeout,
+            waited: Some(started.elapsed()),
+        },
+        other => other,
+    }
+}
+
 /// Turn a SQLite error into an operator-facing ledger error.
 pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
     use rusqlite::ErrorCode;
@@ -406,7 +517,11 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
         let reason = msg.clone().unwrap_or_else(|| f.to_string());
         match f.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                return LedgerError::Busy { path };
+                return LedgerError::Busy {
+                    path,
+                    timeout: busy_timeout(),
+                    waited: None,
+                };
             }
             ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
                 return LedgerError::Corrupt { path, reason };
@@ -451,7 +566,7 @@ pub(crate) mod testing {
     /// A fresh ledger in a temporary directory that lives as long as the guard.
     pub(crate) fn scratch_ledger() -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         (dir, ledger)
     }
 
@@ -532,7 +647,8 @@ mod tests {
     fn fresh_ledger_migrates_and_reopen_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/ledger.sqlite3");
-        let l = Ledger::open(&path).unwrap();
+        let (l, creation) = Ledger::create(&path).unwrap();
+        assert_eq!(creation, Creation::New);
         assert_eq!(l.schema_version().unwrap(), MIGRATIONS.len() as i64);
         let id = l.ledger_id().unwrap();
         assert_eq!(id.len(), 6);
@@ -547,7 +663,7 @@ mod tests {
     fn newer_ledger_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.sqlite3");
-        drop(Ledger::open(&path).unwrap());
+        drop(Ledger::open_or_create(&path).unwrap());
         let c = Connection::open(&path).unwrap();
         c.execute_batch("PRAGMA user_version = 999").unwrap();
         drop(c);
@@ -557,6 +673,60 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("newer stark"));
+    }
+
+    #[test]
+    fn open_creates_nothing_and_create_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/ledger.sqlite3");
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(matches!(err, LedgerError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains("stark init"), "{err}");
+        assert!(!path.parent().unwrap().exists(), "no directory created");
+
+        // An empty file (an interrupted init, a `touch`) is not a ledger to open.
+        let empty = dir.path().join("empty.sqlite3");
+        std::fs::write(&empty, b"").unwrap();
+        let err = Ledger::open(&empty).unwrap_err();
+        assert!(matches!(err, LedgerError::Uninitialised { .. }), "{err}");
+        assert_eq!(std::fs::read(&empty).unwrap(), b"", "left as it was");
+        let (l, creation) = Ledger::create(&empty).unwrap();
+        assert_eq!(creation, Creation::New);
+        let id = l.ledger_id().unwrap();
+        drop(l);
+
+        let (l, creation) = Ledger::create(&empty).unwrap();
+        assert_eq!(creation, Creation::Existing);
+        assert_eq!(l.ledger_id().unwrap(), id, "never overwritten");
+        assert_eq!(Ledger::open(&empty).unwrap().ledger_id().unwrap(), id);
+    }
+
+    #[test]
+    fn busy_says_the_timeout_used_and_claims_no_wait_it_did_not_measure() {
+        let busy = |timeout_ms: u64, waited_ms: Option<u64>| {
+            LedgerError::Busy {
+                path: PathBuf::from("l.sqlite3"),
+                timeout: Duration::from_millis(timeout_ms),
+                waited: waited_ms.map(Duration::from_millis),
+            }
+            .to_string()
+        };
+        let waited_out = busy(300, Some(301));
+        assert!(
+            waited_out.contains("more than the 0.3 s busy timeout")
+                && waited_out.contains("try again"),
+            "{waited_out}"
+        );
+        let at_once = busy(10_000, Some(2));
+        assert!(
+            at_once.contains("after 2 ms") && !at_once.contains("more than"),
+            "{at_once}"
+        );
+        let unmeasured = busy(10_000, None);
+        assert!(
+            unmeasured.contains("busy timeout 10.0 s") && !unmeasured.contains("more than"),
+            "{unmeasured}"
+        );
     }
 
     #[test]

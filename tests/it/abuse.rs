@@ -240,7 +240,7 @@ fn unusable_private_keys_exit_2_and_issue_nothing() {
 
 #[test]
 fn broken_config_files_exit_2_before_touching_the_ledger() {
-    let env = Env::new(|_| {});
+    let env = Env::without_ledger(|_| {});
     let cases: &[(&str, &str, &[&str])] = &[
         (
             "bad toml",
@@ -485,12 +485,16 @@ fn read_only_ledger_fails_cleanly_and_works_again_when_writable() {
     assert_eq!(bank_batches_at(&env, &ledger).len(), 2);
 }
 
-/// A ledger path on a tmpfs of `size` mounted at `name` in the environment's directory, with
+/// A new ledger on a tmpfs of `size` mounted at `name` in the environment's directory, with
 /// the mount; `None` (the case printed as skipped) where no tmpfs can be mounted.
 fn ledger_on_tmpfs(env: &Env, name: &str, size: &str, case: &str) -> Option<(Mount, PathBuf)> {
     let dir = env.dir.path().join(name);
     match Mount::tmpfs(&dir, size) {
-        Ok(m) => Some((m, dir.join("ledger.sqlite3"))),
+        Ok(m) => {
+            let ledger = dir.join("ledger.sqlite3");
+            drop(stark::ledger::Ledger::open_or_create(&ledger).unwrap());
+            Some((m, ledger))
+        }
         Err(reason) => {
             eprintln!("SKIP {case}: {reason}");
             None
@@ -601,7 +605,7 @@ fn dump_ro(path: &Path) -> BTreeMap<String, Vec<String>> {
 /// naming the flag, and before anything is touched; so does a `STARK_NOW` that is not a time.
 #[test]
 fn flag_mistakes_exit_2() {
-    let env = Env::new(|_| {});
+    let env = Env::without_ledger(|_| {});
     let out = env
         .cmd()
         .args(["serve-webhook", "--for", "1s", "--public-url"])

@@ -13,6 +13,7 @@ mod demo;
 mod doctor;
 mod examples;
 mod fuzz_regressions;
+mod init;
 mod issue_invoices;
 mod key_errors;
 mod leases;

@@ -56,7 +56,7 @@ fn plans(ledger: &Ledger, list: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
 #[test]
 fn no_statement_scans_a_large_table_without_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let ledger = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
     let mut all = Vec::new();
     let report = stark::ledger::report::sql::ALL;
     let statements: Vec<_> = stark::ledger::statements()
@@ -106,7 +106,7 @@ fn the_webhook_path_only_searches_by_key() {
             .1
     };
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let ledger = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
     for (name, stmt) in [
         ("EVENT_EXISTS", sql("EVENT_EXISTS")),
         ("IS_OUR_INVOICE", sql("IS_OUR_INVOICE")),
@@ -126,7 +126,7 @@ fn the_webhook_path_only_searches_by_key() {
 #[test]
 fn derived_credit_flags_follow_invoices_and_transfers() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let ledger = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
     let c = rusqlite::Connection::open(ledger.path()).unwrap();
     let flags = |id: &str| -> (i64, i64) {
         c.query_row(

@@ -26,7 +26,7 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.sqlite3");
         // One invoice of ours, so credits for it are "ours".
-        drop(stark::ledger::Ledger::open(&ledger).unwrap());
+        drop(stark::ledger::Ledger::open_or_create(&ledger).unwrap());
         rusqlite::Connection::open(&ledger)
             .unwrap()
             .execute_batch(

@@ -1,5 +1,5 @@
 //! Shared test harness: an in-process `stark sandbox` on 127.0.0.1:0, a registered project
-//! key, a fresh ledger, and the real `stark` binary configured to use them ([`Env`]), driven
+//! key, a new ledger (or none: [`Env::without_ledger`]), and the real `stark` binary configured to use them ([`Env`]), driven
 //! through the run builder of `run.rs`: `env.at(t).run(["issue-invoices"]).success()`.
 //! `api.rs` has the same sandbox with a real API client for the async tests of the emulator
 //! ([`Api`]). One business start ([`t0`]), one base config, one [`free_port`] and [`serve`];
@@ -63,8 +63,16 @@ pub fn t0() -> DateTime<Utc> {
 
 impl Env {
     /// A sandbox with a frozen clock (speed 0) starting at `t0()` ([`config`], changed by
-    /// `customize`); tests move it.
+    /// `customize`), and a new ledger at [`Env::ledger`] (created as `stark init` creates it:
+    /// no other command creates one); tests move the clock.
     pub fn new(customize: impl FnOnce(&mut SandboxConfig)) -> Env {
+        let env = Env::without_ledger(customize);
+        env.create_ledger();
+        env
+    }
+
+    /// [`Env::new`] without the ledger: [`Env::ledger`] names a file that does not exist.
+    pub fn without_ledger(customize: impl FnOnce(&mut SandboxConfig)) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let key = PrivateKey::generate();
         let key_path = dir.path().join("private-key.pem");
@@ -89,6 +97,12 @@ impl Env {
             url,
             t0: t0(),
         }
+    }
+
+    /// Create the ledger at [`Env::ledger`] (its directory included) with the library, as
+    /// `stark init` does.
+    pub fn create_ledger(&self) {
+        drop(stark::ledger::Ledger::open_or_create(&self.ledger).unwrap());
     }
 
     pub fn sandbox(&self) -> &Sandbox {
