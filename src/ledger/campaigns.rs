@@ -648,7 +648,7 @@ mod tests {
     fn a_batch_lease_is_never_taken_from_a_live_owner_and_only_its_owner_renews_it() {
         use crate::ledger::lease::testing::*;
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let mut ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         let now = t("2026-03-02T00:00:07Z");
         let new = NewBatch {
             slot: 0,
