@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::api::model::{Event, EventLog, InvoiceLog};
 use crate::domain::money::net_amount;
 use crate::ledger::credits::NewCredit;
+use crate::ledger::decoding::{IncompleteRecord, UndecodedRecord};
 use crate::ledger::events::EventRecord;
 pub use crate::ledger::events::EventSource;
 use crate::ledger::transfers::BankTransferUpdate;
@@ -23,6 +24,10 @@ pub enum Verdict {
     CreditForeign,
     /// A credit with nothing to forward (fee >= amount, or invalid amounts).
     CreditSkipped,
+    /// A credit whose snapshot lacks `amount` or `fee`: nothing is recorded as forwardable;
+    /// it is reported, and `reconcile` reads the invoice's `credited` log again until one
+    /// carries both.
+    CreditIncomplete,
     /// The invoice's credit was already recorded (another delivery path got there first).
     CreditKnown,
     /// Another invoice log (created, paid, overdue...): status noted.
@@ -33,6 +38,9 @@ pub enum Verdict {
     Ignored,
     /// This event id was already applied.
     Duplicate,
+    /// A verified event that does not decode: kept raw (`ledger::decoding`), answered 200
+    /// once, listed by `status`.
+    Undecodable,
 }
 
 impl Verdict {
@@ -41,11 +49,13 @@ impl Verdict {
             Verdict::Credit => "credit",
             Verdict::CreditForeign => "credit-foreign",
             Verdict::CreditSkipped => "credit-skipped",
+            Verdict::CreditIncomplete => "credit-incomplete",
             Verdict::CreditKnown => "credit-known",
             Verdict::InvoiceUpdate => "invoice-update",
             Verdict::TransferUpdate => "transfer-update",
             Verdict::Ignored => "ignored",
             Verdict::Duplicate => "duplicate",
+            Verdict::Undecodable => "undecodable",
         }
     }
 
@@ -76,8 +86,8 @@ pub(crate) fn apply(
     now: DateTime<Utc>,
 ) -> Result<Applied, LedgerError> {
     let (log_type, subject_id) = match &event.log {
-        EventLog::Invoice(l) => (Some(l.kind.clone()), Some(l.invoice.id.clone())),
-        EventLog::Transfer(l) => (Some(l.kind.clone()), Some(l.transfer.id.clone())),
+        EventLog::Invoice(l) => (Some(l.kind.clone()), Some(l.subject.id.clone())),
+        EventLog::Transfer(l) => (Some(l.kind.clone()), Some(l.subject.id.clone())),
         EventLog::Other(v) => (
             v.get("type").and_then(|t| t.as_str()).map(str::to_string),
             None,
@@ -97,18 +107,18 @@ pub(crate) fn apply(
     }
     match &event.log {
         EventLog::Invoice(log) if log.kind == "credited" => {
-            let (verdict, note) = record_credit(tx, log, source, now)?;
+            let (verdict, note) = record_credit(tx, log, Some(&event.id), source, now)?;
             applied.verdict = verdict;
             applied.note = note;
         }
         EventLog::Invoice(log) => {
-            if tx.is_our_invoice(&log.invoice.id)? {
-                tx.update_invoice_status(&log.invoice.id, &log.invoice.status, now)?;
+            if tx.is_our_invoice(&log.subject.id)? {
+                tx.update_invoice_status(&log.subject.id, &log.subject.status, now)?;
                 applied.verdict = Verdict::InvoiceUpdate;
             }
         }
         EventLog::Transfer(log) => {
-            if tx.record_bank_transfer(&log.transfer, now)? != BankTransferUpdate::Unknown {
+            if tx.record_bank_transfer(&log.subject, now)? != BankTransferUpdate::Unknown {
                 applied.verdict = Verdict::TransferUpdate;
             }
         }
@@ -131,6 +141,65 @@ pub(crate) fn apply(
     Ok(applied)
 }
 
+/// Keep a verified event that does not decode (`reason`), raw, inside the caller's
+/// transaction: [`Verdict::Undecodable`] the first time, [`Verdict::Duplicate`] after.
+pub(crate) fn keep_undecodable(
+    tx: &Tx<'_>,
+    event: &Undecodable,
+    raw: &str,
+    source: EventSource,
+    now: DateTime<Utc>,
+) -> Result<Applied, LedgerError> {
+    let new = tx.record_undecoded_event(
+        &UndecodedRecord {
+            id: &event.id,
+            source,
+            reason: &event.reason,
+            body: raw,
+        },
+        now,
+    )?;
+    Ok(Applied {
+        event_id: event.id.clone(),
+        subscription: event.subscription.clone().unwrap_or_default(),
+        log_type: None,
+        subject_id: None,
+        verdict: if new {
+            Verdict::Undecodable
+        } else {
+            Verdict::Duplicate
+        },
+        note: Some(event.reason.clone()),
+    })
+}
+
+/// A verified event that has an id but does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Undecodable {
+    pub id: String,
+    pub subscription: Option<String>,
+    /// The decoding error.
+    pub reason: String,
+}
+
+impl Undecodable {
+    /// What can be read of a body that is not an [`crate::api::model::EventEnvelope`]: its
+    /// `event.id` (a string) and `event.subscription`; `None` when it has no id (then it is
+    /// not an event at all).
+    pub(crate) fn of(raw: &str, reason: String) -> Option<Undecodable> {
+        let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+        let event = v.get("event")?;
+        Some(Undecodable {
+            id: event.get("id")?.as_str()?.to_string(),
+            subscription: event
+                .get("subscription")
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
+            reason,
+        })
+    }
+}
+
 /// Whether an applied event concerns this ledger — an invoice it issued or a transfer it made
 /// — and so may be marked delivered by this ledger's sweep. Events of other integrations in
 /// the same workspace are left undelivered for their own sweeps (and are not applied again:
@@ -144,9 +213,9 @@ pub(crate) fn concerns_this_ledger(
         return Ok(known);
     }
     match &event.log {
-        EventLog::Invoice(l) => tx.is_our_invoice(&l.invoice.id),
+        EventLog::Invoice(l) => tx.is_our_invoice(&l.subject.id),
         EventLog::Transfer(l) => Ok(tx
-            .transfer_by_external_id(&l.transfer.external_id)?
+            .transfer_by_external_id(&l.subject.external_id)?
             .is_some()),
         EventLog::Other(_) => Ok(false),
     }
@@ -157,41 +226,96 @@ fn ours_by_verdict(verdict: Verdict) -> Option<bool> {
     match verdict {
         Verdict::Credit
         | Verdict::CreditSkipped
+        | Verdict::CreditIncomplete
         | Verdict::InvoiceUpdate
         | Verdict::TransferUpdate => Some(true),
-        Verdict::CreditForeign | Verdict::Ignored => Some(false),
+        // What an undecodable event is about cannot be read (it is never applied anyway).
+        Verdict::CreditForeign | Verdict::Ignored | Verdict::Undecodable => Some(false),
         // Applied before, or a credit another path recorded first: it depends on the subject
         // (a credit recorded as foreign becomes ours once its batch is recorded).
         Verdict::CreditKnown | Verdict::Duplicate => None,
     }
 }
 
-/// Record the credit carried by a `credited` invoice log (from an event or from
+/// Whether the sweep may mark this applied event delivered: it concerns this ledger
+/// ([`concerns_this_ledger`]) and, if it is a credit, the invoice's credit is recorded (a
+/// credit seen without amount or fee stays open at the bank until it is).
+pub(crate) fn may_mark_delivered(
+    tx: &Tx<'_>,
+    event: &Event,
+    applied: &Applied,
+) -> Result<bool, LedgerError> {
+    if !concerns_this_ledger(tx, event, applied)? {
+        return Ok(false);
+    }
+    match &event.log {
+        EventLog::Invoice(l) if l.kind == "credited" => tx.credit_recorded(&l.subject.id),
+        _ => Ok(true),
+    }
+}
+
+/// Record the credit carried by a `credited` invoice log (from event `event_id` or from
 /// `GET /v2/invoice/log`). What is forwarded is decided by the fee rule
-/// ([`net_amount`]) on this snapshot's `invoice.amount` and `invoice.fee`.
+/// ([`net_amount`]) on this snapshot's `invoice.amount` and `invoice.fee`; a snapshot
+/// without either is never read as 0: nothing is recorded as a credit, the invoice is noted
+/// as [`Verdict::CreditIncomplete`] (it stays without a credit, so `reconcile` asks for its
+/// `credited` log again).
 pub(crate) fn record_credit(
     tx: &Tx<'_>,
     log: &InvoiceLog,
+    event_id: Option<&str>,
     source: EventSource,
     now: DateTime<Utc>,
 ) -> Result<(Verdict, Option<String>), LedgerError> {
-    let inv = &log.invoice;
-    let forward = net_amount(inv.amount, inv.fee);
+    let inv = &log.subject;
+    if let Some(status) = Some(inv.status.as_str()).filter(|s| !s.is_empty()) {
+        tx.update_invoice_status(&inv.id, status, now)?;
+    }
+    let (amount, fee) = match inv.credit_money() {
+        Ok(money) => money,
+        Err(missing) => {
+            if tx.credit_recorded(&inv.id)? {
+                return Ok((Verdict::CreditKnown, None));
+            }
+            tx.note_incomplete_credit(
+                &IncompleteRecord {
+                    invoice_id: &inv.id,
+                    log_id: &log.id,
+                    event_id,
+                    missing,
+                    source,
+                },
+                now,
+            )?;
+            if !tx.is_our_invoice(&inv.id)? {
+                return Ok((
+                    Verdict::CreditForeign,
+                    Some(format!(
+                        "not issued by this ledger, and credited without {missing}: never transferred"
+                    )),
+                ));
+            }
+            return Ok((
+                Verdict::CreditIncomplete,
+                Some(format!(
+                    "credited without {missing}: not forwarded; `stark reconcile` reads its credit log again"
+                )),
+            ));
+        }
+    };
+    let forward = net_amount(amount, fee);
     let inserted = tx.insert_credit(
         &NewCredit {
             invoice_id: &inv.id,
             log_id: &log.id,
-            amount: inv.amount,
-            fee: inv.fee,
+            amount,
+            fee,
             forward,
             credited_at: &log.created.to_api(),
             source,
         },
         now,
     )?;
-    if let Some(status) = Some(inv.status.as_str()).filter(|s| !s.is_empty()) {
-        tx.update_invoice_status(&inv.id, status, now)?;
-    }
     if !inserted {
         return Ok((Verdict::CreditKnown, None));
     }

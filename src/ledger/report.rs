@@ -470,7 +470,7 @@ impl Db<'_> {
 
 impl Db<'_> {
     /// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
-    fn group<T>(
+    pub(super) fn group<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,

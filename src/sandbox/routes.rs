@@ -581,7 +581,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
         }
         Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds", |l| {
-            (&l.created, &l.kind, &l.invoice.id)
+            (&l.created, &l.kind, &l.subject.id)
         }),
         Route::InvoiceLogGet(id) => get("log", bank.invoice_log(id), "invalidInvoiceLog", id),
         Route::TransferCreate => {
@@ -597,7 +597,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }),
         Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
         Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds", |l| {
-            (&l.created, &l.kind, &l.transfer.id)
+            (&l.created, &l.kind, &l.subject.id)
         }),
         Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
         Route::EventList => {
