@@ -501,4 +501,89 @@ mod tests {
         })
         .unwrap();
     }
+
+    /// A credited event for invoice `invoice_id` whose snapshot carries `money` (JSON
+    /// members, e.g. `"amount": 1000` without a fee).
+    fn credited_with(event_id: &str, invoice_id: &str, money: &str) -> (Event, String) {
+        let raw = format!(
+            r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T12:00:00+00:00", "subscription": "invoice",
+            "log": {{"id": "L{event_id}", "created": "2026-11-26T12:00:00+00:00", "type": "credited", "errors": null,
+            "invoice": {{"id": "{invoice_id}", {money} "name": "Ana", "taxId": "012.345.678-90", "status": "paid",
+            "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
+        );
+        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
+        (env.event, raw)
+    }
+
+    #[test]
+    fn a_credit_without_fee_is_never_forwarded_until_a_complete_one_arrives() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        for (id, money) in [
+            ("1", r#""amount": 1000,"#),
+            ("2", r#""amount": 1000, "fee": null,"#),
+            ("3", r#""fee": 7,"#),
+        ] {
+            let (ev, raw) = credited_with(id, "100", money);
+            let a = apply_one(&mut l, &ev, &raw);
+            assert_eq!(a.verdict, Verdict::CreditIncomplete, "{money}");
+            assert!(a.note.unwrap().contains("credited without"));
+            assert!(transferable(&l).is_empty(), "never forwarded as fee 0");
+            assert_eq!(credit_count_and_net(&l).0, 0);
+            // The sweep keeps it open at the bank.
+            let open = l
+                .write(|tx| {
+                    let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+                    assert_eq!(again.verdict, Verdict::Duplicate);
+                    may_mark_delivered(tx, &ev, &again)
+                })
+                .unwrap();
+            assert!(!open, "not marked delivered while the credit is incomplete");
+        }
+        assert_eq!(l.db().open_incomplete_credits(10).unwrap().total, 1);
+        // Foreign and incomplete: nothing recorded as ours.
+        let (ev, raw) = credited_with("4", "999", r#""amount": 1000,"#);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
+        // A complete snapshot (e.g. the invoice log reconcile reads): forwarded once.
+        let (ev, raw) = credited("5", "100", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
+        assert_eq!(transferable(&l), vec![("100".to_string(), 993, 0)]);
+        assert!(l.db().open_incomplete_credits(10).unwrap().is_empty());
+        let (ev, raw) = credited_with("1", "100", r#""amount": 1000,"#);
+        let marked = l
+            .write(|tx| {
+                let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+                may_mark_delivered(tx, &ev, &again)
+            })
+            .unwrap();
+        assert!(marked, "marked once the credit is recorded");
+        // An incomplete copy after the credit is known changes nothing.
+        let (ev, raw) = credited_with("6", "100", r#""amount": 1000,"#);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditKnown);
+        assert_eq!(credit_count_and_net(&l), (1, 993));
+    }
+
+    #[test]
+    fn an_undecodable_event_is_kept_once() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let raw = r#"{"event": {"id": "77", "subscription": "invoice", "log": {"amount": "1"}}}"#;
+        let u = Undecodable::of(raw, "invoice log: bad".into()).unwrap();
+        assert_eq!(
+            (u.id.as_str(), u.subscription.as_deref()),
+            ("77", Some("invoice"))
+        );
+        let first = l
+            .write(|tx| keep_undecodable(tx, &u, raw, EventSource::Webhook, now()))
+            .unwrap();
+        let again = l
+            .write(|tx| keep_undecodable(tx, &u, raw, EventSource::Webhook, now()))
+            .unwrap();
+        assert_eq!(
+            (first.verdict, again.verdict),
+            (Verdict::Undecodable, Verdict::Duplicate)
+        );
+        assert_eq!(l.db().open_undecoded_events(10).unwrap().total, 1);
+        for not_an_event in ["{}", "[1]", r#"{"event": {"id": 5}}"#, "{\"event\": {"] {
+            assert!(Undecodable::of(not_an_event, String::new()).is_none());
+        }
+    }
 }

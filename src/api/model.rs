@@ -519,4 +519,68 @@ mod tests {
             "subscription": "invoice", "log": {"id": "9", "type": "credited"}}}"#;
         assert!(serde_json::from_str::<EventEnvelope>(body).is_err());
     }
+
+    /// Every optional field `null`, as the official SDKs accept.
+    #[test]
+    fn null_optionals_decode_everywhere() {
+        let body = r#"{"event": {"id": "1", "created": "2025-10-14T19:23:03+00:00",
+            "subscription": "invoice", "workspaceId": null, "isDelivered": null,
+            "log": {"id": "9", "created": "2025-10-14T19:23:03+00:00", "type": "credited", "errors": null,
+            "invoice": {"id": "5", "amount": 1000, "fee": 7, "nominalAmount": null, "fineAmount": null,
+            "interestAmount": null, "discountAmount": null, "name": null, "taxId": null, "status": null,
+            "tags": null, "due": null, "expiration": null, "fine": null, "interest": null,
+            "discounts": null, "descriptions": null, "brcode": null, "link": null, "pdf": null,
+            "transactionIds": null, "created": "2025-10-14T19:00:00+00:00", "updated": null}}}}"#;
+        let env: EventEnvelope = serde_json::from_str(body).unwrap();
+        let EventLog::Invoice(log) = &env.event.log else {
+            panic!("an invoice log")
+        };
+        assert!(log.errors.is_empty() && log.subject.tags.is_empty());
+        assert_eq!(log.subject.credit_money(), Ok((1000, 7)));
+        let transfer = r#"{"id": "T", "amount": 993, "name": null, "taxId": null, "bankCode": null,
+            "branchCode": null, "accountNumber": null, "accountType": null, "externalId": null,
+            "tags": null, "description": null, "scheduled": null, "status": null, "fee": null,
+            "transactionIds": null, "created": "2025-10-14T19:00:00+00:00", "updated": null}"#;
+        let t: Transfer = serde_json::from_str(transfer).unwrap();
+        assert_eq!((t.amount, t.fee, t.external_id.as_str()), (993, 0, ""));
+        let small = r#"{"id": "a", "code": "x", "message": null, "eventId": null, "webhookId": null,
+            "created": "2025-10-14T19:00:00+00:00"}"#;
+        assert!(serde_json::from_str::<EventAttempt>(small).is_ok());
+        assert!(serde_json::from_str::<ApiErrorItem>(r#"{"code": "x", "message": null}"#).is_ok());
+    }
+
+    #[test]
+    fn a_credit_without_amount_or_fee_says_what_it_lacks_never_zero() {
+        let inv = |extra: &str| -> Invoice {
+            serde_json::from_str(&format!(
+                r#"{{"id": "5", "created": "2025-10-14T19:00:00+00:00"{extra}}}"#
+            ))
+            .unwrap()
+        };
+        assert_eq!(inv(r#", "amount": 10"#).credit_money(), Err("fee"));
+        assert_eq!(
+            inv(r#", "amount": 10, "fee": null"#).credit_money(),
+            Err("fee")
+        );
+        assert_eq!(inv(r#", "fee": 1"#).credit_money(), Err("amount"));
+        assert_eq!(inv("").credit_money(), Err("amount and fee"));
+        assert_eq!(
+            inv(r#", "amount": 10, "fee": 0"#).credit_money(),
+            Ok((10, 0))
+        );
+    }
+
+    #[test]
+    fn logs_of_both_kinds_round_trip_under_their_key() {
+        let raw = r#"{"id": "9", "created": "2025-10-14T19:23:03.000000+00:00", "type": "success",
+            "transfer": {"id": "T", "amount": 5, "created": "2025-10-14T19:00:00.000000+00:00"}}"#;
+        let log: TransferLog = serde_json::from_str(raw).unwrap();
+        assert_eq!((log.subject.id.as_str(), log.errors.len()), ("T", 0));
+        let v = serde_json::to_value(&log).unwrap();
+        assert_eq!(v["transfer"]["amount"], 5);
+        assert_eq!(v["type"], "success");
+        assert_eq!(serde_json::from_value::<TransferLog>(v).unwrap(), log);
+        // Under the other key it is not a transfer log.
+        assert!(serde_json::from_str::<InvoiceLog>(raw).is_err());
+    }
 }

@@ -18,7 +18,8 @@ use super::{Db, LedgerError};
 
 /// The statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
-    pub const INSERT_UNDECODED_EVENT: &str = "INSERT INTO undecoded_events(id, source, reason, body, received_at, last_seen_at)
+    pub const INSERT_UNDECODED_EVENT: &str =
+        "INSERT INTO undecoded_events(id, source, reason, body, received_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)
          ON CONFLICT(id) DO UPDATE SET last_seen_at = excluded.last_seen_at";
     pub const UNDECODED_EVENT_EXISTS: &str = "SELECT 1 FROM undecoded_events WHERE id = ?1";
@@ -30,7 +31,8 @@ pub mod sql {
     pub const CREDIT_RECORDED: &str = "SELECT 1 FROM credits WHERE invoice_id = ?1";
     /// For `status`: undecodable events no event of the same id replaced (both tables are
     /// looked up by primary key; `undecoded_events` only holds what went wrong).
-    pub const OPEN_UNDECODED_EVENTS: &str = "SELECT u.id, u.source, u.reason, u.received_at, u.last_seen_at, COUNT(*) OVER ()
+    pub const OPEN_UNDECODED_EVENTS: &str =
+        "SELECT u.id, u.source, u.reason, u.received_at, u.last_seen_at, COUNT(*) OVER ()
          FROM undecoded_events u
          WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = u.id)
          ORDER BY u.received_at, u.id LIMIT ?1";
@@ -145,20 +147,15 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<UndecodedEvent>, LedgerError> {
-        self.group(
-            sql::OPEN_UNDECODED_EVENTS,
-            params![bound(limit)],
-            5,
-            |r| {
-                Ok(UndecodedEvent {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    reason: r.get(2)?,
-                    received_at: r.get(3)?,
-                    last_seen_at: r.get(4)?,
-                })
-            },
-        )
+        self.group(sql::OPEN_UNDECODED_EVENTS, params![bound(limit)], 5, |r| {
+            Ok(UndecodedEvent {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                reason: r.get(2)?,
+                received_at: r.get(3)?,
+                last_seen_at: r.get(4)?,
+            })
+        })
     }
 
     /// Our credits seen without amount or fee and not recorded since, oldest first.

@@ -332,7 +332,10 @@ pub fn outcome(decision: &Decision, result: Result<Value, Errors>) -> Reply {
         };
     }
     match result {
-        Ok(v) => Reply::Ok(v),
+        Ok(mut v) => {
+            decision.reshape(&mut v);
+            Reply::Ok(v)
+        }
         Err(e) => Reply::Errors(StatusCode::BAD_REQUEST, e),
     }
 }

@@ -763,7 +763,14 @@ impl Bank {
         if d.drop {
             return None;
         }
-        let body = serde_json::to_vec(&EventEnvelope { event: body_event }).ok()?;
+        let envelope = EventEnvelope { event: body_event };
+        let body = if d.reshapes() {
+            let mut v = serde_json::to_value(envelope).ok()?;
+            d.reshape(&mut v);
+            serde_json::to_vec(&v).ok()?
+        } else {
+            serde_json::to_vec(&envelope).ok()?
+        };
         Some(Dispatch {
             event_id: event_id.to_string(),
             webhook_id: webhook_id.to_string(),

@@ -270,7 +270,11 @@ async fn invoices_get_paid_and_credited_with_a_fee_and_every_log_is_an_event() {
         .create_invoices_raw(&invoices_body(10, 10_000, "pay"))
         .await
         .unwrap();
-    assert!(created.iter().all(|i| i.fee == Some(0) && i.status == "created"));
+    assert!(
+        created
+            .iter()
+            .all(|i| i.fee == Some(0) && i.status == "created")
+    );
     env.sb.advance(Duration::minutes(4));
     assert!(
         env.sb
