@@ -339,12 +339,26 @@ mod tests {
     use chrono::TimeZone;
 
     fn credited(event_id: &str, invoice_id: &str, amount: i64, fee: i64) -> (Event, String) {
-        let raw = format!(
+        credited_with(
+            event_id,
+            invoice_id,
+            &format!(r#""amount": {amount}, "nominalAmount": {amount}, "fee": {fee},"#),
+        )
+    }
+
+    /// A credited event for invoice `invoice_id` whose snapshot carries `money` (JSON
+    /// members, e.g. `"amount": 1000,` without a fee).
+    fn credited_with(event_id: &str, invoice_id: &str, money: &str) -> (Event, String) {
+        decoded(format!(
             r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T12:00:00+00:00", "subscription": "invoice",
             "log": {{"id": "L{event_id}", "created": "2026-11-26T12:00:00+00:00", "type": "credited", "errors": [],
-            "invoice": {{"id": "{invoice_id}", "amount": {amount}, "nominalAmount": {amount}, "fee": {fee},
-            "name": "Ana", "taxId": "012.345.678-90", "status": "paid", "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
-        );
+            "invoice": {{"id": "{invoice_id}", {money} "name": "Ana", "taxId": "012.345.678-90", "status": "paid",
+            "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
+        ))
+    }
+
+    /// The event of a delivery body, and the body.
+    fn decoded(raw: String) -> (Event, String) {
         let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
         (env.event, raw)
     }
@@ -425,16 +439,14 @@ mod tests {
     }
 
     fn transfer_event(event_id: &str, external_id: &str, status: &str) -> (Event, String) {
-        let raw = format!(
+        decoded(format!(
             r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T13:00:00+00:00", "subscription": "transfer",
             "log": {{"id": "L{event_id}", "created": "2026-11-26T13:00:00+00:00", "type": "{status}", "errors": [],
             "transfer": {{"id": "T1", "amount": 993, "name": "Stark Bank S.A.", "taxId": "20.018.183/0001-80",
             "bankCode": "20018183", "branchCode": "0001", "accountNumber": "6341320293482496", "accountType": "payment",
             "externalId": "{external_id}", "tags": [], "status": "{status}", "fee": 0,
             "created": "2026-11-26T12:30:00+00:00"}}}}}}}}"#
-        );
-        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
-        (env.event, raw)
+        ))
     }
 
     #[test]
@@ -500,19 +512,6 @@ mod tests {
             Ok::<_, LedgerError>(())
         })
         .unwrap();
-    }
-
-    /// A credited event for invoice `invoice_id` whose snapshot carries `money` (JSON
-    /// members, e.g. `"amount": 1000` without a fee).
-    fn credited_with(event_id: &str, invoice_id: &str, money: &str) -> (Event, String) {
-        let raw = format!(
-            r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T12:00:00+00:00", "subscription": "invoice",
-            "log": {{"id": "L{event_id}", "created": "2026-11-26T12:00:00+00:00", "type": "credited", "errors": null,
-            "invoice": {{"id": "{invoice_id}", {money} "name": "Ana", "taxId": "012.345.678-90", "status": "paid",
-            "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
-        );
-        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
-        (env.event, raw)
     }
 
     #[test]

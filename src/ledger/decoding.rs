@@ -12,7 +12,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::events::EventSource;
-use super::report::Group;
+use super::report::{Group, bound};
 use super::ts;
 use super::{Db, LedgerError};
 
@@ -179,10 +179,6 @@ impl Db<'_> {
             },
         )
     }
-}
-
-fn bound(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

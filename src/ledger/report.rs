@@ -279,7 +279,7 @@ pub mod sql {
 }
 
 /// A limit as SQLite binds it.
-fn bound(limit: usize) -> i64 {
+pub(super) fn bound(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 

@@ -484,17 +484,28 @@ impl Bank {
         self.invoice(&id).cloned().expect("just stored")
     }
 
-    fn log_invoice(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
-        let Some(snapshot) = self.invoice(id).cloned() else {
-            return;
-        };
-        let log = InvoiceLog {
+    /// A new log of `subject` (its snapshot now), stamped `at`.
+    fn new_log<T>(
+        &mut self,
+        at: DateTime<Utc>,
+        kind: &str,
+        errors: Vec<Value>,
+        subject: T,
+    ) -> Log<T> {
+        Log {
             id: self.new_id(),
             created: Timestamp(at),
             kind: kind.to_string(),
             errors,
-            subject: snapshot,
+            subject,
+        }
+    }
+
+    fn log_invoice(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
+        let Some(snapshot) = self.invoice(id).cloned() else {
+            return;
         };
+        let log = self.new_log(at, kind, errors, snapshot);
         let seq = self.next_seq();
         append(
             &mut self.invoice_logs,
@@ -628,13 +639,7 @@ impl Bank {
         let Some(snapshot) = self.transfer(id).cloned() else {
             return;
         };
-        let log = TransferLog {
-            id: self.new_id(),
-            created: Timestamp(at),
-            kind: kind.to_string(),
-            errors,
-            subject: snapshot,
-        };
+        let log = self.new_log(at, kind, errors, snapshot);
         let seq = self.next_seq();
         append(
             &mut self.transfer_logs,
