@@ -24,7 +24,8 @@
 //! schedule with fees, overdue, expiry and cancellation, transfers processed and settled
 //! against the balance (`transfer-fail` rules included), logs and events, `isDelivered`
 //! marks — and the request faults `500`, `503`, `429`, `lost-response`, `late-effect`,
-//! `list-lag`, `list-partial`, `invalid-access-time` and `invalid-credentials`, decided with
+//! `list-lag`, `list-partial`, `invalid-access-time`, `invalid-credentials`, `null-optionals`,
+//! `missing-fee` and `undecodable-event`, decided with
 //! the same seeded RNG and in the same order as the HTTP server. A late effect waits in the
 //! bank's schedule: [`MemoryBank::advance`] past its time applies it.
 //!
