@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::api::model::{Event, EventLog, InvoiceLog};
 use crate::domain::money::net_amount;
 use crate::ledger::credits::NewCredit;
+use crate::ledger::decoding::{IncompleteRecord, UndecodedRecord};
 use crate::ledger::events::EventRecord;
 pub use crate::ledger::events::EventSource;
 use crate::ledger::transfers::BankTransferUpdate;
@@ -23,6 +24,10 @@ pub enum Verdict {
     CreditForeign,
     /// A credit with nothing to forward (fee >= amount, or invalid amounts).
     CreditSkipped,
+    /// A credit whose snapshot lacks `amount` or `fee`: nothing is recorded as forwardable;
+    /// it is reported, and `reconcile` reads the invoice's `credited` log again until one
+    /// carries both.
+    CreditIncomplete,
     /// The invoice's credit was already recorded (another delivery path got there first).
     CreditKnown,
     /// Another invoice log (created, paid, overdue...): status noted.
@@ -33,6 +38,9 @@ pub enum Verdict {
     Ignored,
     /// This event id was already applied.
     Duplicate,
+    /// A verified event that does not decode: kept raw (`ledger::decoding`), answered 200
+    /// once, listed by `status`.
+    Undecodable,
 }
 
 impl Verdict {
@@ -41,11 +49,13 @@ impl Verdict {
             Verdict::Credit => "credit",
             Verdict::CreditForeign => "credit-foreign",
             Verdict::CreditSkipped => "credit-skipped",
+            Verdict::CreditIncomplete => "credit-incomplete",
             Verdict::CreditKnown => "credit-known",
             Verdict::InvoiceUpdate => "invoice-update",
             Verdict::TransferUpdate => "transfer-update",
             Verdict::Ignored => "ignored",
             Verdict::Duplicate => "duplicate",
+            Verdict::Undecodable => "undecodable",
         }
     }
 
@@ -76,8 +86,8 @@ pub(crate) fn apply(
     now: DateTime<Utc>,
 ) -> Result<Applied, LedgerError> {
     let (log_type, subject_id) = match &event.log {
-        EventLog::Invoice(l) => (Some(l.kind.clone()), Some(l.invoice.id.clone())),
-        EventLog::Transfer(l) => (Some(l.kind.clone()), Some(l.transfer.id.clone())),
+        EventLog::Invoice(l) => (Some(l.kind.clone()), Some(l.subject.id.clone())),
+        EventLog::Transfer(l) => (Some(l.kind.clone()), Some(l.subject.id.clone())),
         EventLog::Other(v) => (
             v.get("type").and_then(|t| t.as_str()).map(str::to_string),
             None,
@@ -97,18 +107,18 @@ pub(crate) fn apply(
     }
     match &event.log {
         EventLog::Invoice(log) if log.kind == "credited" => {
-            let (verdict, note) = record_credit(tx, log, source, now)?;
+            let (verdict, note) = record_credit(tx, log, Some(&event.id), source, now)?;
             applied.verdict = verdict;
             applied.note = note;
         }
         EventLog::Invoice(log) => {
-            if tx.is_our_invoice(&log.invoice.id)? {
-                tx.update_invoice_status(&log.invoice.id, &log.invoice.status, now)?;
+            if tx.is_our_invoice(&log.subject.id)? {
+                tx.update_invoice_status(&log.subject.id, &log.subject.status, now)?;
                 applied.verdict = Verdict::InvoiceUpdate;
             }
         }
         EventLog::Transfer(log) => {
-            if tx.record_bank_transfer(&log.transfer, now)? != BankTransferUpdate::Unknown {
+            if tx.record_bank_transfer(&log.subject, now)? != BankTransferUpdate::Unknown {
                 applied.verdict = Verdict::TransferUpdate;
             }
         }
@@ -131,6 +141,65 @@ pub(crate) fn apply(
     Ok(applied)
 }
 
+/// Keep a verified event that does not decode (`reason`), raw, inside the caller's
+/// transaction: [`Verdict::Undecodable`] the first time, [`Verdict::Duplicate`] after.
+pub(crate) fn keep_undecodable(
+    tx: &Tx<'_>,
+    event: &Undecodable,
+    raw: &str,
+    source: EventSource,
+    now: DateTime<Utc>,
+) -> Result<Applied, LedgerError> {
+    let new = tx.record_undecoded_event(
+        &UndecodedRecord {
+            id: &event.id,
+            source,
+            reason: &event.reason,
+            body: raw,
+        },
+        now,
+    )?;
+    Ok(Applied {
+        event_id: event.id.clone(),
+        subscription: event.subscription.clone().unwrap_or_default(),
+        log_type: None,
+        subject_id: None,
+        verdict: if new {
+            Verdict::Undecodable
+        } else {
+            Verdict::Duplicate
+        },
+        note: Some(event.reason.clone()),
+    })
+}
+
+/// A verified event that has an id but does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Undecodable {
+    pub id: String,
+    pub subscription: Option<String>,
+    /// The decoding error.
+    pub reason: String,
+}
+
+impl Undecodable {
+    /// What can be read of a body that is not an [`crate::api::model::EventEnvelope`]: its
+    /// `event.id` (a string) and `event.subscription`; `None` when it has no id (then it is
+    /// not an event at all).
+    pub(crate) fn of(raw: &str, reason: String) -> Option<Undecodable> {
+        let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+        let event = v.get("event")?;
+        Some(Undecodable {
+            id: event.get("id")?.as_str()?.to_string(),
+            subscription: event
+                .get("subscription")
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
+            reason,
+        })
+    }
+}
+
 /// Whether an applied event concerns this ledger — an invoice it issued or a transfer it made
 /// — and so may be marked delivered by this ledger's sweep. Events of other integrations in
 /// the same workspace are left undelivered for their own sweeps (and are not applied again:
@@ -144,9 +213,9 @@ pub(crate) fn concerns_this_ledger(
         return Ok(known);
     }
     match &event.log {
-        EventLog::Invoice(l) => tx.is_our_invoice(&l.invoice.id),
+        EventLog::Invoice(l) => tx.is_our_invoice(&l.subject.id),
         EventLog::Transfer(l) => Ok(tx
-            .transfer_by_external_id(&l.transfer.external_id)?
+            .transfer_by_external_id(&l.subject.external_id)?
             .is_some()),
         EventLog::Other(_) => Ok(false),
     }
@@ -157,41 +226,96 @@ fn ours_by_verdict(verdict: Verdict) -> Option<bool> {
     match verdict {
         Verdict::Credit
         | Verdict::CreditSkipped
+        | Verdict::CreditIncomplete
         | Verdict::InvoiceUpdate
         | Verdict::TransferUpdate => Some(true),
-        Verdict::CreditForeign | Verdict::Ignored => Some(false),
+        // What an undecodable event is about cannot be read (it is never applied anyway).
+        Verdict::CreditForeign | Verdict::Ignored | Verdict::Undecodable => Some(false),
         // Applied before, or a credit another path recorded first: it depends on the subject
         // (a credit recorded as foreign becomes ours once its batch is recorded).
         Verdict::CreditKnown | Verdict::Duplicate => None,
     }
 }
 
-/// Record the credit carried by a `credited` invoice log (from an event or from
+/// Whether the sweep may mark this applied event delivered: it concerns this ledger
+/// ([`concerns_this_ledger`]) and, if it is a credit, the invoice's credit is recorded (a
+/// credit seen without amount or fee stays open at the bank until it is).
+pub(crate) fn may_mark_delivered(
+    tx: &Tx<'_>,
+    event: &Event,
+    applied: &Applied,
+) -> Result<bool, LedgerError> {
+    if !concerns_this_ledger(tx, event, applied)? {
+        return Ok(false);
+    }
+    match &event.log {
+        EventLog::Invoice(l) if l.kind == "credited" => tx.credit_recorded(&l.subject.id),
+        _ => Ok(true),
+    }
+}
+
+/// Record the credit carried by a `credited` invoice log (from event `event_id` or from
 /// `GET /v2/invoice/log`). What is forwarded is decided by the fee rule
-/// ([`net_amount`]) on this snapshot's `invoice.amount` and `invoice.fee`.
+/// ([`net_amount`]) on this snapshot's `invoice.amount` and `invoice.fee`; a snapshot
+/// without either is never read as 0: nothing is recorded as a credit, the invoice is noted
+/// as [`Verdict::CreditIncomplete`] (it stays without a credit, so `reconcile` asks for its
+/// `credited` log again).
 pub(crate) fn record_credit(
     tx: &Tx<'_>,
     log: &InvoiceLog,
+    event_id: Option<&str>,
     source: EventSource,
     now: DateTime<Utc>,
 ) -> Result<(Verdict, Option<String>), LedgerError> {
-    let inv = &log.invoice;
-    let forward = net_amount(inv.amount, inv.fee);
+    let inv = &log.subject;
+    if let Some(status) = Some(inv.status.as_str()).filter(|s| !s.is_empty()) {
+        tx.update_invoice_status(&inv.id, status, now)?;
+    }
+    let (amount, fee) = match inv.credit_money() {
+        Ok(money) => money,
+        Err(missing) => {
+            if tx.credit_recorded(&inv.id)? {
+                return Ok((Verdict::CreditKnown, None));
+            }
+            tx.note_incomplete_credit(
+                &IncompleteRecord {
+                    invoice_id: &inv.id,
+                    log_id: &log.id,
+                    event_id,
+                    missing,
+                    source,
+                },
+                now,
+            )?;
+            if !tx.is_our_invoice(&inv.id)? {
+                return Ok((
+                    Verdict::CreditForeign,
+                    Some(format!(
+                        "not issued by this ledger, and credited without {missing}: never transferred"
+                    )),
+                ));
+            }
+            return Ok((
+                Verdict::CreditIncomplete,
+                Some(format!(
+                    "credited without {missing}: not forwarded; `stark reconcile` reads its credit log again"
+                )),
+            ));
+        }
+    };
+    let forward = net_amount(amount, fee);
     let inserted = tx.insert_credit(
         &NewCredit {
             invoice_id: &inv.id,
             log_id: &log.id,
-            amount: inv.amount,
-            fee: inv.fee,
+            amount,
+            fee,
             forward,
             credited_at: &log.created.to_api(),
             source,
         },
         now,
     )?;
-    if let Some(status) = Some(inv.status.as_str()).filter(|s| !s.is_empty()) {
-        tx.update_invoice_status(&inv.id, status, now)?;
-    }
     if !inserted {
         return Ok((Verdict::CreditKnown, None));
     }
@@ -215,12 +339,26 @@ mod tests {
     use chrono::TimeZone;
 
     fn credited(event_id: &str, invoice_id: &str, amount: i64, fee: i64) -> (Event, String) {
-        let raw = format!(
+        credited_with(
+            event_id,
+            invoice_id,
+            &format!(r#""amount": {amount}, "nominalAmount": {amount}, "fee": {fee},"#),
+        )
+    }
+
+    /// A credited event for invoice `invoice_id` whose snapshot carries `money` (JSON
+    /// members, e.g. `"amount": 1000,` without a fee).
+    fn credited_with(event_id: &str, invoice_id: &str, money: &str) -> (Event, String) {
+        decoded(format!(
             r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T12:00:00+00:00", "subscription": "invoice",
             "log": {{"id": "L{event_id}", "created": "2026-11-26T12:00:00+00:00", "type": "credited", "errors": [],
-            "invoice": {{"id": "{invoice_id}", "amount": {amount}, "nominalAmount": {amount}, "fee": {fee},
-            "name": "Ana", "taxId": "012.345.678-90", "status": "paid", "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
-        );
+            "invoice": {{"id": "{invoice_id}", {money} "name": "Ana", "taxId": "012.345.678-90", "status": "paid",
+            "created": "2026-11-26T09:00:00+00:00"}}}}}}}}"#
+        ))
+    }
+
+    /// The event of a delivery body, and the body.
+    fn decoded(raw: String) -> (Event, String) {
         let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
         (env.event, raw)
     }
@@ -301,16 +439,14 @@ mod tests {
     }
 
     fn transfer_event(event_id: &str, external_id: &str, status: &str) -> (Event, String) {
-        let raw = format!(
+        decoded(format!(
             r#"{{"event": {{"id": "{event_id}", "created": "2026-11-26T13:00:00+00:00", "subscription": "transfer",
             "log": {{"id": "L{event_id}", "created": "2026-11-26T13:00:00+00:00", "type": "{status}", "errors": [],
             "transfer": {{"id": "T1", "amount": 993, "name": "Stark Bank S.A.", "taxId": "20.018.183/0001-80",
             "bankCode": "20018183", "branchCode": "0001", "accountNumber": "6341320293482496", "accountType": "payment",
             "externalId": "{external_id}", "tags": [], "status": "{status}", "fee": 0,
             "created": "2026-11-26T12:30:00+00:00"}}}}}}}}"#
-        );
-        let env: EventEnvelope = serde_json::from_str(&raw).unwrap();
-        (env.event, raw)
+        ))
     }
 
     #[test]
@@ -376,5 +512,77 @@ mod tests {
             Ok::<_, LedgerError>(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn a_credit_without_fee_is_never_forwarded_until_a_complete_one_arrives() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        for (id, money) in [
+            ("1", r#""amount": 1000,"#),
+            ("2", r#""amount": 1000, "fee": null,"#),
+            ("3", r#""fee": 7,"#),
+        ] {
+            let (ev, raw) = credited_with(id, "100", money);
+            let a = apply_one(&mut l, &ev, &raw);
+            assert_eq!(a.verdict, Verdict::CreditIncomplete, "{money}");
+            assert!(a.note.unwrap().contains("credited without"));
+            assert!(transferable(&l).is_empty(), "never forwarded as fee 0");
+            assert_eq!(credit_count_and_net(&l).0, 0);
+            // The sweep keeps it open at the bank.
+            let open = l
+                .write(|tx| {
+                    let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+                    assert_eq!(again.verdict, Verdict::Duplicate);
+                    may_mark_delivered(tx, &ev, &again)
+                })
+                .unwrap();
+            assert!(!open, "not marked delivered while the credit is incomplete");
+        }
+        assert_eq!(l.db().open_incomplete_credits(10).unwrap().total, 1);
+        // Foreign and incomplete: nothing recorded as ours.
+        let (ev, raw) = credited_with("4", "999", r#""amount": 1000,"#);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
+        // A complete snapshot (e.g. the invoice log reconcile reads): forwarded once.
+        let (ev, raw) = credited("5", "100", 1000, 7);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
+        assert_eq!(transferable(&l), vec![("100".to_string(), 993, 0)]);
+        assert!(l.db().open_incomplete_credits(10).unwrap().is_empty());
+        let (ev, raw) = credited_with("1", "100", r#""amount": 1000,"#);
+        let marked = l
+            .write(|tx| {
+                let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+                may_mark_delivered(tx, &ev, &again)
+            })
+            .unwrap();
+        assert!(marked, "marked once the credit is recorded");
+        // An incomplete copy after the credit is known changes nothing.
+        let (ev, raw) = credited_with("6", "100", r#""amount": 1000,"#);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditKnown);
+        assert_eq!(credit_count_and_net(&l), (1, 993));
+    }
+
+    #[test]
+    fn an_undecodable_event_is_kept_once() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let raw = r#"{"event": {"id": "77", "subscription": "invoice", "log": {"amount": "1"}}}"#;
+        let u = Undecodable::of(raw, "invoice log: bad".into()).unwrap();
+        assert_eq!(
+            (u.id.as_str(), u.subscription.as_deref()),
+            ("77", Some("invoice"))
+        );
+        let first = l
+            .write(|tx| keep_undecodable(tx, &u, raw, EventSource::Webhook, now()))
+            .unwrap();
+        let again = l
+            .write(|tx| keep_undecodable(tx, &u, raw, EventSource::Webhook, now()))
+            .unwrap();
+        assert_eq!(
+            (first.verdict, again.verdict),
+            (Verdict::Undecodable, Verdict::Duplicate)
+        );
+        assert_eq!(l.db().open_undecoded_events(10).unwrap().total, 1);
+        for not_an_event in ["{}", "[1]", r#"{"event": {"id": 5}}"#, "{\"event\": {"] {
+            assert!(Undecodable::of(not_an_event, String::new()).is_none());
+        }
     }
 }

@@ -3,8 +3,14 @@
 //! 1. Sweep `GET /v2/event?isDelivered=false`, page by page: apply each page's events in one
 //!    transaction (exactly as the webhook would), and only after the commit mark them
 //!    delivered (`PATCH`, a bounded number at a time), noting the marks in one more
-//!    transaction per page. An event that cannot be decoded is left
-//!    undelivered and reported; the sweep goes on.
+//!    transaction per page. An event that cannot be decoded is kept raw in the ledger
+//!    (`ledger::decoding`; `status` lists it) and left undelivered at the bank: what it is
+//!    about cannot be read, so it cannot be judged this ledger's, and other integrations in
+//!    the workspace may still read it. It is reported once, not as a failure: later sweeps see
+//!    it again and only note when it was last seen, so one bad event does not fail every
+//!    run. A credit whose snapshot lacks `amount` or `fee` is not forwarded and its event is
+//!    not marked delivered until the invoice's credit is recorded (step 2 reads the invoice's
+//!    `credited` log again on every run).
 //! 2. For our invoices not yet credited, ask `GET /v2/invoice/log?types=credited` (100 ids per
 //!    request), so credits are found even when their events were lost or deleted.
 //! 3. Refresh transfers that are not final, then (unless told not to) run the transfer step.
@@ -19,6 +25,7 @@ use crate::api::bank::MAX_FILTER;
 use crate::api::model::Event;
 use crate::api::{ApiError, Bank};
 use crate::events::{self, EventSource, Verdict};
+use crate::ledger::decoding::UndecodedRecord;
 use crate::ledger::{Ledger, LedgerError};
 use crate::payout::{self, PayoutOptions, PayoutReport};
 
@@ -48,12 +55,27 @@ pub(crate) struct ReconcileReport {
     /// Events of other integrations in the workspace (not this ledger's invoices or
     /// transfers): applied as foreign or ignored, and left undelivered for their own sweeps.
     pub events_left_for_others: usize,
+    /// Items of the event list without an id: they can be neither kept nor marked.
     pub events_failed: Vec<FailedEvent>,
+    /// Events that do not decode, seen in this run (kept raw, left undelivered; `new` the
+    /// first time this ledger saw each).
+    pub events_undecodable: Vec<UndecodableEvent>,
+    /// Our invoices credited without `amount` or `fee` in this run's events or logs, and
+    /// still without a credit: not forwarded (yet). Sorted, each once.
+    pub credits_incomplete: Vec<String>,
     pub credits_from_events: usize,
     pub credits_from_logs: usize,
     pub invoices_checked: usize,
     pub transfers: Option<PayoutReport>,
     pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct UndecodableEvent {
+    pub id: String,
+    pub error: String,
+    /// First seen by this ledger in this run.
+    pub new: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +115,21 @@ pub(crate) async fn run<B: Bank>(
             other => return Err(other),
         }
     }
+    // What is still incomplete after both paths, each invoice once.
+    let still: Vec<String> = {
+        let db = ledger.db();
+        let mut ids = std::mem::take(&mut report.credits_incomplete);
+        ids.sort();
+        ids.dedup();
+        let mut still = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !db.credit_recorded(&id)? {
+                still.push(id);
+            }
+        }
+        still
+    };
+    report.credits_incomplete = still;
     let mut payout_report = PayoutReport::default();
     if opts.transfer {
         payout_report = payout::run(ledger, bank, now, &opts.payout).await?;
@@ -121,12 +158,17 @@ async fn sweep_events<B: Bank>(
         loop {
             let page = bank.undelivered_events(cursor.as_deref()).await?;
             let mut decoded = Vec::with_capacity(page.items.len());
+            let mut undecodable = Vec::new();
             for raw in page.items {
-                let id = raw
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string();
+                let Some(id) = raw.get("id").and_then(Value::as_str).map(str::to_string) else {
+                    report.events_seen += 1;
+                    tracing::warn!("an undelivered event without an id; leaving it");
+                    report.events_failed.push(FailedEvent {
+                        id: "?".into(),
+                        error: "an event without an id".into(),
+                    });
+                    continue;
+                };
                 if failed_ids.contains(&id) {
                     continue;
                 }
@@ -134,26 +176,45 @@ async fn sweep_events<B: Bank>(
                 match serde_json::from_value::<Event>(raw.clone()) {
                     Ok(ev) => decoded.push((ev, raw.to_string())),
                     Err(e) => {
-                        tracing::warn!(event = %id, error = %e, "cannot decode event; leaving it undelivered");
                         failed_ids.insert(id.clone());
-                        report.events_failed.push(FailedEvent {
-                            id,
-                            error: e.to_string(),
-                        });
+                        undecodable.push((id, e.to_string(), raw.to_string()));
                     }
                 }
             }
             progress.events(report.events_seen);
-            let applied = ledger.write(|tx| {
-                decoded
+            let (applied, kept) = ledger.write(|tx| {
+                let applied = decoded
                     .iter()
                     .map(|(ev, raw)| {
                         let a = events::apply(tx, ev, raw, EventSource::Sweep, now)?;
-                        let ours = events::concerns_this_ledger(tx, ev, &a)?;
-                        Ok((a, ours))
+                        let mark = events::may_mark_delivered(tx, ev, &a)?;
+                        Ok((a, mark))
                     })
-                    .collect::<Result<Vec<_>, LedgerError>>()
+                    .collect::<Result<Vec<_>, LedgerError>>()?;
+                let kept = undecodable
+                    .iter()
+                    .map(|(id, reason, body)| {
+                        tx.record_undecoded_event(
+                            &UndecodedRecord {
+                                id,
+                                source: EventSource::Sweep,
+                                reason,
+                                body,
+                            },
+                            now,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, LedgerError>>()?;
+                Ok::<_, LedgerError>((applied, kept))
             })?;
+            for ((id, error, _), new) in undecodable.into_iter().zip(kept) {
+                if new {
+                    tracing::warn!(event = %id, error = %error, "cannot decode event; kept it raw in the ledger and left it undelivered");
+                }
+                report
+                    .events_undecodable
+                    .push(UndecodableEvent { id, error, new });
+            }
             for (a, _) in &applied {
                 if a.verdict != Verdict::Duplicate {
                     report.events_applied += 1;
@@ -161,13 +222,17 @@ async fn sweep_events<B: Bank>(
                 if a.verdict == Verdict::Credit {
                     report.credits_from_events += 1;
                 }
+                if a.verdict == Verdict::CreditIncomplete {
+                    report.credits_incomplete.extend(a.subject_id.clone());
+                }
             }
-            // Committed: now tell the API — only about the events that concern this ledger.
+            // Committed: now tell the API — only about the events that concern this ledger
+            // (and, for a credit, once its credit is recorded).
             let mut ids = Vec::with_capacity(applied.len());
-            for (a, ours) in applied {
-                if ours {
+            for (a, mark) in applied {
+                if mark {
                     ids.push(a.event_id);
-                } else {
+                } else if a.verdict != Verdict::CreditIncomplete {
                     others.insert(a.event_id);
                 }
             }
@@ -235,22 +300,22 @@ async fn check_invoices<B: Bank>(
         report.invoices_checked += chunk.len();
         let logs = bank.invoice_credit_logs(chunk).await?;
         let invoices = bank.invoices_by_ids(chunk).await?;
-        let found = ledger.write(|tx| {
-            let mut found = 0;
-            for log in &logs {
-                if log.kind == "credited"
-                    && events::record_credit(tx, log, EventSource::InvoiceLog, now)?.0
-                        == Verdict::Credit
-                {
-                    found += 1;
+        let (found, incomplete) = ledger.write(|tx| {
+            let (mut found, mut incomplete) = (0, Vec::new());
+            for log in logs.iter().filter(|l| l.kind == "credited") {
+                match events::record_credit(tx, log, None, EventSource::InvoiceLog, now)?.0 {
+                    Verdict::Credit => found += 1,
+                    Verdict::CreditIncomplete => incomplete.push(log.subject.id.clone()),
+                    _ => {}
                 }
             }
-            for inv in &invoices {
+            for inv in invoices.iter().filter(|i| !i.status.is_empty()) {
                 tx.update_invoice_status(&inv.id, &inv.status, now)?;
             }
-            Ok::<_, LedgerError>(found)
+            Ok::<_, LedgerError>((found, incomplete))
         })?;
         report.credits_from_logs += found;
+        report.credits_incomplete.extend(incomplete);
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::ledger::report::{CampaignProgress, UnsettledCredit};
 use crate::ledger::ts;
 use crate::ledger::{Db, LedgerError};
 
+pub use crate::ledger::decoding::{IncompleteCredit, UndecodedEvent};
 pub use crate::ledger::report::{
     BatchIssue, CreditRow, CreditTotals, Group, InvoiceRow, MoneyTotals, StatusTotal, StoredErrors,
     TransferIssue, TransferListRow, TransferTotal,
@@ -90,6 +91,11 @@ pub struct Attention {
     pub missed_slots: Group<BatchIssue>,
     /// Credits not forwarded because there is nothing to forward (fee >= amount...).
     pub skipped_credits: Group<CreditRow>,
+    /// Verified events that do not decode, kept raw (`ledger::decoding`).
+    pub undecodable_events: Group<UndecodedEvent>,
+    /// Credits of ours seen without `amount` or `fee`: not forwarded until `reconcile` reads
+    /// a credit log with both.
+    pub incomplete_credits: Group<IncompleteCredit>,
 }
 
 impl Attention {
@@ -101,6 +107,8 @@ impl Attention {
             && self.rejected_batches.is_empty()
             && self.missed_slots.is_empty()
             && self.skipped_credits.is_empty()
+            && self.undecodable_events.is_empty()
+            && self.incomplete_credits.is_empty()
     }
 }
 
@@ -146,6 +154,8 @@ pub fn report(
     attention.rejected_batches = db.batch_issues(BatchStatus::Rejected, cap)?;
     attention.missed_slots = db.batch_issues(BatchStatus::Missed, cap)?;
     attention.skipped_credits = db.skipped_credit_rows(cap)?;
+    attention.undecodable_events = db.open_undecoded_events(cap)?;
+    attention.incomplete_credits = db.open_incomplete_credits(cap)?;
 
     Ok(StatusReport {
         now: ts(now),

@@ -56,7 +56,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiErrorItem {
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
 }
 
@@ -65,50 +65,81 @@ pub struct ErrorEnvelope {
     pub errors: Vec<ApiErrorItem>,
 }
 
-/// An invoice as the API returns it.
+/// Decode `null` as the type's default, as absence already is with `#[serde(default)]`: the
+/// API may send `null` for any optional field it has no value for, and the official SDKs
+/// accept it anywhere. Use as `#[serde(default, deserialize_with = "null_as_default")]` on
+/// optional fields that are not `Option`s (an `Option` already reads `null` as `None`).
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// An invoice as the API returns it. Only `id` and `created` are required; every other
+/// field may be `null` or absent. `amount` and `fee` stay `Option`s: a credited invoice
+/// without them has nothing that can be forwarded (never read as 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Invoice {
     pub id: String,
-    pub amount: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub nominal_amount: i64,
-    #[serde(default)]
-    pub fee: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<i64>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub fine_amount: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub interest_amount: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub discount_amount: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tax_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub fine: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub interest: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub discounts: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub descriptions: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub brcode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub link: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub pdf: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub transaction_ids: Vec<String>,
     pub created: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<Timestamp>,
+}
+
+impl Invoice {
+    /// What a credit needs to be forwarded, `(amount, fee)`, or the names of the fields
+    /// the snapshot lacks (`"fee"`, `"amount"`, `"amount and fee"`).
+    pub fn credit_money(&self) -> Result<(i64, i64), &'static str> {
+        match (self.amount, self.fee) {
+            (Some(a), Some(f)) => Ok((a, f)),
+            (Some(_), None) => Err("fee"),
+            (None, Some(_)) => Err("amount"),
+            (None, None) => Err("amount and fee"),
+        }
+    }
 }
 
 /// What we send to create an invoice.
@@ -124,43 +155,38 @@ pub struct InvoiceRequest {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InvoiceLog {
-    pub id: String,
-    pub created: Timestamp,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub errors: Vec<Value>,
-    pub invoice: Invoice,
-}
-
-/// A transfer as the API returns it.
+/// A transfer as the API returns it. `id`, `amount` and `created` are required; every other
+/// field may be `null` or absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
     pub id: String,
     pub amount: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tax_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub bank_code: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub branch_code: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub account_number: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub account_type: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub external_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub fee: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub transaction_ids: Vec<String>,
     pub created: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,16 +211,75 @@ pub struct TransferRequest {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TransferLog {
+/// What a log is about: the key its snapshot is under (`invoice` for invoice logs).
+pub trait LogSubject {
+    const KEY: &'static str;
+}
+
+impl LogSubject for Invoice {
+    const KEY: &'static str = "invoice";
+}
+
+impl LogSubject for Transfer {
+    const KEY: &'static str = "transfer";
+}
+
+/// A log (`invoice/log`, `transfer/log`, or inside an event): `{id, created, type, errors,
+/// <KEY>: snapshot}`. `errors` may be `null` or absent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Log<T> {
     pub id: String,
     pub created: Timestamp,
-    #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
     pub errors: Vec<Value>,
-    pub transfer: Transfer,
+    /// The snapshot of the invoice or transfer, as of this log.
+    pub subject: T,
+}
+
+pub type InvoiceLog = Log<Invoice>;
+pub type TransferLog = Log<Transfer>;
+
+#[derive(Serialize, Deserialize)]
+struct LogHead {
+    id: String,
+    created: Timestamp,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    errors: Vec<Value>,
+}
+
+impl<'de, T: LogSubject + serde::de::DeserializeOwned> Deserialize<'de> for Log<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut v = Value::deserialize(d)?;
+        let subject = match v.get_mut(T::KEY).map(Value::take) {
+            Some(s) if !s.is_null() => s,
+            _ => return Err(D::Error::missing_field(T::KEY)),
+        };
+        let head = LogHead::deserialize(v).map_err(D::Error::custom)?;
+        Ok(Log {
+            id: head.id,
+            created: head.created,
+            kind: head.kind,
+            errors: head.errors,
+            subject: T::deserialize(subject)
+                .map_err(|e| D::Error::custom(format!("{}: {e}", T::KEY)))?,
+        })
+    }
+}
+
+impl<T: LogSubject + Serialize> Serialize for Log<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("created", &self.created)?;
+        m.serialize_entry("type", &self.kind)?;
+        m.serialize_entry("errors", &self.errors)?;
+        m.serialize_entry(T::KEY, &self.subject)?;
+        m.end()
+    }
 }
 
 /// The log inside an event, typed by the event's subscription. Subscriptions we do not model
@@ -304,13 +389,13 @@ pub struct EventEnvelope {
 #[serde(rename_all = "camelCase")]
 pub struct EventAttempt {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub event_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub webhook_id: String,
     pub created: Timestamp,
 }
@@ -320,7 +405,7 @@ pub struct EventAttempt {
 pub struct Webhook {
     pub id: String,
     pub url: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub subscriptions: Vec<String>,
 }
 
@@ -336,7 +421,7 @@ pub struct PublicKeyEntry {
 pub struct Balance {
     pub id: String,
     pub amount: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub currency: String,
     pub updated: Timestamp,
 }
@@ -405,7 +490,7 @@ mod tests {
         }
         let page: Page = serde_json::from_str(body).unwrap();
         assert_eq!(page.invoices[0].id, "5941925571985408");
-        assert_eq!(page.invoices[0].fee, 12);
+        assert_eq!(page.invoices[0].fee, Some(12));
         assert!(page.cursor.is_none());
     }
 
@@ -433,5 +518,69 @@ mod tests {
         let body = r#"{"event": {"id": "1", "created": "2025-10-14T19:23:03+00:00",
             "subscription": "invoice", "log": {"id": "9", "type": "credited"}}}"#;
         assert!(serde_json::from_str::<EventEnvelope>(body).is_err());
+    }
+
+    /// Every optional field `null`, as the official SDKs accept.
+    #[test]
+    fn null_optionals_decode_everywhere() {
+        let body = r#"{"event": {"id": "1", "created": "2025-10-14T19:23:03+00:00",
+            "subscription": "invoice", "workspaceId": null, "isDelivered": null,
+            "log": {"id": "9", "created": "2025-10-14T19:23:03+00:00", "type": "credited", "errors": null,
+            "invoice": {"id": "5", "amount": 1000, "fee": 7, "nominalAmount": null, "fineAmount": null,
+            "interestAmount": null, "discountAmount": null, "name": null, "taxId": null, "status": null,
+            "tags": null, "due": null, "expiration": null, "fine": null, "interest": null,
+            "discounts": null, "descriptions": null, "brcode": null, "link": null, "pdf": null,
+            "transactionIds": null, "created": "2025-10-14T19:00:00+00:00", "updated": null}}}}"#;
+        let env: EventEnvelope = serde_json::from_str(body).unwrap();
+        let EventLog::Invoice(log) = &env.event.log else {
+            panic!("an invoice log")
+        };
+        assert!(log.errors.is_empty() && log.subject.tags.is_empty());
+        assert_eq!(log.subject.credit_money(), Ok((1000, 7)));
+        let transfer = r#"{"id": "T", "amount": 993, "name": null, "taxId": null, "bankCode": null,
+            "branchCode": null, "accountNumber": null, "accountType": null, "externalId": null,
+            "tags": null, "description": null, "scheduled": null, "status": null, "fee": null,
+            "transactionIds": null, "created": "2025-10-14T19:00:00+00:00", "updated": null}"#;
+        let t: Transfer = serde_json::from_str(transfer).unwrap();
+        assert_eq!((t.amount, t.fee, t.external_id.as_str()), (993, 0, ""));
+        let small = r#"{"id": "a", "code": "x", "message": null, "eventId": null, "webhookId": null,
+            "created": "2025-10-14T19:00:00+00:00"}"#;
+        assert!(serde_json::from_str::<EventAttempt>(small).is_ok());
+        assert!(serde_json::from_str::<ApiErrorItem>(r#"{"code": "x", "message": null}"#).is_ok());
+    }
+
+    #[test]
+    fn a_credit_without_amount_or_fee_says_what_it_lacks_never_zero() {
+        let inv = |extra: &str| -> Invoice {
+            serde_json::from_str(&format!(
+                r#"{{"id": "5", "created": "2025-10-14T19:00:00+00:00"{extra}}}"#
+            ))
+            .unwrap()
+        };
+        assert_eq!(inv(r#", "amount": 10"#).credit_money(), Err("fee"));
+        assert_eq!(
+            inv(r#", "amount": 10, "fee": null"#).credit_money(),
+            Err("fee")
+        );
+        assert_eq!(inv(r#", "fee": 1"#).credit_money(), Err("amount"));
+        assert_eq!(inv("").credit_money(), Err("amount and fee"));
+        assert_eq!(
+            inv(r#", "amount": 10, "fee": 0"#).credit_money(),
+            Ok((10, 0))
+        );
+    }
+
+    #[test]
+    fn logs_of_both_kinds_round_trip_under_their_key() {
+        let raw = r#"{"id": "9", "created": "2025-10-14T19:23:03.000000+00:00", "type": "success",
+            "transfer": {"id": "T", "amount": 5, "created": "2025-10-14T19:00:00.000000+00:00"}}"#;
+        let log: TransferLog = serde_json::from_str(raw).unwrap();
+        assert_eq!((log.subject.id.as_str(), log.errors.len()), ("T", 0));
+        let v = serde_json::to_value(&log).unwrap();
+        assert_eq!(v["transfer"]["amount"], 5);
+        assert_eq!(v["type"], "success");
+        assert_eq!(serde_json::from_value::<TransferLog>(v).unwrap(), log);
+        // Under the other key it is not a transfer log.
+        assert!(serde_json::from_str::<InvoiceLog>(raw).is_err());
     }
 }

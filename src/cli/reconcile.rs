@@ -51,6 +51,17 @@ fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
             f.id, f.error
         );
     }
+    for u in r.events_undecodable.iter().filter(|u| u.new) {
+        eprintln!(
+            "warning: event {} does not decode ({}); kept raw in the ledger and left undelivered (see `stark status`)",
+            u.id, u.error
+        );
+    }
+    for id in &r.credits_incomplete {
+        eprintln!(
+            "warning: invoice {id} was credited without amount or fee: not forwarded; a later reconcile reads its credit log again"
+        );
+    }
     for e in &r.errors {
         eprintln!("error: {e}");
     }
@@ -64,6 +75,13 @@ fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
             r.credits_from_logs,
             r.invoices_checked
         )?;
+        if !r.events_undecodable.is_empty() || !r.credits_incomplete.is_empty() {
+            outln!(
+                "not usable as received: {} undecodable events (kept raw), {} credits without amount or fee (not forwarded)",
+                r.events_undecodable.len(),
+                r.credits_incomplete.len()
+            )?;
+        }
     }
     if let Some(t) = &r.transfers {
         print_payout(t, quiet)?;

@@ -57,7 +57,9 @@ pub struct SandboxArgs {
     /// 5000); list-lag=RATE@MS (lists leave out items created in the last MS of business
     /// time, default 5000; gets by id see them); list-partial (a tag query answers a strict,
     /// non-empty part of what matches); invalid-access-time, invalid-credentials (a 400
-    /// request-level error, nothing done); duplicate-delivery, reorder-delivery,
+    /// request-level error, nothing done); null-optionals (unset optional fields as null),
+    /// missing-fee (credited invoices without fee), undecodable-event (signed events that do
+    /// not decode); duplicate-delivery, reorder-delivery,
     /// drop-delivery (webhooks); transfer-fail (a transfer ends failed). ROUTE is a route
     /// name or a prefix of one: invoice.create, invoice.list, invoice.get, invoice.patch,
     /// invoice.log.list, transfer.create, event.list, delivery.invoice, transfer.settle...

@@ -197,6 +197,12 @@ fn action(verdict: Verdict, note: Option<&str>) -> Cow<'static, str> {
             note.unwrap_or("nothing to forward")
         )
         .into(),
+        Verdict::CreditIncomplete => format!(
+            "not transferred ({})",
+            note.unwrap_or("credited without amount or fee")
+        )
+        .into(),
+        Verdict::Undecodable => "does not decode: kept raw; see `stark status`".into(),
         Verdict::CreditKnown => "credit already recorded".into(),
         Verdict::Duplicate => "already recorded".into(),
         Verdict::InvoiceUpdate | Verdict::TransferUpdate => "status recorded".into(),

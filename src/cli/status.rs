@@ -292,12 +292,52 @@ pub fn render(r: &StatusReport) -> String {
             ]
         },
     );
+    attention_rows(
+        &mut t,
+        &mut more,
+        "undecodable event",
+        "undecodable events",
+        &a.undecodable_events,
+        |x| {
+            [
+                format!("event {} ({})", x.id, x.source),
+                String::new(),
+                format!("kept raw {}: {}", x.received_at, one_line(&x.reason)),
+            ]
+        },
+    );
+    attention_rows(
+        &mut t,
+        &mut more,
+        "incomplete credit",
+        "incomplete credits",
+        &a.incomplete_credits,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                String::new(),
+                format!(
+                    "credited without {}: not forwarded; `stark reconcile` reads its credit log again (last seen {}, {})",
+                    x.missing, x.last_seen_at, x.source
+                ),
+            ]
+        },
+    );
     right(&mut t, &[2]);
     out.push_str(&format!("{t}\n"));
     for m in more {
         out.push_str(&format!("{m}\n"));
     }
     out
+}
+
+/// The first line of `s`, at most 120 characters.
+fn one_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    match line.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
 }
 
 /// One attention row per item of `g` (`row` gives its what, amount and detail), and a note in

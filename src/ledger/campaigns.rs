@@ -587,7 +587,7 @@ pub(crate) fn nominal(inv: &Invoice) -> i64 {
     if inv.nominal_amount > 0 {
         inv.nominal_amount
     } else {
-        inv.amount
+        inv.amount.unwrap_or(0)
     }
 }
 

@@ -195,4 +195,25 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE batches ADD COLUMN unclear_since TEXT;
     UPDATE batches SET unclear_since = updated_at WHERE status = 'sending';
     "#,
+    // 9: what could not be used as it came (`ledger::decoding`): verified events that do not
+    // decode, kept raw; credited invoice logs without the amount or fee a transfer needs.
+    r#"
+    CREATE TABLE undecoded_events (
+        id            TEXT PRIMARY KEY,
+        source        TEXT NOT NULL CHECK (source IN ('webhook', 'sweep')),
+        reason        TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        received_at   TEXT NOT NULL,
+        last_seen_at  TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE incomplete_credits (
+        invoice_id    TEXT PRIMARY KEY,
+        log_id        TEXT NOT NULL,
+        event_id      TEXT,
+        missing       TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at  TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];

@@ -16,6 +16,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 pub(crate) mod audit;
 pub mod campaigns;
 pub mod credits;
+pub mod decoding;
 pub mod events;
 pub mod keys;
 pub mod lease;
@@ -371,6 +372,7 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
         audit::sql::ALL,
         campaigns::sql::ALL,
         credits::sql::ALL,
+        decoding::sql::ALL,
         events::sql::ALL,
         keys::sql::ALL,
         lease::sql::ALL,

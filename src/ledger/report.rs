@@ -279,7 +279,7 @@ pub mod sql {
 }
 
 /// A limit as SQLite binds it.
-fn bound(limit: usize) -> i64 {
+pub(super) fn bound(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
@@ -470,7 +470,7 @@ impl Db<'_> {
 
 impl Db<'_> {
     /// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
-    fn group<T>(
+    pub(super) fn group<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,

@@ -7,13 +7,16 @@
 //!
 //! Some kinds only make sense on some routes ([`FaultKind::applies_to`]): `late-effect`,
 //! `invalid-access-time` and `invalid-credentials` on API requests, `list-lag` on the list
-//! routes ([`LIST_ROUTES`]), `list-partial` on the tag-filtered lists ([`TAG_ROUTES`]). A rule
+//! routes ([`LIST_ROUTES`]), `list-partial` on the tag-filtered lists ([`TAG_ROUTES`]),
+//! `null-optionals` on every answer and delivery, `missing-fee` on what carries invoice logs
+//! ([`INVOICE_LOG_ROUTES`]). A rule
 //! of such a kind is never rolled elsewhere, and a rule whose route covers none of them is a
 //! parse error.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Every route name a rule can target.
 pub const ROUTES: &[&str] = &[
@@ -58,6 +61,51 @@ pub const LIST_ROUTES: &[&str] = &[
 /// The lists that take a `tags` filter: what `list-partial` applies to.
 pub const TAG_ROUTES: &[&str] = &["invoice.list", "transfer.list"];
 
+/// What answers or delivers invoice logs (so credited invoice snapshots): what `missing-fee`
+/// applies to.
+pub const INVOICE_LOG_ROUTES: &[&str] = &[
+    "invoice.log.list",
+    "invoice.log.get",
+    "event.list",
+    "event.get",
+    "delivery.invoice",
+];
+
+/// What answers or delivers events: what `undecodable-event` applies to.
+pub const EVENT_ROUTES: &[&str] = &[
+    "event.list",
+    "event.get",
+    "delivery.invoice",
+    "delivery.transfer",
+];
+
+/// The optional fields `null-optionals` sends as `null` when they are unset (an empty string
+/// or list, a zero, `false`) — never the money of an invoice (`amount`, `fee`), ids, times,
+/// types or statuses.
+pub const OPTIONAL_KEYS: &[&str] = &[
+    "nominalAmount",
+    "fineAmount",
+    "interestAmount",
+    "discountAmount",
+    "expiration",
+    "fine",
+    "interest",
+    "discounts",
+    "descriptions",
+    "tags",
+    "brcode",
+    "link",
+    "pdf",
+    "transactionIds",
+    "accountType",
+    "externalId",
+    "description",
+    "errors",
+    "isDelivered",
+    "subscriptions",
+    "currency",
+];
+
 /// Routes that are not API requests (webhook deliveries, transfer settlement).
 fn is_request_route(route: &str) -> bool {
     !(route == "transfer.settle" || route == "delivery" || route.starts_with("delivery."))
@@ -98,6 +146,16 @@ pub enum FaultKind {
     InvalidAccessTime,
     /// Answer 400 `invalidCredentials` (a request-level error); nothing is done.
     InvalidCredentials,
+    /// The answer (or delivery) carries `null` for every unset optional field
+    /// ([`OPTIONAL_KEYS`]; and `due`, `expiration`, `scheduled`, `updated`, `workspaceId`
+    /// where they would be left out), as the real API may.
+    NullOptionals,
+    /// Invoice snapshots of `credited` logs come without `fee` (left out, or `null`: a coin
+    /// flip per answer), in log lists and gets, events and deliveries.
+    MissingFee,
+    /// Events (in `event.list` and `event.get` answers and in deliveries) carry their log's
+    /// `amount` as a string (`"1000"`): still signed, but not an event a client can decode.
+    UndecodableEvent,
 }
 
 /// Every kind, in the order the documentation lists them.
@@ -112,6 +170,9 @@ pub const KINDS: &[FaultKind] = &[
     FaultKind::ListPartial,
     FaultKind::InvalidAccessTime,
     FaultKind::InvalidCredentials,
+    FaultKind::NullOptionals,
+    FaultKind::MissingFee,
+    FaultKind::UndecodableEvent,
     FaultKind::DuplicateDelivery,
     FaultKind::ReorderDelivery,
     FaultKind::DropDelivery,
@@ -135,6 +196,9 @@ impl FaultKind {
             "list-partial" => FaultKind::ListPartial,
             "invalid-access-time" => FaultKind::InvalidAccessTime,
             "invalid-credentials" => FaultKind::InvalidCredentials,
+            "null-optionals" => FaultKind::NullOptionals,
+            "missing-fee" => FaultKind::MissingFee,
+            "undecodable-event" => FaultKind::UndecodableEvent,
             _ => return None,
         })
     }
@@ -155,6 +219,9 @@ impl FaultKind {
             FaultKind::ListPartial => "list-partial",
             FaultKind::InvalidAccessTime => "invalid-access-time",
             FaultKind::InvalidCredentials => "invalid-credentials",
+            FaultKind::NullOptionals => "null-optionals",
+            FaultKind::MissingFee => "missing-fee",
+            FaultKind::UndecodableEvent => "undecodable-event",
         }
     }
 
@@ -177,6 +244,9 @@ impl FaultKind {
             | FaultKind::InvalidCredentials => is_request_route(route),
             FaultKind::ListLag => LIST_ROUTES.contains(&route),
             FaultKind::ListPartial => TAG_ROUTES.contains(&route),
+            FaultKind::NullOptionals => route != "transfer.settle",
+            FaultKind::MissingFee => INVOICE_LOG_ROUTES.contains(&route),
+            FaultKind::UndecodableEvent => EVENT_ROUTES.contains(&route),
             _ => true,
         }
     }
@@ -195,6 +265,9 @@ impl FaultKind {
                 | FaultKind::ListPartial
                 | FaultKind::InvalidAccessTime
                 | FaultKind::InvalidCredentials
+                | FaultKind::NullOptionals
+                | FaultKind::MissingFee
+                | FaultKind::UndecodableEvent
         )
     }
 }
@@ -371,6 +444,118 @@ pub struct Decision {
     pub reorder: bool,
     pub drop: bool,
     pub transfer_fail: bool,
+    /// Send unset optional fields as `null` ([`Decision::reshape`]).
+    pub null_optionals: bool,
+    /// Leave the fee out of credited invoice snapshots: `Some(true)` as `null`, `Some(false)`
+    /// by removing the key.
+    pub missing_fee: Option<bool>,
+    /// Send each event's log `amount` as a string.
+    pub undecodable_event: bool,
+}
+
+impl Decision {
+    /// Rewrite a 200 answer's body (or a delivery's) as `null-optionals` and `missing-fee`
+    /// say; nothing else changes.
+    pub fn reshape(&self, body: &mut Value) {
+        if self.null_optionals {
+            null_optionals(body);
+        }
+        if let Some(as_null) = self.missing_fee {
+            drop_credited_fees(body, as_null);
+        }
+        if self.undecodable_event {
+            garble_events(body);
+        }
+    }
+
+    /// Whether [`Decision::reshape`] changes anything.
+    pub fn reshapes(&self) -> bool {
+        self.null_optionals || self.missing_fee.is_some() || self.undecodable_event
+    }
+}
+
+/// Whether a value is what an unset optional field holds.
+fn unset(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Bool(b) => !b,
+        _ => false,
+    }
+}
+
+/// `null-optionals`, everywhere in `v`.
+fn null_optionals(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            // Fields the sandbox leaves out when unset, by the kind of object.
+            let absent: &[&str] = if m.contains_key("brcode") {
+                &["due", "expiration", "updated"]
+            } else if m.contains_key("bankCode") {
+                &["scheduled", "updated"]
+            } else if m.contains_key("subscription") {
+                &["workspaceId"]
+            } else {
+                &[]
+            };
+            for key in absent {
+                m.entry(*key).or_insert(Value::Null);
+            }
+            for (k, x) in m.iter_mut() {
+                if OPTIONAL_KEYS.contains(&k.as_str()) && unset(x) {
+                    *x = Value::Null;
+                } else {
+                    null_optionals(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(null_optionals),
+        _ => {}
+    }
+}
+
+/// `undecodable-event`, everywhere in `v`: an event's log's `amount` becomes a string.
+fn garble_events(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("subscription") {
+                if let Some(Value::Object(log)) = m.get_mut("log") {
+                    for subject in ["invoice", "transfer"] {
+                        if let Some(Value::Object(s)) = log.get_mut(subject) {
+                            if let Some(a) = s.get("amount").cloned() {
+                                s.insert("amount".into(), Value::String(a.to_string()));
+                            }
+                        }
+                    }
+                }
+                return;
+            }
+            m.values_mut().for_each(garble_events);
+        }
+        Value::Array(a) => a.iter_mut().for_each(garble_events),
+        _ => {}
+    }
+}
+
+/// `missing-fee`, everywhere in `v`: the `fee` of the invoice in each `credited` log.
+fn drop_credited_fees(v: &mut Value, as_null: bool) {
+    match v {
+        Value::Object(m) => {
+            if m.get("type").and_then(Value::as_str) == Some("credited") {
+                if let Some(Value::Object(inv)) = m.get_mut("invoice") {
+                    if as_null {
+                        inv.insert("fee".into(), Value::Null);
+                    } else {
+                        inv.remove("fee");
+                    }
+                }
+            }
+            m.values_mut().for_each(|x| drop_credited_fees(x, as_null));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| drop_credited_fees(x, as_null)),
+        _ => {}
+    }
 }
 
 /// Roll every matching rule once (in order) and collect what fires.
@@ -416,6 +601,12 @@ pub fn decide<R: rand::Rng>(rules: &[FaultRule], route: &str, rng: &mut R) -> De
             }
             FaultKind::InvalidAccessTime | FaultKind::InvalidCredentials => {
                 d.request_error = d.request_error.or(Some(rule.kind));
+            }
+            FaultKind::NullOptionals => d.null_optionals = true,
+            FaultKind::UndecodableEvent => d.undecodable_event = true,
+            FaultKind::MissingFee => {
+                let as_null = rng.gen_bool(0.5);
+                d.missing_fee = d.missing_fee.or(Some(as_null));
             }
         }
     }
@@ -570,5 +761,67 @@ mod tests {
         assert_eq!(d.request_error, Some(FaultKind::InvalidCredentials));
         let d = decide(&rules, "balance.get", &mut rng);
         assert_eq!(d.request_error, Some(FaultKind::InvalidAccessTime));
+    }
+
+    #[test]
+    fn the_decoding_kinds_parse_apply_where_they_can_and_reshape_answers() {
+        for kind in ["null-optionals", "missing-fee", "undecodable-event"] {
+            let r = FaultRule::parse(&format!("{kind}=1")).unwrap();
+            assert_eq!(r.to_string(), format!("{kind}=1"));
+            assert!(FaultRule::parse(&format!("{kind}=1@10")).is_err());
+        }
+        assert!(FaultRule::parse("transfer.settle:null-optionals=1").is_err());
+        assert!(FaultRule::parse("invoice.list:missing-fee=1").is_err());
+        assert!(FaultRule::parse("invoice.log:missing-fee=1").is_ok());
+        assert!(FaultRule::parse("invoice.list:undecodable-event=1").is_err());
+        assert!(FaultRule::parse("delivery:undecodable-event=1").is_ok());
+
+        let rules = parse_all(&["null-optionals=1", "missing-fee=1", "undecodable-event=1"]);
+        let mut rng = seeded(5);
+        let d = decide(&rules, "invoice.list", &mut rng);
+        assert!(d.null_optionals && d.missing_fee.is_none() && !d.undecodable_event);
+        let d = decide(&rules, "delivery.invoice", &mut rng);
+        assert!(d.null_optionals && d.missing_fee.is_some() && d.undecodable_event);
+        assert_eq!(
+            decide(&rules, "transfer.settle", &mut rng),
+            Decision::default()
+        );
+
+        let event = || {
+            serde_json::json!({"events": [{"id": "1", "subscription": "invoice", "log": {
+                "id": "2", "type": "credited", "errors": [], "invoice": {"id": "3", "amount": 1000,
+                "fee": 0, "fineAmount": 0, "brcode": "x", "tags": [], "name": "Ana"}}}],
+                "cursor": null})
+        };
+        let mut v = event();
+        Decision {
+            null_optionals: true,
+            ..Decision::default()
+        }
+        .reshape(&mut v);
+        let log = &v["events"][0]["log"];
+        assert!(log["errors"].is_null() && log["invoice"]["tags"].is_null());
+        assert!(log["invoice"]["fineAmount"].is_null() && log["invoice"]["due"].is_null());
+        assert_eq!(log["invoice"]["fee"], 0, "money is never nulled");
+        assert_eq!(log["invoice"]["brcode"], "x", "set values are kept");
+        assert!(v["events"][0]["workspaceId"].is_null());
+        for as_null in [true, false] {
+            let mut v = event();
+            Decision {
+                missing_fee: Some(as_null),
+                ..Decision::default()
+            }
+            .reshape(&mut v);
+            let inv = &v["events"][0]["log"]["invoice"];
+            assert!(inv["fee"].is_null());
+            assert_eq!(inv.as_object().unwrap().contains_key("fee"), as_null);
+        }
+        let mut v = event();
+        Decision {
+            undecodable_event: true,
+            ..Decision::default()
+        }
+        .reshape(&mut v);
+        assert_eq!(v["events"][0]["log"]["invoice"]["amount"], "1000");
     }
 }

@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 use super::faults::{Decision, LateAnswer};
 use super::state::{Bank, Errors, Rec, Task, err, page};
 use super::{MAX_BODY, auth, validate};
-use crate::api::model::{
-    Balance, Invoice, InvoiceLog, PublicKeyEntry, Timestamp, Transfer, TransferLog,
-};
+use crate::api::model::{Balance, Invoice, Log, PublicKeyEntry, Timestamp, Transfer};
 
 /// A resolved `/v2/` route (with its path id, if any).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,7 +332,10 @@ pub fn outcome(decision: &Decision, result: Result<Value, Errors>) -> Reply {
         };
     }
     match result {
-        Ok(v) => Reply::Ok(v),
+        Ok(mut v) => {
+            decision.reshape(&mut v);
+            Reply::Ok(v)
+        }
         Err(e) => Reply::Errors(StatusCode::BAD_REQUEST, e),
     }
 }
@@ -693,15 +694,9 @@ trait Logged {
     fn log_fields(&self) -> (&Timestamp, &str, &str);
 }
 
-impl Logged for InvoiceLog {
+impl<T: Listed> Logged for Log<T> {
     fn log_fields(&self) -> (&Timestamp, &str, &str) {
-        (&self.created, &self.kind, &self.invoice.id)
-    }
-}
-
-impl Logged for TransferLog {
-    fn log_fields(&self) -> (&Timestamp, &str, &str) {
-        (&self.created, &self.kind, &self.transfer.id)
+        (&self.created, &self.kind, self.subject.list_fields().2)
     }
 }
 

@@ -443,13 +443,13 @@ impl Bank {
         inv.status = "created".into();
         inv.created = Timestamp(now);
         inv.updated = Some(Timestamp(now));
-        inv.nominal_amount = inv.amount;
-        inv.fee = 0;
+        inv.nominal_amount = inv.amount.unwrap_or(0);
+        inv.fee = Some(0);
         inv.link = format!("https://sandbox.starkbank.com/invoicelink/{id}");
         inv.pdf = format!("https://sandbox.api.starkbank.com/v2/invoice/{id}.pdf");
         inv.brcode = format!(
             "00020101021226890014br.gov.bcb.pix2567brcode-h.sandbox.starkinfra.com/v2/{id}5204000053039865802BR5915Stark Bank S.A.6009Sao Paulo62070503***6304{:04X}",
-            (inv.amount as u64) & 0xffff
+            (inv.amount.unwrap_or(0) as u64) & 0xffff
         );
         let seq = self.next_seq();
         append(
@@ -484,17 +484,28 @@ impl Bank {
         self.invoice(&id).cloned().expect("just stored")
     }
 
-    fn log_invoice(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
-        let Some(snapshot) = self.invoice(id).cloned() else {
-            return;
-        };
-        let log = InvoiceLog {
+    /// A new log of `subject` (its snapshot now), stamped `at`.
+    fn new_log<T>(
+        &mut self,
+        at: DateTime<Utc>,
+        kind: &str,
+        errors: Vec<Value>,
+        subject: T,
+    ) -> Log<T> {
+        Log {
             id: self.new_id(),
             created: Timestamp(at),
             kind: kind.to_string(),
             errors,
-            invoice: snapshot,
+            subject,
+        }
+    }
+
+    fn log_invoice(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
+        let Some(snapshot) = self.invoice(id).cloned() else {
+            return;
         };
+        let log = self.new_log(at, kind, errors, snapshot);
         let seq = self.next_seq();
         append(
             &mut self.invoice_logs,
@@ -534,8 +545,8 @@ impl Bank {
         let tx = self.transaction_id();
         if let Some(inv) = self.invoice_mut(id) {
             inv.status = "paid".into();
-            inv.amount = amount;
-            inv.fee = fee;
+            inv.amount = Some(amount);
+            inv.fee = Some(fee);
             inv.transaction_ids = vec![tx];
             inv.updated = Some(Timestamp(at));
         }
@@ -551,7 +562,7 @@ impl Bank {
         if inv.status != "paid" {
             return;
         }
-        let net = inv.amount - inv.fee;
+        let net = inv.amount.unwrap_or(0) - inv.fee.unwrap_or(0);
         self.credited.insert(id.to_string(), at);
         self.balance = self.balance.saturating_add(net);
         self.balance_updated = at;
@@ -628,13 +639,7 @@ impl Bank {
         let Some(snapshot) = self.transfer(id).cloned() else {
             return;
         };
-        let log = TransferLog {
-            id: self.new_id(),
-            created: Timestamp(at),
-            kind: kind.to_string(),
-            errors,
-            transfer: snapshot,
-        };
+        let log = self.new_log(at, kind, errors, snapshot);
         let seq = self.next_seq();
         append(
             &mut self.transfer_logs,
@@ -763,7 +768,14 @@ impl Bank {
         if d.drop {
             return None;
         }
-        let body = serde_json::to_vec(&EventEnvelope { event: body_event }).ok()?;
+        let envelope = EventEnvelope { event: body_event };
+        let body = if d.reshapes() {
+            let mut v = serde_json::to_value(envelope).ok()?;
+            d.reshape(&mut v);
+            serde_json::to_vec(&v).ok()?
+        } else {
+            serde_json::to_vec(&envelope).ok()?
+        };
         Some(Dispatch {
             event_id: event_id.to_string(),
             webhook_id: webhook_id.to_string(),
@@ -894,9 +906,9 @@ impl Bank {
                     TruthInvoice {
                         id: i.id.clone(),
                         status: i.status.clone(),
-                        amount: i.amount,
+                        amount: i.amount.unwrap_or(0),
                         nominal_amount: i.nominal_amount,
-                        fee: i.fee,
+                        fee: i.fee.unwrap_or(0),
                         tags: i.tags.clone(),
                         credited: self.credited.contains_key(&i.id),
                         credited_at: self.credited.get(&i.id).copied(),
@@ -953,9 +965,9 @@ fn append<T>(
 pub(crate) fn unstored_invoice(amount: i64, now: DateTime<Utc>) -> Invoice {
     Invoice {
         id: String::new(),
-        amount,
+        amount: Some(amount),
         nominal_amount: amount,
-        fee: 0,
+        fee: Some(0),
         fine_amount: 0,
         interest_amount: 0,
         discount_amount: 0,

@@ -16,10 +16,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Stats;
 use super::record::{EventIds, Refusal, RequestOutcome, RequestRecord, RequestSink};
-use super::writer::Job;
+use super::writer::{Incoming, Job};
 use crate::api::model::{EventEnvelope, EventLog};
 use crate::api::webhook::{VerifyError, WebhookVerifier};
-use crate::events::Verdict;
+use crate::events::{Undecodable, Verdict};
 
 /// Largest body accepted.
 pub(crate) const BODY_LIMIT: usize = 1 << 20;
@@ -148,24 +148,41 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body) -> (Option<EventIds>
     let Ok(raw) = std::str::from_utf8(&bytes) else {
         return refused(Refusal::NotUtf8);
     };
-    let envelope: EventEnvelope = match serde_json::from_str(raw) {
-        Ok(e) => e,
-        Err(e) => return refused(Refusal::NotAnEvent(e)),
-    };
-    let ev = &envelope.event;
-    let ids = EventIds {
-        event_id: ev.id.clone(),
-        subscription: ev.subscription.clone(),
-        log_type: ev.log.kind().map(str::to_string),
-        invoice_id: match &ev.log {
-            EventLog::Invoice(l) => Some(l.invoice.id.clone()),
-            _ => None,
-        },
+    // A signed body with an event id that does not decode is still the bank's event: it is
+    // kept raw and answered 200 once (a 400 would only bring the same bytes back, and
+    // `status` shows it to the operator). Without an id it is not an event.
+    let (event, ids) = match serde_json::from_str::<EventEnvelope>(raw) {
+        Ok(envelope) => {
+            let ev = &envelope.event;
+            let ids = EventIds {
+                event_id: ev.id.clone(),
+                subscription: ev.subscription.clone(),
+                log_type: ev.log.kind().map(str::to_string),
+                invoice_id: match &ev.log {
+                    EventLog::Invoice(l) => Some(l.subject.id.clone()),
+                    _ => None,
+                },
+            };
+            (Incoming::Decoded(Box::new(envelope)), ids)
+        }
+        Err(e) => {
+            let Some(u) = Undecodable::of(raw, e.to_string()) else {
+                return refused(Refusal::NotAnEvent(e));
+            };
+            tracing::warn!(event = %u.id, error = %u.reason, "a verified event does not decode; keeping it raw (see `stark status`)");
+            let ids = EventIds {
+                event_id: u.id.clone(),
+                subscription: u.subscription.clone().unwrap_or_default(),
+                log_type: None,
+                invoice_id: None,
+            };
+            (Incoming::Undecodable(u), ids)
+        }
     };
     // 4. Durably recorded, then 200.
     let (reply_tx, reply_rx) = oneshot::channel();
     let job = Job::Event {
-        envelope: Box::new(envelope),
+        event,
         raw: raw.to_string(),
         reply: reply_tx,
     };

@@ -79,7 +79,8 @@ pub enum Refusal {
     /// Signed, but not UTF-8: 400.
     #[error("body is not UTF-8")]
     NotUtf8,
-    /// Signed, but not an event: 400.
+    /// Signed, but not an event (no `event.id` to keep it by; a signed event with an id that
+    /// does not decode is kept raw and answered 200 instead): 400.
     #[error("not an event: {0}")]
     NotAnEvent(serde_json::Error),
     /// The ledger could not commit it: 503.

@@ -28,14 +28,22 @@ const QUEUE: usize = 4096;
 
 /// What the HTTP side asks of the writer.
 pub(crate) enum Job {
-    /// Record a verified event; the answer comes after the commit.
+    /// Record a verified event (or keep one that does not decode); the answer comes after
+    /// the commit.
     Event {
-        envelope: Box<EventEnvelope>,
+        event: Incoming,
         raw: String,
         reply: oneshot::Sender<Result<Applied, Arc<LedgerError>>>,
     },
     /// Cache a signing key that had to be fetched.
     Key(PublicKey),
+}
+
+/// A verified delivery, decoded or not.
+pub(crate) enum Incoming {
+    Decoded(Box<EventEnvelope>),
+    /// Signed, with an event id, but not an event this version can read: kept raw.
+    Undecodable(events::Undecodable),
 }
 
 /// The running writer and checkpointer threads.
@@ -103,11 +111,7 @@ fn writer_loop(
         for job in jobs {
             match job {
                 Job::Key(k) => store_key(&ledger, &k, clock),
-                Job::Event {
-                    envelope,
-                    raw,
-                    reply,
-                } => events.push((envelope, raw, reply)),
+                Job::Event { event, raw, reply } => events.push((event, raw, reply)),
             }
         }
         if events.is_empty() {
@@ -117,8 +121,13 @@ fn writer_loop(
         let result = ledger.write(|tx| {
             events
                 .iter()
-                .map(|(env, raw, _)| {
-                    events::apply(tx, &env.event, raw, events::EventSource::Webhook, now)
+                .map(|(event, raw, _)| match event {
+                    Incoming::Decoded(env) => {
+                        events::apply(tx, &env.event, raw, events::EventSource::Webhook, now)
+                    }
+                    Incoming::Undecodable(u) => {
+                        events::keep_undecodable(tx, u, raw, events::EventSource::Webhook, now)
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()
         });

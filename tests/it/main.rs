@@ -9,6 +9,7 @@ mod harness;
 mod abuse;
 mod cli_keys;
 mod completions;
+mod decoding;
 mod demo;
 mod doctor;
 mod examples;

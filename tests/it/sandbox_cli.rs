@@ -115,7 +115,7 @@ async fn child_process_prints_its_url_serves_and_keeps_state() {
     assert_eq!(run.key, first_key);
     let client = Client::new(ClientConfig::new(&run.url, "31", key.clone())).unwrap();
     let got = client.get_invoice(&created[0].id).await.unwrap();
-    assert_eq!(got.amount, 1234);
+    assert_eq!(got.amount, Some(1234));
     let list: Vec<stark::api::model::Invoice> = client
         .list_all("invoice", "invoices", Query::new().set("tags", "cli"))
         .await

@@ -302,7 +302,7 @@ async fn delivery_faults_duplicate_drop_and_reorder() {
         .map(|(_, b)| {
             let e: EventEnvelope = serde_json::from_slice(b).unwrap();
             match e.event.log {
-                EventLog::Invoice(l) => l.invoice.id,
+                EventLog::Invoice(l) => l.subject.id,
                 _ => panic!(),
             }
         })

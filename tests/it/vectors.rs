@@ -97,11 +97,11 @@ fn valid_invoice_and_transfer_events_decode() {
         match env.event.log {
             EventLog::Invoice(log) => {
                 invoices += 1;
-                assert!(!log.invoice.id.is_empty());
+                assert!(!log.subject.id.is_empty());
             }
             EventLog::Transfer(log) => {
                 transfers += 1;
-                assert!(!log.transfer.id.is_empty());
+                assert!(!log.subject.id.is_empty());
             }
             EventLog::Other(_) => others += 1,
         }

@@ -67,6 +67,14 @@ impl Harness {
         }
     }
 
+    /// Undecodable events kept raw.
+    fn kept(&self) -> i64 {
+        rusqlite::Connection::open(&self.ledger)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM undecoded_events", [], |r| r.get(0))
+            .unwrap()
+    }
+
     fn counts(&self) -> (i64, i64) {
         let c = rusqlite::Connection::open(&self.ledger).unwrap();
         let e = c
@@ -134,6 +142,9 @@ enum Effect {
     Event,
     /// One event and one credit recorded.
     Credit,
+    /// A verified event with an id that does not decode: kept raw (answered 200), no event,
+    /// no credit.
+    Kept,
 }
 
 #[test]
@@ -351,36 +362,36 @@ fn hostile_table() {
             Box::new(|h, id| {
                 h.post_signed(format!(r#"{{"event": {{"id": "{id}", "created": "2026-03-02T12:00:00+00:00", "subscription": "invoice"}}}}"#).as_bytes())
             }),
-            400,
-            Effect::None,
+            200,
+            Effect::Kept,
         ),
         (
             "invoice log without invoice",
             Box::new(|h, id| {
                 h.post_signed(format!(r#"{{"event": {{"id": "{id}", "created": "2026-03-02T12:00:00+00:00", "subscription": "invoice", "log": {{"id": "1", "created": "2026-03-02T12:00:00+00:00", "type": "credited"}}}}}}"#).as_bytes())
             }),
-            400,
-            Effect::None,
+            200,
+            Effect::Kept,
         ),
         (
             "amount as a string",
             Box::new(|h, id| h.post_signed(credited(id, "100", "\"1000\"", "10").as_bytes())),
-            400,
-            Effect::None,
+            200,
+            Effect::Kept,
         ),
         (
             "amount as a float",
             Box::new(|h, id| h.post_signed(credited(id, "100", "1000.5", "10").as_bytes())),
-            400,
-            Effect::None,
+            200,
+            Effect::Kept,
         ),
         (
             "amount beyond 64 bits",
             Box::new(|h, id| {
                 h.post_signed(credited(id, "100", "100000000000000000000", "10").as_bytes())
             }),
-            400,
-            Effect::None,
+            200,
+            Effect::Kept,
         ),
         (
             "bad datetime",
@@ -391,8 +402,8 @@ fn hostile_table() {
                         .as_bytes(),
                 )
             }),
-            400,
-            Effect::None,
+            200,
+            Effect::Kept,
         ),
         (
             "deeply nested JSON",
@@ -514,16 +525,24 @@ fn hostile_table() {
     assert!(cases.len() >= 30, "{} cases", cases.len());
     for (name, case, status, effect) in &cases {
         let before = h.counts();
+        let kept = h.kept();
         let id = next_id();
         let got = case(&h, &id);
         assert_eq!(got, *status, "case {name:?}");
         let after = h.counts();
         let expected = match effect {
-            Effect::None => before,
+            Effect::None | Effect::Kept => before,
             Effect::Event => (before.0 + 1, before.1),
             Effect::Credit => (before.0 + 1, before.1 + 1),
         };
         assert_eq!(after, expected, "case {name:?}: ledger (events, credits)");
+        let expected_kept = kept + i64::from(matches!(effect, Effect::Kept));
+        assert_eq!(h.kept(), expected_kept, "case {name:?}: kept raw");
+        if matches!(effect, Effect::Kept) {
+            // Delivered again: 200 again, kept once.
+            assert_eq!(case(&h, &id), 200, "case {name:?} again");
+            assert_eq!(h.kept(), expected_kept, "case {name:?}: kept once");
+        }
     }
     // A replayed event: 200 both times, recorded once.
     let before = h.counts();
