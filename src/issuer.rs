@@ -366,10 +366,15 @@ fn split_extras(
 }
 
 /// Cancel the extras that are still `created`. Those already paid (or whose cancel fails)
-/// are ours all the same: returned, to be recorded and forwarded like any other.
-async fn cancel_extras<B: Bank>(bank: &B, tag: &str, extras: Vec<Invoice>) -> (Vec<Invoice>, u32) {
+/// are ours all the same: returned first, to be recorded and forwarded like any other; the
+/// cancelled ones second, to be recorded as cancelled.
+async fn cancel_extras<B: Bank>(
+    bank: &B,
+    tag: &str,
+    extras: Vec<Invoice>,
+) -> (Vec<Invoice>, Vec<Invoice>) {
     let mut kept = Vec::new();
-    let mut cancelled = 0;
+    let mut cancelled = Vec::new();
     for inv in extras {
         if inv.status != "created" {
             kept.push(inv);
@@ -378,7 +383,7 @@ async fn cancel_extras<B: Bank>(bank: &B, tag: &str, extras: Vec<Invoice>) -> (V
         match bank.cancel_invoice(&inv.id).await {
             Ok(()) => {
                 tracing::warn!(%tag, id = %inv.id, "cancelled an extra invoice under the batch's tag");
-                cancelled += 1;
+                cancelled.push(inv);
             }
             Err(e) => {
                 tracing::warn!(%tag, id = %inv.id, error = %e, "could not cancel an extra invoice; keeping it");
@@ -956,7 +961,7 @@ async fn send_batch<B: Bank>(
                 let (mut keep, extras) = split_extras(&batch.tag, batch.invoice_count, invoices);
                 let (paid, cancelled) = cancel_extras(bank, &batch.tag, extras).await;
                 keep.extend(paid);
-                return record_issued(ledger, c, &batch, &keep, now, resumed, cancelled);
+                return record_issued(ledger, c, &batch, &keep, now, resumed, &cancelled);
             }
             Step::File(errors) => {
                 ledger.db().mark_rejected(batch.id, &errors, now)?;
@@ -1013,9 +1018,12 @@ fn record_issued(
     invoices: &[Invoice],
     now: DateTime<Utc>,
     resumed: bool,
-    cancelled: u32,
+    cancelled: &[Invoice],
 ) -> Result<Outcome, IssueError> {
-    let matched = ledger.write(|tx| tx.mark_issued(batch.id, invoices, now))?;
+    let matched = ledger.write(|tx| {
+        tx.record_cancelled(batch.id, cancelled, now)?;
+        tx.mark_issued(batch.id, invoices, now)
+    })?;
     if matched != batch.invoice_count as usize || invoices.len() != batch.invoice_count as usize {
         tracing::warn!(tag = %batch.tag, expected = batch.invoice_count, got = invoices.len(), matched, "the bank's batch differs from the planned one");
     }
@@ -1027,7 +1035,7 @@ fn record_issued(
         invoices: invoices.len() as u32,
         amount: invoices.iter().map(nominal).sum(),
         resumed,
-        cancelled,
+        cancelled: cancelled.len() as u32,
     })
 }
 

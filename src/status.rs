@@ -17,8 +17,8 @@ use crate::ledger::ts;
 use crate::ledger::{Db, LedgerError};
 
 pub use crate::ledger::report::{
-    BatchIssue, CreditRow, CreditTotals, Group, InvoiceRow, MoneyTotals, StatusTotal, StoredErrors,
-    TransferIssue, TransferListRow, TransferTotal,
+    BatchIssue, CancelledExtra, CreditRow, CreditTotals, Group, InvoiceRow, MoneyTotals, OpenBatch,
+    PaidTwice, StatusTotal, StoredErrors, TransferIssue, TransferListRow, TransferTotal,
 };
 
 /// How many rows each attention list shows at most (the total is always counted).
@@ -53,6 +53,24 @@ pub struct StatusReport {
     /// Transfers by status.
     pub transfers: Vec<TransferTotal>,
     pub attention: Attention,
+    /// What the operator may want to know but need not act on.
+    pub notes: Notes,
+}
+
+/// Facts shown so that nothing is hidden, that wait for nobody: the next tick resumes every
+/// open batch (of any campaign), and cancelled extras are settled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notes {
+    /// Open batches (`planned` or `sending`) of every campaign, not only the latest.
+    pub open_batches: Group<OpenBatch>,
+    /// Invoices found under a batch's tag beyond one batch's worth, cancelled while unpaid.
+    pub cancelled_extras: Group<CancelledExtra>,
+}
+
+impl Notes {
+    pub fn is_empty(&self) -> bool {
+        self.open_batches.is_empty() && self.cancelled_extras.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +94,9 @@ pub struct CampaignStatus {
 /// Everything that waits for the operator (or for a run that has not happened).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Attention {
+    /// Invoices of ours with more than one live transfer at the bank (as far as the ledger
+    /// knows): paid, or being paid, more than once.
+    pub paid_more_than_once: Group<PaidTwice>,
     /// Credits of ours older than the stale limit without a successful transfer.
     pub stale_credits: Group<StaleCredit>,
     /// Transfers the bank failed, with no later successful attempt.
@@ -94,7 +115,8 @@ pub struct Attention {
 
 impl Attention {
     pub fn is_empty(&self) -> bool {
-        self.stale_credits.is_empty()
+        self.paid_more_than_once.is_empty()
+            && self.stale_credits.is_empty()
             && self.failed_transfers.is_empty()
             && self.rejected_transfers.is_empty()
             && self.foreign_credits.is_empty()
@@ -146,6 +168,11 @@ pub fn report(
     attention.rejected_batches = db.batch_issues(BatchStatus::Rejected, cap)?;
     attention.missed_slots = db.batch_issues(BatchStatus::Missed, cap)?;
     attention.skipped_credits = db.skipped_credit_rows(cap)?;
+    attention.paid_more_than_once = db.paid_more_than_once(cap)?;
+    let notes = Notes {
+        open_batches: db.open_batch_rows(cap)?,
+        cancelled_extras: db.cancelled_extras(cap)?,
+    };
 
     Ok(StatusReport {
         now: ts(now),
@@ -155,6 +182,7 @@ pub fn report(
         credits,
         transfers,
         attention,
+        notes,
     })
 }
 

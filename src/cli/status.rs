@@ -207,14 +207,38 @@ pub fn render(r: &StatusReport) -> String {
         out.push_str(&format!("{t}\n"));
     }
 
+    render_attention(r, &mut out);
+    render_notes(r, &mut out);
+    out
+}
+
+/// What waits for the operator.
+fn render_attention(r: &StatusReport, out: &mut String) {
     let a = &r.attention;
     if a.is_empty() {
         out.push_str("\nAttention: nothing needs you\n");
-        return out;
+        return;
     }
     out.push_str("\nAttention\n");
     let mut t = table(&["kind", "what", "amount", "detail"]);
     let mut more = Vec::new();
+    attention_rows(
+        &mut t,
+        &mut more,
+        "paid more than once",
+        "paid more than once",
+        &a.paid_more_than_once,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                format_brl(x.amount),
+                format!(
+                    "{} live transfers at the bank: {}; ask Stark Bank to reverse the extra",
+                    x.transfers, x.external_ids
+                ),
+            ]
+        },
+    );
     attention_rows(
         &mut t,
         &mut more,
@@ -309,7 +333,62 @@ pub fn render(r: &StatusReport) -> String {
     for m in more {
         out.push_str(&format!("{m}\n"));
     }
-    out
+}
+
+/// What is worth knowing but waits for nobody.
+fn render_notes(r: &StatusReport, out: &mut String) {
+    let n = &r.notes;
+    if n.is_empty() {
+        return;
+    }
+    out.push_str("\nNotes (nothing to do)\n");
+    let mut t = table(&["kind", "what", "amount", "detail"]);
+    let mut more = Vec::new();
+    attention_rows(
+        &mut t,
+        &mut more,
+        "open batch",
+        "open batches",
+        &n.open_batches,
+        |x| {
+            let mut detail = format!("{}, due {}", x.status, x.due_at);
+            if let Some(since) = &x.unclear_since {
+                detail.push_str(&format!("; unclear since {since}"));
+            }
+            let errors = describe_errors(x.errors.as_ref());
+            if !errors.is_empty() {
+                detail.push_str(&format!("; {errors}"));
+            }
+            detail.push_str("; the next issue-invoices run resumes it");
+            [
+                format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
+                String::new(),
+                detail,
+            ]
+        },
+    );
+    attention_rows(
+        &mut t,
+        &mut more,
+        "cancelled extra",
+        "cancelled extras",
+        &n.cancelled_extras,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                format_brl(x.amount),
+                format!(
+                    "beyond c{} batch {}'s worth under {}; cancelled unpaid {}",
+                    x.campaign_id, x.batch, x.tag, x.cancelled_at
+                ),
+            ]
+        },
+    );
+    right(&mut t, &[2]);
+    out.push_str(&format!("{t}\n"));
+    for m in more {
+        out.push_str(&format!("{m}\n"));
+    }
 }
 
 /// One attention row per item of `g` (`row` gives its what, amount and detail), and a note in

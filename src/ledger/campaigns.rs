@@ -197,6 +197,10 @@ pub mod sql {
     pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
     pub const NOTE_ERROR: &str =
         "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    /// An extra invoice under a batch's tag, cancelled at the bank while unpaid.
+    pub const INSERT_CANCELLED_INVOICE: &str =
+        "INSERT INTO cancelled_invoices(invoice_id, batch_id, name, tax_id, amount, cancelled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
     pub const ALL: &[(&str, &str)] = &[
         ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
@@ -219,6 +223,7 @@ pub mod sql {
         ("MARK_UNCLEAR", MARK_UNCLEAR),
         ("MARK_REJECTED", MARK_REJECTED),
         ("NOTE_ERROR", NOTE_ERROR),
+        ("INSERT_CANCELLED_INVOICE", INSERT_CANCELLED_INVOICE),
     ];
 }
 
@@ -505,6 +510,30 @@ impl Tx<'_> {
                 Some(b) => Claim::taken(prior.status, prior.attempts, b),
                 None => Claim::Busy,
             })
+        })())
+    }
+
+    /// Record the extras under a batch's tag that were cancelled at the bank (shown by `stark
+    /// status`; a second record of one is a no-op).
+    pub(crate) fn record_cancelled(
+        &self,
+        batch_id: i64,
+        cancelled: &[Invoice],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::INSERT_CANCELLED_INVOICE)?;
+            for inv in cancelled {
+                stmt.execute(params![
+                    inv.id,
+                    batch_id,
+                    inv.name,
+                    inv.tax_id,
+                    nominal(inv),
+                    ts(now)
+                ])?;
+            }
+            Ok(())
         })())
     }
 

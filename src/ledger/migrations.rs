@@ -195,4 +195,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE batches ADD COLUMN unclear_since TEXT;
     UPDATE batches SET unclear_since = updated_at WHERE status = 'sending';
     "#,
+    // 9: invoices cancelled as extras: a batch's tag found holding more than one batch's worth
+    // (a POST the bank applied twice or late); the unpaid extras were cancelled at the bank and
+    // are kept here so that `stark status` can show them.
+    r#"
+    CREATE TABLE cancelled_invoices (
+        invoice_id    TEXT PRIMARY KEY,
+        batch_id      INTEGER NOT NULL REFERENCES batches(id),
+        name          TEXT NOT NULL,
+        tax_id        TEXT NOT NULL,
+        amount        INTEGER NOT NULL,
+        cancelled_at  TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];

@@ -149,6 +149,47 @@ pub struct BatchIssue {
     pub errors: Option<StoredErrors>,
 }
 
+/// An invoice of this ledger with more than one live (not failed, not refused) transfer at the
+/// bank, as far as the ledger knows: paid, or about to be paid, more than once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaidTwice {
+    pub invoice_id: String,
+    /// How many live transfers the ledger knows at the bank.
+    pub transfers: i64,
+    /// Their amounts together.
+    pub amount: i64,
+    /// Their external ids, by attempt, comma-separated.
+    pub external_ids: String,
+}
+
+/// An open batch (`planned` or `sending`) of any campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenBatch {
+    pub campaign_id: i64,
+    /// 1-based batch number.
+    pub batch: u32,
+    pub tag: String,
+    pub status: String,
+    pub due_at: String,
+    /// Since when its outcome at the bank is unclear (a POST without a clear answer).
+    pub unclear_since: Option<String>,
+    /// The last error noted, if any.
+    pub errors: Option<StoredErrors>,
+}
+
+/// An invoice found under a batch's tag beyond one batch's worth (the batch was applied twice
+/// by the bank) and cancelled there while unpaid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CancelledExtra {
+    pub campaign_id: i64,
+    /// 1-based batch number.
+    pub batch: u32,
+    pub tag: String,
+    pub invoice_id: String,
+    pub amount: i64,
+    pub cancelled_at: String,
+}
+
 /// One invoice row for `stark status --invoices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvoiceRow {
@@ -251,6 +292,23 @@ pub mod sql {
         "SELECT campaign_id, slot, tag, due_at, errors, COUNT(*) OVER ()
          FROM batches WHERE status = ?1 ORDER BY campaign_id, slot LIMIT ?2";
 
+    /// Invoices of this ledger with more than one transfer the bank holds and has not failed.
+    pub const PAID_MORE_THAN_ONCE: &str = "SELECT t.invoice_id, COUNT(*), SUM(t.amount),
+                group_concat(t.external_id, ', '), COUNT(*) OVER ()
+         FROM transfers t JOIN invoices i ON i.invoice_id = t.invoice_id
+         WHERE t.status IN ('created', 'processing', 'success')
+         GROUP BY t.invoice_id HAVING COUNT(*) > 1
+         ORDER BY t.invoice_id LIMIT ?1";
+
+    pub const OPEN_BATCH_ROWS: &str =
+        "SELECT campaign_id, slot, tag, status, due_at, unclear_since, errors, COUNT(*) OVER ()
+         FROM batches WHERE status IN ('planned', 'sending') ORDER BY campaign_id, slot LIMIT ?1";
+
+    pub const CANCELLED_EXTRAS: &str =
+        "SELECT b.campaign_id, b.slot, b.tag, x.invoice_id, x.amount, x.cancelled_at, COUNT(*) OVER ()
+         FROM cancelled_invoices x JOIN batches b ON b.id = x.batch_id
+         ORDER BY x.cancelled_at, x.invoice_id LIMIT ?1";
+
     pub const LIST_INVOICES: &str =
         "SELECT i.campaign_id, b.slot, i.position, i.invoice_id, i.name, i.amount,
                 COALESCE(i.status, 'planned'), c.net, i.updated_at
@@ -273,6 +331,9 @@ pub mod sql {
         ("FOREIGN_CREDITS", FOREIGN_CREDITS),
         ("SKIPPED_CREDITS", SKIPPED_CREDITS),
         ("BATCHES_IN_STATUS", BATCHES_IN_STATUS),
+        ("PAID_MORE_THAN_ONCE", PAID_MORE_THAN_ONCE),
+        ("OPEN_BATCH_ROWS", OPEN_BATCH_ROWS),
+        ("CANCELLED_EXTRAS", CANCELLED_EXTRAS),
         ("LIST_INVOICES", LIST_INVOICES),
         ("LIST_TRANSFERS", LIST_TRANSFERS),
     ];
@@ -430,6 +491,53 @@ impl Db<'_> {
                 })
             },
         )
+    }
+
+    /// Invoices of this ledger with more than one live transfer at the bank, by invoice id.
+    pub(crate) fn paid_more_than_once(
+        &self,
+        limit: usize,
+    ) -> Result<Group<PaidTwice>, LedgerError> {
+        self.group(sql::PAID_MORE_THAN_ONCE, params![bound(limit)], 4, |r| {
+            Ok(PaidTwice {
+                invoice_id: r.get(0)?,
+                transfers: r.get(1)?,
+                amount: r.get(2)?,
+                external_ids: r.get(3)?,
+            })
+        })
+    }
+
+    /// Open batches of every campaign, by campaign and slot.
+    pub(crate) fn open_batch_rows(&self, limit: usize) -> Result<Group<OpenBatch>, LedgerError> {
+        self.group(sql::OPEN_BATCH_ROWS, params![bound(limit)], 7, |r| {
+            Ok(OpenBatch {
+                campaign_id: r.get(0)?,
+                batch: r.get::<_, u32>(1)? + 1,
+                tag: r.get(2)?,
+                status: r.get(3)?,
+                due_at: r.get(4)?,
+                unclear_since: r.get(5)?,
+                errors: stored_errors(r, 6)?,
+            })
+        })
+    }
+
+    /// Extras cancelled under batch tags, oldest first.
+    pub(crate) fn cancelled_extras(
+        &self,
+        limit: usize,
+    ) -> Result<Group<CancelledExtra>, LedgerError> {
+        self.group(sql::CANCELLED_EXTRAS, params![bound(limit)], 6, |r| {
+            Ok(CancelledExtra {
+                campaign_id: r.get(0)?,
+                batch: r.get::<_, u32>(1)? + 1,
+                tag: r.get(2)?,
+                invoice_id: r.get(3)?,
+                amount: r.get(4)?,
+                cancelled_at: r.get(5)?,
+            })
+        })
     }
 
     /// The most recent invoices (newest first).

@@ -544,6 +544,17 @@ fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_whil
         [&tag],
     )
     .unwrap();
+    // `status` shows the earlier campaign's open batch next to the latest campaign.
+    let report = env.at_now().run(["status", "--json"]).success().json();
+    assert_eq!(report["campaign"]["id"], 2);
+    let open = &report["notes"]["open_batches"]["items"];
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["campaign_id"] == 1 && b["tag"] == tag.as_str()),
+        "{report:#}"
+    );
     // The next tick resumes the earlier campaign's batch too.
     let out = tick(&env, t0 + Duration::hours(25) + Duration::minutes(10)).success();
     assert!(
@@ -586,6 +597,20 @@ fn a_batch_sent_twice_keeps_one_batchs_worth_and_cancels_the_unpaid_extras() {
         let id = id.as_deref().expect("recorded");
         assert!(live.iter().any(|i| i.id == id), "{id} is a live invoice");
     }
+    // `status` shows each cancelled extra, as a note (nothing waits for the operator).
+    let report = env.at_now().run(["status", "--json"]).success().json();
+    let extras = &report["notes"]["cancelled_extras"];
+    assert_eq!(extras["total"], count, "{report:#}");
+    for x in extras["items"].as_array().unwrap() {
+        assert_eq!(x["tag"], tag.as_str());
+        let id = x["invoice_id"].as_str().unwrap();
+        assert!(
+            at_bank.iter().any(|i| i.id == id && i.status == "canceled"),
+            "{id} is cancelled at the bank"
+        );
+    }
+    let text = env.at_now().run(["status"]).success().stdout();
+    assert!(text.contains("cancelled extra"), "{text}");
     env.assert_money_invariants();
 }
 
