@@ -261,6 +261,20 @@ pub(crate) enum IssueError {
         batch: u32,
         tag: String,
     },
+    /// `--retry-batch` named a batch the ledger does not have.
+    #[error("no batch {which} in this ledger (`stark status` lists the batches)")]
+    UnknownBatch { which: String },
+    /// `--retry-batch` named a batch that was not rejected: only a batch the bank refused
+    /// element by element is known to be absent there, and reopened.
+    #[error(
+        "batch {batch} of campaign c{campaign} ({tag}) is {status}, not rejected: only a rejected batch can be retried"
+    )]
+    NotRejected {
+        campaign: i64,
+        batch: u32,
+        tag: String,
+        status: &'static str,
+    },
     /// The bank refused the request as a whole (credentials, clock, IP...): nothing was done
     /// and the batch stays open for the next run once the setup is fixed.
     #[error(
@@ -283,6 +297,8 @@ impl IssueError {
             IssueError::Campaign(_)
                 | IssueError::StillRunning { .. }
                 | IssueError::OpenBatch { .. }
+                | IssueError::UnknownBatch { .. }
+                | IssueError::NotRejected { .. }
                 | IssueError::Refused { .. }
         )
     }
@@ -424,6 +440,82 @@ pub fn is_batch_tag(ledger_id: &str, tag: &str) -> bool {
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     matches!(rest.split_once("-b"), Some((c, b)) if digits(c) && digits(b))
+}
+
+/// A batch as `issue-invoices --retry-batch` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchRef {
+    /// Batch N (1-based) of the latest campaign.
+    Number(u32),
+    /// A batch tag (`stark-<ledger>-c<C>-b<N>`), of any campaign.
+    Tag(String),
+}
+
+impl BatchRef {
+    /// A number is a batch of the latest campaign; anything else is a tag.
+    pub fn parse(s: &str) -> Result<BatchRef, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("name a batch: its number (1, 2, ...) or its tag".into());
+        }
+        match s.parse::<u32>() {
+            Ok(0) => Err("batches are numbered from 1".into()),
+            Ok(n) => Ok(BatchRef::Number(n)),
+            Err(_) if s.bytes().all(|b| b.is_ascii_digit()) => Err(format!("{s} is too large")),
+            Err(_) => Ok(BatchRef::Tag(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for BatchRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchRef::Number(n) => write!(f, "{n} of the latest campaign"),
+            BatchRef::Tag(tag) => f.write_str(tag),
+        }
+    }
+}
+
+/// Whether `--retry-batch` may reopen a batch in this status: only a rejected one (a
+/// per-element 400 proved the bank holds nothing of it). An open batch is resumed anyway, an
+/// issued one is done, a missed one is `--catch-up`'s.
+fn may_reopen(status: BatchStatus) -> bool {
+    status == BatchStatus::Rejected
+}
+
+/// `issue-invoices --retry-batch`: reopen a rejected batch once its cause is fixed; the tick
+/// that follows resumes it like any open batch (looked up by its tag first, then sent with its
+/// stored body). Refused for an unknown batch and for one that is not rejected.
+pub(crate) fn reopen_rejected(
+    ledger: &mut Ledger,
+    which: &BatchRef,
+    now: DateTime<Utc>,
+) -> Result<Batch, IssueError> {
+    let unknown = || IssueError::UnknownBatch {
+        which: which.to_string(),
+    };
+    ledger.write(|tx| {
+        let batch = match which {
+            BatchRef::Tag(tag) => tx.batch_by_tag(tag)?,
+            BatchRef::Number(n) => match tx.latest_campaign()? {
+                Some(c) => tx.batch_by_slot(c.id, n - 1)?,
+                None => None,
+            },
+        };
+        let Some(batch) = batch else {
+            return Err(unknown());
+        };
+        if !may_reopen(batch.status) || !tx.reopen_rejected(batch.id, now)? {
+            return Err(IssueError::NotRejected {
+                campaign: batch.campaign_id,
+                batch: batch.slot + 1,
+                tag: batch.tag.clone(),
+                status: batch.status.as_str(),
+            });
+        }
+        tracing::info!(tag = %batch.tag, "reopened a rejected batch");
+        Ok(batch)
+    })
 }
 
 /// One cron tick: load the campaign (ledger) → decide what is missed, claimed and due (pure) →
@@ -1056,6 +1148,29 @@ mod tests {
             "status": "created", "created": "2026-03-02T00:00:08.000000+00:00"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn retry_batch_names_a_number_or_a_tag_and_reopens_only_a_rejected_batch() {
+        assert_eq!(BatchRef::parse("3"), Ok(BatchRef::Number(3)));
+        assert_eq!(BatchRef::parse(" 12 "), Ok(BatchRef::Number(12)));
+        assert_eq!(
+            BatchRef::parse("stark-abc123-c2-b4"),
+            Ok(BatchRef::Tag("stark-abc123-c2-b4".into()))
+        );
+        for bad in ["", "0", "99999999999"] {
+            assert!(BatchRef::parse(bad).is_err(), "{bad:?}");
+        }
+        use BatchStatus::*;
+        for (status, reopen) in [
+            (Rejected, true),
+            (Planned, false),
+            (Sending, false),
+            (Issued, false),
+            (Missed, false),
+        ] {
+            assert_eq!(may_reopen(status), reopen, "{status:?}");
+        }
     }
 
     #[test]

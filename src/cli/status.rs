@@ -293,10 +293,18 @@ fn render_attention(r: &StatusReport, out: &mut String) {
         "rejected batches",
         &a.rejected_batches,
         |x| {
+            // A batch of the latest campaign is named by its number, any other by its tag.
+            let which = match &r.campaign {
+                Some(c) if c.id == x.campaign_id => x.batch.to_string(),
+                _ => x.tag.clone(),
+            };
             [
                 format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
                 String::new(),
-                describe_errors(x.errors.as_ref()),
+                format!(
+                    "{}; once the cause is fixed: stark issue-invoices --retry-batch {which}",
+                    describe_errors(x.errors.as_ref())
+                ),
             ]
         },
     );

@@ -197,6 +197,19 @@ pub mod sql {
     pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
     pub const NOTE_ERROR: &str =
         "UPDATE batches SET errors = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    pub const BATCH_BY_TAG: &str =
+        concat!("SELECT ", batch_cols!(), " FROM batches WHERE tag = ?1");
+    pub const BATCH_BY_SLOT: &str = concat!(
+        "SELECT ",
+        batch_cols!(),
+        " FROM batches WHERE campaign_id = ?1 AND slot = ?2"
+    );
+    /// `--retry-batch`: a rejected batch (a per-element 400 proved nothing was done) becomes
+    /// open again, to be looked up by its tag and sent with its stored body.
+    pub const REOPEN_REJECTED: &str =
+        "UPDATE batches SET status = 'planned', errors = NULL, unclear_since = NULL,
+             lease_until = NULL, lease_owner = NULL, updated_at = ?2
+         WHERE id = ?1 AND status = 'rejected'";
     /// An extra invoice under a batch's tag, cancelled at the bank while unpaid.
     pub const INSERT_CANCELLED_INVOICE: &str =
         "INSERT INTO cancelled_invoices(invoice_id, batch_id, name, tax_id, amount, cancelled_at)
@@ -223,6 +236,9 @@ pub mod sql {
         ("MARK_UNCLEAR", MARK_UNCLEAR),
         ("MARK_REJECTED", MARK_REJECTED),
         ("NOTE_ERROR", NOTE_ERROR),
+        ("BATCH_BY_TAG", BATCH_BY_TAG),
+        ("BATCH_BY_SLOT", BATCH_BY_SLOT),
+        ("REOPEN_REJECTED", REOPEN_REJECTED),
         ("INSERT_CANCELLED_INVOICE", INSERT_CANCELLED_INVOICE),
     ];
 }
@@ -511,6 +527,43 @@ impl Tx<'_> {
                 None => Claim::Busy,
             })
         })())
+    }
+
+    /// A batch by its tag.
+    pub(crate) fn batch_by_tag(&self, tag: &str) -> Result<Option<Batch>, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::BATCH_BY_TAG, [tag], batch_from_row)
+            .optional())
+    }
+
+    /// A campaign's batch by slot (0-based).
+    pub(crate) fn batch_by_slot(
+        &self,
+        campaign_id: i64,
+        slot: u32,
+    ) -> Result<Option<Batch>, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(
+                sql::BATCH_BY_SLOT,
+                params![campaign_id, slot],
+                batch_from_row,
+            )
+            .optional())
+    }
+
+    /// Reopen a rejected batch (`planned` again, its errors and unclear time cleared). Whether
+    /// it was rejected.
+    pub(crate) fn reopen_rejected(
+        &self,
+        batch_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.q(self
+            .conn
+            .execute(sql::REOPEN_REJECTED, params![batch_id, ts(now)]))
+            .map(|n| n > 0)
     }
 
     /// Record the extras under a batch's tag that were cancelled at the bank (shown by `stark

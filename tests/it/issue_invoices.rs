@@ -255,6 +255,70 @@ fn a_rejected_batch_is_reported_and_not_retried() {
     assert!(env.truth().invoices.is_empty());
 }
 
+/// `--retry-batch N` reopens a rejected batch once its cause is fixed and sends it in the same
+/// run (looked up by its tag first); it refuses, exit 2, a batch that is not rejected or that
+/// does not exist. `status` says how.
+#[test]
+fn retry_batch_reopens_a_rejected_batch_and_refuses_any_other() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let at = env.at(env.t0 + Duration::minutes(1));
+    at.clone()
+        .env_remove("STARK_PROJECT_ID")
+        .run(["issue-invoices"])
+        .exits(2);
+    let conn = env.ledger_conn();
+    let good: String = conn
+        .query_row("SELECT body FROM batches", [], |r| r.get(0))
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+    v["invoices"][0]["taxId"] = "123.456.789-10".into();
+    conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
+        .unwrap();
+    at.run(["issue-invoices"]).exits(1);
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    assert_eq!(ledger_batch(&env, &tag).0, "rejected");
+    let text = at.run(["status"]).success().stdout();
+    assert!(
+        text.contains("stark issue-invoices --retry-batch 1"),
+        "{text}"
+    );
+    // Unknown batches are refused, and nothing changes.
+    for which in ["7", "stark-nope-c1-b1"] {
+        let out = at.run(["issue-invoices", "--retry-batch", which]).exits(2);
+        assert!(stderr(&out).contains("no batch"), "{}", stderr(&out));
+    }
+    // The cause is fixed (the body the generator should have written).
+    conn.execute("UPDATE batches SET body = ?1", [&good])
+        .unwrap();
+    let out = at.run(["issue-invoices", "--retry-batch", &tag]).success();
+    assert!(stdout(&out).contains("reopened"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "issued");
+    assert_eq!(env.batches_at_bank()[&tag].len(), count as usize);
+    assert!(rows.iter().all(|r| r.0.is_some()));
+    // An issued batch is not rejected: refused, and nothing is sent again.
+    let out = at.run(["issue-invoices", "--retry-batch", "1"]).exits(2);
+    assert!(
+        stderr(&out).contains("is issued, not rejected"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.batches_at_bank()[&tag].len(), count as usize);
+    let out = at
+        .run(["issue-invoices", "--retry-batch", "1", "--new-campaign"])
+        .exits(2);
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn nothing_due_needs_no_key_and_no_network() {
     let env = Env::new(|c| c.pay_rate = 0.0);
