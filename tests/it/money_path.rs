@@ -701,3 +701,29 @@ fn reconcile_leaves_other_integrations_events_undelivered() {
     assert_eq!(again["events_marked"], 0, "{again}");
     assert_eq!(env.truth().undelivered_events, 6);
 }
+
+/// A request-level refusal (the credentials, the clock) exits 2 from `reconcile` as from every
+/// other command, wherever the sweep meets it: listing events, reading the invoice logs, or
+/// sending the transfers (which stay claimed). It used to exit 1 for the last two.
+#[test]
+fn reconcile_exits_2_on_a_request_level_refusal_wherever_it_meets_it() {
+    // (fault, share of invoices paid): the invoice logs are read for unpaid invoices only.
+    for (fault, pay_rate) in [
+        ("event.list:invalid-credentials=1", 1.0),
+        ("invoice.log.list:invalid-access-time=1", 0.0),
+        ("transfer.create:invalid-credentials=1", 1.0),
+        ("transfer.create:invalid-access-time=1", 1.0),
+    ] {
+        let env = Env::new(|c| c.pay_rate = pay_rate);
+        let issued = issue(&env);
+        let n = if pay_rate > 0.0 { issued } else { 0 };
+        env.advance(Duration::hours(1));
+        env.faults(&[fault]);
+        let out = run(&env, &["reconcile"]).exits(2);
+        assert!(out.stderr().contains("hint:"), "{fault}: {}", out.stderr());
+        assert_eq!(env.truth().transfers.len(), 0, "{fault}");
+        env.faults(&[]);
+        settle(&env);
+        assert_eq!(env.assert_money_invariants().paid, n, "{fault}");
+    }
+}
