@@ -134,6 +134,10 @@ pub struct StaleCredit {
     pub age_minutes: i64,
     /// Status of the latest transfer attempt, if any.
     pub transfer_status: Option<String>,
+    /// The latest attempt may have been sent, the bank refuses it (not as a duplicate) and
+    /// does not list it: `transfer-credited --retry` asks the bank and, when it holds nothing
+    /// live for the invoice, opens a new attempt. Otherwise nothing to do but wait.
+    pub retry_opens_new_attempt: bool,
 }
 
 /// Build the report from the ledger at business time `now`.
@@ -198,6 +202,9 @@ fn stale_credit(c: &UnsettledCredit, now: DateTime<Utc>) -> StaleCredit {
         recorded_at: c.recorded_at.clone(),
         age_minutes: (now - c.recorded).num_minutes(),
         transfer_status: c.transfer_status.clone(),
+        retry_opens_new_attempt: c.transfer_status.as_deref() == Some("sending")
+            && crate::payout::last_refusal(c.transfer_errors.as_deref())
+                == crate::payout::LastRefusal::Element,
     }
 }
 
@@ -306,6 +313,7 @@ mod tests {
             recorded_at: "2025-03-01T09:00:30.000000Z".into(),
             recorded: t("2025-03-01T09:00:30Z"),
             transfer_status: Some("processing".into()),
+            transfer_errors: None,
         };
         let s = stale_credit(&c, now);
         assert_eq!(s.age_minutes, 179, "whole minutes, rounded down");

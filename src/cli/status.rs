@@ -246,14 +246,21 @@ fn render_attention(r: &StatusReport, out: &mut String) {
         "stale credits",
         &a.stale_credits,
         |s| {
+            let mut detail = format!(
+                "recorded {} min ago, transfer: {}",
+                s.age_minutes,
+                s.transfer_status.as_deref().unwrap_or("none")
+            );
+            if s.retry_opens_new_attempt {
+                detail.push_str(&format!(
+                    "; the bank refuses it and does not hold it: stark transfer-credited --retry {} asks the bank and, if it holds nothing live, opens a new attempt",
+                    s.invoice_id
+                ));
+            }
             [
                 format!("invoice {}", s.invoice_id),
                 format_brl(s.net),
-                format!(
-                    "recorded {} min ago, transfer: {}",
-                    s.age_minutes,
-                    s.transfer_status.as_deref().unwrap_or("none")
-                ),
+                detail,
             ]
         },
     );

@@ -240,6 +240,8 @@ pub(crate) struct UnsettledCredit {
     pub recorded: DateTime<Utc>,
     /// Status of the latest transfer attempt, if any.
     pub transfer_status: Option<String>,
+    /// The errors noted on the latest transfer attempt, as stored.
+    pub transfer_errors: Option<String>,
 }
 
 /// The queries the report runs, by name (`tests/it/status.rs` checks each plan).
@@ -262,6 +264,7 @@ pub mod sql {
     /// Ours, not skipped, recorded before the cutoff, no successful transfer.
     pub const STALE_CREDITS: &str = "SELECT c.invoice_id, c.net, c.recorded_at,
                 (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
+                (SELECT t.errors FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
                 COUNT(*) OVER ()
          FROM credits c
          WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
@@ -417,7 +420,7 @@ impl Db<'_> {
         self.group(
             sql::STALE_CREDITS,
             params![ts(cutoff), bound(limit)],
-            4,
+            5,
             |r| {
                 let recorded_at: String = r.get(2)?;
                 Ok(UnsettledCredit {
@@ -426,6 +429,7 @@ impl Db<'_> {
                     recorded: parse_ts(&recorded_at)?,
                     recorded_at,
                     transfer_status: r.get(3)?,
+                    transfer_errors: r.get(4)?,
                 })
             },
         )
