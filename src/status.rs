@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::ledger::campaigns::BatchStatus;
-use crate::ledger::report::{CampaignProgress, UnsettledCredit};
+use crate::ledger::report::{CampaignProgress, TransferIssueKind, UnsettledCredit};
 use crate::ledger::ts;
 use crate::ledger::{Db, LedgerError};
 
@@ -158,8 +158,8 @@ pub fn report(
             total: stale.total,
             items: stale.items.iter().map(|c| stale_credit(c, now)).collect(),
         },
-        failed_transfers: db.failed_transfer_issues(cap)?,
-        rejected_transfers: db.rejected_transfer_issues(cap)?,
+        failed_transfers: db.transfer_issues(TransferIssueKind::Failed, cap)?,
+        rejected_transfers: db.transfer_issues(TransferIssueKind::Rejected, cap)?,
         ..Attention::default()
     };
     // Only asked for when there are any (their number is already in the totals).

@@ -128,6 +128,24 @@ pub struct TransferIssue {
     pub updated_at: String,
 }
 
+/// Which transfer attempts [`Db::transfer_issues`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransferIssueKind {
+    /// The bank failed it, and no later attempt succeeded.
+    Failed,
+    /// The API refused it (400): it waits for the operator.
+    Rejected,
+}
+
+impl TransferIssueKind {
+    fn sql(self) -> &'static str {
+        match self {
+            TransferIssueKind::Failed => sql::FAILED_TRANSFERS,
+            TransferIssueKind::Rejected => sql::REJECTED_TRANSFERS,
+        }
+    }
+}
+
 /// A credit, as listed among foreign or skipped credits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CreditRow {
@@ -417,48 +435,26 @@ impl Db<'_> {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<Group<UnsettledCredit>, LedgerError> {
-        self.group(
-            sql::STALE_CREDITS,
-            params![ts(cutoff), bound(limit)],
-            5,
-            |r| {
-                let recorded_at: String = r.get(2)?;
-                Ok(UnsettledCredit {
-                    invoice_id: r.get(0)?,
-                    net: r.get(1)?,
-                    recorded: parse_ts(&recorded_at)?,
-                    recorded_at,
-                    transfer_status: r.get(3)?,
-                    transfer_errors: r.get(4)?,
-                })
-            },
-        )
+        self.group(sql::STALE_CREDITS, params![ts(cutoff), bound(limit)], |r| {
+            let recorded_at: String = r.get(2)?;
+            Ok(UnsettledCredit {
+                invoice_id: r.get(0)?,
+                net: r.get(1)?,
+                recorded: parse_ts(&recorded_at)?,
+                recorded_at,
+                transfer_status: r.get(3)?,
+                transfer_errors: r.get(4)?,
+            })
+        })
     }
 
-    /// Transfers the bank failed with no later successful attempt, in claim order.
-    pub(crate) fn failed_transfer_issues(
+    /// Transfer attempts that wait for the operator, of one kind, in claim order.
+    pub(crate) fn transfer_issues(
         &self,
+        kind: TransferIssueKind,
         limit: usize,
     ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.group(
-            sql::FAILED_TRANSFERS,
-            params![bound(limit)],
-            6,
-            transfer_issue,
-        )
-    }
-
-    /// Transfers the API refused, in claim order.
-    pub(crate) fn rejected_transfer_issues(
-        &self,
-        limit: usize,
-    ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.group(
-            sql::REJECTED_TRANSFERS,
-            params![bound(limit)],
-            6,
-            transfer_issue,
-        )
+        self.capped(kind.sql(), limit, transfer_issue)
     }
 
     /// The first `limit` foreign credits, oldest first (their number is in
@@ -472,7 +468,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<CreditRow>, LedgerError> {
-        self.group(sql::SKIPPED_CREDITS, params![bound(limit)], 5, credit_row)
+        self.capped(sql::SKIPPED_CREDITS, limit, credit_row)
     }
 
     /// Batches of every campaign in `status`, by campaign and slot.
@@ -484,7 +480,6 @@ impl Db<'_> {
         self.group(
             sql::BATCHES_IN_STATUS,
             params![status.as_str(), bound(limit)],
-            5,
             |r| {
                 Ok(BatchIssue {
                     campaign_id: r.get(0)?,
@@ -502,7 +497,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<PaidTwice>, LedgerError> {
-        self.group(sql::PAID_MORE_THAN_ONCE, params![bound(limit)], 4, |r| {
+        self.capped(sql::PAID_MORE_THAN_ONCE, limit, |r| {
             Ok(PaidTwice {
                 invoice_id: r.get(0)?,
                 transfers: r.get(1)?,
@@ -514,7 +509,7 @@ impl Db<'_> {
 
     /// Open batches of every campaign, by campaign and slot.
     pub(crate) fn open_batch_rows(&self, limit: usize) -> Result<Group<OpenBatch>, LedgerError> {
-        self.group(sql::OPEN_BATCH_ROWS, params![bound(limit)], 7, |r| {
+        self.capped(sql::OPEN_BATCH_ROWS, limit, |r| {
             Ok(OpenBatch {
                 campaign_id: r.get(0)?,
                 batch: r.get::<_, u32>(1)? + 1,
@@ -532,7 +527,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<CancelledExtra>, LedgerError> {
-        self.group(sql::CANCELLED_EXTRAS, params![bound(limit)], 6, |r| {
+        self.capped(sql::CANCELLED_EXTRAS, limit, |r| {
             Ok(CancelledExtra {
                 campaign_id: r.get(0)?,
                 batch: r.get::<_, u32>(1)? + 1,
@@ -581,16 +576,27 @@ impl Db<'_> {
 }
 
 impl Db<'_> {
-    /// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
+    /// Run an attention query: its last column is `COUNT(*) OVER ()` (the count before
+    /// LIMIT), its only parameter the LIMIT.
+    fn capped<T>(
+        &self,
+        sql: &str,
+        limit: usize,
+        f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Group<T>, LedgerError> {
+        self.group(sql, params![bound(limit)], f)
+    }
+
+    /// Run a query whose last column is `COUNT(*) OVER ()` (the count before LIMIT).
     fn group<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
-        total_col: usize,
         f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Group<T>, LedgerError> {
         self.q((|| {
             let mut stmt = self.conn.prepare_cached(sql)?;
+            let total_col = stmt.column_count().saturating_sub(1);
             let mut rows = stmt.query(params)?;
             let mut g = Group::default();
             while let Some(r) = rows.next()? {
