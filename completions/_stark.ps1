@@ -96,6 +96,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--min-amount', '--min-amount', [CompletionResultType]::ParameterName, 'Smallest invoice amount, in reais (new campaigns only)')
             [CompletionResult]::new('--max-amount', '--max-amount', [CompletionResultType]::ParameterName, 'Largest invoice amount, in reais (new campaigns only)')
             [CompletionResult]::new('--settle', '--settle', [CompletionResultType]::ParameterName, 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again')
+            [CompletionResult]::new('--retry-batch', '--retry-batch', [CompletionResultType]::ParameterName, 'Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run (looked up by its tag first): its number in the latest campaign, or its tag')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
             [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')

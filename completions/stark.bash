@@ -479,7 +479,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__issue__subcmd__invoices)
-            opts="-q -v -h -V --every --for --min --max --min-amount --max-amount --new-campaign --force --catch-up --settle --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --every --for --min --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -510,6 +510,10 @@ _stark() {
                     return 0
                     ;;
                 --settle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-batch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -90,6 +90,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --min-amount 'Smallest invoice amount, in reais (new campaigns only)'
             cand --max-amount 'Largest invoice amount, in reais (new campaigns only)'
             cand --settle 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again'
+            cand --retry-batch 'Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run (looked up by its tag first): its number in the latest campaign, or its tag'
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'

@@ -78,6 +78,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max -d 'M
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min-amount -d 'Smallest invoice amount, in reais (new campaigns only)' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max-amount -d 'Largest invoice amount, in reais (new campaigns only)' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l settle -d 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l retry-batch -d 'Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run (looked up by its tag first): its number in the latest campaign, or its tag' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r

@@ -123,6 +123,17 @@ pub(crate) enum Outcome {
         batch: u32,
         of: u32,
     },
+    /// An issued batch looked up again found invoices beyond it under its tag (the bank
+    /// applied a POST of it late): `cancelled` unpaid ones cancelled, `adopted` already paid
+    /// ones recorded as ours (forwarded like any other).
+    LateCopies {
+        campaign: i64,
+        batch: u32,
+        of: u32,
+        tag: String,
+        cancelled: u32,
+        adopted: u32,
+    },
     /// An earlier attempt had no clear answer and the bank holds nothing under the tag yet:
     /// not sent again before `until` (the end of the settle window).
     Settling {
@@ -228,6 +239,17 @@ impl fmt::Display for Outcome {
                 f,
                 "batch {batch}/{of} ({tag}): an earlier attempt had no clear answer and nothing is at the bank yet; not sent again before {until}"
             ),
+            Outcome::LateCopies {
+                batch,
+                of,
+                tag,
+                cancelled,
+                adopted,
+                ..
+            } => write!(
+                f,
+                "batch {batch}/{of} ({tag}): the bank applied it again after it was issued: {cancelled} extra invoices cancelled, {adopted} already paid recorded as ours (forwarded like any other)"
+            ),
             Outcome::Missed { batch, of, .. } => write!(
                 f,
                 "batch {batch}/{of}: its window passed without a run; recorded as missed (--catch-up issues it)"
@@ -261,6 +283,20 @@ pub(crate) enum IssueError {
         batch: u32,
         tag: String,
     },
+    /// `--retry-batch` named a batch the ledger does not have.
+    #[error("no batch {which} in this ledger (`stark status` lists the batches)")]
+    UnknownBatch { which: String },
+    /// `--retry-batch` named a batch that was not rejected: only a batch the bank refused
+    /// element by element is known to be absent there, and reopened.
+    #[error(
+        "batch {batch} of campaign c{campaign} ({tag}) is {status}, not rejected: only a rejected batch can be retried"
+    )]
+    NotRejected {
+        campaign: i64,
+        batch: u32,
+        tag: String,
+        status: &'static str,
+    },
     /// The bank refused the request as a whole (credentials, clock, IP...): nothing was done
     /// and the batch stays open for the next run once the setup is fixed.
     #[error(
@@ -289,6 +325,8 @@ impl IssueError {
             IssueError::Campaign(_)
                 | IssueError::StillRunning { .. }
                 | IssueError::OpenBatch { .. }
+                | IssueError::UnknownBatch { .. }
+                | IssueError::NotRejected { .. }
                 | IssueError::Refused { .. }
         )
     }
@@ -372,10 +410,15 @@ fn split_extras(
 }
 
 /// Cancel the extras that are still `created`. Those already paid (or whose cancel fails)
-/// are ours all the same: returned, to be recorded and forwarded like any other.
-async fn cancel_extras<B: Bank>(bank: &B, tag: &str, extras: Vec<Invoice>) -> (Vec<Invoice>, u32) {
+/// are ours all the same: returned first, to be recorded and forwarded like any other; the
+/// cancelled ones second, to be recorded as cancelled.
+async fn cancel_extras<B: Bank>(
+    bank: &B,
+    tag: &str,
+    extras: Vec<Invoice>,
+) -> (Vec<Invoice>, Vec<Invoice>) {
     let mut kept = Vec::new();
-    let mut cancelled = 0;
+    let mut cancelled = Vec::new();
     for inv in extras {
         if inv.status != "created" {
             kept.push(inv);
@@ -384,7 +427,7 @@ async fn cancel_extras<B: Bank>(bank: &B, tag: &str, extras: Vec<Invoice>) -> (V
         match bank.cancel_invoice(&inv.id).await {
             Ok(()) => {
                 tracing::warn!(%tag, id = %inv.id, "cancelled an extra invoice under the batch's tag");
-                cancelled += 1;
+                cancelled.push(inv);
             }
             Err(e) => {
                 tracing::warn!(%tag, id = %inv.id, error = %e, "could not cancel an extra invoice; keeping it");
@@ -427,6 +470,82 @@ pub fn is_batch_tag(ledger_id: &str, tag: &str) -> bool {
     matches!(rest.split_once("-b"), Some((c, b)) if digits(c) && digits(b))
 }
 
+/// A batch as `issue-invoices --retry-batch` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchRef {
+    /// Batch N (1-based) of the latest campaign.
+    Number(u32),
+    /// A batch tag (`stark-<ledger>-c<C>-b<N>`), of any campaign.
+    Tag(String),
+}
+
+impl BatchRef {
+    /// A number is a batch of the latest campaign; anything else is a tag.
+    pub fn parse(s: &str) -> Result<BatchRef, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("name a batch: its number (1, 2, ...) or its tag".into());
+        }
+        match s.parse::<u32>() {
+            Ok(0) => Err("batches are numbered from 1".into()),
+            Ok(n) => Ok(BatchRef::Number(n)),
+            Err(_) if s.bytes().all(|b| b.is_ascii_digit()) => Err(format!("{s} is too large")),
+            Err(_) => Ok(BatchRef::Tag(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for BatchRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchRef::Number(n) => write!(f, "{n} of the latest campaign"),
+            BatchRef::Tag(tag) => f.write_str(tag),
+        }
+    }
+}
+
+/// Whether `--retry-batch` may reopen a batch in this status: only a rejected one (a
+/// per-element 400 proved the bank holds nothing of it). An open batch is resumed anyway, an
+/// issued one is done, a missed one is `--catch-up`'s.
+fn may_reopen(status: BatchStatus) -> bool {
+    status == BatchStatus::Rejected
+}
+
+/// `issue-invoices --retry-batch`: reopen a rejected batch once its cause is fixed; the tick
+/// that follows resumes it like any open batch (looked up by its tag first, then sent with its
+/// stored body). Refused for an unknown batch and for one that is not rejected.
+pub(crate) fn reopen_rejected(
+    ledger: &mut Ledger,
+    which: &BatchRef,
+    now: DateTime<Utc>,
+) -> Result<Batch, IssueError> {
+    let unknown = || IssueError::UnknownBatch {
+        which: which.to_string(),
+    };
+    ledger.write(|tx| {
+        let batch = match which {
+            BatchRef::Tag(tag) => tx.batch_by_tag(tag)?,
+            BatchRef::Number(n) => match tx.latest_campaign()? {
+                Some(c) => tx.batch_by_slot(c.id, n - 1)?,
+                None => None,
+            },
+        };
+        let Some(batch) = batch else {
+            return Err(unknown());
+        };
+        if !may_reopen(batch.status) || !tx.reopen_rejected(batch.id, now)? {
+            return Err(IssueError::NotRejected {
+                campaign: batch.campaign_id,
+                batch: batch.slot + 1,
+                tag: batch.tag.clone(),
+                status: batch.status.as_str(),
+            });
+        }
+        tracing::info!(tag = %batch.tag, "reopened a rejected batch");
+        Ok(batch)
+    })
+}
+
 /// One cron tick: load the campaign (ledger) → decide what is missed, claimed and due (pure) →
 /// claim it (ledger), then send what must be sent (bank + ledger).
 ///
@@ -448,10 +567,13 @@ where
     let now = clock.now();
     let plan = plan(ledger, now, rng, opts)?;
     let mut sent = Vec::with_capacity(plan.to_send.len());
-    if !plan.to_send.is_empty() {
+    if !plan.to_send.is_empty() || !plan.recheck.is_empty() {
         let bank = bank()?;
         for (c, b) in &plan.to_send {
             sent.push(send_batch(ledger, &bank, c, b, now, opts).await?);
+        }
+        for (c, b, until) in &plan.recheck {
+            sent.extend(recheck_batch(ledger, &bank, c, b, *until, now).await?);
         }
     }
     Ok(plan.report(sent))
@@ -463,6 +585,9 @@ struct Plan {
     /// Batches to send, with their campaigns, in order: open ones of earlier campaigns, open
     /// ones from earlier ticks, then this tick's claims.
     to_send: Vec<(Campaign, Batch)>,
+    /// Issued batches the bank may still apply again, to look up once more (with the time
+    /// after which one more look ends their recheck).
+    recheck: Vec<(Campaign, Batch, DateTime<Utc>)>,
     /// Missed slots, then why nothing is due (only when nothing is sent).
     notes: Vec<Outcome>,
     /// The campaign is over and nothing was left to send.
@@ -548,12 +673,19 @@ fn plan(
             }
         }
         notes.extend(decision.idle.map(|idle| nothing_due(&c, idle)));
+        let mut recheck = Vec::new();
+        for (b, until) in tx.batches_to_recheck()? {
+            if let Some(bc) = tx.campaign(b.campaign_id)? {
+                recheck.push((bc, b, until));
+            }
+        }
         let complete = match decision.complete {
             true => Some(completion(&c, &tx.batches(c.id)?)),
             false => None,
         };
         Ok(Plan {
             to_send,
+            recheck,
             notes,
             complete,
         })
@@ -890,6 +1022,10 @@ async fn send_batch<B: Bank>(
     let resumed = batch.attempts > 1;
     let body = batch.body.as_deref().unwrap_or_default();
     let mut unclear_since = batch.unclear_since;
+    // A POST of the batch had no clear answer (in an earlier tick, or in this one): the bank
+    // may apply it after the batch is issued, so issued batches are looked up again for a
+    // while (`recheck_batch`).
+    let mut had_unclear = batch.unclear_since.is_some();
     let mut found: BTreeMap<String, Invoice> = BTreeMap::new();
     let mut last_error: Option<String> = None;
     let mut attempt = 0;
@@ -946,6 +1082,7 @@ async fn send_batch<B: Bank>(
                     Err(ApiError::Rejected { errors, .. }) => Answer::Refused(errors),
                     Err(e) => {
                         let ambiguous = e.is_ambiguous();
+                        had_unclear |= ambiguous;
                         tracing::warn!(tag = %batch.tag, error = %e, ambiguous, "invoice POST failed");
                         if !ambiguous {
                             ledger.db().mark_unclear(batch.id, None)?;
@@ -978,7 +1115,17 @@ async fn send_batch<B: Bank>(
                 let (mut keep, extras) = split_extras(&batch.tag, batch.invoice_count, invoices);
                 let (paid, cancelled) = cancel_extras(bank, &batch.tag, extras).await;
                 keep.extend(paid);
-                return record_issued(ledger, c, &batch, &keep, now, resumed, cancelled);
+                let recheck_until = had_unclear.then(|| now + opts.settle);
+                return record_issued(
+                    ledger,
+                    c,
+                    &batch,
+                    &keep,
+                    now,
+                    resumed,
+                    &cancelled,
+                    recheck_until,
+                );
             }
             Step::File(errors) => {
                 ledger.db().mark_rejected(batch.id, &errors, now)?;
@@ -1028,6 +1175,77 @@ async fn send_batch<B: Bank>(
     }
 }
 
+/// The invoices under an issued batch's tag that are live (not cancelled) and unknown to the
+/// ledger: copies the bank applied after the batch was issued.
+fn late_copies(listed: Vec<Invoice>, known: &HashSet<String>) -> Vec<Invoice> {
+    listed
+        .into_iter()
+        .filter(|i| i.status != "canceled" && !known.contains(&i.id))
+        .collect()
+}
+
+/// Whether this look at an issued batch is the last one: the first made at or after the end
+/// of its recheck window.
+fn recheck_done(until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now >= until
+}
+
+/// Look an issued batch up again by its tag: copies applied late are cancelled while unpaid
+/// and recorded as ours once paid (so they are forwarded). Done while its window lasts and
+/// once after it; a lookup that fails is made again by the next tick. Reports only what it
+/// found.
+async fn recheck_batch<B: Bank>(
+    ledger: &mut Ledger,
+    bank: &B,
+    c: &Campaign,
+    batch: &Batch,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<Outcome>, IssueError> {
+    let listed = match bank.invoices_by_tag(&batch.tag).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            tracing::warn!(tag = %batch.tag, error = %e, "could not look an issued batch up again; the next run does");
+            return Ok(None);
+        }
+    };
+    let mut known = HashSet::new();
+    {
+        let db = ledger.db();
+        for inv in &listed {
+            if db.invoice_known(&inv.id)? {
+                known.insert(inv.id.clone());
+            }
+        }
+    }
+    let late = late_copies(listed, &known);
+    let (paid, cancelled) = cancel_extras(bank, &batch.tag, late).await;
+    let adopted = ledger.write(|tx| {
+        tx.record_cancelled(batch.id, &cancelled, now)?;
+        let mut adopted = 0;
+        for inv in &paid {
+            adopted += u32::from(tx.adopt_late_copy(batch, inv, now)?);
+        }
+        if recheck_done(until, now) {
+            tx.set_recheck(batch.id, None)?;
+        }
+        Ok::<_, LedgerError>(adopted)
+    })?;
+    if cancelled.is_empty() && adopted == 0 {
+        return Ok(None);
+    }
+    tracing::warn!(tag = %batch.tag, cancelled = cancelled.len(), adopted, "late copies under an issued batch's tag");
+    Ok(Some(Outcome::LateCopies {
+        campaign: c.id,
+        batch: batch.slot + 1,
+        of: c.slots(),
+        tag: batch.tag.clone(),
+        cancelled: cancelled.len() as u32,
+        adopted,
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn record_issued(
     ledger: &mut Ledger,
     c: &Campaign,
@@ -1035,9 +1253,15 @@ fn record_issued(
     invoices: &[Invoice],
     now: DateTime<Utc>,
     resumed: bool,
-    cancelled: u32,
+    cancelled: &[Invoice],
+    recheck_until: Option<DateTime<Utc>>,
 ) -> Result<Outcome, IssueError> {
-    let matched = ledger.write(|tx| tx.mark_issued(batch.id, invoices, now))?;
+    let matched = ledger.write(|tx| {
+        tx.record_cancelled(batch.id, cancelled, now)?;
+        let matched = tx.mark_issued(batch.id, invoices, now)?;
+        tx.set_recheck(batch.id, recheck_until)?;
+        Ok::<_, LedgerError>(matched)
+    })?;
     if matched != batch.invoice_count as usize || invoices.len() != batch.invoice_count as usize {
         tracing::warn!(tag = %batch.tag, expected = batch.invoice_count, got = invoices.len(), matched, "the bank's batch differs from the planned one");
     }
@@ -1049,7 +1273,7 @@ fn record_issued(
         invoices: invoices.len() as u32,
         amount: invoices.iter().map(nominal).sum(),
         resumed,
-        cancelled,
+        cancelled: cancelled.len() as u32,
     })
 }
 
@@ -1070,6 +1294,51 @@ mod tests {
             "status": "created", "created": "2026-03-02T00:00:08.000000+00:00"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn late_copies_are_the_live_invoices_the_ledger_does_not_know() {
+        let mut cancelled = invoice("x2");
+        cancelled.status = "canceled".into();
+        let mut paid = invoice("x3");
+        paid.status = "paid".into();
+        let listed = vec![invoice("a1"), invoice("x1"), cancelled, paid, invoice("c1")];
+        // a1 is the batch's, c1 an extra cancelled earlier (both known to the ledger).
+        let known: HashSet<String> = ["a1", "c1"].into_iter().map(String::from).collect();
+        let late: Vec<String> = late_copies(listed, &known)
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(late, ["x1", "x3"], "unpaid or paid, never a cancelled one");
+        assert!(late_copies(vec![invoice("a1")], &known).is_empty());
+        // Looked up while the window lasts, and once at or after its end.
+        let until = t("2026-03-02T00:11:00Z");
+        assert!(!recheck_done(until, t("2026-03-02T00:10:59Z")));
+        assert!(recheck_done(until, until));
+        assert!(recheck_done(until, t("2026-03-02T03:00:00Z")));
+    }
+
+    #[test]
+    fn retry_batch_names_a_number_or_a_tag_and_reopens_only_a_rejected_batch() {
+        assert_eq!(BatchRef::parse("3"), Ok(BatchRef::Number(3)));
+        assert_eq!(BatchRef::parse(" 12 "), Ok(BatchRef::Number(12)));
+        assert_eq!(
+            BatchRef::parse("stark-abc123-c2-b4"),
+            Ok(BatchRef::Tag("stark-abc123-c2-b4".into()))
+        );
+        for bad in ["", "0", "99999999999"] {
+            assert!(BatchRef::parse(bad).is_err(), "{bad:?}");
+        }
+        use BatchStatus::*;
+        for (status, reopen) in [
+            (Rejected, true),
+            (Planned, false),
+            (Sending, false),
+            (Issued, false),
+            (Missed, false),
+        ] {
+            assert_eq!(may_reopen(status), reopen, "{status:?}");
+        }
     }
 
     #[test]

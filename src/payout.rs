@@ -252,22 +252,41 @@ pub(crate) async fn retry<B: Bank>(
     now: DateTime<Utc>,
     opts: &PayoutOptions,
 ) -> Result<u32, RetryError> {
+    let live = |external_id: String, status| RetryError::Live {
+        invoice: invoice_id.to_string(),
+        external_id,
+        status,
+    };
     let refuse_if_paying = |tx: &Db<'_>| -> Result<(), RetryError> {
         if let Some((external_id, status)) = tx.paying_transfer(invoice_id)? {
-            return Err(RetryError::Live {
-                invoice: invoice_id.to_string(),
-                external_id,
-                status,
-            });
+            return Err(live(external_id, status));
         }
         Ok(())
     };
-    {
+    // A row that may have been sent and that the bank keeps refusing (not as a duplicate) is
+    // the one open attempt the operator may close: once the bank shows nothing live for the
+    // invoice, it is filed `rejected` and a new attempt claimed.
+    let unresolved = {
         let db = ledger.db();
         db.transferable_net(invoice_id)?
             .ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
-        refuse_if_paying(&db)?;
-    }
+        match db.paying_transfer(invoice_id)? {
+            None => None,
+            Some((external_id, TransferStatus::Sending)) => {
+                match db.transfer_by_external_id(&external_id)? {
+                    Some(row)
+                        if row.transfer_id.is_none()
+                            && last_refusal(db.transfer_errors(row.id)?.as_deref())
+                                == LastRefusal::Element =>
+                    {
+                        Some((row.id, external_id))
+                    }
+                    _ => return Err(live(external_id, TransferStatus::Sending)),
+                }
+            }
+            Some((external_id, status)) => return Err(live(external_id, status)),
+        }
+    };
     let tag = transfer_tag(invoice_id);
     let tags = [tag.as_str()];
     let held = with_retries(opts, || bank.transfers_by_tags(&tags))
@@ -289,6 +308,14 @@ pub(crate) async fn retry<B: Bank>(
         let net = tx
             .transferable_net(invoice_id)?
             .ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
+        if let Some((id, external_id)) = &unresolved {
+            let wall = crate::ledger::lease::wall_now();
+            if !tx.close_unresolved_transfer(*id, wall, now)? {
+                // Taken by a run meanwhile, or resolved: decide again next time.
+                return Err(live(external_id.clone(), TransferStatus::Sending));
+            }
+            tracing::warn!(invoice = %invoice_id, %external_id, "closed an attempt the bank refuses and does not hold; claiming a new one");
+        }
         refuse_if_paying(tx)?;
         let attempt = tx.transfer_attempts(invoice_id)? + 1;
         claim_attempt(tx, invoice_id, attempt, net, now)?;
@@ -614,10 +641,9 @@ fn next(at: Attempt, answer: &Answer) -> Step {
             missing,
         } => match missing {
             Ok(0) => Step::Done,
-            Ok(_) if at.maybe_sent || says_duplicate(errors) => Step::GiveUp(format!(
-                "rejected ({}), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again",
-                format_codes(errors)
-            )),
+            Ok(_) if at.maybe_sent || says_duplicate(errors) => {
+                Step::GiveUp(refused_maybe_sent_note(errors))
+            }
             Ok(_) => Step::FileRejected(errors.clone()),
             // Cannot tell a duplicate from a real refusal: keep it open.
             Err(le) => Step::GiveUp(format!("rejected, and the lookup failed: {le}")),
@@ -627,6 +653,47 @@ fn next(at: Attempt, answer: &Answer) -> Step {
             Ok(0) => Step::Done,
             Ok(_) => retry_or_give_up(post),
         },
+    }
+}
+
+/// The note's middle, between the codes the bank refused with and the rest.
+const REFUSED_MAYBE_SENT: &str =
+    "), but it may have been sent before and the bank does not list it yet";
+
+/// The note on a row that may have been sent and whose resend the bank refused: it stays
+/// open ([`last_refusal`] reads it back).
+fn refused_maybe_sent_note(errors: &[ApiErrorItem]) -> String {
+    format!(
+        "rejected ({}{REFUSED_MAYBE_SENT}: it stays open and is looked up again",
+        format_codes(errors)
+    )
+}
+
+/// What the note on an open transfer row says of the bank's last answer to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastRefusal {
+    /// No refusal noted (no answer yet, or an unclear one): wait, it is looked up again.
+    None,
+    /// The bank said its `externalId` is taken: it holds it, whatever its lists show.
+    Duplicate,
+    /// The bank refused the element for what it is, and does not list it: if it holds
+    /// nothing live for the invoice, the operator's `--retry` closes it and opens a new
+    /// attempt.
+    Element,
+}
+
+/// Read the note [`refused_maybe_sent_note`] wrote (the stored `errors` of a row).
+pub(crate) fn last_refusal(note: Option<&str>) -> LastRefusal {
+    let codes = note
+        .and_then(|n| n.strip_prefix("rejected ("))
+        .and_then(|rest| rest.split_once(REFUSED_MAYBE_SENT))
+        .map(|(codes, _)| codes);
+    match codes {
+        None => LastRefusal::None,
+        Some(codes) if codes.split(", ").any(|c| c == "invalidExternalId") => {
+            LastRefusal::Duplicate
+        }
+        Some(_) => LastRefusal::Element,
     }
 }
 
@@ -1080,6 +1147,50 @@ mod tests {
 
     /// Only a 400 with errors or a connection that never opened proves nothing was done: every
     /// other answer to a create (a proxy's or CDN's 4xx included) is looked up before any resend.
+    /// The note a refused maybe-sent row keeps tells the operator's retry what the bank said:
+    /// a duplicate `externalId` (it holds the transfer: never retried) or a refusal of the
+    /// element (a new attempt once the bank shows nothing live).
+    #[test]
+    fn the_note_of_a_refused_maybe_sent_row_reads_back_as_its_last_refusal() {
+        let items = |codes: &[&str]| -> Vec<ApiErrorItem> {
+            codes
+                .iter()
+                .map(|c| ApiErrorItem {
+                    code: c.to_string(),
+                    message: "Element 0: x".into(),
+                })
+                .collect()
+        };
+        let read = |codes: &[&str]| last_refusal(Some(&refused_maybe_sent_note(&items(codes))));
+        assert_eq!(read(&["invalidTaxId"]), LastRefusal::Element);
+        assert_eq!(
+            read(&["invalidAmount", "invalidTaxId"]),
+            LastRefusal::Element
+        );
+        assert_eq!(read(&["invalidExternalId"]), LastRefusal::Duplicate);
+        assert_eq!(
+            read(&["invalidTaxId", "invalidExternalId"]),
+            LastRefusal::Duplicate
+        );
+        for other in [
+            None,
+            Some("timed out after 30s; lookup: connection reset"),
+            Some("rejected, and the lookup failed: 503"),
+            Some(r#"[{"code":"invalidTaxId","message":"Element 0: x"}]"#),
+        ] {
+            assert_eq!(last_refusal(other), LastRefusal::None, "{other:?}");
+        }
+        // The step table's note is this one.
+        let step = next(
+            sent_before(1, 1),
+            &looked_up(rejected("invalidTaxId"), Ok(1)),
+        );
+        let Step::GiveUp(note) = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(last_refusal(Some(&note)), LastRefusal::Element);
+    }
+
     #[test]
     fn every_other_failure_of_a_create_is_looked_up_first() {
         let status = |status: u16| ApiError::Status {

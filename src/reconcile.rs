@@ -111,7 +111,10 @@ pub(crate) async fn run<B: Bank>(
     sweep_events(ledger, bank, now, opts, &mut report, progress).await?;
     if let Err(e) = check_invoices(ledger, bank, now, &mut report).await {
         match e {
-            ReconcileError::Api(api) => report.errors.push(format!("checking invoice logs: {api}")),
+            // A refusal of the request as a whole (the setup) stops the run: exit 2.
+            ReconcileError::Api(api) if !api.is_request_level() => {
+                report.errors.push(format!("checking invoice logs: {api}"))
+            }
             other => return Err(other),
         }
     }

@@ -12,14 +12,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::ledger::campaigns::BatchStatus;
-use crate::ledger::report::{CampaignProgress, UnsettledCredit};
+use crate::ledger::report::{CampaignProgress, TransferIssueKind, UnsettledCredit};
 use crate::ledger::ts;
 use crate::ledger::{Db, LedgerError};
 
 pub use crate::ledger::decoding::{IncompleteCredit, UndecodedEvent};
 pub use crate::ledger::report::{
-    BatchIssue, CreditRow, CreditTotals, Group, InvoiceRow, MoneyTotals, StatusTotal, StoredErrors,
-    TransferIssue, TransferListRow, TransferTotal,
+    BatchIssue, CancelledExtra, CreditRow, CreditTotals, Group, InvoiceRow, MoneyTotals, OpenBatch,
+    PaidTwice, StatusTotal, StoredErrors, TransferIssue, TransferListRow, TransferTotal,
 };
 
 /// How many rows each attention list shows at most (the total is always counted).
@@ -54,6 +54,24 @@ pub struct StatusReport {
     /// Transfers by status.
     pub transfers: Vec<TransferTotal>,
     pub attention: Attention,
+    /// What the operator may want to know but need not act on.
+    pub notes: Notes,
+}
+
+/// Facts shown so that nothing is hidden, that wait for nobody: the next tick resumes every
+/// open batch (of any campaign), and cancelled extras are settled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notes {
+    /// Open batches (`planned` or `sending`) of every campaign, not only the latest.
+    pub open_batches: Group<OpenBatch>,
+    /// Invoices found under a batch's tag beyond one batch's worth, cancelled while unpaid.
+    pub cancelled_extras: Group<CancelledExtra>,
+}
+
+impl Notes {
+    pub fn is_empty(&self) -> bool {
+        self.open_batches.is_empty() && self.cancelled_extras.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,6 +95,9 @@ pub struct CampaignStatus {
 /// Everything that waits for the operator (or for a run that has not happened).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Attention {
+    /// Invoices of ours with more than one live transfer at the bank (as far as the ledger
+    /// knows): paid, or being paid, more than once.
+    pub paid_more_than_once: Group<PaidTwice>,
     /// Credits of ours older than the stale limit without a successful transfer.
     pub stale_credits: Group<StaleCredit>,
     /// Transfers the bank failed, with no later successful attempt.
@@ -100,7 +121,8 @@ pub struct Attention {
 
 impl Attention {
     pub fn is_empty(&self) -> bool {
-        self.stale_credits.is_empty()
+        self.paid_more_than_once.is_empty()
+            && self.stale_credits.is_empty()
             && self.failed_transfers.is_empty()
             && self.rejected_transfers.is_empty()
             && self.foreign_credits.is_empty()
@@ -120,6 +142,10 @@ pub struct StaleCredit {
     pub age_minutes: i64,
     /// Status of the latest transfer attempt, if any.
     pub transfer_status: Option<String>,
+    /// The latest attempt may have been sent, the bank refuses it (not as a duplicate) and
+    /// does not list it: `transfer-credited --retry` asks the bank and, when it holds nothing
+    /// live for the invoice, opens a new attempt. Otherwise nothing to do but wait.
+    pub retry_opens_new_attempt: bool,
 }
 
 /// Build the report from the ledger at business time `now`.
@@ -140,8 +166,8 @@ pub fn report(
             total: stale.total,
             items: stale.items.iter().map(|c| stale_credit(c, now)).collect(),
         },
-        failed_transfers: db.failed_transfer_issues(cap)?,
-        rejected_transfers: db.rejected_transfer_issues(cap)?,
+        failed_transfers: db.transfer_issues(TransferIssueKind::Failed, cap)?,
+        rejected_transfers: db.transfer_issues(TransferIssueKind::Rejected, cap)?,
         ..Attention::default()
     };
     // Only asked for when there are any (their number is already in the totals).
@@ -156,6 +182,11 @@ pub fn report(
     attention.skipped_credits = db.skipped_credit_rows(cap)?;
     attention.undecodable_events = db.open_undecoded_events(cap)?;
     attention.incomplete_credits = db.open_incomplete_credits(cap)?;
+    attention.paid_more_than_once = db.paid_more_than_once(cap)?;
+    let notes = Notes {
+        open_batches: db.open_batch_rows(cap)?,
+        cancelled_extras: db.cancelled_extras(cap)?,
+    };
 
     Ok(StatusReport {
         now: ts(now),
@@ -165,6 +196,7 @@ pub fn report(
         credits,
         transfers,
         attention,
+        notes,
     })
 }
 
@@ -180,6 +212,9 @@ fn stale_credit(c: &UnsettledCredit, now: DateTime<Utc>) -> StaleCredit {
         recorded_at: c.recorded_at.clone(),
         age_minutes: (now - c.recorded).num_minutes(),
         transfer_status: c.transfer_status.clone(),
+        retry_opens_new_attempt: c.transfer_status.as_deref() == Some("sending")
+            && crate::payout::last_refusal(c.transfer_errors.as_deref())
+                == crate::payout::LastRefusal::Element,
     }
 }
 
@@ -288,6 +323,7 @@ mod tests {
             recorded_at: "2025-03-01T09:00:30.000000Z".into(),
             recorded: t("2025-03-01T09:00:30Z"),
             transfer_status: Some("processing".into()),
+            transfer_errors: None,
         };
         let s = stale_credit(&c, now);
         assert_eq!(s.age_minutes, 179, "whole minutes, rounded down");

@@ -90,6 +90,7 @@ fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
     use crate::issuer::IssueError;
     use crate::payout::RetryError;
     cause.is::<UsageError>()
+        || cause.is::<RequestRefused>()
         || cause.is::<crate::config::ConfigError>()
         || cause.is::<crate::keys::KeyError>()
         || cause.is::<crate::clock::ClockError>()
@@ -107,6 +108,14 @@ fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
                 .any(|c| crate::api::client::SETUP_CODES.contains(c))
         })
 }
+
+/// The bank refused a request as a whole, not one of its elements
+/// ([`ApiError::is_request_level`]: the credentials, the clock, the IP address, or a 400 whose
+/// errors name no element): a configuration error, exit 2. The API's error is its source (its
+/// hint is printed).
+#[derive(Debug, thiserror::Error)]
+#[error("Stark Bank refused the request as a whole")]
+pub struct RequestRefused(#[source] pub ApiError);
 
 /// A finished run's report, which decides whether the run counts as failed.
 pub trait Report {
@@ -213,6 +222,9 @@ mod tests {
             anyhow::Error::new(crate::reconcile::ReconcileError::Api(rejected(
                 "invalidCredentials",
             ))),
+            // A 400 whose errors name no element, whatever its code.
+            anyhow::Error::new(RequestRefused(rejected("invalidJson"))).context("reconcile"),
+            RequestRefused(ApiError::rejected(&[])).into(),
         ];
         for err in cases {
             assert_eq!(exit_code(&err), USAGE, "{err:#}");

@@ -47,6 +47,10 @@ pub struct IssueArgs {
     /// it before an empty lookup allows sending the batch again
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub settle: chrono::Duration,
+    /// Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run
+    /// (looked up by its tag first): its number in the latest campaign, or its tag
+    #[arg(long, value_name = "BATCH", value_parser = issuer::BatchRef::parse, conflicts_with = "new_campaign")]
+    pub retry_batch: Option<issuer::BatchRef>,
 }
 
 pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
@@ -83,15 +87,38 @@ pub fn run(args: &IssueArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let reopened = match &args.retry_batch {
+        Some(which) => Some(issuer::reopen_rejected(&mut ledger, which, clock.now())?),
+        None => None,
+    };
+    if let Some(b) = &reopened
+        && !global.json
+        && !global.quiet
+    {
+        outln!(
+            "batch {} of campaign c{} ({}): reopened; looked up by its tag, then sent",
+            b.slot + 1,
+            b.campaign_id,
+            b.tag
+        )?;
+    }
     let mut rng = StdRng::from_entropy();
     let report = rt.block_on(issuer::tick(&mut ledger, connect, &*clock, &mut rng, &opts))?;
-    print_outcomes(&report.outcomes, global)?;
+    print_outcomes(&report.outcomes, reopened.map(|b| b.tag), global)?;
     Ok(report.outcomes.exit_code())
 }
 
-fn print_outcomes(outcomes: &[Outcome], global: &GlobalArgs) -> anyhow::Result<()> {
+fn print_outcomes(
+    outcomes: &[Outcome],
+    reopened: Option<String>,
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
     if global.json {
-        return outln!("{}", serde_json::json!({ "outcomes": outcomes }));
+        let mut v = serde_json::json!({ "outcomes": outcomes });
+        if let Some(tag) = reopened {
+            v["reopened"] = tag.into();
+        }
+        return outln!("{v}");
     }
     for o in outcomes {
         let line = o.to_string();

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::errors::Report;
+use super::errors::{Report, RequestRefused};
 use super::transfer::{payout_options, print_payout, runtime};
-use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
+use crate::reconcile::{self, ReconcileError, ReconcileOptions, ReconcileReport};
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
@@ -33,13 +33,27 @@ pub fn run(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         payout: payout_options(args.max_attempts),
     };
     let progress = super::progress::Spinner::new(global, "sweeping undelivered events");
-    let report =
-        runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress))?;
+    let report = runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress));
     progress.finish();
+    let report = match report {
+        Ok(report) => report,
+        // A configuration error (exit 2), as for every other command.
+        Err(ReconcileError::Api(e)) if e.is_request_level() => {
+            return Err(anyhow::Error::new(RequestRefused(e)).context(
+                "reconcile stopped: Stark Bank refused its request as a whole; nothing was changed at the bank, and the next run sweeps again once this is fixed",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if global.json {
         outln!("{}", serde_json::to_string(&report)?)?;
     } else {
         print_reconcile(&report, global.quiet)?;
+    }
+    if let Some(refused) = report.transfers.as_ref().and_then(|t| t.refused.as_ref()) {
+        return Err(anyhow::Error::new(RequestRefused(refused.to_error())).context(
+            "Stark Bank refused the transfer request as a whole; nothing was sent, the transfers stay claimed and the next run sends them once this is fixed",
+        ));
     }
     Ok(report.exit_code())
 }

@@ -195,10 +195,17 @@ pub fn render(r: &StatusReport) -> String {
         out.push_str(&format!("{t}\n"));
     }
 
+    render_attention(r, &mut out);
+    render_notes(r, &mut out);
+    out
+}
+
+/// What waits for the operator.
+fn render_attention(r: &StatusReport, out: &mut String) {
     let a = &r.attention;
     if a.is_empty() {
         out.push_str("\nAttention: nothing needs you\n");
-        return out;
+        return;
     }
     out.push_str("\nAttention\n");
     let mut t = table(&["kind", "what", "amount", "detail"]);
@@ -206,18 +213,42 @@ pub fn render(r: &StatusReport) -> String {
     attention_rows(
         &mut t,
         &mut more,
+        "paid more than once",
+        "paid more than once",
+        &a.paid_more_than_once,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                format_brl(x.amount),
+                format!(
+                    "{} live transfers at the bank: {}; ask Stark Bank to reverse the extra",
+                    x.transfers, x.external_ids
+                ),
+            ]
+        },
+    );
+    attention_rows(
+        &mut t,
+        &mut more,
         "stale credit",
         "stale credits",
         &a.stale_credits,
         |s| {
+            let mut detail = format!(
+                "recorded {} min ago, transfer: {}",
+                s.age_minutes,
+                s.transfer_status.as_deref().unwrap_or("none")
+            );
+            if s.retry_opens_new_attempt {
+                detail.push_str(&format!(
+                    "; the bank refuses it and does not hold it: stark transfer-credited --retry {} asks the bank and, if it holds nothing live, opens a new attempt",
+                    s.invoice_id
+                ));
+            }
             [
                 format!("invoice {}", s.invoice_id),
                 format_brl(s.net),
-                format!(
-                    "recorded {} min ago, transfer: {}",
-                    s.age_minutes,
-                    s.transfer_status.as_deref().unwrap_or("none")
-                ),
+                detail,
             ]
         },
     );
@@ -257,10 +288,18 @@ pub fn render(r: &StatusReport) -> String {
         "rejected batches",
         &a.rejected_batches,
         |x| {
+            // A batch of the latest campaign is named by its number, any other by its tag.
+            let which = match &r.campaign {
+                Some(c) if c.id == x.campaign_id => x.batch.to_string(),
+                _ => x.tag.clone(),
+            };
             [
                 format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
                 String::new(),
-                describe_errors(x.errors.as_ref()),
+                format!(
+                    "{}; once the cause is fixed: stark issue-invoices --retry-batch {which}",
+                    describe_errors(x.errors.as_ref())
+                ),
             ]
         },
     );
@@ -328,7 +367,62 @@ pub fn render(r: &StatusReport) -> String {
     for m in more {
         out.push_str(&format!("{m}\n"));
     }
-    out
+}
+
+/// What is worth knowing but waits for nobody.
+fn render_notes(r: &StatusReport, out: &mut String) {
+    let n = &r.notes;
+    if n.is_empty() {
+        return;
+    }
+    out.push_str("\nNotes (nothing to do)\n");
+    let mut t = table(&["kind", "what", "amount", "detail"]);
+    let mut more = Vec::new();
+    attention_rows(
+        &mut t,
+        &mut more,
+        "open batch",
+        "open batches",
+        &n.open_batches,
+        |x| {
+            let mut detail = format!("{}, due {}", x.status, x.due_at);
+            if let Some(since) = &x.unclear_since {
+                detail.push_str(&format!("; unclear since {since}"));
+            }
+            let errors = describe_errors(x.errors.as_ref());
+            if !errors.is_empty() {
+                detail.push_str(&format!("; {errors}"));
+            }
+            detail.push_str("; the next issue-invoices run resumes it");
+            [
+                format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
+                String::new(),
+                detail,
+            ]
+        },
+    );
+    attention_rows(
+        &mut t,
+        &mut more,
+        "cancelled extra",
+        "cancelled extras",
+        &n.cancelled_extras,
+        |x| {
+            [
+                format!("invoice {}", x.invoice_id),
+                format_brl(x.amount),
+                format!(
+                    "beyond c{} batch {}'s worth under {}; cancelled unpaid {}",
+                    x.campaign_id, x.batch, x.tag, x.cancelled_at
+                ),
+            ]
+        },
+    );
+    right(&mut t, &[2]);
+    out.push_str(&format!("{t}\n"));
+    for m in more {
+        out.push_str(&format!("{m}\n"));
+    }
 }
 
 /// The first line of `s`, at most 120 characters.

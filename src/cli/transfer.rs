@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::errors::Report;
+use super::errors::{Report, RequestRefused};
 use crate::payout::{self, PayoutOptions, PayoutReport};
 
 #[derive(Debug, Args)]
@@ -60,7 +60,7 @@ pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode>
     }
     if let Some(refused) = &report.refused {
         // A configuration error (exit 2): nothing was sent; the transfers stay claimed.
-        return Err(anyhow::Error::new(refused.to_error()).context(
+        return Err(anyhow::Error::new(RequestRefused(refused.to_error())).context(
             "Stark Bank refused the transfer request as a whole; nothing was sent, the transfers stay claimed and the next run sends them once this is fixed",
         ));
     }

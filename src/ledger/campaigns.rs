@@ -200,6 +200,30 @@ pub mod sql {
     pub const MARK_REJECTED: &str = "UPDATE batches SET status = 'rejected', lease_until = NULL, errors = ?2, updated_at = ?3 WHERE id = ?1";
     /// Releases the lease only for its owner (`?4`).
     pub const NOTE_ERROR: &str = "UPDATE batches SET errors = ?2, lease_until = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_until END, updated_at = ?3 WHERE id = ?1";
+    pub const BATCH_BY_TAG: &str =
+        concat!("SELECT ", batch_cols!(), " FROM batches WHERE tag = ?1");
+    pub const BATCH_BY_SLOT: &str = concat!(
+        "SELECT ",
+        batch_cols!(),
+        " FROM batches WHERE campaign_id = ?1 AND slot = ?2"
+    );
+    /// `--retry-batch`: a rejected batch (a per-element 400 proved nothing was done) becomes
+    /// open again, to be looked up by its tag and sent with its stored body.
+    pub const REOPEN_REJECTED: &str =
+        "UPDATE batches SET status = 'planned', errors = NULL, unclear_since = NULL,
+             lease_until = NULL, lease_owner = NULL, updated_at = ?2
+         WHERE id = ?1 AND status = 'rejected'";
+    /// Issued batches that the bank may still apply again: looked up by later ticks.
+    pub const RECHECK_DUE: &str = "SELECT id, recheck_until FROM batches
+         WHERE status = 'issued' AND recheck_until IS NOT NULL ORDER BY campaign_id, slot";
+    pub const SET_RECHECK: &str = "UPDATE batches SET recheck_until = ?2 WHERE id = ?1";
+    /// The ledger knows this invoice id: one of its invoices, or an extra it cancelled.
+    pub const INVOICE_KNOWN: &str = "SELECT EXISTS (SELECT 1 FROM invoices WHERE invoice_id = ?1)
+             OR EXISTS (SELECT 1 FROM cancelled_invoices WHERE invoice_id = ?1)";
+    /// An extra invoice under a batch's tag, cancelled at the bank while unpaid.
+    pub const INSERT_CANCELLED_INVOICE: &str =
+        "INSERT INTO cancelled_invoices(invoice_id, batch_id, name, tax_id, amount, cancelled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
     pub const ALL: &[(&str, &str)] = &[
         ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
@@ -222,6 +246,13 @@ pub mod sql {
         ("MARK_UNCLEAR", MARK_UNCLEAR),
         ("MARK_REJECTED", MARK_REJECTED),
         ("NOTE_ERROR", NOTE_ERROR),
+        ("BATCH_BY_TAG", BATCH_BY_TAG),
+        ("BATCH_BY_SLOT", BATCH_BY_SLOT),
+        ("REOPEN_REJECTED", REOPEN_REJECTED),
+        ("INSERT_CANCELLED_INVOICE", INSERT_CANCELLED_INVOICE),
+        ("RECHECK_DUE", RECHECK_DUE),
+        ("SET_RECHECK", SET_RECHECK),
+        ("INVOICE_KNOWN", INVOICE_KNOWN),
     ];
 }
 
@@ -344,6 +375,13 @@ impl Db<'_> {
             ],
         ))
         .map(drop)
+    }
+
+    /// Whether the ledger knows this bank invoice id (issued by it, or cancelled as an extra).
+    pub(crate) fn invoice_known(&self, invoice_id: &str) -> Result<bool, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::INVOICE_KNOWN, [invoice_id], |r| r.get(0)))
     }
 
     /// Extend this process's lease on a batch (before each POST and each retry). `until` is
@@ -515,6 +553,124 @@ impl Tx<'_> {
                 Some(b) => Claim::taken(prior.status, prior.attempts, b),
                 None => Claim::Busy,
             })
+        })())
+    }
+
+    /// A batch by its tag.
+    pub(crate) fn batch_by_tag(&self, tag: &str) -> Result<Option<Batch>, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::BATCH_BY_TAG, [tag], batch_from_row)
+            .optional())
+    }
+
+    /// A campaign's batch by slot (0-based).
+    pub(crate) fn batch_by_slot(
+        &self,
+        campaign_id: i64,
+        slot: u32,
+    ) -> Result<Option<Batch>, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(
+                sql::BATCH_BY_SLOT,
+                params![campaign_id, slot],
+                batch_from_row,
+            )
+            .optional())
+    }
+
+    /// Reopen a rejected batch (`planned` again, its errors and unclear time cleared). Whether
+    /// it was rejected.
+    pub(crate) fn reopen_rejected(
+        &self,
+        batch_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.q(self
+            .conn
+            .execute(sql::REOPEN_REJECTED, params![batch_id, ts(now)]))
+            .map(|n| n > 0)
+    }
+
+    /// Issued batches to look up again (the bank may still apply one of their POSTs), with
+    /// the time after which one more look ends their recheck; by campaign and slot.
+    pub(crate) fn batches_to_recheck(&self) -> Result<Vec<(Batch, DateTime<Utc>)>, LedgerError> {
+        self.q((|| {
+            let due: Vec<(i64, String)> = self
+                .conn
+                .prepare_cached(sql::RECHECK_DUE)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::with_capacity(due.len());
+            for (id, until) in due {
+                if let Some(b) = batch(self.conn, id)? {
+                    out.push((b, parse_ts(&until)?));
+                }
+            }
+            Ok(out)
+        })())
+    }
+
+    /// Look an issued batch up again until `until` (and once after it), or no more (`None`).
+    pub(crate) fn set_recheck(
+        &self,
+        batch_id: i64,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<(), LedgerError> {
+        self.q(self
+            .conn
+            .execute(sql::SET_RECHECK, params![batch_id, until.map(ts)]))
+            .map(drop)
+    }
+
+    /// Record an invoice the bank holds under an issued batch's tag beyond the batch (a copy
+    /// applied late) that can no longer be cancelled: it is ours, its credit is forwarded.
+    /// Whether it was new.
+    pub(crate) fn adopt_late_copy(
+        &self,
+        batch: &Batch,
+        inv: &Invoice,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.q(self.conn.execute(
+            sql::INSERT_ADOPTED_INVOICE,
+            params![
+                batch.id,
+                batch.campaign_id,
+                inv.name,
+                inv.tax_id,
+                nominal(inv),
+                inv.id,
+                inv.status,
+                inv.created.to_api(),
+                ts(now)
+            ],
+        ))
+        .map(|n| n > 0)
+    }
+
+    /// Record the extras under a batch's tag that were cancelled at the bank (shown by `stark
+    /// status`; a second record of one is a no-op).
+    pub(crate) fn record_cancelled(
+        &self,
+        batch_id: i64,
+        cancelled: &[Invoice],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.q((|| {
+            let mut stmt = self.conn.prepare_cached(sql::INSERT_CANCELLED_INVOICE)?;
+            for inv in cancelled {
+                stmt.execute(params![
+                    inv.id,
+                    batch_id,
+                    inv.name,
+                    inv.tax_id,
+                    nominal(inv),
+                    ts(now)
+                ])?;
+            }
+            Ok(())
         })())
     }
 

@@ -12,7 +12,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::events::EventSource;
-use super::report::{Group, bound};
+use super::report::Group;
 use super::ts;
 use super::{Db, LedgerError};
 
@@ -147,7 +147,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<UndecodedEvent>, LedgerError> {
-        self.group(sql::OPEN_UNDECODED_EVENTS, params![bound(limit)], 5, |r| {
+        self.capped(sql::OPEN_UNDECODED_EVENTS, limit, |r| {
             Ok(UndecodedEvent {
                 id: r.get(0)?,
                 source: r.get(1)?,
@@ -163,21 +163,16 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<IncompleteCredit>, LedgerError> {
-        self.group(
-            sql::OPEN_INCOMPLETE_CREDITS,
-            params![bound(limit)],
-            6,
-            |r| {
-                Ok(IncompleteCredit {
-                    invoice_id: r.get(0)?,
-                    missing: r.get(1)?,
-                    source: r.get(2)?,
-                    event_id: r.get(3)?,
-                    first_seen_at: r.get(4)?,
-                    last_seen_at: r.get(5)?,
-                })
-            },
-        )
+        self.capped(sql::OPEN_INCOMPLETE_CREDITS, limit, |r| {
+            Ok(IncompleteCredit {
+                invoice_id: r.get(0)?,
+                missing: r.get(1)?,
+                source: r.get(2)?,
+                event_id: r.get(3)?,
+                first_seen_at: r.get(4)?,
+                last_seen_at: r.get(5)?,
+            })
+        })
     }
 }
 

@@ -216,4 +216,178 @@ pub const MIGRATIONS: &[&str] = &[
         last_seen_at  TEXT NOT NULL
     ) STRICT;
     "#,
+    // 10: invoices cancelled as extras: a batch's tag found holding more than one batch's worth
+    // (a POST the bank applied twice or late); the unpaid extras were cancelled at the bank and
+    // are kept here so that `stark status` can show them.
+    r#"
+    CREATE TABLE cancelled_invoices (
+        invoice_id    TEXT PRIMARY KEY,
+        batch_id      INTEGER NOT NULL REFERENCES batches(id),
+        name          TEXT NOT NULL,
+        tax_id        TEXT NOT NULL,
+        amount        INTEGER NOT NULL,
+        cancelled_at  TEXT NOT NULL
+    ) STRICT;
+    "#,
+    // 11: a batch the bank may still apply twice after it was issued (it had a POST without a
+    // clear answer) is looked up again by later ticks until `recheck_until` has passed, and once
+    // after it. A paid copy found then is ours, and is recorded even though its payer is one
+    // of the batch's: invoices are rebuilt without UNIQUE(campaign_id, tax_id) (drawing payers
+    // keeps CPFs distinct within a campaign; the bank's copies may not be). The bank's id and
+    // the position in the batch stay unique; the indexes and the `ours` triggers of migration 7
+    // are recreated as they were.
+    r#"
+    ALTER TABLE batches ADD COLUMN recheck_until TEXT;
+    CREATE TABLE invoices_v10 (
+        rowid_        INTEGER PRIMARY KEY,
+        batch_id      INTEGER NOT NULL REFERENCES batches(id),
+        campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
+        position      INTEGER NOT NULL,
+        name          TEXT NOT NULL,
+        tax_id        TEXT NOT NULL,
+        amount        INTEGER NOT NULL,
+        invoice_id    TEXT UNIQUE,
+        status        TEXT,
+        created_at    TEXT,
+        updated_at    TEXT NOT NULL,
+        UNIQUE (batch_id, position)
+    ) STRICT;
+    INSERT INTO invoices_v10(rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, created_at, updated_at)
+        SELECT rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, created_at, updated_at FROM invoices;
+    DROP TABLE invoices;
+    -- Other tables' triggers name `invoices` (credits_derive_on_insert): the rename must not
+    -- check or rewrite them, they read the new table by its name.
+    PRAGMA legacy_alter_table = ON;
+    ALTER TABLE invoices_v10 RENAME TO invoices;
+    PRAGMA legacy_alter_table = OFF;
+    CREATE INDEX invoices_by_status ON invoices(status);
+    CREATE INDEX invoices_status_amount ON invoices(status, amount);
+    CREATE INDEX invoices_by_campaign_tax_id ON invoices(campaign_id, tax_id);
+    CREATE TRIGGER credits_ours_on_invoice_insert AFTER INSERT ON invoices
+    WHEN NEW.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_update AFTER UPDATE OF invoice_id ON invoices
+    WHEN OLD.invoice_id IS NOT NEW.invoice_id BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id)
+        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_delete AFTER DELETE ON invoices
+    WHEN OLD.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = OLD.invoice_id)
+        WHERE invoice_id = OLD.invoice_id;
+    END;
+    "#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use rusqlite::Connection;
+
+    /// A database at the schema just before `index` (0-based), as a ledger of that version.
+    fn at_version(index: usize) -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("PRAGMA foreign_keys=ON;").unwrap();
+        let tx = c.transaction().unwrap();
+        for m in &MIGRATIONS[..index] {
+            tx.execute_batch(m).unwrap();
+        }
+        tx.commit().unwrap();
+        c
+    }
+
+    fn count(c: &Connection, sql: &str) -> i64 {
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// The rebuild of `invoices` keeps every row, lets a payer appear twice in a campaign (a
+    /// paid copy of a batch the bank applied twice), keeps the bank's id and the position in a
+    /// batch unique, and keeps the `ours` triggers working on both sides.
+    #[test]
+    fn invoices_lose_unique_campaign_tax_id_and_keep_everything_else() {
+        let i = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("invoices_v10"))
+            .unwrap();
+        let mut c = at_version(i);
+        c.execute_batch(
+            "INSERT INTO campaigns VALUES (1, 'x', 10800, 8, 1, 12, 1000, 100000, 'x');
+             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+               VALUES (1, 1, 0, 't0', 'issued', 2, 2000, 'x', 'x', 'x');
+             INSERT INTO invoices(rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+               VALUES (1, 1, 1, 0, 'A', '111', 1000, 'A1', 'paid', 'x'), (2, 1, 1, 1, 'B', '222', 1000, NULL, NULL, 'x');
+             INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+               VALUES ('A1', 'l', 1000, 10, 990, 'x', 'x', 'webhook'), ('A2', 'l', 1000, 10, 990, 'x', 'x', 'webhook');",
+        )
+        .unwrap();
+        assert!(
+            c.execute(
+                "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
+                 VALUES (1, 1, 2, 'A', '111', 1000, 'A2', 'x')",
+                []
+            )
+            .is_err(),
+            "before: one payer per campaign"
+        );
+        let tx = c.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[i]).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(count(&c, "SELECT COUNT(*) FROM invoices"), 2, "rows kept");
+        assert_eq!(
+            count(&c, "SELECT rowid_ FROM invoices WHERE invoice_id = 'A1'"),
+            1
+        );
+        // A paid copy with the same payer is recorded, and its credit becomes ours.
+        assert_eq!(
+            count(&c, "SELECT ours FROM credits WHERE invoice_id = 'A2'"),
+            0
+        );
+        c.execute(
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
+             VALUES (1, 1, 2, 'A', '111', 1000, 'A2', 'x')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            count(&c, "SELECT ours FROM credits WHERE invoice_id = 'A2'"),
+            1
+        );
+        // Still unique: the bank's id, and the position in a batch.
+        for dup in [
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at) VALUES (1, 1, 3, 'C', '333', 1, 'A1', 'x')",
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at) VALUES (1, 1, 0, 'C', '333', 1, 'C1', 'x')",
+        ] {
+            assert!(c.execute(dup, []).is_err(), "{dup}");
+        }
+        // The other triggers still see the table: a credit for a known invoice is ours.
+        c.execute(
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at) VALUES (1, 1, 4, 'D', '444', 1000, 'D1', 'x')",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source) VALUES ('D1', 'l', 1000, 10, 990, 'x', 'x', 'webhook')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            count(&c, "SELECT ours FROM credits WHERE invoice_id = 'D1'"),
+            1
+        );
+        c.execute(
+            "UPDATE invoices SET invoice_id = NULL WHERE invoice_id = 'D1'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            count(&c, "SELECT ours FROM credits WHERE invoice_id = 'D1'"),
+            0
+        );
+        assert_eq!(count(&c, "PRAGMA legacy_alter_table"), 0, "left as it was");
+        assert_eq!(
+            count(&c, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
+            0
+        );
+    }
+}

@@ -128,6 +128,24 @@ pub struct TransferIssue {
     pub updated_at: String,
 }
 
+/// Which transfer attempts [`Db::transfer_issues`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransferIssueKind {
+    /// The bank failed it, and no later attempt succeeded.
+    Failed,
+    /// The API refused it (400): it waits for the operator.
+    Rejected,
+}
+
+impl TransferIssueKind {
+    fn sql(self) -> &'static str {
+        match self {
+            TransferIssueKind::Failed => sql::FAILED_TRANSFERS,
+            TransferIssueKind::Rejected => sql::REJECTED_TRANSFERS,
+        }
+    }
+}
+
 /// A credit, as listed among foreign or skipped credits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CreditRow {
@@ -147,6 +165,47 @@ pub struct BatchIssue {
     pub tag: String,
     pub due_at: String,
     pub errors: Option<StoredErrors>,
+}
+
+/// An invoice of this ledger with more than one live (not failed, not refused) transfer at the
+/// bank, as far as the ledger knows: paid, or about to be paid, more than once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaidTwice {
+    pub invoice_id: String,
+    /// How many live transfers the ledger knows at the bank.
+    pub transfers: i64,
+    /// Their amounts together.
+    pub amount: i64,
+    /// Their external ids, by attempt, comma-separated.
+    pub external_ids: String,
+}
+
+/// An open batch (`planned` or `sending`) of any campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenBatch {
+    pub campaign_id: i64,
+    /// 1-based batch number.
+    pub batch: u32,
+    pub tag: String,
+    pub status: String,
+    pub due_at: String,
+    /// Since when its outcome at the bank is unclear (a POST without a clear answer).
+    pub unclear_since: Option<String>,
+    /// The last error noted, if any.
+    pub errors: Option<StoredErrors>,
+}
+
+/// An invoice found under a batch's tag beyond one batch's worth (the batch was applied twice
+/// by the bank) and cancelled there while unpaid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CancelledExtra {
+    pub campaign_id: i64,
+    /// 1-based batch number.
+    pub batch: u32,
+    pub tag: String,
+    pub invoice_id: String,
+    pub amount: i64,
+    pub cancelled_at: String,
 }
 
 /// One invoice row for `stark status --invoices`.
@@ -199,6 +258,8 @@ pub(crate) struct UnsettledCredit {
     pub recorded: DateTime<Utc>,
     /// Status of the latest transfer attempt, if any.
     pub transfer_status: Option<String>,
+    /// The errors noted on the latest transfer attempt, as stored.
+    pub transfer_errors: Option<String>,
 }
 
 /// The queries the report runs, by name (`tests/it/status.rs` checks each plan).
@@ -221,6 +282,7 @@ pub mod sql {
     /// Ours, not skipped, recorded before the cutoff, no successful transfer.
     pub const STALE_CREDITS: &str = "SELECT c.invoice_id, c.net, c.recorded_at,
                 (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
+                (SELECT t.errors FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
                 COUNT(*) OVER ()
          FROM credits c
          WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
@@ -251,6 +313,23 @@ pub mod sql {
         "SELECT campaign_id, slot, tag, due_at, errors, COUNT(*) OVER ()
          FROM batches WHERE status = ?1 ORDER BY campaign_id, slot LIMIT ?2";
 
+    /// Invoices of this ledger with more than one transfer the bank holds and has not failed.
+    pub const PAID_MORE_THAN_ONCE: &str = "SELECT t.invoice_id, COUNT(*), SUM(t.amount),
+                group_concat(t.external_id, ', '), COUNT(*) OVER ()
+         FROM transfers t JOIN invoices i ON i.invoice_id = t.invoice_id
+         WHERE t.status IN ('created', 'processing', 'success')
+         GROUP BY t.invoice_id HAVING COUNT(*) > 1
+         ORDER BY t.invoice_id LIMIT ?1";
+
+    pub const OPEN_BATCH_ROWS: &str =
+        "SELECT campaign_id, slot, tag, status, due_at, unclear_since, errors, COUNT(*) OVER ()
+         FROM batches WHERE status IN ('planned', 'sending') ORDER BY campaign_id, slot LIMIT ?1";
+
+    pub const CANCELLED_EXTRAS: &str =
+        "SELECT b.campaign_id, b.slot, b.tag, x.invoice_id, x.amount, x.cancelled_at, COUNT(*) OVER ()
+         FROM cancelled_invoices x JOIN batches b ON b.id = x.batch_id
+         ORDER BY x.cancelled_at, x.invoice_id LIMIT ?1";
+
     pub const LIST_INVOICES: &str =
         "SELECT i.campaign_id, b.slot, i.position, i.invoice_id, i.name, i.amount,
                 COALESCE(i.status, 'planned'), c.net, i.updated_at
@@ -273,6 +352,9 @@ pub mod sql {
         ("FOREIGN_CREDITS", FOREIGN_CREDITS),
         ("SKIPPED_CREDITS", SKIPPED_CREDITS),
         ("BATCHES_IN_STATUS", BATCHES_IN_STATUS),
+        ("PAID_MORE_THAN_ONCE", PAID_MORE_THAN_ONCE),
+        ("OPEN_BATCH_ROWS", OPEN_BATCH_ROWS),
+        ("CANCELLED_EXTRAS", CANCELLED_EXTRAS),
         ("LIST_INVOICES", LIST_INVOICES),
         ("LIST_TRANSFERS", LIST_TRANSFERS),
     ];
@@ -353,47 +435,26 @@ impl Db<'_> {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<Group<UnsettledCredit>, LedgerError> {
-        self.group(
-            sql::STALE_CREDITS,
-            params![ts(cutoff), bound(limit)],
-            4,
-            |r| {
-                let recorded_at: String = r.get(2)?;
-                Ok(UnsettledCredit {
-                    invoice_id: r.get(0)?,
-                    net: r.get(1)?,
-                    recorded: parse_ts(&recorded_at)?,
-                    recorded_at,
-                    transfer_status: r.get(3)?,
-                })
-            },
-        )
+        self.group(sql::STALE_CREDITS, params![ts(cutoff), bound(limit)], |r| {
+            let recorded_at: String = r.get(2)?;
+            Ok(UnsettledCredit {
+                invoice_id: r.get(0)?,
+                net: r.get(1)?,
+                recorded: parse_ts(&recorded_at)?,
+                recorded_at,
+                transfer_status: r.get(3)?,
+                transfer_errors: r.get(4)?,
+            })
+        })
     }
 
-    /// Transfers the bank failed with no later successful attempt, in claim order.
-    pub(crate) fn failed_transfer_issues(
+    /// Transfer attempts that wait for the operator, of one kind, in claim order.
+    pub(crate) fn transfer_issues(
         &self,
+        kind: TransferIssueKind,
         limit: usize,
     ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.group(
-            sql::FAILED_TRANSFERS,
-            params![bound(limit)],
-            6,
-            transfer_issue,
-        )
-    }
-
-    /// Transfers the API refused, in claim order.
-    pub(crate) fn rejected_transfer_issues(
-        &self,
-        limit: usize,
-    ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.group(
-            sql::REJECTED_TRANSFERS,
-            params![bound(limit)],
-            6,
-            transfer_issue,
-        )
+        self.capped(kind.sql(), limit, transfer_issue)
     }
 
     /// The first `limit` foreign credits, oldest first (their number is in
@@ -407,7 +468,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<CreditRow>, LedgerError> {
-        self.group(sql::SKIPPED_CREDITS, params![bound(limit)], 5, credit_row)
+        self.capped(sql::SKIPPED_CREDITS, limit, credit_row)
     }
 
     /// Batches of every campaign in `status`, by campaign and slot.
@@ -419,7 +480,6 @@ impl Db<'_> {
         self.group(
             sql::BATCHES_IN_STATUS,
             params![status.as_str(), bound(limit)],
-            5,
             |r| {
                 Ok(BatchIssue {
                     campaign_id: r.get(0)?,
@@ -430,6 +490,53 @@ impl Db<'_> {
                 })
             },
         )
+    }
+
+    /// Invoices of this ledger with more than one live transfer at the bank, by invoice id.
+    pub(crate) fn paid_more_than_once(
+        &self,
+        limit: usize,
+    ) -> Result<Group<PaidTwice>, LedgerError> {
+        self.capped(sql::PAID_MORE_THAN_ONCE, limit, |r| {
+            Ok(PaidTwice {
+                invoice_id: r.get(0)?,
+                transfers: r.get(1)?,
+                amount: r.get(2)?,
+                external_ids: r.get(3)?,
+            })
+        })
+    }
+
+    /// Open batches of every campaign, by campaign and slot.
+    pub(crate) fn open_batch_rows(&self, limit: usize) -> Result<Group<OpenBatch>, LedgerError> {
+        self.capped(sql::OPEN_BATCH_ROWS, limit, |r| {
+            Ok(OpenBatch {
+                campaign_id: r.get(0)?,
+                batch: r.get::<_, u32>(1)? + 1,
+                tag: r.get(2)?,
+                status: r.get(3)?,
+                due_at: r.get(4)?,
+                unclear_since: r.get(5)?,
+                errors: stored_errors(r, 6)?,
+            })
+        })
+    }
+
+    /// Extras cancelled under batch tags, oldest first.
+    pub(crate) fn cancelled_extras(
+        &self,
+        limit: usize,
+    ) -> Result<Group<CancelledExtra>, LedgerError> {
+        self.capped(sql::CANCELLED_EXTRAS, limit, |r| {
+            Ok(CancelledExtra {
+                campaign_id: r.get(0)?,
+                batch: r.get::<_, u32>(1)? + 1,
+                tag: r.get(2)?,
+                invoice_id: r.get(3)?,
+                amount: r.get(4)?,
+                cancelled_at: r.get(5)?,
+            })
+        })
     }
 
     /// The most recent invoices (newest first).
@@ -469,16 +576,27 @@ impl Db<'_> {
 }
 
 impl Db<'_> {
-    /// Run a query whose column `total_col` is `COUNT(*) OVER ()` (the count before LIMIT).
-    pub(super) fn group<T>(
+    /// Run an attention query: its last column is `COUNT(*) OVER ()` (the count before
+    /// LIMIT), its only parameter the LIMIT.
+    pub(super) fn capped<T>(
+        &self,
+        sql: &str,
+        limit: usize,
+        f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Group<T>, LedgerError> {
+        self.group(sql, params![bound(limit)], f)
+    }
+
+    /// Run a query whose last column is `COUNT(*) OVER ()` (the count before LIMIT).
+    fn group<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
-        total_col: usize,
         f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Group<T>, LedgerError> {
         self.q((|| {
             let mut stmt = self.conn.prepare_cached(sql)?;
+            let total_col = stmt.column_count().saturating_sub(1);
             let mut rows = stmt.query(params)?;
             let mut g = Group::default();
             while let Some(r) = rows.next()? {

@@ -197,6 +197,11 @@ pub mod sql {
     /// A claim never sent, superseded by a live transfer the bank already holds for the
     /// invoice: withdrawn (it never existed anywhere but here).
     pub const WITHDRAW_TRANSFER_CLAIM: &str = "DELETE FROM transfers WHERE id = ?1 AND status IN ('claimed', 'sending') AND transfer_id IS NULL";
+    pub const TRANSFER_ERRORS: &str = "SELECT errors FROM transfers WHERE id = ?1";
+    /// The operator's retry of a row that may have been sent, that the bank refuses and does
+    /// not hold: closed as `rejected` (its note kept) so that a new attempt can be claimed.
+    pub const CLOSE_UNRESOLVED_TRANSFER: &str = "UPDATE transfers SET status = 'rejected', lease_until = NULL, lease_owner = NULL, updated_at = ?2
+         WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL AND (lease_until IS NULL OR lease_until <= ?3)";
     pub const ATTEMPT_TAKEN: &str =
         "SELECT EXISTS (SELECT 1 FROM transfers WHERE invoice_id = ?1 AND attempt = ?2)";
     /// A transfer the bank holds under the invoice's tag that this ledger did not know (a
@@ -221,6 +226,8 @@ pub mod sql {
         ("TRANSFER_ATTEMPTS", TRANSFER_ATTEMPTS),
         ("REOPEN_TRANSFER_CLAIM", REOPEN_TRANSFER_CLAIM),
         ("WITHDRAW_TRANSFER_CLAIM", WITHDRAW_TRANSFER_CLAIM),
+        ("TRANSFER_ERRORS", TRANSFER_ERRORS),
+        ("CLOSE_UNRESOLVED_TRANSFER", CLOSE_UNRESOLVED_TRANSFER),
         ("ATTEMPT_TAKEN", ATTEMPT_TAKEN),
         ("INSERT_ADOPTED", INSERT_ADOPTED),
     ];
@@ -466,6 +473,30 @@ impl Db<'_> {
             .conn
             .prepare_cached(sql::TRANSFER_ATTEMPTS)
             .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0))))
+    }
+
+    /// The errors noted on a transfer row, as stored.
+    pub(crate) fn transfer_errors(&self, id: i64) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .row(sql::TRANSFER_ERRORS, [id], |r| {
+                r.get::<_, Option<String>>(0)
+            })?
+            .flatten())
+    }
+
+    /// Close an unresolved row (`sending`, no bank id, no live lease) as `rejected`, for the
+    /// operator's retry. `false` if it is not such a row (any more).
+    pub(crate) fn close_unresolved_transfer(
+        &self,
+        id: i64,
+        wall_now: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.exec(
+            sql::CLOSE_UNRESOLVED_TRANSFER,
+            params![id, ts(now), wall_now],
+        )
+        .map(|n| n == 1)
     }
 
     /// Put claims the bank never saw back to `claimed` (rows that may have been sent stay

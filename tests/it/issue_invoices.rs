@@ -255,6 +255,70 @@ fn a_rejected_batch_is_reported_and_not_retried() {
     assert!(env.truth().invoices.is_empty());
 }
 
+/// `--retry-batch N` reopens a rejected batch once its cause is fixed and sends it in the same
+/// run (looked up by its tag first); it refuses, exit 2, a batch that is not rejected or that
+/// does not exist. `status` says how.
+#[test]
+fn retry_batch_reopens_a_rejected_batch_and_refuses_any_other() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let at = env.at(env.t0 + Duration::minutes(1));
+    at.clone()
+        .env_remove("STARK_PROJECT_ID")
+        .run(["issue-invoices"])
+        .exits(2);
+    let conn = env.ledger_conn();
+    let good: String = conn
+        .query_row("SELECT body FROM batches", [], |r| r.get(0))
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+    v["invoices"][0]["taxId"] = "123.456.789-10".into();
+    conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
+        .unwrap();
+    at.run(["issue-invoices"]).exits(1);
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    assert_eq!(ledger_batch(&env, &tag).0, "rejected");
+    let text = at.run(["status"]).success().stdout();
+    assert!(
+        text.contains("stark issue-invoices --retry-batch 1"),
+        "{text}"
+    );
+    // Unknown batches are refused, and nothing changes.
+    for which in ["7", "stark-nope-c1-b1"] {
+        let out = at.run(["issue-invoices", "--retry-batch", which]).exits(2);
+        assert!(stderr(&out).contains("no batch"), "{}", stderr(&out));
+    }
+    // The cause is fixed (the body the generator should have written).
+    conn.execute("UPDATE batches SET body = ?1", [&good])
+        .unwrap();
+    let out = at.run(["issue-invoices", "--retry-batch", &tag]).success();
+    assert!(stdout(&out).contains("reopened"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "issued");
+    assert_eq!(env.batches_at_bank()[&tag].len(), count as usize);
+    assert!(rows.iter().all(|r| r.0.is_some()));
+    // An issued batch is not rejected: refused, and nothing is sent again.
+    let out = at.run(["issue-invoices", "--retry-batch", "1"]).exits(2);
+    assert!(
+        stderr(&out).contains("is issued, not rejected"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.batches_at_bank()[&tag].len(), count as usize);
+    let out = at
+        .run(["issue-invoices", "--retry-batch", "1", "--new-campaign"])
+        .exits(2);
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn nothing_due_needs_no_key_and_no_network() {
     let env = Env::new(|c| c.pay_rate = 0.0);
@@ -544,6 +608,17 @@ fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_whil
         [&tag],
     )
     .unwrap();
+    // `status` shows the earlier campaign's open batch next to the latest campaign.
+    let report = env.at_now().run(["status", "--json"]).success().json();
+    assert_eq!(report["campaign"]["id"], 2);
+    let open = &report["notes"]["open_batches"]["items"];
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["campaign_id"] == 1 && b["tag"] == tag.as_str()),
+        "{report:#}"
+    );
     // The next tick resumes the earlier campaign's batch too.
     let out = tick(&env, t0 + Duration::hours(25) + Duration::minutes(10)).success();
     assert!(
@@ -586,6 +661,20 @@ fn a_batch_sent_twice_keeps_one_batchs_worth_and_cancels_the_unpaid_extras() {
         let id = id.as_deref().expect("recorded");
         assert!(live.iter().any(|i| i.id == id), "{id} is a live invoice");
     }
+    // `status` shows each cancelled extra, as a note (nothing waits for the operator).
+    let report = env.at_now().run(["status", "--json"]).success().json();
+    let extras = &report["notes"]["cancelled_extras"];
+    assert_eq!(extras["total"], count, "{report:#}");
+    for x in extras["items"].as_array().unwrap() {
+        assert_eq!(x["tag"], tag.as_str());
+        let id = x["invoice_id"].as_str().unwrap();
+        assert!(
+            at_bank.iter().any(|i| i.id == id && i.status == "canceled"),
+            "{id} is cancelled at the bank"
+        );
+    }
+    let text = env.at_now().run(["status"]).success().stdout();
+    assert!(text.contains("cancelled extra"), "{text}");
     env.assert_money_invariants();
 }
 
@@ -612,4 +701,125 @@ fn first_runs_racing_on_a_new_ledger_all_succeed() {
         }
         assert_eq!(env.batches_at_bank().len(), 1, "round {round}");
     }
+}
+
+/// Issue a batch whose first POST the bank applies 10 minutes late, resent after the settle
+/// window and issued by the resend at t0 + 6 min; returns its tag and size. The late copy
+/// appears under the tag at t0 + 10 min, after the batch was marked issued.
+fn issue_with_a_late_copy(env: &Env) -> (String, usize) {
+    env.faults(&["invoice.create:late-effect=1@600000"]);
+    tick(env, env.t0).exits(1);
+    env.faults(&[]);
+    let out = tick(env, env.t0 + Duration::minutes(6)).success();
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    let tag = format!("stark-{}-c1-b1", env.ledger_id());
+    let (status, count, _) = ledger_batch(env, &tag);
+    assert_eq!(status, "issued");
+    env.advance(Duration::minutes(5));
+    let at_bank = &env.batches_at_bank()[&tag];
+    assert_eq!(at_bank.len(), 2 * count as usize, "the late copy applied");
+    (tag, count as usize)
+}
+
+/// A copy the bank applies after the batch was issued (a resent POST, late) is found by a
+/// later tick, which looks recently issued batches up again: unpaid, it is cancelled and
+/// shown in `status`. Nothing looked for it before.
+#[test]
+fn a_late_copy_after_a_batch_is_issued_is_found_and_cancelled_while_unpaid() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let (tag, count) = issue_with_a_late_copy(&env);
+    let out = tick(&env, env.t0 + Duration::minutes(20)).success();
+    assert!(
+        stdout(&out).contains(&format!(
+            "applied it again after it was issued: {count} extra invoices cancelled, 0 already paid"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let at_bank = &env.batches_at_bank()[&tag];
+    let live = at_bank.iter().filter(|i| i.status != "canceled").count();
+    assert_eq!(live, count, "one batch's worth is live");
+    let report = env.at_now().run(["status", "--json"]).success().json();
+    assert_eq!(report["notes"]["cancelled_extras"]["total"], count);
+    // Looked up once after its window: no more rechecks, nothing more sent.
+    let conn = env.ledger_conn();
+    let recheck: Option<String> = conn
+        .query_row(
+            "SELECT recheck_until FROM batches WHERE tag = ?1",
+            [&tag],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recheck, None);
+    let out = tick(&env, env.t0 + Duration::minutes(40)).success();
+    assert!(
+        !stdout(&out).contains("applied it again"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank()[&tag].len(), 2 * count);
+    env.assert_money_invariants();
+}
+
+/// A late copy that was paid before the next tick looked can no longer be cancelled: it is
+/// recorded as ours — its payer is one of the batch's, which the ledger's old
+/// UNIQUE(campaign_id, tax_id) refused — and its credit is forwarded exactly once.
+#[test]
+fn a_late_copy_paid_before_it_is_found_is_ours_and_forwarded_once() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let (tag, count) = issue_with_a_late_copy(&env);
+    let conn = env.ledger_conn();
+    let ours: Vec<String> = conn
+        .prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let extra = env.batches_at_bank()[&tag]
+        .iter()
+        .find(|i| !ours.contains(&i.id))
+        .unwrap()
+        .clone();
+    env.admin(
+        "POST",
+        &format!("/_sandbox/invoices/{}/pay", extra.id),
+        serde_json::json!({}),
+    );
+    let out = tick(&env, env.t0 + Duration::minutes(20)).success();
+    assert!(
+        stdout(&out).contains(&format!(
+            "{} extra invoices cancelled, 1 already paid recorded as ours",
+            count - 1
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let recorded: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM invoices WHERE invoice_id = ?1",
+            [&extra.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded, 1, "the paid copy is ours");
+    env.advance(Duration::hours(1));
+    for _ in 0..4 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        env.at_now().run(["reconcile"]).success();
+    }
+    let paid = env.assert_money_invariants().paid;
+    assert_eq!(paid, 1, "the paid copy's credit is forwarded, once");
+    let truth = env.truth();
+    let xfers = truth
+        .transfers
+        .iter()
+        .filter(|t| t.tags.iter().any(|g| g.ends_with(&extra.id)))
+        .count();
+    assert_eq!(xfers, 1);
 }

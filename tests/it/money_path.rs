@@ -701,3 +701,119 @@ fn reconcile_leaves_other_integrations_events_undelivered() {
     assert_eq!(again["events_marked"], 0, "{again}");
     assert_eq!(env.truth().undelivered_events, 6);
 }
+
+/// A request-level refusal (the credentials, the clock) exits 2 from `reconcile` as from every
+/// other command, wherever the sweep meets it: listing events, reading the invoice logs, or
+/// sending the transfers (which stay claimed). It used to exit 1 for the last two.
+#[test]
+fn reconcile_exits_2_on_a_request_level_refusal_wherever_it_meets_it() {
+    // (fault, share of invoices paid): the invoice logs are read for unpaid invoices only.
+    for (fault, pay_rate) in [
+        ("event.list:invalid-credentials=1", 1.0),
+        ("invoice.log.list:invalid-access-time=1", 0.0),
+        ("transfer.create:invalid-credentials=1", 1.0),
+        ("transfer.create:invalid-access-time=1", 1.0),
+    ] {
+        let env = Env::new(|c| c.pay_rate = pay_rate);
+        let issued = issue(&env);
+        let n = if pay_rate > 0.0 { issued } else { 0 };
+        env.advance(Duration::hours(1));
+        env.faults(&[fault]);
+        let out = run(&env, &["reconcile"]).exits(2);
+        assert!(out.stderr().contains("hint:"), "{fault}: {}", out.stderr());
+        assert_eq!(env.truth().transfers.len(), 0, "{fault}");
+        env.faults(&[]);
+        settle(&env);
+        assert_eq!(env.assert_money_invariants().paid, n, "{fault}");
+    }
+}
+
+/// A transfer that may have been sent (its POST had no clear answer) and whose resend the bank
+/// refuses element by element stays open and is looked up again — forever, if the bank keeps
+/// refusing it and never lists it. `status` says how out: `--retry` asks the bank, and as it
+/// holds nothing live for the invoice, files the row `rejected` and opens a new attempt, paid
+/// exactly once. The retry used to be refused while the row was open.
+#[test]
+fn retry_opens_a_new_attempt_for_a_maybe_sent_transfer_the_bank_refuses_and_does_not_hold() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    // Every POST gets a 503 (nothing done, but unclear): the rows stay open, maybe sent.
+    env.faults(&["transfer.create:503=1"]);
+    run(&env, &["reconcile"]).exits(1);
+    env.faults(&[]);
+    assert!(
+        transfer_statuses(&env).iter().all(|(_, s)| s == "sending"),
+        "{:?}",
+        transfer_statuses(&env)
+    );
+    // One row's stored element is one the bank refuses (as a changed rule would).
+    let conn = env.ledger_conn();
+    let (id, invoice, body): (i64, String, String) = conn
+        .query_row(
+            "SELECT id, invoice_id, body FROM transfers ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let mut element: serde_json::Value = serde_json::from_str(&body).unwrap();
+    element["amount"] = (-1).into();
+    conn.execute(
+        "UPDATE transfers SET body = ?2 WHERE id = ?1",
+        rusqlite::params![id, element.to_string()],
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let report = run(&env, &["transfer-credited", "--json"]).exits(1).json();
+        assert_eq!(report["rejected"].as_array().unwrap().len(), 0, "{report}");
+        assert_eq!(
+            report["unresolved"].as_array().unwrap().len(),
+            1,
+            "{report}"
+        );
+    }
+    let status: String = conn
+        .query_row("SELECT status FROM transfers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(status, "sending", "open, looked up again, never filed");
+    assert_eq!(env.truth().transfers.len(), n - 1);
+    // `status` names the way out for that credit, and only for it.
+    env.advance(Duration::minutes(40));
+    let text = run(&env, &["status"]).success().stdout();
+    let advice = format!("stark transfer-credited --retry {invoice} asks the bank");
+    assert_eq!(text.matches(&advice).count(), 1, "{text}");
+    let report = run(&env, &["status", "--json"]).success().json();
+    let stale = report["attention"]["stale_credits"]["items"]
+        .as_array()
+        .unwrap();
+    let advised: Vec<_> = stale
+        .iter()
+        .filter(|c| c["retry_opens_new_attempt"] == true)
+        .map(|c| c["invoice_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(advised, [invoice.as_str()]);
+    // The operator follows it: the bank holds nothing live for the invoice; attempt 2.
+    let out = run(&env, &["transfer-credited", "--retry", &invoice]).success();
+    assert!(
+        out.stdout()
+            .contains(&format!("invoice {invoice}: attempt 2 claimed")),
+        "{}",
+        out.stdout()
+    );
+    let statuses: Vec<String> = conn
+        .prepare("SELECT status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt")
+        .unwrap()
+        .query_map([&invoice], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses[0], "rejected", "{statuses:?}");
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    settle(&env);
+    assert_eq!(env.assert_money_invariants().paid, n);
+    assert_eq!(env.truth().transfers.len(), n, "one transfer per credit");
+    // Nothing left to retry: refused.
+    run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
+}

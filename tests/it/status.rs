@@ -94,6 +94,88 @@ fn report_counts_every_kind_of_row() {
     assert_eq!(a.rejected_batches.items[0].batch, 3);
     assert_eq!(a.missed_slots.items[0].batch, 2);
     assert_eq!(a.skipped_credits.items[0].invoice_id, "inv-5");
+    assert!(
+        a.paid_more_than_once.is_empty(),
+        "inv-1's first attempt failed"
+    );
+    let n = &r.notes;
+    assert_eq!(n.open_batches.total, 1);
+    assert_eq!(
+        (
+            n.open_batches.items[0].batch,
+            n.open_batches.items[0].status.as_str()
+        ),
+        (5, "planned")
+    );
+    assert_eq!(n.cancelled_extras.total, 1);
+    assert_eq!(
+        (
+            n.cancelled_extras.items[0].invoice_id.as_str(),
+            n.cancelled_extras.items[0].batch
+        ),
+        ("inv-x1", 4)
+    );
+}
+
+/// An invoice of ours with two transfers the bank holds and has not failed is paid more than
+/// once (the audit's rule, as far as the ledger knows): it needs the operator. Failed and
+/// refused attempts do not count, and neither do foreign credits.
+#[test]
+fn an_invoice_with_two_live_transfers_is_paid_more_than_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let conn = rusqlite::Connection::open(ledger.path()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO transfers(id, invoice_id, attempt, external_id, tag, amount, body, status, transfer_id, created_at, updated_at) VALUES
+          (6, 'inv-2', 3, 'stark-test01-inv-2-3', 't', 19950, '{}', 'success', 'tr-6', 'x', 'x'),
+          (7, 'foreign-9', 1, 'f-1', 't', 777, '{}', 'success', 'tr-7', 'x', 'x'),
+          (8, 'foreign-9', 2, 'f-2', 't', 777, '{}', 'success', 'tr-8', 'x', 'x'),
+          (9, 'inv-3', 2, 'stark-test01-inv-3-2', 't', 2950, '{}', 'success', 'tr-9', 'x', 'x');",
+    )
+    .unwrap();
+    let r = report(&ledger);
+    let g = &r.attention.paid_more_than_once;
+    assert_eq!(g.total, 1, "{g:?}");
+    let x = &g.items[0];
+    assert_eq!(
+        (x.invoice_id.as_str(), x.transfers, x.amount),
+        ("inv-2", 2, 2 * 19950)
+    );
+    assert!(x.external_ids.contains("stark-test01-inv-2-2"));
+    assert!(x.external_ids.contains("stark-test01-inv-2-3"));
+    let text = render(&r);
+    assert!(text.contains("paid more than once"), "{text}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["attention"]["paid_more_than_once"]["total"], 1);
+}
+
+/// Open batches of every campaign are shown, not only the latest campaign's.
+#[test]
+fn open_batches_of_an_earlier_campaign_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let conn = rusqlite::Connection::open(ledger.path()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO campaigns(id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
+           VALUES (2, '2025-03-01T11:00:00.000000Z', 3600, 2, 1, 2, 1000, 2000, 'x');
+         UPDATE batches SET status = 'sending', unclear_since = '2025-03-01T11:58:00.000000Z',
+             errors = 'timed out' WHERE id = 5;",
+    )
+    .unwrap();
+    let r = report(&ledger);
+    assert_eq!(r.campaign.as_ref().unwrap().id, 2, "the latest campaign");
+    let g = &r.notes.open_batches;
+    assert_eq!(g.total, 1);
+    assert_eq!((g.items[0].campaign_id, g.items[0].batch), (1, 5));
+    assert_eq!(
+        g.items[0].unclear_since.as_deref(),
+        Some("2025-03-01T11:58:00.000000Z")
+    );
+    let text = render(&r);
+    assert!(text.contains("c1 batch 5 (stark-test01-c1-b5)"), "{text}");
+    assert!(text.contains("timed out"), "{text}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["notes"]["open_batches"]["items"][0]["campaign_id"], 1);
 }
 
 #[test]

@@ -43,3 +43,7 @@ INSERT INTO transfers(id, invoice_id, attempt, external_id, tag, amount, body, s
  (3, 'inv-2', 1, 'stark-test01-inv-2-1', 'stark-test01-transfer', 19950, '{}', 'failed',    'tr-3', 0,    NULL, '2025-03-01T09:00:01.000000Z', '2025-03-01T09:30:00.000000Z', '2025-03-01T09:00:02.000000Z', '2025-03-01T09:30:00.000000Z'),
  (4, 'inv-2', 2, 'stark-test01-inv-2-2', 'stark-test01-transfer', 19950, '{}', 'processing','tr-4', NULL, NULL, '2025-03-01T09:40:00.000000Z', '2025-03-01T09:40:01.000000Z', '2025-03-01T09:40:01.000000Z', NULL),
  (5, 'inv-3', 1, 'stark-test01-inv-3-1', 'stark-test01-transfer', 2950, '{}', 'rejected',   NULL,   NULL, '[{"code":"invalidAmount","message":"Amount exceeds the available balance"}]', '2025-03-01T11:00:01.000000Z', '2025-03-01T11:00:02.000000Z', NULL, NULL);
+
+-- inv-x1: an extra found under batch 4's tag (the bank applied it twice), cancelled unpaid.
+INSERT INTO cancelled_invoices(invoice_id, batch_id, name, tax_id, amount, cancelled_at) VALUES
+ ('inv-x1', 4, 'Elisa Prado', '111.444.777-35', 3000, '2025-03-01T09:10:00.000000Z');
