@@ -98,8 +98,8 @@ enum Action {
     /// Delete the ledger and its -wal/-shm files (after a backup); `RestoreLatest` follows.
     Delete,
     RestoreLatest,
-    /// An operator runs `transfer-credited --retry` for every credit `status --json` says
-    /// waits for them.
+    /// An operator runs `transfer-credited --retry` for every credit `status --json` lists as
+    /// failed, refused or stale.
     Operator,
     /// `issue-invoices --new-campaign` (with `--force` too): refused while a batch is open.
     NewCampaign {
@@ -171,6 +171,7 @@ fn draw_fault(rng: &mut StdRng) -> String {
         "reorder-delivery=0.3",
         "drop-delivery=0.4",
         "transfer-fail=0.08",
+        "transfer-fail=0.6",
         "event.patch:503=0.3",
         "transfer.list:500=0.2",
         "invoice.list:503=0.2",
@@ -181,8 +182,12 @@ fn draw_fault(rng: &mut StdRng) -> String {
         "invoice.create:invalid-access-time=0.4",
         "transfer.create:invalid-credentials=0.4",
     ];
-    // Business milliseconds: from a second to beyond the settle window (5 min).
-    let ms = |rng: &mut StdRng| rng.gen_range(1_000..1_200_000u64);
+    // Business milliseconds: mostly inside the settle window (5 min), a quarter beyond it
+    // (up to 20 min: a copy then lands after the batch was resent and issued).
+    let ms = |rng: &mut StdRng| match rng.gen_bool(0.75) {
+        true => rng.gen_range(1_000..240_000u64),
+        false => rng.gen_range(300_000..1_200_000u64),
+    };
     match rng.gen_range(0..FIXED.len() + 4) {
         i if i < FIXED.len() => FIXED[i].to_string(),
         i if i == FIXED.len() => format!("invoice.create:late-effect=0.4@{}", ms(rng)),
@@ -643,7 +648,9 @@ impl Sim<'_> {
     }
 
     /// `status --json`, then `transfer-credited --retry` for every credit it says waits for
-    /// the operator (failed on every attempt, or refused by the API).
+    /// the operator: failed on every attempt, refused by the API, or stale (credited a while
+    /// ago without a successful transfer — an impatient operator; `--retry` must refuse while
+    /// a live transfer exists at the bank).
     fn operator(&mut self, t: DateTime<Utc>) {
         let at = self.run_at(t);
         let out = at.run(["status", "--json"]);
@@ -659,7 +666,7 @@ impl Sim<'_> {
         self.check_deleted("status", code);
         let report: serde_json::Value =
             serde_json::from_str(&out.stdout()).unwrap_or(serde_json::Value::Null);
-        let mut waiting: Vec<String> = ["failed_transfers", "rejected_transfers"]
+        let mut waiting: Vec<String> = ["failed_transfers", "rejected_transfers", "stale_credits"]
             .iter()
             .flat_map(|g| {
                 report["attention"][g]["items"]
@@ -768,6 +775,10 @@ fn simulate(seed: u64) -> Outcome {
         c.pay_rate = 0.85;
         c.pay_delay = (Duration::minutes(10), Duration::hours(3));
     });
+    if refuses_missing_ledger() && !env.ledger.exists() {
+        // No command creates a ledger implicitly any more: the operator's first step.
+        env.cmd().run(["init"]).success();
+    }
     let mut sim = Sim {
         env: &env,
         lease_secs: sched.lease_secs,
