@@ -366,7 +366,7 @@ fn schedule(seed: u64) -> Schedule {
     }
     if rng.gen_bool(0.3) {
         steps.push(Step {
-            at: Duration::minutes(rng.gen_range(30..1560)),
+            at: Duration::minutes(rng.gen_range(30..1470)),
             action: Action::NewCampaign {
                 force: rng.gen_bool(0.5),
             },
@@ -858,7 +858,10 @@ fn drive(sim: &mut Sim<'_>, sched: &Schedule) -> (Option<audit::Audit>, Option<S
             );
         }
     }
-    let end = env.t0 + Duration::hours(25);
+    // The good day starts after the last step (business time never goes back: a tick dated
+    // before a campaign that exists would be counted for the one before it).
+    let last = sched.steps.last().map_or(Duration::zero(), |s| s.at);
+    let end = env.t0 + Duration::hours(25).max(last);
     sim.restore_latest(end);
     sim.webhook_down(true);
     // Settle: a good day follows; cron keeps running.
