@@ -1,22 +1,39 @@
 //! Randomized simulation of whole campaigns, TigerBeetle-style: from a seed, a schedule of
 //! cron ticks (`issue-invoices`, `reconcile`, `transfer-credited`) at jittered times, some
 //! overlapping; `serve-webhook` up and down; sandbox faults (5xx, 429, latency, lost responses,
-//! duplicate / reordered / dropped deliveries, failing transfers); and real child processes
-//! killed with SIGKILL at random moments (mid-POST, mid-transaction). Then the system settles
-//! and the promise is checked against the sandbox's ground truth with `stark::audit`.
+//! late effects, lagging and partial lists, request-level 400s, duplicate / reordered /
+//! dropped deliveries, failing transfers); real child processes killed with SIGKILL at random
+//! moments (mid-POST, mid-transaction), stalled with SIGSTOP past their lease and resumed, or
+//! running with a wall clock stepped forward; and operators who restore the ledger from an
+//! earlier backup, delete it (and restore the latest backup a little later), retry every
+//! credit that `status` says waits for them, and start a new campaign at random. Then the
+//! system settles and the promise is checked against the sandbox's ground truth with
+//! `stark::audit` (the slot rule included: every `issue-invoices` run that ran to its end is
+//! a tick).
 //!
-//! `SIM_RUNS` (default 6) sets how many seeds run; `SIM_SEED=N` replays one. A failure prints
-//! the seed and the schedule.
+//! `SIM_RUNS` (default 2) sets how many seeds run from `SIM_BASE` (default 1); `SIM_SEED=N`
+//! replays one. A failure prints the seed and the schedule; every run ends with a summary
+//! (seeds, batches, invoices, credits, transfers, faults and scenarios drawn, exit codes,
+//! seconds per seed). A run still going after `SIM_PATIENCE_SECS` (default 6) is SIGKILLed,
+//! as cron's `timeout` would (a `late-effect` may hold an answer until the client's 30 s
+//! timeout). `SIM_KEEP=DIR` keeps the ledger and the bank's ground truth of a failing seed
+//! there (`seed-N.sqlite3`, `seed-N-truth.json`); `SIM_TRACE=1` prints each step with its
+//! real duration; `SIM_SKIP=restore-earlier-backup,delete-ledger,…` leaves out the steps of
+//! the scenarios named as in the summary (and counts them under `skipped`).
 
 #[path = "it/harness/mod.rs"]
 mod harness;
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use harness::*;
+use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stark::audit::{self, Expectations};
 
@@ -35,6 +52,10 @@ impl Cmd {
             Cmd::Transfer => &["transfer-credited"],
         }
     }
+
+    fn name(self) -> &'static str {
+        self.args()[0]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,9 +71,62 @@ enum Action {
     WebhookDown {
         kill: bool,
     },
-    Faults(Vec<&'static str>),
+    Faults(Vec<String>),
     /// Another tool in the same workspace issues invoices (their credits are foreign).
     Foreign(u32),
+    /// A run SIGSTOPped after `stop_ms` and kept stopped `over_ms` past its lease while a
+    /// second run of the same command goes; then SIGCONT.
+    Stall {
+        cmd: Cmd,
+        stop_ms: u64,
+        over_ms: u64,
+    },
+    /// A run whose wall clock is `secs` ahead (`STARK_WALL_SKEW_SECS`), started `after_ms`
+    /// after a normal run of the same command.
+    Skewed {
+        cmd: Cmd,
+        secs: i64,
+        after_ms: u64,
+    },
+    /// Copy the ledger (`VACUUM INTO`, a consistent copy while others write).
+    Backup,
+    /// Put back backup number `pick` (modulo those taken): the webhook is stopped first and
+    /// started again after, the -wal/-shm files go with the ledger.
+    Restore {
+        pick: usize,
+    },
+    /// Delete the ledger and its -wal/-shm files (after a backup); `RestoreLatest` follows.
+    Delete,
+    RestoreLatest,
+    /// An operator runs `transfer-credited --retry` for every credit `status --json` lists as
+    /// failed, refused or stale.
+    Operator,
+    /// `issue-invoices --new-campaign` (with `--force` too): refused while a batch is open.
+    NewCampaign {
+        force: bool,
+    },
+}
+
+impl Action {
+    /// The scenario this step belongs to, for the summary (`None`: routine cron).
+    fn scenario(&self) -> Option<&'static str> {
+        Some(match self {
+            Action::Run {
+                kill_ms: Some(_), ..
+            } => "sigkill",
+            Action::Run { twins: true, .. } => "twins",
+            Action::Stall { .. } => "stall-past-lease",
+            Action::Skewed { .. } => "wall-clock-step",
+            Action::Backup => "backup",
+            Action::Restore { .. } => "restore-earlier-backup",
+            Action::Delete => "delete-ledger",
+            Action::Operator => "operator-retry",
+            Action::NewCampaign { force: false } => "new-campaign",
+            Action::NewCampaign { force: true } => "new-campaign-force",
+            Action::Foreign(_) => "foreign-invoices",
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,11 +135,17 @@ struct Step {
     action: Action,
 }
 
-struct Schedule(Vec<Step>);
+struct Schedule {
+    seed: u64,
+    /// `STARK_LEASE_SECS` of every run of this seed.
+    lease_secs: u64,
+    steps: Vec<Step>,
+}
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for s in &self.0 {
+        writeln!(f, "  lease {} s", self.lease_secs)?;
+        for s in &self.steps {
             writeln!(
                 f,
                 "  +{:02}:{:02}  {:?}",
@@ -78,26 +158,54 @@ impl fmt::Display for Schedule {
     }
 }
 
-const PALETTE: &[&str] = &[
-    "invoice.create:lost-response=0.4",
-    "transfer.create:lost-response=0.4",
-    "500=0.1",
-    "503=0.1",
-    "429=0.1",
-    "latency=0.3@150",
-    "duplicate-delivery=0.3",
-    "reorder-delivery=0.3",
-    "drop-delivery=0.4",
-    "transfer-fail=0.08",
-    "event.patch:503=0.3",
-    "transfer.list:500=0.2",
-    "invoice.list:503=0.2",
-];
+/// One fault rule, with its parameters drawn.
+fn draw_fault(rng: &mut StdRng) -> String {
+    const FIXED: &[&str] = &[
+        "invoice.create:lost-response=0.4",
+        "transfer.create:lost-response=0.4",
+        "500=0.1",
+        "503=0.1",
+        "429=0.1",
+        "latency=0.3@150",
+        "duplicate-delivery=0.3",
+        "reorder-delivery=0.3",
+        "drop-delivery=0.4",
+        "transfer-fail=0.08",
+        "transfer-fail=0.6",
+        "event.patch:503=0.3",
+        "transfer.list:500=0.2",
+        "invoice.list:503=0.2",
+        "invoice.list:list-partial=0.5",
+        "transfer.list:list-partial=0.5",
+        "invalid-access-time=0.1",
+        "invalid-credentials=0.1",
+        "invoice.create:invalid-access-time=0.4",
+        "transfer.create:invalid-credentials=0.4",
+    ];
+    // Business milliseconds: mostly inside the settle window (5 min), a quarter beyond it
+    // (up to 20 min: a copy then lands after the batch was resent and issued).
+    let ms = |rng: &mut StdRng| match rng.gen_bool(0.75) {
+        true => rng.gen_range(1_000..240_000u64),
+        false => rng.gen_range(300_000..1_200_000u64),
+    };
+    match rng.gen_range(0..FIXED.len() + 4) {
+        i if i < FIXED.len() => FIXED[i].to_string(),
+        i if i == FIXED.len() => format!("invoice.create:late-effect=0.4@{}", ms(rng)),
+        i if i == FIXED.len() + 1 => format!("transfer.create:late-effect=0.4@{}", ms(rng)),
+        i if i == FIXED.len() + 2 => format!("late-effect=0.05@{}", ms(rng)),
+        _ => format!("list-lag=0.6@{}", ms(rng)),
+    }
+}
+
+/// The kind of a rule (`invoice.create:late-effect=0.4@60000` → `invoice.create:late-effect`).
+fn fault_name(rule: &str) -> &str {
+    rule.split('=').next().unwrap_or(rule)
+}
 
 fn schedule(seed: u64) -> Schedule {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut steps = Vec::new();
-    let kill = |rng: &mut rand::rngs::StdRng| rng.gen_bool(0.25).then(|| rng.gen_range(0..120));
+    let kill = |rng: &mut StdRng| rng.gen_bool(0.25).then(|| rng.gen_range(0..120));
     // Issue ticks: each slot's cron run, jittered both ways; sometimes doubled; rarely skipped.
     for k in 0..8i64 {
         if rng.gen_bool(0.07) {
@@ -170,25 +278,444 @@ fn schedule(seed: u64) -> Schedule {
     let mut t = Duration::zero();
     while t < Duration::hours(24) {
         let n = rng.gen_range(0..4);
-        let set: Vec<&str> = (0..n)
-            .map(|_| PALETTE[rng.gen_range(0..PALETTE.len())])
-            .collect();
+        let set: Vec<String> = (0..n).map(|_| draw_fault(&mut rng)).collect();
         steps.push(Step {
             at: t,
             action: Action::Faults(set),
         });
         t += Duration::minutes(rng.gen_range(60..300));
     }
+    // Processes stalled past their lease, and one with its wall clock stepped forward:
+    // issuing or transferring, started near an issue tick so that there is work to hold.
+    let near_tick = |rng: &mut StdRng| {
+        Duration::hours(3 * rng.gen_range(0..8i64)) + Duration::minutes(rng.gen_range(1..50))
+    };
+    let busy = |rng: &mut StdRng| {
+        if rng.gen_bool(0.5) {
+            Cmd::Issue
+        } else {
+            Cmd::Transfer
+        }
+    };
+    // (At most one stall a seed: each costs a lease and more of real time.)
+    if rng.gen_bool(0.6) {
+        let cmd = busy(&mut rng);
+        let at = near_tick(&mut rng) + Duration::minutes(if cmd == Cmd::Transfer { 90 } else { 0 });
+        steps.push(Step {
+            at,
+            action: Action::Stall {
+                cmd,
+                stop_ms: rng.gen_range(0..150),
+                over_ms: rng.gen_range(500..2500),
+            },
+        });
+    }
+    if rng.gen_bool(0.5) {
+        let cmd = busy(&mut rng);
+        let at = near_tick(&mut rng) + Duration::minutes(if cmd == Cmd::Transfer { 90 } else { 0 });
+        steps.push(Step {
+            at,
+            action: Action::Skewed {
+                cmd,
+                secs: rng.gen_range(600..3600),
+                after_ms: rng.gen_range(0..100),
+            },
+        });
+    }
+    // Backups through the day; a restore of an earlier one; a deletion restored later.
+    for _ in 0..rng.gen_range(0..4) {
+        steps.push(Step {
+            at: Duration::minutes(rng.gen_range(60..1320)),
+            action: Action::Backup,
+        });
+    }
+    if rng.gen_bool(0.35) {
+        let at = Duration::minutes(rng.gen_range(120..1380));
+        steps.push(Step {
+            at: at - Duration::minutes(rng.gen_range(30..400)).min(at - Duration::minutes(61)),
+            action: Action::Backup,
+        });
+        steps.push(Step {
+            at,
+            action: Action::Restore {
+                pick: rng.gen_range(0..4),
+            },
+        });
+    }
+    if rng.gen_bool(0.3) {
+        let at = Duration::minutes(rng.gen_range(90..1300));
+        steps.push(Step {
+            at: at - Duration::minutes(rng.gen_range(1..60)),
+            action: Action::Backup,
+        });
+        steps.push(Step {
+            at,
+            action: Action::Delete,
+        });
+        steps.push(Step {
+            at: at + Duration::minutes(rng.gen_range(20..120)),
+            action: Action::RestoreLatest,
+        });
+    }
+    // An operator follows `status`; sometimes someone starts a new campaign.
+    for _ in 0..rng.gen_range(0..3) {
+        steps.push(Step {
+            at: Duration::minutes(rng.gen_range(120..1500)),
+            action: Action::Operator,
+        });
+    }
+    if rng.gen_bool(0.3) {
+        steps.push(Step {
+            at: Duration::minutes(rng.gen_range(30..1470)),
+            action: Action::NewCampaign {
+                force: rng.gen_bool(0.5),
+            },
+        });
+    }
+    // Stable: steps drawn at the same minute keep their drawing order.
     steps.sort_by_key(|s| s.at);
-    Schedule(steps)
+    Schedule {
+        seed,
+        lease_secs: rng.gen_range(2..=3),
+        steps,
+    }
 }
 
-/// Start `serve-webhook` and wait until it listens (it registers its webhook first), or until
-/// it died: registration can fail under faults; a real operator would retry, and so do we later.
-fn start_webhook(at: &Run) -> Server {
-    let mut w = at.spawn_webhook(&[]);
-    w.listening(StdDuration::from_secs(10));
-    w
+/// Whether this `stark` has `stark init` — then no command creates a ledger implicitly, and
+/// every command on a deleted ledger must exit 2 and create nothing.
+fn refuses_missing_ledger() -> bool {
+    static HAS_INIT: OnceLock<bool> = OnceLock::new();
+    *HAS_INIT.get_or_init(|| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("stark"))
+            .args(["init", "--help"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+fn patience() -> StdDuration {
+    let secs = std::env::var("SIM_PATIENCE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    StdDuration::from_secs(secs)
+}
+
+/// What one seed saw, beyond the audit.
+#[derive(Default)]
+struct Seen {
+    /// `cmd:code` (or `cmd:killed`) → count.
+    exits: BTreeMap<String, usize>,
+    /// Business times of the `issue-invoices` runs that ran to their end.
+    issue_ticks: Vec<DateTime<Utc>>,
+    /// Runs SIGKILLed by the patience watchdog.
+    watchdog_kills: usize,
+    /// Runs while the ledger was deleted that found one created (before `stark init`
+    /// existed, the first of them creates a fresh ledger).
+    implicit_ledgers: usize,
+    /// Runs while the ledger was deleted that exited 2 and created nothing.
+    refused_missing: usize,
+    /// `transfer-credited --retry` runs by the operator.
+    retries: usize,
+    /// Steps not taken: a backup without a ledger, a restore without a backup, `SIM_SKIP`.
+    skipped: BTreeMap<&'static str, usize>,
+    violations: Vec<String>,
+}
+
+struct Sim<'a> {
+    env: &'a Env,
+    lease_secs: u64,
+    webhook: Option<Server>,
+    /// The webhook should be up (it is kept down while the ledger is deleted).
+    webhook_wanted: bool,
+    backups: Vec<PathBuf>,
+    deleted: bool,
+    seen: Seen,
+}
+
+fn ledger_files(ledger: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut s = ledger.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    [ledger.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+impl Sim<'_> {
+    fn run_at(&self, t: DateTime<Utc>) -> Run {
+        self.env
+            .at(t)
+            .env("STARK_LEASE_SECS", self.lease_secs.to_string())
+    }
+
+    fn spawn(&self, at: &Run, args: &[&str], skew: Option<i64>) -> Child {
+        let mut c = at.command(args);
+        if let Some(s) = skew {
+            c.env("STARK_WALL_SKEW_SECS", s.to_string());
+        }
+        c.arg("--quiet")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Wait for a child (SIGKILL after the patience), record its exit; `Some(code)` when it
+    /// exited by itself.
+    fn wait(&mut self, name: &str, mut c: Child) -> Option<i32> {
+        let deadline = Instant::now() + patience();
+        let status = loop {
+            if let Ok(Some(s)) = c.try_wait() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                self.seen.watchdog_kills += 1;
+                break c.wait().unwrap();
+            }
+            std::thread::sleep(StdDuration::from_millis(5));
+        };
+        let code = status.code();
+        let what = code.map_or("killed".to_string(), |c| c.to_string());
+        *self.seen.exits.entry(format!("{name}:{what}")).or_default() += 1;
+        code
+    }
+
+    /// After a run while the ledger is deleted: with `stark init`, the run must have exited 2
+    /// and created nothing; before it, a run that created a ledger is tolerated (and counted).
+    fn check_deleted(&mut self, what: &str, code: Option<i32>) {
+        if !self.deleted {
+            return;
+        }
+        let exists = self.env.ledger.exists();
+        match (code, exists) {
+            // `status` reads only: it says there is no ledger (exit 0 or 2), creating nothing.
+            (Some(0), false) if what == "status" => {}
+            (Some(2), false) => self.seen.refused_missing += 1,
+            // Before `stark init`, the first run creates a ledger (and may exit 2 for another
+            // reason, a request-level 400).
+            (_, true) if !refuses_missing_ledger() => self.seen.implicit_ledgers += 1,
+            (None, false) => {} // killed before it got anywhere
+            (code, exists) if refuses_missing_ledger() => self.seen.violations.push(format!(
+                "{what} on a deleted ledger: exit {code:?}, ledger created: {exists} (want exit 2, nothing created)"
+            )),
+            _ => {}
+        }
+    }
+
+    fn finished(&mut self, cmd: &str, t: DateTime<Utc>, code: Option<i32>) {
+        if cmd == Cmd::Issue.name() && code.is_some() {
+            self.seen.issue_ticks.push(t);
+        }
+        self.check_deleted(cmd, code);
+    }
+
+    fn run_cmd(&mut self, t: DateTime<Utc>, cmd: Cmd, twins: bool, kill_ms: Option<u64>) {
+        let at = self.run_at(t);
+        let mut children = vec![self.spawn(&at, cmd.args(), None)];
+        if twins {
+            children.push(self.spawn(&at, cmd.args(), None));
+        }
+        if let Some(ms) = kill_ms {
+            std::thread::sleep(StdDuration::from_millis(ms));
+            for c in &mut children {
+                let _ = c.kill();
+            }
+        }
+        for c in children {
+            let code = self.wait(cmd.name(), c);
+            self.finished(cmd.name(), t, code);
+        }
+    }
+
+    fn stall(&mut self, t: DateTime<Utc>, cmd: Cmd, stop_ms: u64, over_ms: u64) {
+        let at = self.run_at(t);
+        let stalled = self.spawn(&at, cmd.args(), None);
+        std::thread::sleep(StdDuration::from_millis(stop_ms));
+        let pid = stalled.id() as i32;
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        // Past its lease, another run of the same command comes (cron's next tick, a retry).
+        std::thread::sleep(StdDuration::from_millis(self.lease_secs * 1000 + over_ms));
+        // It waits for the ledger's lock a few seconds at most (the stalled one may hold it).
+        let other = self.spawn(
+            &at.clone().env("STARK_BUSY_TIMEOUT_MS", "3000"),
+            cmd.args(),
+            None,
+        );
+        let code = self.wait(cmd.name(), other);
+        self.finished(cmd.name(), t, code);
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+        let code = self.wait(cmd.name(), stalled);
+        self.finished(cmd.name(), t, code);
+    }
+
+    fn skewed(&mut self, t: DateTime<Utc>, cmd: Cmd, secs: i64, after_ms: u64) {
+        let at = self.run_at(t);
+        let normal = self.spawn(&at, cmd.args(), None);
+        std::thread::sleep(StdDuration::from_millis(after_ms));
+        let ahead = self.spawn(&at, cmd.args(), Some(secs));
+        for c in [normal, ahead] {
+            let code = self.wait(cmd.name(), c);
+            self.finished(cmd.name(), t, code);
+        }
+    }
+
+    fn webhook_up(&mut self, t: DateTime<Utc>) {
+        self.webhook_wanted = true;
+        if self.webhook.is_none() && !self.deleted {
+            let mut w = self.run_at(t).spawn_webhook(&[]);
+            // Registration can fail under faults; a real operator would retry, and so do we.
+            w.listening(StdDuration::from_secs(10));
+            self.webhook = Some(w);
+        }
+    }
+
+    fn webhook_down(&mut self, kill: bool) {
+        self.webhook_wanted = false;
+        if let Some(w) = self.webhook.take() {
+            stop_webhook(w, kill);
+        }
+    }
+
+    fn backup(&mut self) {
+        if self.deleted || !self.env.ledger.exists() {
+            *self.seen.skipped.entry("backup (no ledger)").or_default() += 1;
+            return;
+        }
+        let to = self
+            .env
+            .dir
+            .path()
+            .join(format!("backup-{}.sqlite3", self.backups.len()));
+        let conn = rusqlite::Connection::open(&self.env.ledger).unwrap();
+        conn.busy_timeout(StdDuration::from_secs(10)).unwrap();
+        conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+            .unwrap();
+        drop(conn);
+        self.backups.push(to);
+    }
+
+    /// Put `from` in place of the ledger, with no -wal/-shm of the old file left behind; the
+    /// webhook (which holds the ledger open) is stopped first and started again after.
+    fn put_back(&mut self, t: DateTime<Utc>, from: &Path) {
+        let wanted = self.webhook_wanted;
+        self.webhook_down(false);
+        for f in ledger_files(&self.env.ledger) {
+            let _ = std::fs::remove_file(f);
+        }
+        let tmp = self.env.dir.path().join("restoring.sqlite3");
+        std::fs::copy(from, &tmp).unwrap();
+        std::fs::rename(&tmp, &self.env.ledger).unwrap();
+        self.deleted = false;
+        if wanted {
+            self.webhook_up(t);
+        }
+    }
+
+    fn restore(&mut self, t: DateTime<Utc>, pick: usize) {
+        if self.deleted || self.backups.is_empty() {
+            *self.seen.skipped.entry("restore (no backup)").or_default() += 1;
+            return;
+        }
+        let from = self.backups[pick % self.backups.len()].clone();
+        self.put_back(t, &from);
+    }
+
+    fn delete(&mut self) {
+        if self.deleted || self.backups.is_empty() {
+            *self.seen.skipped.entry("delete (no backup)").or_default() += 1;
+            return;
+        }
+        let wanted = self.webhook_wanted;
+        self.webhook_down(false);
+        self.webhook_wanted = wanted;
+        for f in ledger_files(&self.env.ledger) {
+            let _ = std::fs::remove_file(f);
+        }
+        self.deleted = true;
+    }
+
+    fn restore_latest(&mut self, t: DateTime<Utc>) {
+        if !self.deleted {
+            return;
+        }
+        let from = self.backups.last().unwrap().clone();
+        self.put_back(t, &from);
+    }
+
+    /// `status --json`, then `transfer-credited --retry` for every credit it says waits for
+    /// the operator: failed on every attempt, refused by the API, or stale (credited a while
+    /// ago without a successful transfer — an impatient operator; `--retry` must refuse while
+    /// a live transfer exists at the bank).
+    fn operator(&mut self, t: DateTime<Utc>) {
+        let at = self.run_at(t);
+        let out = at.run(["status", "--json"]);
+        let code = out.status.code();
+        *self
+            .seen
+            .exits
+            .entry(format!(
+                "status:{}",
+                code.map_or("killed".into(), |c| c.to_string())
+            ))
+            .or_default() += 1;
+        self.check_deleted("status", code);
+        let report: serde_json::Value =
+            serde_json::from_str(&out.stdout()).unwrap_or(serde_json::Value::Null);
+        let mut waiting: Vec<String> = ["failed_transfers", "rejected_transfers", "stale_credits"]
+            .iter()
+            .flat_map(|g| {
+                report["attention"][g]["items"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|i| i["invoice_id"].as_str().map(str::to_string))
+            .collect();
+        waiting.sort();
+        waiting.dedup();
+        for invoice in waiting {
+            let c = self.spawn(&at, &["transfer-credited", "--retry", &invoice], None);
+            self.seen.retries += 1;
+            let code = self.wait("transfer-credited --retry", c);
+            self.check_deleted("transfer-credited --retry", code);
+        }
+    }
+
+    fn new_campaign(&mut self, t: DateTime<Utc>, force: bool) {
+        let at = self.run_at(t);
+        let mut args = vec!["issue-invoices", "--new-campaign"];
+        if force {
+            args.push("--force");
+        }
+        let c = self.spawn(&at, &args, None);
+        let code = self.wait(&args.join(" "), c);
+        self.finished(Cmd::Issue.name(), t, code);
+    }
+
+    fn foreign(&mut self, other: &stark::api::Client, n: u32) {
+        let invoices: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"amount": {}, "taxId": "012.345.678-90", "name": "Outra Ferramenta"}}"#,
+                    1000 + i
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"invoices": [{}]}}"#, invoices.join(","));
+        // Faults may refuse or hold it; another tool's bad luck is not ours.
+        let _ = self.env.rt.block_on(async {
+            tokio::time::timeout(
+                StdDuration::from_secs(3),
+                other.create_invoices_raw(body.as_bytes()),
+            )
+            .await
+        });
+    }
 }
 
 fn stop_webhook(mut w: Server, kill: bool) {
@@ -211,102 +738,146 @@ fn stop_webhook(mut w: Server, kill: bool) {
     }
 }
 
-fn run_cmd(at: &Run, cmd: Cmd, twins: bool, kill_ms: Option<u64>) {
-    let spawn = || {
-        at.command(cmd.args())
-            .arg("--quiet")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut children = vec![spawn()];
-    if twins {
-        children.push(spawn());
-    }
-    if let Some(ms) = kill_ms {
-        std::thread::sleep(StdDuration::from_millis(ms));
-        for c in &mut children {
-            let _ = c.kill();
-        }
-    }
-    let deadline = Instant::now() + StdDuration::from_secs(60);
-    for mut c in children {
-        loop {
-            if let Ok(Some(_)) = c.try_wait() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{cmd:?} hung for 60 s");
-            std::thread::sleep(StdDuration::from_millis(5));
-        }
-    }
-}
-
 fn count(env: &Env, sql: &str) -> i64 {
+    if !env.ledger.exists() {
+        return 0;
+    }
     env.ledger_conn()
         .query_row(sql, [], |r| r.get(0))
         .unwrap_or(0)
 }
 
-fn simulate(seed: u64) -> Result<String, String> {
+/// What a seed drew and what came of it.
+struct Outcome {
+    audit: Option<audit::Audit>,
+    seen: Seen,
+    faults: BTreeMap<String, usize>,
+    scenarios: BTreeMap<&'static str, usize>,
+    failure: Option<String>,
+}
+
+fn simulate(seed: u64) -> Outcome {
     let sched = schedule(seed);
+    let mut faults = BTreeMap::new();
+    let mut scenarios = BTreeMap::new();
+    for s in &sched.steps {
+        if let Action::Faults(rules) = &s.action {
+            for r in rules {
+                *faults.entry(fault_name(r).to_string()).or_default() += 1;
+            }
+        }
+        if let Some(name) = s.action.scenario() {
+            *scenarios.entry(name).or_default() += 1;
+        }
+    }
     let env = Env::new(|c| {
         c.seed = seed;
         c.pay_rate = 0.85;
         c.pay_delay = (Duration::minutes(10), Duration::hours(3));
     });
-    let fail = |msg: String| Err(format!("seed {seed}: {msg}\nschedule:\n{sched}"));
+    if refuses_missing_ledger() && !env.ledger.exists() {
+        // No command creates a ledger implicitly any more: the operator's first step.
+        env.cmd().run(["init"]).success();
+    }
+    let mut sim = Sim {
+        env: &env,
+        lease_secs: sched.lease_secs,
+        webhook: None,
+        webhook_wanted: false,
+        backups: Vec::new(),
+        deleted: false,
+        seen: Seen::default(),
+    };
+    let (audit, failure) = drive(&mut sim, &sched);
+    let failure = failure.map(|msg| format!("seed {seed}: {msg}\nschedule:\n{sched}"));
+    Outcome {
+        audit,
+        seen: sim.seen,
+        faults,
+        scenarios,
+        failure,
+    }
+}
+
+fn drive(sim: &mut Sim<'_>, sched: &Schedule) -> (Option<audit::Audit>, Option<String>) {
+    let env = sim.env;
     let foreign = env.other_client();
-    let mut webhook: Option<Server> = None;
-    for step in &sched.0 {
-        let at = env.at(env.t0 + step.at);
+    let trace = std::env::var_os("SIM_TRACE").is_some();
+    let skip = std::env::var("SIM_SKIP").unwrap_or_default();
+    let skip: Vec<&str> = skip
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    for step in &sched.steps {
+        let started = Instant::now();
+        let t = env.t0 + step.at;
+        if let Some(name) = step.action.scenario().filter(|n| skip.contains(n)) {
+            *sim.seen.skipped.entry(name).or_default() += 1;
+            continue;
+        }
+        env.sandbox().set_time(t);
         env.flush();
         match &step.action {
             Action::Run {
                 cmd,
                 twins,
                 kill_ms,
-            } => run_cmd(&at, *cmd, *twins, *kill_ms),
-            Action::WebhookUp => {
-                if webhook.is_none() {
-                    webhook = Some(start_webhook(&at));
-                }
+            } => sim.run_cmd(t, *cmd, *twins, *kill_ms),
+            Action::WebhookUp => sim.webhook_up(t),
+            Action::WebhookDown { kill } => sim.webhook_down(*kill),
+            Action::Faults(rules) => {
+                let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+                env.faults(&rules)
             }
-            Action::WebhookDown { kill } => {
-                if let Some(w) = webhook.take() {
-                    stop_webhook(w, *kill);
-                }
-            }
-            Action::Faults(rules) => env.faults(rules),
-            Action::Foreign(n) => {
-                let invoices: Vec<String> = (0..*n)
-                    .map(|i| format!(r#"{{"amount": {}, "taxId": "012.345.678-90", "name": "Outra Ferramenta"}}"#, 1000 + i))
-                    .collect();
-                let body = format!(r#"{{"invoices": [{}]}}"#, invoices.join(","));
-                // Faults may refuse it; another tool's bad luck is not ours.
-                let _ = env
-                    .rt
-                    .block_on(foreign.create_invoices_raw(body.as_bytes()));
-            }
+            Action::Foreign(n) => sim.foreign(&foreign, *n),
+            Action::Stall {
+                cmd,
+                stop_ms,
+                over_ms,
+            } => sim.stall(t, *cmd, *stop_ms, *over_ms),
+            Action::Skewed {
+                cmd,
+                secs,
+                after_ms,
+            } => sim.skewed(t, *cmd, *secs, *after_ms),
+            Action::Backup => sim.backup(),
+            Action::Restore { pick } => sim.restore(t, *pick),
+            Action::Delete => sim.delete(),
+            Action::RestoreLatest => sim.restore_latest(t),
+            Action::Operator => sim.operator(t),
+            Action::NewCampaign { force } => sim.new_campaign(t, *force),
+        }
+        if trace {
+            eprintln!(
+                "  {:>6.2} s  +{:02}:{:02}  {:?}",
+                started.elapsed().as_secs_f64(),
+                step.at.num_hours(),
+                step.at.num_minutes() % 60,
+                step.action
+            );
         }
     }
-    if let Some(w) = webhook.take() {
-        stop_webhook(w, true);
-    }
+    // The good day starts after the last step (business time never goes back: a tick dated
+    // before a campaign that exists would be counted for the one before it).
+    let last = sched.steps.last().map_or(Duration::zero(), |s| s.at);
+    let end = env.t0 + Duration::hours(25).max(last);
+    sim.restore_latest(end);
+    sim.webhook_down(true);
     // Settle: a good day follows; cron keeps running.
     env.faults(&[]);
-    let mut t = env.t0 + Duration::hours(25);
+    let mut t = end;
     for _ in 0..12 {
         t += Duration::minutes(30);
-        let at = env.at(t);
+        env.sandbox().set_time(t);
         env.flush();
-        run_cmd(&at, Cmd::Issue, false, None);
-        run_cmd(&at, Cmd::Reconcile, false, None);
+        sim.run_cmd(t, Cmd::Issue, false, None);
+        sim.run_cmd(t, Cmd::Reconcile, false, None);
         let open = count(
-            &env,
+            env,
             "SELECT COUNT(*) FROM transfers WHERE status IN ('claimed', 'sending', 'created', 'processing')",
         ) + count(
-            &env,
+            env,
             "SELECT COUNT(*) FROM batches WHERE status IN ('planned', 'sending')",
         );
         if open == 0 && t > env.t0 + Duration::hours(28) {
@@ -315,31 +886,138 @@ fn simulate(seed: u64) -> Result<String, String> {
     }
     let ledger = match stark::ledger::Ledger::open(&env.ledger) {
         Ok(l) => l,
-        Err(e) => return fail(format!("ledger: {e}")),
+        Err(e) => return (None, Some(format!("ledger: {e}"))),
     };
     let expect = Expectations {
         batches: 8,
         min_invoices: 8,
         max_invoices: 12,
         max_attempts: 3,
+        issue_ticks: sim.seen.issue_ticks.clone(),
     };
-    let a = audit::audit(&env.truth(), &ledger, Some(&expect), true).map_err(|e| e.to_string())?;
-    if !a.ok() {
-        return fail(format!("violations:\n  {}", a.violations.join("\n  ")));
+    let a = match audit::audit(&env.truth(), &ledger, Some(&expect), true) {
+        Ok(a) => a,
+        Err(e) => return (None, Some(format!("audit: {e}"))),
+    };
+    let mut violations = a.violations.clone();
+    violations.extend(sim.seen.violations.iter().cloned());
+    if let (false, Ok(dir)) = (violations.is_empty(), std::env::var("SIM_KEEP")) {
+        let truth = env.truth();
+        let dir = PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let name = format!("seed-{}", sched.seed);
+        let _ = std::fs::copy(&env.ledger, dir.join(format!("{name}.sqlite3")));
+        let _ = std::fs::write(
+            dir.join(format!("{name}-truth.json")),
+            serde_json::to_string_pretty(&truth).unwrap_or_default(),
+        );
     }
-    if a.batches == 0 {
-        return fail("no batch issued at all".into());
+    let failure = if !violations.is_empty() {
+        Some(format!("violations:\n  {}", violations.join("\n  ")))
+    } else if a.batches == 0 {
+        Some("no batch issued at all".into())
+    } else {
+        None
+    };
+    (Some(a), failure)
+}
+
+/// Totals over the seeds of one run, printed at its end.
+#[derive(Default)]
+struct Summary {
+    seeds: usize,
+    failed: Vec<u64>,
+    secs: Vec<f64>,
+    batches: usize,
+    invoices: usize,
+    credited: usize,
+    transferred: usize,
+    failed_attempts: usize,
+    waiting: usize,
+    foreign: usize,
+    retries: usize,
+    watchdog_kills: usize,
+    implicit_ledgers: usize,
+    refused_missing: usize,
+    faults: BTreeMap<String, usize>,
+    scenarios: BTreeMap<&'static str, usize>,
+    exits: BTreeMap<String, usize>,
+    skipped: BTreeMap<&'static str, usize>,
+}
+
+impl Summary {
+    fn add(&mut self, seed: u64, o: &Outcome, secs: f64) {
+        self.seeds += 1;
+        self.secs.push(secs);
+        if o.failure.is_some() {
+            self.failed.push(seed);
+        }
+        if let Some(a) = &o.audit {
+            self.batches += a.batches;
+            self.invoices += a.invoices;
+            self.credited += a.credited;
+            self.transferred += a.transferred;
+            self.failed_attempts += a.failed_attempts;
+            self.waiting += a.waiting_for_operator;
+            self.foreign += a.foreign_credited;
+        }
+        self.retries += o.seen.retries;
+        self.watchdog_kills += o.seen.watchdog_kills;
+        self.implicit_ledgers += o.seen.implicit_ledgers;
+        self.refused_missing += o.seen.refused_missing;
+        let merge = |to: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>| {
+            for (k, v) in from {
+                *to.entry(k.clone()).or_default() += v;
+            }
+        };
+        merge(&mut self.faults, &o.faults);
+        merge(&mut self.exits, &o.seen.exits);
+        for (k, v) in &o.scenarios {
+            *self.scenarios.entry(k).or_default() += v;
+        }
+        for (k, v) in &o.seen.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
     }
-    Ok(format!(
-        "seed {seed}: {} batches, {} invoices, {} credited, {} transferred, {} failed attempts, {} waiting for the operator, {} foreign",
-        a.batches,
-        a.invoices,
-        a.credited,
-        a.transferred,
-        a.failed_attempts,
-        a.waiting_for_operator,
-        a.foreign_credited
-    ))
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total: f64 = self.secs.iter().sum();
+        let max = self.secs.iter().copied().fold(0.0, f64::max);
+        writeln!(
+            f,
+            "simulation summary: {} seeds, {} failed {:?}; {:.1} s/seed (max {max:.1}, total {total:.0} s)",
+            self.seeds,
+            self.failed.len(),
+            self.failed,
+            total / self.seeds.max(1) as f64
+        )?;
+        writeln!(
+            f,
+            "  batches {}, invoices {}, credited {}, transferred {}, failed attempts {}, waiting for the operator {}, foreign credits {}",
+            self.batches,
+            self.invoices,
+            self.credited,
+            self.transferred,
+            self.failed_attempts,
+            self.waiting,
+            self.foreign
+        )?;
+        writeln!(
+            f,
+            "  operator retries {}, watchdog kills {}, runs on a deleted ledger: {} refused (exit 2), {} ran on a fresh one (stark init: {})",
+            self.retries,
+            self.watchdog_kills,
+            self.refused_missing,
+            self.implicit_ledgers,
+            refuses_missing_ledger()
+        )?;
+        writeln!(f, "  faults drawn: {:?}", self.faults)?;
+        writeln!(f, "  scenarios drawn: {:?}", self.scenarios)?;
+        writeln!(f, "  skipped: {:?}", self.skipped)?;
+        write!(f, "  exits: {:?}", self.exits)
+    }
 }
 
 #[test]
@@ -350,7 +1028,7 @@ fn randomized_campaigns_keep_the_promise() {
             let runs: u64 = std::env::var("SIM_RUNS")
                 .ok()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(6);
+                .unwrap_or(2);
             let base: u64 = std::env::var("SIM_BASE")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -358,19 +1036,32 @@ fn randomized_campaigns_keep_the_promise() {
             (base..base + runs).collect()
         }
     };
-    let mut failures = Vec::new();
+    let mut summary = Summary::default();
     for seed in seeds {
         let started = Instant::now();
-        match simulate(seed) {
-            Ok(line) => eprintln!("{line} ({:.1} s)", started.elapsed().as_secs_f64()),
-            Err(e) => {
-                eprintln!("FAILED {e}");
-                failures.push(seed);
-            }
+        let o = simulate(seed);
+        let secs = started.elapsed().as_secs_f64();
+        match (&o.failure, &o.audit) {
+            (Some(e), _) => eprintln!("FAILED {e}"),
+            (None, Some(a)) => eprintln!(
+                "seed {seed}: {} batches, {} invoices, {} credited, {} transferred, {} failed attempts, {} waiting for the operator, {} foreign, scenarios {:?} ({secs:.1} s)",
+                a.batches,
+                a.invoices,
+                a.credited,
+                a.transferred,
+                a.failed_attempts,
+                a.waiting_for_operator,
+                a.foreign_credited,
+                o.scenarios
+            ),
+            (None, None) => unreachable!("an outcome without an audit has a failure"),
         }
+        summary.add(seed, &o, secs);
     }
+    eprintln!("{summary}");
     assert!(
-        failures.is_empty(),
-        "failing seeds (replay with SIM_SEED=N): {failures:?}"
+        summary.failed.is_empty(),
+        "failing seeds (replay with SIM_SEED=N): {:?}",
+        summary.failed
     );
 }

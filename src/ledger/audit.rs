@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::campaigns::{Batch, Campaign};
 use super::{Db, LedgerError};
 
 /// A transfer attempt as the ledger recorded it.
@@ -24,6 +25,8 @@ pub(crate) struct LedgerView {
     /// Slots recorded as missed, in every campaign.
     pub missed_batches: i64,
     pub transfers: Vec<RecordedTransfer>,
+    /// Every campaign, by id, with its batches by slot.
+    pub campaigns: Vec<(Campaign, Vec<Batch>)>,
 }
 
 /// Events recorded, by how they arrived.
@@ -75,12 +78,31 @@ impl Db<'_> {
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            Ok((ours, missed_batches, transfers))
+        })())
+        .and_then(|(ours, missed_batches, transfers)| {
             Ok(LedgerView {
                 ours,
                 missed_batches,
                 transfers,
+                campaigns: self.campaigns_with_batches()?,
             })
-        })())
+        })
+    }
+
+    /// Every campaign (ids run from 1 to the latest's) with its batches.
+    fn campaigns_with_batches(&self) -> Result<Vec<(Campaign, Vec<Batch>)>, LedgerError> {
+        let Some(latest) = self.latest_campaign()? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for id in 1..=latest.id {
+            if let Some(c) = self.campaign(id)? {
+                let batches = self.batches(id)?;
+                out.push((c, batches));
+            }
+        }
+        Ok(out)
     }
 
     /// How many events arrived by webhook and how many by a reconcile sweep.
@@ -109,8 +131,8 @@ mod tests {
             .execute_batch(
                 "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, 'x');
                  INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-                   VALUES (1, 1, 0, 't0', 'issued', 2, 2000, 'x', 'x', 'x'),
-                          (2, 1, 1, 't1', 'missed', 0, 0, 'x', 'x', 'x');
+                   VALUES (1, 1, 0, 't0', 'issued', 2, 2000, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z'),
+                          (2, 1, 1, 't1', 'missed', 0, 0, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z');
                  INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
                    VALUES (1, 1, 0, 'A', '1', 1000, 'A1', 'paid', 'x'), (1, 1, 1, 'B', '2', 1000, NULL, NULL, 'x');
                  INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
@@ -133,6 +155,11 @@ mod tests {
         let v = db.audit_view().unwrap();
         assert_eq!(v.ours, HashSet::from(["A1".to_string()]));
         assert_eq!(v.missed_batches, 1);
+        assert_eq!(v.campaigns.len(), 1);
+        let (c, batches) = &v.campaigns[0];
+        assert_eq!(c.id, 1);
+        let slots: Vec<_> = batches.iter().map(|b| (b.slot, b.tag.as_str())).collect();
+        assert_eq!(slots, [(0, "t0"), (1, "t1")]);
         assert_eq!(
             v.transfers,
             [RecordedTransfer {

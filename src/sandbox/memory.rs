@@ -635,6 +635,15 @@ mod tests {
         let rest = b.undelivered_events(again.cursor.as_deref()).await.unwrap();
         assert_eq!(again.items.len() + rest.items.len(), 115);
         assert_eq!(b.truth().undelivered_events, 115);
+        // The truth lists the events a client marked, with the invoice each is about.
+        let marked = b.truth().marked_delivered;
+        assert_eq!(marked.len(), 5);
+        assert!(
+            marked.iter().all(|m| m.subscription == "invoice"
+                && m.subject_id.is_some()
+                && m.subject_tags.contains(&"ev".to_string())),
+            "{marked:?}"
+        );
 
         let e = b
             .mark_event_delivered("1234567890123456")

@@ -231,6 +231,20 @@ pub struct GroundTruth {
     pub balance: i64,
     pub events: usize,
     pub undelivered_events: usize,
+    /// The events a client marked delivered (`PATCH /v2/event/{id}`), with their subject.
+    #[serde(default)]
+    pub marked_delivered: Vec<TruthMarkedEvent>,
+}
+
+/// An event a client marked delivered, and the invoice or transfer it is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthMarkedEvent {
+    pub id: String,
+    pub subscription: String,
+    /// The invoice's or transfer's id (`None` for other subscriptions).
+    pub subject_id: Option<String>,
+    /// The subject's tags.
+    pub subject_tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! next (payments, credits, transfer settlement, deliveries). Pure state: no I/O, no clock
 //! reads — callers pass "now" in, so advancing the clock replays everything in time order.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::faults::{self, FaultRule};
-use super::{FeeRange, GroundTruth, TruthInvoice, TruthTransfer};
+use super::{FeeRange, GroundTruth, TruthInvoice, TruthMarkedEvent, TruthTransfer};
 use crate::api::model::*;
 use crate::keys::PublicKey;
 
@@ -158,6 +158,10 @@ pub struct Bank {
     /// Business time when the state was saved.
     #[serde(default)]
     pub saved_at: Option<DateTime<Utc>>,
+    /// Events a client marked delivered (`PATCH /v2/event/{id}`), as opposed to a webhook
+    /// delivery answered 200: what the audit checks for other integrations' events.
+    #[serde(default)]
+    pub marked_delivered: BTreeSet<String>,
     #[serde(skip)]
     keys: HashMap<String, PublicKey>,
     #[serde(skip)]
@@ -205,6 +209,7 @@ impl Bank {
             credited: BTreeMap::new(),
             tasks: BinaryHeap::new(),
             saved_at: None,
+            marked_delivered: BTreeSet::new(),
             keys: HashMap::new(),
             idx: Indexes::default(),
             ids: HashSet::new(),
@@ -841,6 +846,9 @@ impl Bank {
     pub fn set_event_delivered(&mut self, id: &str, delivered: bool) -> Option<Event> {
         let i = *self.idx.events.get(id)?;
         self.events[i].item.is_delivered = Some(delivered);
+        if delivered {
+            self.marked_delivered.insert(id.to_string());
+        }
         Some(self.events[i].item.clone())
     }
 
@@ -943,6 +951,28 @@ impl Bank {
                 .iter()
                 .filter(|e| e.item.is_delivered != Some(true))
                 .count(),
+            marked_delivered: self
+                .marked_delivered
+                .iter()
+                .filter_map(|id| self.event(id))
+                .map(|e| {
+                    let (subject_id, subject_tags) = match &e.log {
+                        EventLog::Invoice(l) => {
+                            (Some(l.subject.id.clone()), l.subject.tags.clone())
+                        }
+                        EventLog::Transfer(l) => {
+                            (Some(l.subject.id.clone()), l.subject.tags.clone())
+                        }
+                        EventLog::Other(_) => (None, Vec::new()),
+                    };
+                    TruthMarkedEvent {
+                        id: e.id.clone(),
+                        subscription: e.subscription.clone(),
+                        subject_id,
+                        subject_tags,
+                    }
+                })
+                .collect(),
         }
     }
 }
