@@ -127,8 +127,9 @@ pub fn audit(
     // No batch tag holds more live invoices than its batch planned (an extra copy of a
     // batch that was not cancelled while unpaid). A copy the bank applied late and that was
     // paid before it could be cancelled cannot be undone: it is ours and forwarded, and
-    // counted in `paid_extras`. So a tag may hold more than its plan only when every invoice
-    // beyond the plan is paid: `live <= max(planned, paid)`.
+    // counted in `paid_extras`. So a tag may hold more than its plan only by paid invoices:
+    // its unpaid live invoices never outnumber the plan. (Which of them the batch is, the
+    // ledger says: every live invoice under our tags must be known to it, checked below.)
     // A batch the ledger does not know (it was restored from an older copy) is bounded by
     // the size tag its invoices carry at the bank.
     let size_at_bank = |tag: &str| {
@@ -149,7 +150,7 @@ pub fn audit(
             && *n > want as usize
         {
             let paid = paid_by_batch.get(tag).copied().unwrap_or(0);
-            if *n > paid.max(want as usize) {
+            if n - paid.min(*n) > want as usize {
                 a.violations.push(format!(
                     "batch {tag} holds {n} live invoices at the bank ({paid} paid), its batch planned {want}"
                 ));
@@ -477,14 +478,31 @@ mod tests {
         extra.credited = false;
         extra.status = "created".into();
         truth.invoices.push(extra.clone());
+        // Unpaid and not cancelled: an extra the ledger does not know.
         let v = violations(&truth, &ledger, &expect(&[t0()]));
         assert!(
             has(
                 &v,
-                "holds 3 live invoices at the bank (2 paid), its batch planned 2"
+                "invoice A3 is at the bank with our tags but not in the ledger"
             ),
             "{v:?}"
         );
+        // More unpaid invoices than the plan: an extra batch, whatever the ledger knows.
+        let saved = (truth.invoices.clone(), truth.transfers.clone());
+        for i in &mut truth.invoices {
+            i.status = "created".into();
+            i.credited = false;
+        }
+        truth.transfers.clear();
+        let v = violations(&truth, &ledger, &expect(&[t0()]));
+        assert!(
+            has(
+                &v,
+                "holds 3 live invoices at the bank (0 paid), its batch planned 2"
+            ),
+            "{v:?}"
+        );
+        (truth.invoices, truth.transfers) = saved;
         // Cancelled, the extra does not count.
         truth.invoices.last_mut().unwrap().status = "canceled".into();
         assert!(violations(&truth, &ledger, &expect(&[t0()])).is_empty());
@@ -494,16 +512,23 @@ mod tests {
             truth.invoices.push(invoice(id, &forgotten));
             truth.transfers.push(transfer(id, 990));
         }
-        let unpaid = truth.invoices.last_mut().unwrap();
-        unpaid.status = "created".into();
-        unpaid.credited = false;
-        truth.transfers.pop();
+        for i in truth
+            .invoices
+            .iter_mut()
+            .filter(|i| i.tags.contains(&forgotten))
+        {
+            i.status = "created".into();
+            i.credited = false;
+        }
+        truth
+            .transfers
+            .retain(|t| !t.tags.iter().any(|g| g.contains("-B")));
         let v = violations(&truth, &ledger, &expect(&[]));
         assert!(
             has(
                 &v,
                 &format!(
-                    "batch {forgotten} holds 3 live invoices at the bank (2 paid), its batch planned 2"
+                    "batch {forgotten} holds 3 live invoices at the bank (0 paid), its batch planned 2"
                 )
             ),
             "{v:?}"
@@ -523,14 +548,30 @@ mod tests {
             a.violations
         );
         assert_eq!(a.paid_extras, 1);
-        // Left unpaid (not cancelled), the same copy is a violation.
-        let copy = truth.invoices.last_mut().unwrap();
-        copy.status = "created".into();
-        copy.credited = false;
-        truth.transfers.pop();
+        // A planned one still unpaid beside the paid copy: the same.
+        let planned = truth.invoices.iter_mut().find(|i| i.id == "A1").unwrap();
+        planned.status = "created".into();
+        planned.credited = false;
+        truth
+            .transfers
+            .retain(|t| !t.tags.iter().any(|g| g.ends_with("A1")));
         let a = audit(&truth, &ledger, Some(&expect(&[t0()])), true).unwrap();
         assert!(
-            has(&a.violations, "holds 3 live invoices"),
+            !a.violations.iter().any(|m| m.contains("live invoices")),
+            "{:?}",
+            a.violations
+        );
+        assert_eq!(a.paid_extras, 1);
+        // Two more copies, unpaid: more unpaid invoices than the plan, extras not cancelled.
+        for id in ["A4", "A5"] {
+            let mut copy = invoice(id, &tag);
+            copy.status = "created".into();
+            copy.credited = false;
+            truth.invoices.push(copy);
+        }
+        let a = audit(&truth, &ledger, Some(&expect(&[t0()])), true).unwrap();
+        assert!(
+            has(&a.violations, "holds 5 live invoices at the bank (2 paid)"),
             "{:?}",
             a.violations
         );

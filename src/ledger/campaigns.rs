@@ -169,8 +169,10 @@ pub mod sql {
         batch_cols!(),
         " FROM batches WHERE status IN ('planned', 'sending') ORDER BY campaign_id, slot"
     );
-    pub const INSERT_MISSED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5)
+    /// A missed slot is looked up once by its tag (`recheck_until` = now): a ledger restored
+    /// from an older copy may have forgotten a batch the bank holds.
+    pub const INSERT_MISSED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at, recheck_until)
+         VALUES (?1, ?2, ?3, 'missed', 0, 0, ?4, ?5, ?5, ?5)
          ON CONFLICT DO NOTHING";
     pub const DELETE_MISSED: &str = "DELETE FROM batches WHERE id = ?1 AND status = 'missed'";
     pub const INSERT_PLANNED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, body, invoice_count, total_amount, due_at, created_at, updated_at)
@@ -213,9 +215,10 @@ pub mod sql {
         "UPDATE batches SET status = 'planned', errors = NULL, unclear_since = NULL,
              lease_until = NULL, lease_owner = NULL, updated_at = ?2
          WHERE id = ?1 AND status = 'rejected'";
-    /// Issued batches that the bank may still apply again: looked up by later ticks.
+    /// Issued batches that the bank may still apply again, and missed slots the bank may hold
+    /// after all: looked up by later ticks.
     pub const RECHECK_DUE: &str = "SELECT id, recheck_until FROM batches
-         WHERE status = 'issued' AND recheck_until IS NOT NULL ORDER BY campaign_id, slot";
+         WHERE status IN ('issued', 'missed') AND recheck_until IS NOT NULL ORDER BY campaign_id, slot";
     pub const SET_RECHECK: &str = "UPDATE batches SET recheck_until = ?2 WHERE id = ?1";
     /// The ledger knows this invoice id: one of its invoices, or an extra it cancelled.
     pub const INVOICE_KNOWN: &str = "SELECT EXISTS (SELECT 1 FROM invoices WHERE invoice_id = ?1)

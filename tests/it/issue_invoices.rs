@@ -474,6 +474,88 @@ fn a_ledger_restored_from_a_backup_adopts_what_the_bank_holds_instead_of_sending
 }
 
 #[test]
+fn a_slot_a_restored_ledger_would_record_missed_is_adopted_from_the_bank_and_its_credits_forwarded()
+{
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    tick(&env, env.t0).success();
+    let backup = env.dir.path().join("backup.sqlite3");
+    copy_ledger(&env.ledger, &backup);
+    tick(&env, env.t0 + Duration::hours(3)).success();
+    let tag = format!("stark-{}-c1-b2", env.ledger_id());
+    let mut held: Vec<String> = env.batches_at_bank()[&tag]
+        .iter()
+        .map(|i| i.id.clone())
+        .collect();
+    held.sort();
+    // Restored from before batch 2, the next tick falls in batch 3's window: slot 2's window
+    // passed with no batch in this ledger. It used to be recorded missed without asking the
+    // bank, and batch 2's credits were foreign forever.
+    copy_ledger(&backup, &env.ledger);
+    let out = tick(&env, env.t0 + Duration::hours(6)).success();
+    let text = stdout(&out);
+    assert!(text.contains("batch 2/8: issued"), "{text}");
+    assert!(!text.contains("recorded as missed"), "{text}");
+    assert!(text.contains("batch 3/8: issued"), "{text}");
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!((status.as_str(), count as usize), ("issued", held.len()));
+    let mut recorded: Vec<String> = rows.into_iter().filter_map(|(id, _, _)| id).collect();
+    recorded.sort();
+    assert_eq!(recorded, held, "the bank's invoices, adopted");
+    assert_eq!(
+        env.batches_at_bank()[&tag].len(),
+        held.len(),
+        "nothing sent again"
+    );
+    // Its credits are ours: forwarded once.
+    for _ in 0..4 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        env.at_now().run(["reconcile"]).success();
+    }
+    let truth = env.truth();
+    let mut credited = 0;
+    for id in &held {
+        let inv = truth.invoices.iter().find(|i| &i.id == id).unwrap();
+        if inv.credited {
+            credited += 1;
+            let live = truth
+                .transfers
+                .iter()
+                .filter(|t| t.status != "failed" && t.tags.iter().any(|g| g.contains(id.as_str())))
+                .count();
+            assert_eq!(live, 1, "invoice {id} is forwarded once");
+        }
+    }
+    assert!(credited > 0, "some of batch 2 was paid by then");
+    env.assert_money_invariants();
+}
+
+#[test]
+fn a_slot_whose_window_passed_with_nothing_at_the_bank_stays_missed() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    tick(&env, env.t0).success();
+    let out = tick(&env, env.t0 + Duration::hours(6)).success();
+    assert!(
+        stdout(&out).contains("batch 2/8: its window passed without a run; recorded as missed"),
+        "{}",
+        stdout(&out)
+    );
+    let tag = format!("stark-{}-c1-b2", env.ledger_id());
+    let (status, _, _) = ledger_batch(&env, &tag);
+    assert_eq!(status, "missed");
+    // Looked up once: the next tick does not ask again.
+    let recheck: Option<String> = env
+        .ledger_conn()
+        .query_row(
+            "SELECT recheck_until FROM batches WHERE tag = ?1",
+            [&tag],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recheck, None);
+}
+
+#[test]
 fn a_partial_lookup_never_marks_a_batch_issued_with_invoices_unknown() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     // The POST takes effect but its answer is lost; every tag query returns a strict part.
