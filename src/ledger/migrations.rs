@@ -297,6 +297,34 @@ mod tests {
         c
     }
 
+    /// FNV-1a (64 bits) of a migration's text.
+    fn fnv1a(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
+    /// A released migration's text never changes (a ledger that applied it would not see the
+    /// change): each one's length and hash, as released. A new migration adds its line.
+    #[test]
+    fn released_migrations_are_unchanged() {
+        let released: &[(usize, u64)] = &[
+            (255, 0x71ba0865585af00a),  // 1
+            (2007, 0x002b4dc46bed96db), // 2
+            (2062, 0xd950ce7b47e0a856), // 3
+            (330, 0x4ab1eba7dc074e47),  // 4
+            (113, 0x9d1c6f253e5cb78f),  // 5
+            (183, 0x6fa0968f133c642b),  // 6
+            (2765, 0xebf3b9dbed7a243a), // 7
+            (136, 0x597dfccbd66e95e4),  // 8
+            (622, 0x035f216cb9314de6),  // 9
+            (310, 0xc38136d0a3ec683f),  // 10
+            (2170, 0x07ea5ac194735ef5), // 11
+        ];
+        let now: Vec<(usize, u64)> = MIGRATIONS.iter().map(|m| (m.len(), fnv1a(m))).collect();
+        assert_eq!(now, released);
+    }
+
     fn count(c: &Connection, sql: &str) -> i64 {
         c.query_row(sql, [], |r| r.get(0)).unwrap()
     }
