@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::lease::{self, LeaseTable};
-use super::{Db, LedgerError, Tx, parse_ts, ts};
+use super::{Db, LedgerError, Tx, conversion, parse_ts, ts};
 use crate::api::model::{ApiErrorItem, Invoice};
 use crate::domain::campaign::CampaignSpec;
 use crate::domain::schedule::Schedule;
@@ -256,10 +256,6 @@ pub mod sql {
     ];
 }
 
-fn conversion(col: usize, reason: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, reason.into())
-}
-
 fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
     let every = Duration::seconds(r.get(2)?);
     let slots: u32 = r.get(3)?;
@@ -323,26 +319,17 @@ impl Db<'_> {
 
     /// A campaign by id.
     pub(crate) fn campaign(&self, id: i64) -> Result<Option<Campaign>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::CAMPAIGN, [id], campaign_from_row)
-            .optional())
+        self.row(sql::CAMPAIGN, [id], campaign_from_row)
     }
 
     /// Every open batch (`planned` or `sending`) of every campaign, by campaign and slot.
     pub(crate) fn open_batches(&self) -> Result<Vec<Batch>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::OPEN_BATCHES)?;
-            stmt.query_map([], batch_from_row)?.collect()
-        })())
+        self.rows(sql::OPEN_BATCHES, [], batch_from_row)
     }
 
     /// A campaign's batches, by slot.
     pub(crate) fn batches(&self, campaign_id: i64) -> Result<Vec<Batch>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::BATCHES)?;
-            stmt.query_map([campaign_id], batch_from_row)?.collect()
-        })())
+        self.rows(sql::BATCHES, [campaign_id], batch_from_row)
     }
 
     /// Tax ids already used in a campaign (CPFs are unique within a campaign).
@@ -350,10 +337,9 @@ impl Db<'_> {
         &self,
         campaign_id: i64,
     ) -> Result<HashSet<String>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::CAMPAIGN_TAX_IDS)?;
-            stmt.query_map([campaign_id], |r| r.get(0))?.collect()
-        })())
+        self.cached(sql::CAMPAIGN_TAX_IDS, |s| {
+            s.query_map([campaign_id], |r| r.get(0))?.collect()
+        })
     }
 
     /// Record a slot whose window passed without a run (a no-op if the slot has a batch).
@@ -364,7 +350,7 @@ impl Db<'_> {
         tag: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self.conn.execute(
+        self.exec(
             sql::INSERT_MISSED,
             params![
                 campaign.id,
@@ -373,25 +359,25 @@ impl Db<'_> {
                 ts(campaign.schedule().due(slot)),
                 ts(now)
             ],
-        ))
+        )
         .map(drop)
     }
 
     /// Whether the ledger knows this bank invoice id (issued by it, or cancelled as an extra).
     pub(crate) fn invoice_known(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::INVOICE_KNOWN, [invoice_id], |r| r.get(0)))
+        self.cached(sql::INVOICE_KNOWN, |s| {
+            s.query_row([invoice_id], |r| r.get(0))
+        })
     }
 
     /// Extend this process's lease on a batch (before each POST and each retry). `until` is
     /// real Unix time. `false` when this process no longer holds it (another took it over):
     /// the lease is lost, and the caller must send nothing more.
     pub(crate) fn renew_lease(&self, batch_id: i64, until: i64) -> Result<bool, LedgerError> {
-        self.q(self.conn.execute(
+        self.exec(
             sql::RENEW_LEASE,
             params![batch_id, until, lease::owner_id()],
-        ))
+        )
         .map(|n| n > 0)
     }
 
@@ -403,9 +389,7 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         let json = serde_json::to_string(errors).unwrap_or_default();
-        self.q(self
-            .conn
-            .execute(sql::MARK_REJECTED, params![batch_id, json, ts(now)]))
+        self.exec(sql::MARK_REJECTED, params![batch_id, json, ts(now)])
             .map(drop)
     }
 
@@ -416,9 +400,7 @@ impl Db<'_> {
         batch_id: i64,
         since: Option<DateTime<Utc>>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::MARK_UNCLEAR, params![batch_id, since.map(ts)]))
+        self.exec(sql::MARK_UNCLEAR, params![batch_id, since.map(ts)])
             .map(drop)
     }
 
@@ -430,10 +412,10 @@ impl Db<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self.conn.execute(
+        self.exec(
             sql::NOTE_ERROR,
             params![batch_id, error, ts(now), lease::owner_id()],
-        ))
+        )
         .map(drop)
     }
 }
@@ -471,8 +453,7 @@ impl Tx<'_> {
     /// Drop a slot's `missed` record so that it can be claimed again (`--catch-up`), in the
     /// same transaction as the claim. Whether there was one.
     pub(crate) fn replan_missed(&self, batch_id: i64) -> Result<bool, LedgerError> {
-        self.q(self.conn.execute(sql::DELETE_MISSED, [batch_id]))
-            .map(|n| n > 0)
+        self.exec(sql::DELETE_MISSED, [batch_id]).map(|n| n > 0)
     }
 
     /// Claim a slot: insert its batch with the exact body to send and its planned invoices.
@@ -558,10 +539,7 @@ impl Tx<'_> {
 
     /// A batch by its tag.
     pub(crate) fn batch_by_tag(&self, tag: &str) -> Result<Option<Batch>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::BATCH_BY_TAG, [tag], batch_from_row)
-            .optional())
+        self.row(sql::BATCH_BY_TAG, [tag], batch_from_row)
     }
 
     /// A campaign's batch by slot (0-based).
@@ -570,14 +548,11 @@ impl Tx<'_> {
         campaign_id: i64,
         slot: u32,
     ) -> Result<Option<Batch>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(
-                sql::BATCH_BY_SLOT,
-                params![campaign_id, slot],
-                batch_from_row,
-            )
-            .optional())
+        self.row(
+            sql::BATCH_BY_SLOT,
+            params![campaign_id, slot],
+            batch_from_row,
+        )
     }
 
     /// Reopen a rejected batch (`planned` again, its errors and unclear time cleared). Whether
@@ -587,9 +562,7 @@ impl Tx<'_> {
         batch_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::REOPEN_REJECTED, params![batch_id, ts(now)]))
+        self.exec(sql::REOPEN_REJECTED, params![batch_id, ts(now)])
             .map(|n| n > 0)
     }
 
@@ -618,9 +591,7 @@ impl Tx<'_> {
         batch_id: i64,
         until: Option<DateTime<Utc>>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::SET_RECHECK, params![batch_id, until.map(ts)]))
+        self.exec(sql::SET_RECHECK, params![batch_id, until.map(ts)])
             .map(drop)
     }
 
@@ -633,19 +604,12 @@ impl Tx<'_> {
         inv: &Invoice,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self.conn.execute(
-            sql::INSERT_ADOPTED_INVOICE,
-            params![
-                batch.id,
-                batch.campaign_id,
-                inv.name,
-                inv.tax_id,
-                nominal(inv),
-                inv.id,
-                inv.status,
-                inv.created.to_api(),
-                ts(now)
-            ],
+        self.q(insert_adopted(
+            self.conn,
+            batch.id,
+            batch.campaign_id,
+            inv,
+            now,
         ))
         .map(|n| n > 0)
     }
@@ -712,19 +676,8 @@ impl Tx<'_> {
             if !unmatched.is_empty() {
                 self.conn
                     .execute(sql::DROP_UNMATCHED_INVOICES, [batch_id])?;
-                let mut insert = self.conn.prepare_cached(sql::INSERT_ADOPTED_INVOICE)?;
                 for inv in unmatched {
-                    insert.execute(params![
-                        batch_id,
-                        b.campaign_id,
-                        inv.name,
-                        inv.tax_id,
-                        nominal(inv),
-                        inv.id,
-                        inv.status,
-                        inv.created.to_api(),
-                        ts(now)
-                    ])?;
+                    insert_adopted(self.conn, batch_id, b.campaign_id, inv, now)?;
                 }
             }
             let total: i64 = invoices.iter().map(nominal).sum();
@@ -735,6 +688,29 @@ impl Tx<'_> {
             Ok(matched)
         })())
     }
+}
+
+/// Insert an invoice the bank holds under a batch's tag, with its id, at the batch's next
+/// position (a no-op for an id already recorded); the number of rows inserted.
+fn insert_adopted(
+    conn: &Connection,
+    batch_id: i64,
+    campaign_id: i64,
+    inv: &Invoice,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql::INSERT_ADOPTED_INVOICE)?
+        .execute(params![
+            batch_id,
+            campaign_id,
+            inv.name,
+            inv.tax_id,
+            nominal(inv),
+            inv.id,
+            inv.status,
+            inv.created.to_api(),
+            ts(now)
+        ])
 }
 
 /// The amount an invoice was issued for: its `nominalAmount` (its `amount` grows with fine and

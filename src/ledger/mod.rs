@@ -405,6 +405,15 @@ impl Db<'_> {
         r.map_err(|e| classify(self.path, e))
     }
 
+    /// Run `f` on a (cached) statement; its error classified.
+    fn cached<T>(
+        &self,
+        sql: &str,
+        f: impl FnOnce(&mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, LedgerError> {
+        self.q(self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)))
+    }
+
     /// Every row of a (cached) statement, each mapped by `map`.
     fn rows<T>(
         &self,
@@ -412,10 +421,7 @@ impl Db<'_> {
         params: impl rusqlite::Params,
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
-            stmt.query_map(params, map)?.collect()
-        })())
+        self.cached(sql, |s| s.query_map(params, map)?.collect())
     }
 
     /// The first row of a (cached) statement mapped by `map`, if there is one.
@@ -425,10 +431,7 @@ impl Db<'_> {
         params: impl rusqlite::Params,
         map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row(params, map).optional()))
+        self.cached(sql, |s| s.query_row(params, map).optional())
     }
 
     /// Whether a (cached) statement returns any row.
@@ -438,10 +441,7 @@ impl Db<'_> {
 
     /// Run a (cached) statement; the number of rows it changed.
     fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute(params)))
+        self.cached(sql, |s| s.execute(params))
     }
 }
 
