@@ -13,6 +13,33 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+/// `impl FromRow` for a struct read from a row whose columns are its fields, in the order
+/// listed (the order of the statement's result columns): `field` reads its column as is,
+/// `field: f` passes the column's value through the function `f`.
+macro_rules! from_row {
+    ($ty:ident { $($field:ident $(: $conv:expr)?),* $(,)? }) => {
+        impl $crate::ledger::FromRow for $ty {
+            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let mut col = 0;
+                let mut next = || {
+                    col += 1;
+                    col - 1
+                };
+                // Fields are evaluated in the order written: column 0, 1, 2…
+                Ok($ty {
+                    $($field: from_row!(@read r, next() $(, $conv)?),)*
+                })
+            }
+        }
+    };
+    (@read $r:ident, $col:expr) => {
+        $r.get($col)?
+    };
+    (@read $r:ident, $col:expr, $conv:expr) => {
+        ($conv)($r.get($col)?)
+    };
+}
+
 pub(crate) mod audit;
 pub mod campaigns;
 pub mod credits;
@@ -443,6 +470,11 @@ impl Db<'_> {
     fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, LedgerError> {
         self.cached(sql, |s| s.execute(params))
     }
+}
+
+/// A value read from one result row (most are implemented with `from_row!`).
+pub(crate) trait FromRow: Sized {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
 /// A `BEGIN IMMEDIATE` transaction on the ledger, handed to [`Ledger::write`]'s closure.
