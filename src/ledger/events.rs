@@ -46,11 +46,7 @@ pub mod sql {
     pub const MARK_EVENT_DELIVERED: &str =
         "UPDATE events SET marked_delivered_at = ?2 WHERE id = ?1";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("INSERT_EVENT", INSERT_EVENT),
-        ("EVENT_EXISTS", EVENT_EXISTS),
-        ("MARK_EVENT_DELIVERED", MARK_EVENT_DELIVERED),
-    ];
+    statements![INSERT_EVENT, EVENT_EXISTS, MARK_EVENT_DELIVERED];
 }
 
 /// An event as stored (raw body kept for audits).

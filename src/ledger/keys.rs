@@ -15,10 +15,7 @@ pub mod sql {
         "INSERT INTO public_keys(fingerprint, pem, fetched_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(fingerprint) DO UPDATE SET fetched_at = excluded.fetched_at";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("LATEST_WEBHOOK_KEY", LATEST_WEBHOOK_KEY),
-        ("STORE_WEBHOOK_KEY", STORE_WEBHOOK_KEY),
-    ];
+    statements![LATEST_WEBHOOK_KEY, STORE_WEBHOOK_KEY];
 }
 
 impl Db<'_> {

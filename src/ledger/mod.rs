@@ -40,6 +40,14 @@ macro_rules! from_row {
     };
 }
 
+/// A `sql` module's `pub const ALL`: each of the statements named, as `(name, sql)` (gathered
+/// by [`statements`]).
+macro_rules! statements {
+    ($($name:ident),* $(,)?) => {
+        pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
 pub(crate) mod audit;
 pub mod campaigns;
 pub mod credits;

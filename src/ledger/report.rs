@@ -341,23 +341,22 @@ pub mod sql {
     pub const LIST_TRANSFERS: &str = "SELECT id, invoice_id, attempt, external_id, amount, fee, status, transfer_id, errors, updated_at
          FROM transfers ORDER BY id DESC LIMIT ?1";
 
-    /// Every query of the report, for `EXPLAIN QUERY PLAN`.
-    pub const ALL: &[(&str, &str)] = &[
-        ("INVOICES_BY_STATUS", INVOICES_BY_STATUS),
-        ("CREDIT_TOTALS", CREDIT_TOTALS),
-        ("TRANSFERS_BY_STATUS", TRANSFERS_BY_STATUS),
-        ("CAMPAIGN_BATCHES", CAMPAIGN_BATCHES),
-        ("STALE_CREDITS", STALE_CREDITS),
-        ("FAILED_TRANSFERS", FAILED_TRANSFERS),
-        ("REJECTED_TRANSFERS", REJECTED_TRANSFERS),
-        ("FOREIGN_CREDITS", FOREIGN_CREDITS),
-        ("SKIPPED_CREDITS", SKIPPED_CREDITS),
-        ("BATCHES_IN_STATUS", BATCHES_IN_STATUS),
-        ("PAID_MORE_THAN_ONCE", PAID_MORE_THAN_ONCE),
-        ("OPEN_BATCH_ROWS", OPEN_BATCH_ROWS),
-        ("CANCELLED_EXTRAS", CANCELLED_EXTRAS),
-        ("LIST_INVOICES", LIST_INVOICES),
-        ("LIST_TRANSFERS", LIST_TRANSFERS),
+    statements![
+        INVOICES_BY_STATUS,
+        CREDIT_TOTALS,
+        TRANSFERS_BY_STATUS,
+        CAMPAIGN_BATCHES,
+        STALE_CREDITS,
+        FAILED_TRANSFERS,
+        REJECTED_TRANSFERS,
+        FOREIGN_CREDITS,
+        SKIPPED_CREDITS,
+        BATCHES_IN_STATUS,
+        PAID_MORE_THAN_ONCE,
+        OPEN_BATCH_ROWS,
+        CANCELLED_EXTRAS,
+        LIST_INVOICES,
+        LIST_TRANSFERS,
     ];
 }
 

@@ -22,11 +22,7 @@ pub mod sql {
         "SELECT id, url FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at";
     pub const MARK_WEBHOOK_DELETED: &str = "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("RECORD_WEBHOOK", RECORD_WEBHOOK),
-        ("LIVE_WEBHOOKS", LIVE_WEBHOOKS),
-        ("MARK_WEBHOOK_DELETED", MARK_WEBHOOK_DELETED),
-    ];
+    statements![RECORD_WEBHOOK, LIVE_WEBHOOKS, MARK_WEBHOOK_DELETED];
 }
 
 impl Db<'_> {
