@@ -603,13 +603,21 @@ fn new_ledger_id() -> String {
 /// Fixtures for the store's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::Ledger;
+    use chrono::{DateTime, Utc};
+
+    use super::{Db, Ledger};
 
     /// A fresh ledger in a temporary directory that lives as long as the guard.
     pub(crate) fn scratch_ledger() -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         (dir, ledger)
+    }
+
+    /// Run `f` on the store of a fresh scratch ledger, with the tests' "now" ([`new_year`]).
+    pub(crate) fn on_scratch_db<T>(f: impl FnOnce(Db<'_>, DateTime<Utc>) -> T) -> T {
+        let (_dir, ledger) = scratch_ledger();
+        f(ledger.db(), new_year())
     }
 
     /// A ledger with one issued batch holding invoice `100` (R$ 10,00) of its own, in

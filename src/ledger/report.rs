@@ -636,7 +636,7 @@ from_row!(TransferListRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::testing::scratch_ledger;
+    use crate::ledger::testing::on_scratch_db;
 
     fn item(code: &str, message: &str) -> ApiErrorItem {
         ApiErrorItem {
@@ -692,19 +692,19 @@ mod tests {
 
     #[test]
     fn an_empty_ledger_reports_nothing() {
-        let (_dir, ledger) = scratch_ledger();
-        let db = ledger.db();
-        assert!(db.campaign_progress().unwrap().is_none());
-        assert!(db.invoice_totals().unwrap().is_empty());
-        assert_eq!(db.credit_totals().unwrap(), CreditTotals::default());
-        assert!(db.transfer_totals().unwrap().is_empty());
-        assert!(
-            db.unsettled_credits_recorded_before(Utc::now(), 10)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(db.batch_issues(BatchStatus::Missed, 10).unwrap().is_empty());
-        assert!(db.recent_invoices(10).unwrap().is_empty());
-        assert!(db.recent_transfers(10).unwrap().is_empty());
+        on_scratch_db(|db, _| {
+            assert!(db.campaign_progress().unwrap().is_none());
+            assert!(db.invoice_totals().unwrap().is_empty());
+            assert_eq!(db.credit_totals().unwrap(), CreditTotals::default());
+            assert!(db.transfer_totals().unwrap().is_empty());
+            assert!(
+                db.unsettled_credits_recorded_before(Utc::now(), 10)
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(db.batch_issues(BatchStatus::Missed, 10).unwrap().is_empty());
+            assert!(db.recent_invoices(10).unwrap().is_empty());
+            assert!(db.recent_transfers(10).unwrap().is_empty());
+        })
     }
 }
