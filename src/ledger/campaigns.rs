@@ -622,8 +622,7 @@ impl Tx<'_> {
         cancelled: &[Invoice],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::INSERT_CANCELLED_INVOICE)?;
+        self.cached(sql::INSERT_CANCELLED_INVOICE, |stmt| {
             for inv in cancelled {
                 stmt.execute(params![
                     inv.id,
@@ -635,7 +634,7 @@ impl Tx<'_> {
                 ])?;
             }
             Ok(())
-        })())
+        })
     }
 
     /// Adopt what the bank holds under a batch's tag and mark it issued. The bank's own data

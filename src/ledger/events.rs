@@ -103,14 +103,13 @@ impl Db<'_> {
         ids: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::MARK_EVENT_DELIVERED)?;
-            let at = ts(now);
+        let at = ts(now);
+        self.cached(sql::MARK_EVENT_DELIVERED, |stmt| {
             for id in ids {
                 stmt.execute(params![id, at])?;
             }
             Ok(())
-        })())
+        })
     }
 }
 

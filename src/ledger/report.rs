@@ -381,9 +381,8 @@ impl Db<'_> {
 
     /// Credits of ours and foreign ones: count, gross, fees and net.
     pub(crate) fn credit_totals(&self) -> Result<CreditTotals, LedgerError> {
-        self.q((|| {
+        self.cached(sql::CREDIT_TOTALS, |stmt| {
             let mut credits = CreditTotals::default();
-            let mut stmt = self.conn.prepare_cached(sql::CREDIT_TOTALS)?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let totals = MoneyTotals {
@@ -399,7 +398,7 @@ impl Db<'_> {
                 }
             }
             Ok(credits)
-        })())
+        })
     }
 
     /// Transfer attempts by status.
@@ -532,8 +531,7 @@ impl Db<'_> {
         params: impl rusqlite::Params,
         f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Group<T>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
+        self.cached(sql, |stmt| {
             let total_col = stmt.column_count().saturating_sub(1);
             let mut rows = stmt.query(params)?;
             let mut g = Group::default();
@@ -542,7 +540,7 @@ impl Db<'_> {
                 g.items.push(f(r)?);
             }
             Ok(g)
-        })())
+        })
     }
 }
 

@@ -348,8 +348,7 @@ impl Db<'_> {
         until: i64,
     ) -> Result<Vec<i64>, LedgerError> {
         let owner = lease::owner_id();
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::RENEW_TRANSFER_LEASE)?;
+        self.cached(sql::RENEW_TRANSFER_LEASE, |stmt| {
             let mut lost = Vec::new();
             for id in ids {
                 if stmt.execute(params![id, until, owner])? == 0 {
@@ -357,7 +356,7 @@ impl Db<'_> {
                 }
             }
             Ok(lost)
-        })())
+        })
     }
 
     /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
@@ -433,9 +432,7 @@ impl Db<'_> {
 
     /// Number of transfers still open (claimed, sending, created, processing).
     pub(crate) fn open_transfer_count(&self) -> Result<i64, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::OPEN_TRANSFER_COUNT, [], |r| r.get(0)))
+        self.cached(sql::OPEN_TRANSFER_COUNT, |s| s.query_row([], |r| r.get(0)))
     }
 
     pub(crate) fn transfer_by_external_id(
@@ -469,10 +466,9 @@ impl Db<'_> {
 
     /// The highest attempt number of the invoice's credit (0 if none; the next is this + 1).
     pub(crate) fn transfer_attempts(&self, invoice_id: &str) -> Result<u32, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::TRANSFER_ATTEMPTS)
-            .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0))))
+        self.cached(sql::TRANSFER_ATTEMPTS, |s| {
+            s.query_row([invoice_id], |r| r.get(0))
+        })
     }
 
     /// The errors noted on a transfer row, as stored.
@@ -516,13 +512,12 @@ impl Db<'_> {
     /// lease owner (`?2`).
     fn exec_each_as_owner(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
         let owner = lease::owner_id();
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
+        self.cached(sql, |stmt| {
             for id in ids {
                 stmt.execute(params![id, owner])?;
             }
             Ok(())
-        })())
+        })
     }
 
     fn bad_status(&self, status: &str) -> LedgerError {
