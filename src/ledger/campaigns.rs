@@ -7,9 +7,11 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::lease::{self, LeaseTable};
+use super::report::StoredErrors;
 use super::{Db, LedgerError, Tx, conversion, parse_ts, ts};
 use crate::api::model::{ApiErrorItem, Invoice};
 use crate::domain::campaign::CampaignSpec;
@@ -72,6 +74,14 @@ impl BatchStatus {
     /// Still has work to do.
     pub(crate) fn is_open(self) -> bool {
         matches!(self, BatchStatus::Planned | BatchStatus::Sending)
+    }
+}
+
+/// A stored status; text that is none is a conversion failure.
+impl FromSql for BatchStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        BatchStatus::parse(s).ok_or_else(|| FromSqlError::Other(format!("bad status {s}").into()))
     }
 }
 
@@ -278,14 +288,12 @@ fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
 }
 
 fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
-    let status: String = r.get(4)?;
     Ok(Batch {
         id: r.get(0)?,
         campaign_id: r.get(1)?,
         slot: r.get(2)?,
         tag: r.get(3)?,
-        status: BatchStatus::parse(&status)
-            .ok_or_else(|| conversion(4, format!("bad status {status}")))?,
+        status: r.get(4)?,
         body: r.get(5)?,
         invoice_count: r.get(6)?,
         total_amount: r.get(7)?,
@@ -388,9 +396,11 @@ impl Db<'_> {
         errors: &[ApiErrorItem],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let json = serde_json::to_string(errors).unwrap_or_default();
-        self.exec(sql::MARK_REJECTED, params![batch_id, json, ts(now)])
-            .map(drop)
+        self.exec(
+            sql::MARK_REJECTED,
+            params![batch_id, StoredErrors::encode(errors), ts(now)],
+        )
+        .map(drop)
     }
 
     /// Record that a POST of the batch is about to be made (`Some(now)`: until a clear answer
@@ -746,6 +756,28 @@ mod tests {
             lease_until: None,
             due_at: t("2026-03-02T00:00:00Z"),
             unclear_since: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_status_reads_back_and_an_unknown_one_is_a_conversion_failure() {
+        use crate::ledger::transfers::TransferStatus;
+        use rusqlite::types::ValueRef;
+        assert_eq!(
+            BatchStatus::column_result(ValueRef::Text(b"issued")).ok(),
+            Some(BatchStatus::Issued)
+        );
+        assert_eq!(
+            TransferStatus::column_result(ValueRef::Text(b"success")).ok(),
+            Some(TransferStatus::Success)
+        );
+        for bad in [
+            ValueRef::Text(b"lost"),
+            ValueRef::Integer(1),
+            ValueRef::Null,
+        ] {
+            assert!(BatchStatus::column_result(bad).is_err(), "{bad:?}");
+            assert!(TransferStatus::column_result(bad).is_err(), "{bad:?}");
         }
     }
 

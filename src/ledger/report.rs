@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 
 use super::campaigns::{BatchStatus, Campaign};
 use super::{Db, FromRow, LedgerError};
-use super::{conversion, parse_ts, ts};
+use super::{parse_ts, ts};
 use crate::api::model::ApiErrorItem;
 
 /// Invoices (or anything counted with an amount) of one status.
@@ -79,6 +79,12 @@ pub struct StoredErrors {
 }
 
 impl StoredErrors {
+    /// The text the ledger stores for the bank's errors: their JSON list (what
+    /// [`StoredErrors::parse`] reads back).
+    pub(crate) fn encode(errors: &[ApiErrorItem]) -> String {
+        serde_json::to_string(errors).unwrap_or_default()
+    }
+
     /// Read stored errors: a non-empty list of `{"code", "message"}` objects is parsed; anything
     /// else is kept as text only.
     pub(crate) fn parse(raw: String) -> StoredErrors {
@@ -412,10 +418,7 @@ impl Db<'_> {
             return Ok(None);
         };
         let batches = self.rows(sql::CAMPAIGN_BATCHES, [campaign.id], |r| {
-            let status: String = r.get(1)?;
-            let status = BatchStatus::parse(&status)
-                .ok_or_else(|| conversion(1, format!("unknown batch status {status:?}")))?;
-            Ok((r.get(0)?, status))
+            Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(Some(CampaignProgress { campaign, batches }))
     }

@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 
 use super::lease::{self, LeaseTable};
-use super::{Db, LedgerError, Tx};
-use super::{conversion, ts};
+use super::report::StoredErrors;
+use super::ts;
+use super::{Db, FromRow, LedgerError, Tx};
 use crate::api::model::{ApiErrorItem, Transfer};
 
 /// Where a transfer attempt stands.
@@ -98,6 +100,15 @@ impl TransferStatus {
     /// The bank's word is final.
     pub fn is_final(self) -> bool {
         matches!(self, TransferStatus::Success | TransferStatus::Failed)
+    }
+}
+
+/// A stored status; text that is none is a conversion failure.
+impl FromSql for TransferStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        TransferStatus::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("bad transfer status {s}").into()))
     }
 }
 
@@ -248,21 +259,17 @@ pub(crate) struct TransferRow {
     pub transfer_id: Option<String>,
 }
 
-fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
-    let status: String = r.get(7)?;
-    Ok(TransferRow {
-        id: r.get(0)?,
-        invoice_id: r.get(1)?,
-        attempt: r.get(2)?,
-        external_id: r.get(3)?,
-        tag: r.get(4)?,
-        amount: r.get(5)?,
-        body: r.get(6)?,
-        status: TransferStatus::parse(&status)
-            .ok_or_else(|| conversion(7, format!("bad transfer status {status}")))?,
-        transfer_id: r.get(8)?,
-    })
-}
+from_row!(TransferRow {
+    id,
+    invoice_id,
+    attempt,
+    external_id,
+    tag,
+    amount,
+    body,
+    status,
+    transfer_id
+});
 
 /// A credit of ours that needs a (new) transfer attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -406,9 +413,11 @@ impl Db<'_> {
         errors: &[ApiErrorItem],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let errors = serde_json::to_string(errors).unwrap_or_default();
-        self.exec(sql::MARK_TRANSFER_REJECTED, params![id, errors, ts(now)])
-            .map(drop)
+        self.exec(
+            sql::MARK_TRANSFER_REJECTED,
+            params![id, StoredErrors::encode(errors), ts(now)],
+        )
+        .map(drop)
     }
 
     /// Note an error on a transfer that stays open (it is looked up before any resend).
@@ -442,7 +451,7 @@ impl Db<'_> {
         self.row(
             sql::TRANSFER_BY_EXTERNAL_ID,
             [external_id],
-            transfer_from_row,
+            TransferRow::from_row,
         )
     }
 
@@ -548,7 +557,7 @@ impl Tx<'_> {
                 let mut stmt = self.conn.prepare_cached(sql::LEASE_UNSENT)?;
                 stmt.query_map(
                     params![wall_now, limit as i64, after_id, alive],
-                    transfer_from_row,
+                    TransferRow::from_row,
                 )?
                 .collect::<Result<_, _>>()?
             };
