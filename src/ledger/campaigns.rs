@@ -7,10 +7,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::lease::{self, LeaseTable};
-use super::{Db, LedgerError, Tx, parse_ts, ts};
+use super::report::StoredErrors;
+use super::{Db, LedgerError, Tx, conversion, parse_ts, ts};
 use crate::api::model::{ApiErrorItem, Invoice};
 use crate::domain::campaign::CampaignSpec;
 use crate::domain::schedule::Schedule;
@@ -72,6 +74,14 @@ impl BatchStatus {
     /// Still has work to do.
     pub(crate) fn is_open(self) -> bool {
         matches!(self, BatchStatus::Planned | BatchStatus::Sending)
+    }
+}
+
+/// A stored status; text that is none is a conversion failure.
+impl FromSql for BatchStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        BatchStatus::parse(s).ok_or_else(|| FromSqlError::Other(format!("bad status {s}").into()))
     }
 }
 
@@ -228,39 +238,35 @@ pub mod sql {
         "INSERT INTO cancelled_invoices(invoice_id, batch_id, name, tax_id, amount, cancelled_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("LATEST_CAMPAIGN", LATEST_CAMPAIGN),
-        ("CAMPAIGN", CAMPAIGN),
-        ("INSERT_CAMPAIGN", INSERT_CAMPAIGN),
-        ("BATCHES", BATCHES),
-        ("BATCH", BATCH),
-        ("OPEN_BATCHES", OPEN_BATCHES),
-        ("INSERT_MISSED", INSERT_MISSED),
-        ("DELETE_MISSED", DELETE_MISSED),
-        ("INSERT_PLANNED", INSERT_PLANNED),
-        ("INSERT_PLANNED_INVOICE", INSERT_PLANNED_INVOICE),
-        ("CAMPAIGN_TAX_IDS", CAMPAIGN_TAX_IDS),
-        ("TAKE_LEASE", TAKE_LEASE),
-        ("RENEW_LEASE", RENEW_LEASE),
-        ("MATCH_ISSUED_INVOICE", MATCH_ISSUED_INVOICE),
-        ("DROP_UNMATCHED_INVOICES", DROP_UNMATCHED_INVOICES),
-        ("INSERT_ADOPTED_INVOICE", INSERT_ADOPTED_INVOICE),
-        ("MARK_ISSUED", MARK_ISSUED),
-        ("MARK_UNCLEAR", MARK_UNCLEAR),
-        ("MARK_REJECTED", MARK_REJECTED),
-        ("NOTE_ERROR", NOTE_ERROR),
-        ("BATCH_BY_TAG", BATCH_BY_TAG),
-        ("BATCH_BY_SLOT", BATCH_BY_SLOT),
-        ("REOPEN_REJECTED", REOPEN_REJECTED),
-        ("INSERT_CANCELLED_INVOICE", INSERT_CANCELLED_INVOICE),
-        ("RECHECK_DUE", RECHECK_DUE),
-        ("SET_RECHECK", SET_RECHECK),
-        ("INVOICE_KNOWN", INVOICE_KNOWN),
+    statements![
+        LATEST_CAMPAIGN,
+        CAMPAIGN,
+        INSERT_CAMPAIGN,
+        BATCHES,
+        BATCH,
+        OPEN_BATCHES,
+        INSERT_MISSED,
+        DELETE_MISSED,
+        INSERT_PLANNED,
+        INSERT_PLANNED_INVOICE,
+        CAMPAIGN_TAX_IDS,
+        TAKE_LEASE,
+        RENEW_LEASE,
+        MATCH_ISSUED_INVOICE,
+        DROP_UNMATCHED_INVOICES,
+        INSERT_ADOPTED_INVOICE,
+        MARK_ISSUED,
+        MARK_UNCLEAR,
+        MARK_REJECTED,
+        NOTE_ERROR,
+        BATCH_BY_TAG,
+        BATCH_BY_SLOT,
+        REOPEN_REJECTED,
+        INSERT_CANCELLED_INVOICE,
+        RECHECK_DUE,
+        SET_RECHECK,
+        INVOICE_KNOWN,
     ];
-}
-
-fn conversion(col: usize, reason: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, reason.into())
 }
 
 fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
@@ -285,14 +291,12 @@ fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
 }
 
 fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
-    let status: String = r.get(4)?;
     Ok(Batch {
         id: r.get(0)?,
         campaign_id: r.get(1)?,
         slot: r.get(2)?,
         tag: r.get(3)?,
-        status: BatchStatus::parse(&status)
-            .ok_or_else(|| conversion(4, format!("bad status {status}")))?,
+        status: r.get(4)?,
         body: r.get(5)?,
         invoice_count: r.get(6)?,
         total_amount: r.get(7)?,
@@ -326,26 +330,17 @@ impl Db<'_> {
 
     /// A campaign by id.
     pub(crate) fn campaign(&self, id: i64) -> Result<Option<Campaign>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::CAMPAIGN, [id], campaign_from_row)
-            .optional())
+        self.row(sql::CAMPAIGN, [id], campaign_from_row)
     }
 
     /// Every open batch (`planned` or `sending`) of every campaign, by campaign and slot.
     pub(crate) fn open_batches(&self) -> Result<Vec<Batch>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::OPEN_BATCHES)?;
-            stmt.query_map([], batch_from_row)?.collect()
-        })())
+        self.rows(sql::OPEN_BATCHES, [], batch_from_row)
     }
 
     /// A campaign's batches, by slot.
     pub(crate) fn batches(&self, campaign_id: i64) -> Result<Vec<Batch>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::BATCHES)?;
-            stmt.query_map([campaign_id], batch_from_row)?.collect()
-        })())
+        self.rows(sql::BATCHES, [campaign_id], batch_from_row)
     }
 
     /// Tax ids already used in a campaign (CPFs are unique within a campaign).
@@ -353,10 +348,9 @@ impl Db<'_> {
         &self,
         campaign_id: i64,
     ) -> Result<HashSet<String>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::CAMPAIGN_TAX_IDS)?;
-            stmt.query_map([campaign_id], |r| r.get(0))?.collect()
-        })())
+        self.cached(sql::CAMPAIGN_TAX_IDS, |s| {
+            s.query_map([campaign_id], |r| r.get(0))?.collect()
+        })
     }
 
     /// Record a slot whose window passed without a run (a no-op if the slot has a batch).
@@ -367,7 +361,7 @@ impl Db<'_> {
         tag: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self.conn.execute(
+        self.exec(
             sql::INSERT_MISSED,
             params![
                 campaign.id,
@@ -376,25 +370,25 @@ impl Db<'_> {
                 ts(campaign.schedule().due(slot)),
                 ts(now)
             ],
-        ))
+        )
         .map(drop)
     }
 
     /// Whether the ledger knows this bank invoice id (issued by it, or cancelled as an extra).
     pub(crate) fn invoice_known(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::INVOICE_KNOWN, [invoice_id], |r| r.get(0)))
+        self.cached(sql::INVOICE_KNOWN, |s| {
+            s.query_row([invoice_id], |r| r.get(0))
+        })
     }
 
     /// Extend this process's lease on a batch (before each POST and each retry). `until` is
     /// real Unix time. `false` when this process no longer holds it (another took it over):
     /// the lease is lost, and the caller must send nothing more.
     pub(crate) fn renew_lease(&self, batch_id: i64, until: i64) -> Result<bool, LedgerError> {
-        self.q(self.conn.execute(
+        self.exec(
             sql::RENEW_LEASE,
             params![batch_id, until, lease::owner_id()],
-        ))
+        )
         .map(|n| n > 0)
     }
 
@@ -405,11 +399,11 @@ impl Db<'_> {
         errors: &[ApiErrorItem],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let json = serde_json::to_string(errors).unwrap_or_default();
-        self.q(self
-            .conn
-            .execute(sql::MARK_REJECTED, params![batch_id, json, ts(now)]))
-            .map(drop)
+        self.exec(
+            sql::MARK_REJECTED,
+            params![batch_id, StoredErrors::encode(errors), ts(now)],
+        )
+        .map(drop)
     }
 
     /// Record that a POST of the batch is about to be made (`Some(now)`: until a clear answer
@@ -419,9 +413,7 @@ impl Db<'_> {
         batch_id: i64,
         since: Option<DateTime<Utc>>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::MARK_UNCLEAR, params![batch_id, since.map(ts)]))
+        self.exec(sql::MARK_UNCLEAR, params![batch_id, since.map(ts)])
             .map(drop)
     }
 
@@ -433,10 +425,10 @@ impl Db<'_> {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q(self.conn.execute(
+        self.exec(
             sql::NOTE_ERROR,
             params![batch_id, error, ts(now), lease::owner_id()],
-        ))
+        )
         .map(drop)
     }
 }
@@ -474,8 +466,7 @@ impl Tx<'_> {
     /// Drop a slot's `missed` record so that it can be claimed again (`--catch-up`), in the
     /// same transaction as the claim. Whether there was one.
     pub(crate) fn replan_missed(&self, batch_id: i64) -> Result<bool, LedgerError> {
-        self.q(self.conn.execute(sql::DELETE_MISSED, [batch_id]))
-            .map(|n| n > 0)
+        self.exec(sql::DELETE_MISSED, [batch_id]).map(|n| n > 0)
     }
 
     /// Claim a slot: insert its batch with the exact body to send and its planned invoices.
@@ -561,10 +552,7 @@ impl Tx<'_> {
 
     /// A batch by its tag.
     pub(crate) fn batch_by_tag(&self, tag: &str) -> Result<Option<Batch>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::BATCH_BY_TAG, [tag], batch_from_row)
-            .optional())
+        self.row(sql::BATCH_BY_TAG, [tag], batch_from_row)
     }
 
     /// A campaign's batch by slot (0-based).
@@ -573,14 +561,11 @@ impl Tx<'_> {
         campaign_id: i64,
         slot: u32,
     ) -> Result<Option<Batch>, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(
-                sql::BATCH_BY_SLOT,
-                params![campaign_id, slot],
-                batch_from_row,
-            )
-            .optional())
+        self.row(
+            sql::BATCH_BY_SLOT,
+            params![campaign_id, slot],
+            batch_from_row,
+        )
     }
 
     /// Reopen a rejected batch (`planned` again, its errors and unclear time cleared). Whether
@@ -590,9 +575,7 @@ impl Tx<'_> {
         batch_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::REOPEN_REJECTED, params![batch_id, ts(now)]))
+        self.exec(sql::REOPEN_REJECTED, params![batch_id, ts(now)])
             .map(|n| n > 0)
     }
 
@@ -621,9 +604,7 @@ impl Tx<'_> {
         batch_id: i64,
         until: Option<DateTime<Utc>>,
     ) -> Result<(), LedgerError> {
-        self.q(self
-            .conn
-            .execute(sql::SET_RECHECK, params![batch_id, until.map(ts)]))
+        self.exec(sql::SET_RECHECK, params![batch_id, until.map(ts)])
             .map(drop)
     }
 
@@ -636,19 +617,12 @@ impl Tx<'_> {
         inv: &Invoice,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.q(self.conn.execute(
-            sql::INSERT_ADOPTED_INVOICE,
-            params![
-                batch.id,
-                batch.campaign_id,
-                inv.name,
-                inv.tax_id,
-                nominal(inv),
-                inv.id,
-                inv.status,
-                inv.created.to_api(),
-                ts(now)
-            ],
+        self.q(insert_adopted(
+            self.conn,
+            batch.id,
+            batch.campaign_id,
+            inv,
+            now,
         ))
         .map(|n| n > 0)
     }
@@ -661,8 +635,7 @@ impl Tx<'_> {
         cancelled: &[Invoice],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::INSERT_CANCELLED_INVOICE)?;
+        self.cached(sql::INSERT_CANCELLED_INVOICE, |stmt| {
             for inv in cancelled {
                 stmt.execute(params![
                     inv.id,
@@ -674,7 +647,7 @@ impl Tx<'_> {
                 ])?;
             }
             Ok(())
-        })())
+        })
     }
 
     /// Adopt what the bank holds under a batch's tag and mark it issued. The bank's own data
@@ -715,19 +688,8 @@ impl Tx<'_> {
             if !unmatched.is_empty() {
                 self.conn
                     .execute(sql::DROP_UNMATCHED_INVOICES, [batch_id])?;
-                let mut insert = self.conn.prepare_cached(sql::INSERT_ADOPTED_INVOICE)?;
                 for inv in unmatched {
-                    insert.execute(params![
-                        batch_id,
-                        b.campaign_id,
-                        inv.name,
-                        inv.tax_id,
-                        nominal(inv),
-                        inv.id,
-                        inv.status,
-                        inv.created.to_api(),
-                        ts(now)
-                    ])?;
+                    insert_adopted(self.conn, batch_id, b.campaign_id, inv, now)?;
                 }
             }
             let total: i64 = invoices.iter().map(nominal).sum();
@@ -738,6 +700,29 @@ impl Tx<'_> {
             Ok(matched)
         })())
     }
+}
+
+/// Insert an invoice the bank holds under a batch's tag, with its id, at the batch's next
+/// position (a no-op for an id already recorded); the number of rows inserted.
+fn insert_adopted(
+    conn: &Connection,
+    batch_id: i64,
+    campaign_id: i64,
+    inv: &Invoice,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql::INSERT_ADOPTED_INVOICE)?
+        .execute(params![
+            batch_id,
+            campaign_id,
+            inv.name,
+            inv.tax_id,
+            nominal(inv),
+            inv.id,
+            inv.status,
+            inv.created.to_api(),
+            ts(now)
+        ])
 }
 
 /// The amount an invoice was issued for: its `nominalAmount` (its `amount` grows with fine and
@@ -774,6 +759,28 @@ mod tests {
             lease_until: None,
             due_at: t("2026-03-02T00:00:00Z"),
             unclear_since: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_status_reads_back_and_an_unknown_one_is_a_conversion_failure() {
+        use crate::ledger::transfers::TransferStatus;
+        use rusqlite::types::ValueRef;
+        assert_eq!(
+            BatchStatus::column_result(ValueRef::Text(b"issued")).ok(),
+            Some(BatchStatus::Issued)
+        );
+        assert_eq!(
+            TransferStatus::column_result(ValueRef::Text(b"success")).ok(),
+            Some(TransferStatus::Success)
+        );
+        for bad in [
+            ValueRef::Text(b"lost"),
+            ValueRef::Integer(1),
+            ValueRef::Null,
+        ] {
+            assert!(BatchStatus::column_result(bad).is_err(), "{bad:?}");
+            assert!(TransferStatus::column_result(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -33,13 +33,13 @@ pub mod sql {
         "SELECT c.net FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
                  WHERE c.invoice_id = ?1 AND c.skip_reason IS NULL AND c.net > 0";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("INSERT_CREDIT", INSERT_CREDIT),
-        ("IS_OUR_INVOICE", IS_OUR_INVOICE),
-        ("INVOICE_STATUS", INVOICE_STATUS),
-        ("UPDATE_INVOICE_STATUS", UPDATE_INVOICE_STATUS),
-        ("UNCREDITED_INVOICES", UNCREDITED_INVOICES),
-        ("TRANSFERABLE_NET", TRANSFERABLE_NET),
+    statements![
+        INSERT_CREDIT,
+        IS_OUR_INVOICE,
+        INVOICE_STATUS,
+        UPDATE_INVOICE_STATUS,
+        UNCREDITED_INVOICES,
+        TRANSFERABLE_NET,
     ];
 }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::events::EventSource;
 use super::report::Group;
 use super::ts;
-use super::{Db, LedgerError};
+use super::{Db, FromRow, LedgerError};
 
 /// The statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
@@ -44,13 +44,13 @@ pub mod sql {
            AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.invoice_id = ic.invoice_id)
          ORDER BY ic.first_seen_at, ic.invoice_id LIMIT ?1";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("INSERT_UNDECODED_EVENT", INSERT_UNDECODED_EVENT),
-        ("UNDECODED_EVENT_EXISTS", UNDECODED_EVENT_EXISTS),
-        ("NOTE_INCOMPLETE_CREDIT", NOTE_INCOMPLETE_CREDIT),
-        ("CREDIT_RECORDED", CREDIT_RECORDED),
-        ("OPEN_UNDECODED_EVENTS", OPEN_UNDECODED_EVENTS),
-        ("OPEN_INCOMPLETE_CREDITS", OPEN_INCOMPLETE_CREDITS),
+    statements![
+        INSERT_UNDECODED_EVENT,
+        UNDECODED_EVENT_EXISTS,
+        NOTE_INCOMPLETE_CREDIT,
+        CREDIT_RECORDED,
+        OPEN_UNDECODED_EVENTS,
+        OPEN_INCOMPLETE_CREDITS,
     ];
 }
 
@@ -101,6 +101,22 @@ pub struct IncompleteCredit {
     pub last_seen_at: String,
 }
 
+from_row!(UndecodedEvent {
+    id,
+    source,
+    reason,
+    received_at,
+    last_seen_at
+});
+from_row!(IncompleteCredit {
+    invoice_id,
+    missing,
+    source,
+    event_id,
+    first_seen_at,
+    last_seen_at
+});
+
 impl Db<'_> {
     /// Keep a verified event that does not decode; `false` if its id was already kept (then
     /// only when it was last seen moves).
@@ -147,15 +163,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<UndecodedEvent>, LedgerError> {
-        self.capped(sql::OPEN_UNDECODED_EVENTS, limit, |r| {
-            Ok(UndecodedEvent {
-                id: r.get(0)?,
-                source: r.get(1)?,
-                reason: r.get(2)?,
-                received_at: r.get(3)?,
-                last_seen_at: r.get(4)?,
-            })
-        })
+        self.capped(sql::OPEN_UNDECODED_EVENTS, limit, UndecodedEvent::from_row)
     }
 
     /// Our credits seen without amount or fee and not recorded since, oldest first.
@@ -163,16 +171,11 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<IncompleteCredit>, LedgerError> {
-        self.capped(sql::OPEN_INCOMPLETE_CREDITS, limit, |r| {
-            Ok(IncompleteCredit {
-                invoice_id: r.get(0)?,
-                missing: r.get(1)?,
-                source: r.get(2)?,
-                event_id: r.get(3)?,
-                first_seen_at: r.get(4)?,
-                last_seen_at: r.get(5)?,
-            })
-        })
+        self.capped(
+            sql::OPEN_INCOMPLETE_CREDITS,
+            limit,
+            IncompleteCredit::from_row,
+        )
     }
 }
 

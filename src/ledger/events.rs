@@ -46,11 +46,7 @@ pub mod sql {
     pub const MARK_EVENT_DELIVERED: &str =
         "UPDATE events SET marked_delivered_at = ?2 WHERE id = ?1";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("INSERT_EVENT", INSERT_EVENT),
-        ("EVENT_EXISTS", EVENT_EXISTS),
-        ("MARK_EVENT_DELIVERED", MARK_EVENT_DELIVERED),
-    ];
+    statements![INSERT_EVENT, EVENT_EXISTS, MARK_EVENT_DELIVERED];
 }
 
 /// An event as stored (raw body kept for audits).
@@ -107,14 +103,13 @@ impl Db<'_> {
         ids: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::MARK_EVENT_DELIVERED)?;
-            let at = ts(now);
+        let at = ts(now);
+        self.cached(sql::MARK_EVENT_DELIVERED, |stmt| {
             for id in ids {
                 stmt.execute(params![id, at])?;
             }
             Ok(())
-        })())
+        })
     }
 }
 

@@ -15,10 +15,7 @@ pub mod sql {
         "INSERT INTO public_keys(fingerprint, pem, fetched_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(fingerprint) DO UPDATE SET fetched_at = excluded.fetched_at";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("LATEST_WEBHOOK_KEY", LATEST_WEBHOOK_KEY),
-        ("STORE_WEBHOOK_KEY", STORE_WEBHOOK_KEY),
-    ];
+    statements![LATEST_WEBHOOK_KEY, STORE_WEBHOOK_KEY];
 }
 
 impl Db<'_> {
@@ -42,26 +39,22 @@ impl Db<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::ledger::testing::{new_year, scratch_ledger};
+    use crate::ledger::testing::on_scratch_db;
 
     #[test]
     fn the_key_fetched_last_is_the_cached_one() {
-        let (_dir, ledger) = scratch_ledger();
-        let db = ledger.db();
-        let t = new_year();
-        assert_eq!(db.cached_webhook_key().unwrap(), None);
-        db.store_webhook_key("SHA256:a", "pem a", t).unwrap();
-        db.store_webhook_key("SHA256:b", "pem b", t + chrono::Duration::seconds(1))
-            .unwrap();
-        assert_eq!(db.cached_webhook_key().unwrap().as_deref(), Some("pem b"));
-        // Seeing the first key again makes it the latest; it is not stored twice.
-        db.store_webhook_key("SHA256:a", "pem a", t + chrono::Duration::seconds(2))
-            .unwrap();
-        assert_eq!(db.cached_webhook_key().unwrap().as_deref(), Some("pem a"));
-        let rows: i64 = ledger
-            .conn
-            .query_row("SELECT COUNT(*) FROM public_keys", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 2);
+        on_scratch_db(|db, t| {
+            assert_eq!(db.cached_webhook_key().unwrap(), None);
+            db.store_webhook_key("SHA256:a", "pem a", t).unwrap();
+            db.store_webhook_key("SHA256:b", "pem b", t + chrono::Duration::seconds(1))
+                .unwrap();
+            assert_eq!(db.cached_webhook_key().unwrap().as_deref(), Some("pem b"));
+            // Seeing the first key again makes it the latest; it is not stored twice.
+            db.store_webhook_key("SHA256:a", "pem a", t + chrono::Duration::seconds(2))
+                .unwrap();
+            assert_eq!(db.cached_webhook_key().unwrap().as_deref(), Some("pem a"));
+            let rows = db.fixture_i64("SELECT COUNT(*) FROM public_keys").unwrap();
+            assert_eq!(rows, 2);
+        })
     }
 }

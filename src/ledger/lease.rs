@@ -167,11 +167,11 @@ pub mod sql {
     pub const VOID_TRANSFERS: &str =
         "UPDATE transfers SET lease_until = NULL WHERE lease_owner = ?1 AND lease_until > ?2";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("HOLDERS_BATCHES", HOLDERS_BATCHES),
-        ("VOID_BATCHES", VOID_BATCHES),
-        ("HOLDERS_TRANSFERS", HOLDERS_TRANSFERS),
-        ("VOID_TRANSFERS", VOID_TRANSFERS),
+    statements![
+        HOLDERS_BATCHES,
+        VOID_BATCHES,
+        HOLDERS_TRANSFERS,
+        VOID_TRANSFERS,
     ];
 }
 

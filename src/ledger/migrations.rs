@@ -1,6 +1,50 @@
 //! Schema migrations, applied in order; `PRAGMA user_version` is the number applied. Never
 //! edit a released migration: add a new one.
 
+/// The columns of `invoices` and their uniqueness within a batch, as migration 2 created
+/// them and migration 11 rebuilt them (spliced into both with `concat!`, the text as
+/// released).
+macro_rules! invoice_columns {
+    () => {
+        r#"
+        rowid_        INTEGER PRIMARY KEY,
+        batch_id      INTEGER NOT NULL REFERENCES batches(id),
+        campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
+        position      INTEGER NOT NULL,
+        name          TEXT NOT NULL,
+        tax_id        TEXT NOT NULL,
+        amount        INTEGER NOT NULL,
+        invoice_id    TEXT UNIQUE,
+        status        TEXT,
+        created_at    TEXT,
+        updated_at    TEXT NOT NULL,
+        UNIQUE (batch_id, position)"#
+    };
+}
+
+/// The triggers that keep `credits.ours` derived from `invoices`: created by migration 7 and
+/// recreated word for word by migration 11 (which rebuilds `invoices`). Both migrations splice
+/// in this same text with `concat!`, so each migration's text stays exactly as released.
+macro_rules! ours_triggers {
+    () => {
+        r#"CREATE TRIGGER credits_ours_on_invoice_insert AFTER INSERT ON invoices
+    WHEN NEW.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_update AFTER UPDATE OF invoice_id ON invoices
+    WHEN OLD.invoice_id IS NOT NEW.invoice_id BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id)
+        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_delete AFTER DELETE ON invoices
+    WHEN OLD.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = OLD.invoice_id)
+        WHERE invoice_id = OLD.invoice_id;
+    END;
+    "#
+    };
+}
+
 pub const MIGRATIONS: &[&str] = &[
     // 1: ledger identity and cached API data.
     r#"
@@ -15,7 +59,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     "#,
     // 2: the invoice campaign: campaigns, their batches (one per slot), the invoices.
-    r#"
+    concat!(
+        r#"
     CREATE TABLE campaigns (
         id            INTEGER PRIMARY KEY,
         started_at    TEXT NOT NULL,
@@ -46,23 +91,14 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (campaign_id, slot)
     ) STRICT;
     CREATE INDEX batches_by_status ON batches(status);
-    CREATE TABLE invoices (
-        rowid_        INTEGER PRIMARY KEY,
-        batch_id      INTEGER NOT NULL REFERENCES batches(id),
-        campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
-        position      INTEGER NOT NULL,
-        name          TEXT NOT NULL,
-        tax_id        TEXT NOT NULL,
-        amount        INTEGER NOT NULL,
-        invoice_id    TEXT UNIQUE,
-        status        TEXT,
-        created_at    TEXT,
-        updated_at    TEXT NOT NULL,
-        UNIQUE (batch_id, position),
+    CREATE TABLE invoices ("#,
+        invoice_columns!(),
+        r#",
         UNIQUE (campaign_id, tax_id)
     ) STRICT;
     CREATE INDEX invoices_by_status ON invoices(status);
-    "#,
+    "#
+    ),
     // 3: the money path: events received, credits, transfers, registered webhooks.
     r#"
     CREATE TABLE events (
@@ -141,7 +177,8 @@ pub const MIGRATIONS: &[&str] = &[
     // succeeded). They stay derived, not decided: triggers recompute them whenever an invoice
     // id, a credit or a transfer status changes, whoever writes (a credit that arrives before
     // its batch is recorded becomes ours when the batch is).
-    r#"
+    concat!(
+        r#"
     ALTER TABLE credits ADD COLUMN ours INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE credits ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
     UPDATE credits SET
@@ -153,21 +190,9 @@ pub const MIGRATIONS: &[&str] = &[
             settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = NEW.invoice_id AND t.status = 'success')
         WHERE invoice_id = NEW.invoice_id;
     END;
-    CREATE TRIGGER credits_ours_on_invoice_insert AFTER INSERT ON invoices
-    WHEN NEW.invoice_id IS NOT NULL BEGIN
-        UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
-    END;
-    CREATE TRIGGER credits_ours_on_invoice_update AFTER UPDATE OF invoice_id ON invoices
-    WHEN OLD.invoice_id IS NOT NEW.invoice_id BEGIN
-        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id)
-        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
-    END;
-    CREATE TRIGGER credits_ours_on_invoice_delete AFTER DELETE ON invoices
-    WHEN OLD.invoice_id IS NOT NULL BEGIN
-        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = OLD.invoice_id)
-        WHERE invoice_id = OLD.invoice_id;
-    END;
-    CREATE TRIGGER credits_settled_on_transfer_insert AFTER INSERT ON transfers
+    "#,
+        ours_triggers!(),
+        r#"CREATE TRIGGER credits_settled_on_transfer_insert AFTER INSERT ON transfers
     WHEN NEW.status = 'success' BEGIN
         UPDATE credits SET settled = 1 WHERE invoice_id = NEW.invoice_id;
     END;
@@ -186,7 +211,8 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX events_unmarked;
     CREATE INDEX credits_unsettled ON credits(recorded_at, invoice_id)
         WHERE ours = 1 AND settled = 0 AND skip_reason IS NULL;
-    "#,
+    "#
+    ),
     // 8: when a batch's outcome at the bank became unclear (a POST was made, or may have been,
     // without a clear answer): no resend before the settle window after it has passed. It is
     // written before every POST from now on; a batch left `sending` by an earlier version may
@@ -236,21 +262,12 @@ pub const MIGRATIONS: &[&str] = &[
     // keeps CPFs distinct within a campaign; the bank's copies may not be). The bank's id and
     // the position in the batch stay unique; the indexes and the `ours` triggers of migration 7
     // are recreated as they were.
-    r#"
+    concat!(
+        r#"
     ALTER TABLE batches ADD COLUMN recheck_until TEXT;
-    CREATE TABLE invoices_v10 (
-        rowid_        INTEGER PRIMARY KEY,
-        batch_id      INTEGER NOT NULL REFERENCES batches(id),
-        campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
-        position      INTEGER NOT NULL,
-        name          TEXT NOT NULL,
-        tax_id        TEXT NOT NULL,
-        amount        INTEGER NOT NULL,
-        invoice_id    TEXT UNIQUE,
-        status        TEXT,
-        created_at    TEXT,
-        updated_at    TEXT NOT NULL,
-        UNIQUE (batch_id, position)
+    CREATE TABLE invoices_v10 ("#,
+        invoice_columns!(),
+        r#"
     ) STRICT;
     INSERT INTO invoices_v10(rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, created_at, updated_at)
         SELECT rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, created_at, updated_at FROM invoices;
@@ -263,21 +280,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX invoices_by_status ON invoices(status);
     CREATE INDEX invoices_status_amount ON invoices(status, amount);
     CREATE INDEX invoices_by_campaign_tax_id ON invoices(campaign_id, tax_id);
-    CREATE TRIGGER credits_ours_on_invoice_insert AFTER INSERT ON invoices
-    WHEN NEW.invoice_id IS NOT NULL BEGIN
-        UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
-    END;
-    CREATE TRIGGER credits_ours_on_invoice_update AFTER UPDATE OF invoice_id ON invoices
-    WHEN OLD.invoice_id IS NOT NEW.invoice_id BEGIN
-        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id)
-        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
-    END;
-    CREATE TRIGGER credits_ours_on_invoice_delete AFTER DELETE ON invoices
-    WHEN OLD.invoice_id IS NOT NULL BEGIN
-        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = OLD.invoice_id)
-        WHERE invoice_id = OLD.invoice_id;
-    END;
     "#,
+        ours_triggers!()
+    ),
 ];
 
 #[cfg(test)]
@@ -295,6 +300,34 @@ mod tests {
         }
         tx.commit().unwrap();
         c
+    }
+
+    /// FNV-1a (64 bits) of a migration's text.
+    fn fnv1a(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
+    /// A released migration's text never changes (a ledger that applied it would not see the
+    /// change): each one's length and hash, as released. A new migration adds its line.
+    #[test]
+    fn released_migrations_are_unchanged() {
+        let released: &[(usize, u64)] = &[
+            (255, 0x71ba0865585af00a),  // 1
+            (2007, 0x002b4dc46bed96db), // 2
+            (2062, 0xd950ce7b47e0a856), // 3
+            (330, 0x4ab1eba7dc074e47),  // 4
+            (113, 0x9d1c6f253e5cb78f),  // 5
+            (183, 0x6fa0968f133c642b),  // 6
+            (2765, 0xebf3b9dbed7a243a), // 7
+            (136, 0x597dfccbd66e95e4),  // 8
+            (622, 0x035f216cb9314de6),  // 9
+            (310, 0xc38136d0a3ec683f),  // 10
+            (2170, 0x07ea5ac194735ef5), // 11
+        ];
+        let now: Vec<(usize, u64)> = MIGRATIONS.iter().map(|m| (m.len(), fnv1a(m))).collect();
+        assert_eq!(now, released);
     }
 
     fn count(c: &Connection, sql: &str) -> i64 {

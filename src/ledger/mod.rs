@@ -13,6 +13,41 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+/// `impl FromRow` for a struct read from a row whose columns are its fields, in the order
+/// listed (the order of the statement's result columns): `field` reads its column as is,
+/// `field: f` passes the column's value through the function `f`.
+macro_rules! from_row {
+    ($ty:ident { $($field:ident $(: $conv:expr)?),* $(,)? }) => {
+        impl $crate::ledger::FromRow for $ty {
+            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let mut col = 0;
+                let mut next = || {
+                    col += 1;
+                    col - 1
+                };
+                // Fields are evaluated in the order written: column 0, 1, 2…
+                Ok($ty {
+                    $($field: from_row!(@read r, next() $(, $conv)?),)*
+                })
+            }
+        }
+    };
+    (@read $r:ident, $col:expr) => {
+        $r.get($col)?
+    };
+    (@read $r:ident, $col:expr, $conv:expr) => {
+        ($conv)($r.get($col)?)
+    };
+}
+
+/// A `sql` module's `pub const ALL`: each of the statements named, as `(name, sql)` (gathered
+/// by [`statements`]).
+macro_rules! statements {
+    ($($name:ident),* $(,)?) => {
+        pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
 pub(crate) mod audit;
 pub mod campaigns;
 pub mod credits;
@@ -405,6 +440,15 @@ impl Db<'_> {
         r.map_err(|e| classify(self.path, e))
     }
 
+    /// Run `f` on a (cached) statement; its error classified.
+    fn cached<T>(
+        &self,
+        sql: &str,
+        f: impl FnOnce(&mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, LedgerError> {
+        self.q(self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)))
+    }
+
     /// Every row of a (cached) statement, each mapped by `map`.
     fn rows<T>(
         &self,
@@ -412,10 +456,7 @@ impl Db<'_> {
         params: impl rusqlite::Params,
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
-            stmt.query_map(params, map)?.collect()
-        })())
+        self.cached(sql, |s| s.query_map(params, map)?.collect())
     }
 
     /// The first row of a (cached) statement mapped by `map`, if there is one.
@@ -425,10 +466,7 @@ impl Db<'_> {
         params: impl rusqlite::Params,
         map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row(params, map).optional()))
+        self.cached(sql, |s| s.query_row(params, map).optional())
     }
 
     /// Whether a (cached) statement returns any row.
@@ -438,11 +476,13 @@ impl Db<'_> {
 
     /// Run a (cached) statement; the number of rows it changed.
     fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute(params)))
+        self.cached(sql, |s| s.execute(params))
     }
+}
+
+/// A value read from one result row (most are implemented with `from_row!`).
+pub(crate) trait FromRow: Sized {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
 /// A `BEGIN IMMEDIATE` transaction on the ledger, handed to [`Ledger::write`]'s closure.
@@ -563,13 +603,21 @@ fn new_ledger_id() -> String {
 /// Fixtures for the store's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::Ledger;
+    use chrono::{DateTime, Utc};
+
+    use super::{Db, Ledger};
 
     /// A fresh ledger in a temporary directory that lives as long as the guard.
     pub(crate) fn scratch_ledger() -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
         (dir, ledger)
+    }
+
+    /// Run `f` on the store of a fresh scratch ledger, with the tests' "now" ([`new_year`]).
+    pub(crate) fn on_scratch_db<T>(f: impl FnOnce(Db<'_>, DateTime<Utc>) -> T) -> T {
+        let (_dir, ledger) = scratch_ledger();
+        f(ledger.db(), new_year())
     }
 
     /// A ledger with one issued batch holding invoice `100` (R$ 10,00) of its own, in

@@ -8,12 +8,13 @@
 //! `success` (both kept as flags by triggers, migration 7).
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::{FromSql, FromSqlResult, ValueRef};
 use rusqlite::{Row, params};
 use serde::{Serialize, Serializer};
 
 use super::campaigns::{BatchStatus, Campaign};
-use super::{Db, LedgerError};
-use super::{conversion, parse_ts, ts};
+use super::{Db, FromRow, LedgerError};
+use super::{parse_ts, ts};
 use crate::api::model::ApiErrorItem;
 
 /// Invoices (or anything counted with an amount) of one status.
@@ -78,6 +79,12 @@ pub struct StoredErrors {
 }
 
 impl StoredErrors {
+    /// The text the ledger stores for the bank's errors: their JSON list (what
+    /// [`StoredErrors::parse`] reads back).
+    pub(crate) fn encode(errors: &[ApiErrorItem]) -> String {
+        serde_json::to_string(errors).unwrap_or_default()
+    }
+
     /// Read stored errors: a non-empty list of `{"code", "message"}` objects is parsed; anything
     /// else is kept as text only.
     pub(crate) fn parse(raw: String) -> StoredErrors {
@@ -340,23 +347,22 @@ pub mod sql {
     pub const LIST_TRANSFERS: &str = "SELECT id, invoice_id, attempt, external_id, amount, fee, status, transfer_id, errors, updated_at
          FROM transfers ORDER BY id DESC LIMIT ?1";
 
-    /// Every query of the report, for `EXPLAIN QUERY PLAN`.
-    pub const ALL: &[(&str, &str)] = &[
-        ("INVOICES_BY_STATUS", INVOICES_BY_STATUS),
-        ("CREDIT_TOTALS", CREDIT_TOTALS),
-        ("TRANSFERS_BY_STATUS", TRANSFERS_BY_STATUS),
-        ("CAMPAIGN_BATCHES", CAMPAIGN_BATCHES),
-        ("STALE_CREDITS", STALE_CREDITS),
-        ("FAILED_TRANSFERS", FAILED_TRANSFERS),
-        ("REJECTED_TRANSFERS", REJECTED_TRANSFERS),
-        ("FOREIGN_CREDITS", FOREIGN_CREDITS),
-        ("SKIPPED_CREDITS", SKIPPED_CREDITS),
-        ("BATCHES_IN_STATUS", BATCHES_IN_STATUS),
-        ("PAID_MORE_THAN_ONCE", PAID_MORE_THAN_ONCE),
-        ("OPEN_BATCH_ROWS", OPEN_BATCH_ROWS),
-        ("CANCELLED_EXTRAS", CANCELLED_EXTRAS),
-        ("LIST_INVOICES", LIST_INVOICES),
-        ("LIST_TRANSFERS", LIST_TRANSFERS),
+    statements![
+        INVOICES_BY_STATUS,
+        CREDIT_TOTALS,
+        TRANSFERS_BY_STATUS,
+        CAMPAIGN_BATCHES,
+        STALE_CREDITS,
+        FAILED_TRANSFERS,
+        REJECTED_TRANSFERS,
+        FOREIGN_CREDITS,
+        SKIPPED_CREDITS,
+        BATCHES_IN_STATUS,
+        PAID_MORE_THAN_ONCE,
+        OPEN_BATCH_ROWS,
+        CANCELLED_EXTRAS,
+        LIST_INVOICES,
+        LIST_TRANSFERS,
     ];
 }
 
@@ -381,9 +387,8 @@ impl Db<'_> {
 
     /// Credits of ours and foreign ones: count, gross, fees and net.
     pub(crate) fn credit_totals(&self) -> Result<CreditTotals, LedgerError> {
-        self.q((|| {
+        self.cached(sql::CREDIT_TOTALS, |stmt| {
             let mut credits = CreditTotals::default();
-            let mut stmt = self.conn.prepare_cached(sql::CREDIT_TOTALS)?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let totals = MoneyTotals {
@@ -399,19 +404,12 @@ impl Db<'_> {
                 }
             }
             Ok(credits)
-        })())
+        })
     }
 
     /// Transfer attempts by status.
     pub(crate) fn transfer_totals(&self) -> Result<Vec<TransferTotal>, LedgerError> {
-        self.rows(sql::TRANSFERS_BY_STATUS, [], |r| {
-            Ok(TransferTotal {
-                status: r.get(0)?,
-                count: r.get(1)?,
-                amount: r.get(2)?,
-                fee: r.get(3)?,
-            })
-        })
+        self.rows(sql::TRANSFERS_BY_STATUS, [], TransferTotal::from_row)
     }
 
     /// The most recent campaign with the status of each of its batches, if there is one.
@@ -420,10 +418,7 @@ impl Db<'_> {
             return Ok(None);
         };
         let batches = self.rows(sql::CAMPAIGN_BATCHES, [campaign.id], |r| {
-            let status: String = r.get(1)?;
-            let status = BatchStatus::parse(&status)
-                .ok_or_else(|| conversion(1, format!("unknown batch status {status:?}")))?;
-            Ok((r.get(0)?, status))
+            Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(Some(CampaignProgress { campaign, batches }))
     }
@@ -454,13 +449,17 @@ impl Db<'_> {
         kind: TransferIssueKind,
         limit: usize,
     ) -> Result<Group<TransferIssue>, LedgerError> {
-        self.capped(kind.sql(), limit, transfer_issue)
+        self.capped(kind.sql(), limit, TransferIssue::from_row)
     }
 
     /// The first `limit` foreign credits, oldest first (their number is in
     /// [`Db::credit_totals`]).
     pub(crate) fn foreign_credit_rows(&self, limit: usize) -> Result<Vec<CreditRow>, LedgerError> {
-        self.rows(sql::FOREIGN_CREDITS, params![bound(limit)], credit_row)
+        self.rows(
+            sql::FOREIGN_CREDITS,
+            params![bound(limit)],
+            CreditRow::from_row,
+        )
     }
 
     /// Credits with nothing to forward, oldest first.
@@ -468,7 +467,7 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<CreditRow>, LedgerError> {
-        self.capped(sql::SKIPPED_CREDITS, limit, credit_row)
+        self.capped(sql::SKIPPED_CREDITS, limit, CreditRow::from_row)
     }
 
     /// Batches of every campaign in `status`, by campaign and slot.
@@ -480,15 +479,7 @@ impl Db<'_> {
         self.group(
             sql::BATCHES_IN_STATUS,
             params![status.as_str(), bound(limit)],
-            |r| {
-                Ok(BatchIssue {
-                    campaign_id: r.get(0)?,
-                    batch: r.get::<_, u32>(1)? + 1,
-                    tag: r.get(2)?,
-                    due_at: r.get(3)?,
-                    errors: stored_errors(r, 4)?,
-                })
-            },
+            BatchIssue::from_row,
         )
     }
 
@@ -497,29 +488,12 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<PaidTwice>, LedgerError> {
-        self.capped(sql::PAID_MORE_THAN_ONCE, limit, |r| {
-            Ok(PaidTwice {
-                invoice_id: r.get(0)?,
-                transfers: r.get(1)?,
-                amount: r.get(2)?,
-                external_ids: r.get(3)?,
-            })
-        })
+        self.capped(sql::PAID_MORE_THAN_ONCE, limit, PaidTwice::from_row)
     }
 
     /// Open batches of every campaign, by campaign and slot.
     pub(crate) fn open_batch_rows(&self, limit: usize) -> Result<Group<OpenBatch>, LedgerError> {
-        self.capped(sql::OPEN_BATCH_ROWS, limit, |r| {
-            Ok(OpenBatch {
-                campaign_id: r.get(0)?,
-                batch: r.get::<_, u32>(1)? + 1,
-                tag: r.get(2)?,
-                status: r.get(3)?,
-                due_at: r.get(4)?,
-                unclear_since: r.get(5)?,
-                errors: stored_errors(r, 6)?,
-            })
-        })
+        self.capped(sql::OPEN_BATCH_ROWS, limit, OpenBatch::from_row)
     }
 
     /// Extras cancelled under batch tags, oldest first.
@@ -527,51 +501,17 @@ impl Db<'_> {
         &self,
         limit: usize,
     ) -> Result<Group<CancelledExtra>, LedgerError> {
-        self.capped(sql::CANCELLED_EXTRAS, limit, |r| {
-            Ok(CancelledExtra {
-                campaign_id: r.get(0)?,
-                batch: r.get::<_, u32>(1)? + 1,
-                tag: r.get(2)?,
-                invoice_id: r.get(3)?,
-                amount: r.get(4)?,
-                cancelled_at: r.get(5)?,
-            })
-        })
+        self.capped(sql::CANCELLED_EXTRAS, limit, CancelledExtra::from_row)
     }
 
     /// The most recent invoices (newest first).
     pub fn recent_invoices(&self, limit: u32) -> Result<Vec<InvoiceRow>, LedgerError> {
-        self.rows(sql::LIST_INVOICES, [limit], |r| {
-            Ok(InvoiceRow {
-                campaign_id: r.get(0)?,
-                batch: r.get::<_, u32>(1)? + 1,
-                position: r.get::<_, u32>(2)? + 1,
-                invoice_id: r.get(3)?,
-                name: r.get(4)?,
-                amount: r.get(5)?,
-                status: r.get(6)?,
-                credited_net: r.get(7)?,
-                updated_at: r.get(8)?,
-            })
-        })
+        self.rows(sql::LIST_INVOICES, [limit], InvoiceRow::from_row)
     }
 
     /// The most recent transfer attempts (newest first).
     pub fn recent_transfers(&self, limit: u32) -> Result<Vec<TransferListRow>, LedgerError> {
-        self.rows(sql::LIST_TRANSFERS, [limit], |r| {
-            Ok(TransferListRow {
-                id: r.get(0)?,
-                invoice_id: r.get(1)?,
-                attempt: r.get(2)?,
-                external_id: r.get(3)?,
-                amount: r.get(4)?,
-                fee: r.get(5)?,
-                status: r.get(6)?,
-                transfer_id: r.get(7)?,
-                errors: stored_errors(r, 8)?,
-                updated_at: r.get(9)?,
-            })
-        })
+        self.rows(sql::LIST_TRANSFERS, [limit], TransferListRow::from_row)
     }
 }
 
@@ -594,8 +534,7 @@ impl Db<'_> {
         params: impl rusqlite::Params,
         f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Group<T>, LedgerError> {
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
+        self.cached(sql, |stmt| {
             let total_col = stmt.column_count().saturating_sub(1);
             let mut rows = stmt.query(params)?;
             let mut g = Group::default();
@@ -604,39 +543,101 @@ impl Db<'_> {
                 g.items.push(f(r)?);
             }
             Ok(g)
-        })())
+        })
     }
 }
 
-fn stored_errors(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<StoredErrors>> {
-    Ok(r.get::<_, Option<String>>(col)?.map(StoredErrors::parse))
+/// Errors are stored as the bank's JSON text.
+impl FromSql for StoredErrors {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        String::column_result(v).map(StoredErrors::parse)
+    }
 }
 
-fn transfer_issue(r: &Row<'_>) -> rusqlite::Result<TransferIssue> {
-    Ok(TransferIssue {
-        invoice_id: r.get(0)?,
-        external_id: r.get(1)?,
-        attempt: r.get(2)?,
-        amount: r.get(3)?,
-        errors: stored_errors(r, 4)?,
-        updated_at: r.get(5)?,
-    })
+/// A 0-based slot or position as the operator counts it.
+fn one_based(n: u32) -> u32 {
+    n + 1
 }
 
-fn credit_row(r: &Row<'_>) -> rusqlite::Result<CreditRow> {
-    Ok(CreditRow {
-        invoice_id: r.get(0)?,
-        amount: r.get(1)?,
-        fee: r.get(2)?,
-        recorded_at: r.get(3)?,
-        skip_reason: r.get(4)?,
-    })
-}
+from_row!(TransferTotal {
+    status,
+    count,
+    amount,
+    fee
+});
+from_row!(TransferIssue {
+    invoice_id,
+    external_id,
+    attempt,
+    amount,
+    errors,
+    updated_at
+});
+from_row!(CreditRow {
+    invoice_id,
+    amount,
+    fee,
+    recorded_at,
+    skip_reason
+});
+from_row!(BatchIssue {
+    campaign_id,
+    batch: one_based,
+    tag,
+    due_at,
+    errors
+});
+from_row!(PaidTwice {
+    invoice_id,
+    transfers,
+    amount,
+    external_ids
+});
+from_row!(OpenBatch {
+    campaign_id,
+    batch: one_based,
+    tag,
+    status,
+    due_at,
+    unclear_since,
+    errors
+});
+from_row!(CancelledExtra {
+    campaign_id,
+    batch: one_based,
+    tag,
+    invoice_id,
+    amount,
+    cancelled_at
+});
+from_row!(InvoiceRow {
+    campaign_id,
+    batch: one_based,
+    position: one_based,
+    invoice_id,
+    name,
+    amount,
+    status,
+    credited_net,
+    updated_at,
+});
+from_row!(TransferListRow {
+    id,
+    invoice_id,
+    attempt,
+    external_id,
+    amount,
+    fee,
+    status,
+    transfer_id,
+    errors,
+    updated_at,
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::testing::scratch_ledger;
+    use crate::ledger::testing::on_scratch_db;
 
     fn item(code: &str, message: &str) -> ApiErrorItem {
         ApiErrorItem {
@@ -692,19 +693,19 @@ mod tests {
 
     #[test]
     fn an_empty_ledger_reports_nothing() {
-        let (_dir, ledger) = scratch_ledger();
-        let db = ledger.db();
-        assert!(db.campaign_progress().unwrap().is_none());
-        assert!(db.invoice_totals().unwrap().is_empty());
-        assert_eq!(db.credit_totals().unwrap(), CreditTotals::default());
-        assert!(db.transfer_totals().unwrap().is_empty());
-        assert!(
-            db.unsettled_credits_recorded_before(Utc::now(), 10)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(db.batch_issues(BatchStatus::Missed, 10).unwrap().is_empty());
-        assert!(db.recent_invoices(10).unwrap().is_empty());
-        assert!(db.recent_transfers(10).unwrap().is_empty());
+        on_scratch_db(|db, _| {
+            assert!(db.campaign_progress().unwrap().is_none());
+            assert!(db.invoice_totals().unwrap().is_empty());
+            assert_eq!(db.credit_totals().unwrap(), CreditTotals::default());
+            assert!(db.transfer_totals().unwrap().is_empty());
+            assert!(
+                db.unsettled_credits_recorded_before(Utc::now(), 10)
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(db.batch_issues(BatchStatus::Missed, 10).unwrap().is_empty());
+            assert!(db.recent_invoices(10).unwrap().is_empty());
+            assert!(db.recent_transfers(10).unwrap().is_empty());
+        })
     }
 }

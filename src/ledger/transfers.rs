@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 
 use super::lease::{self, LeaseTable};
-use super::{Db, LedgerError, Tx};
-use super::{conversion, ts};
+use super::report::StoredErrors;
+use super::ts;
+use super::{Db, FromRow, LedgerError, Tx};
 use crate::api::model::{ApiErrorItem, Transfer};
 
 /// Where a transfer attempt stands.
@@ -98,6 +100,15 @@ impl TransferStatus {
     /// The bank's word is final.
     pub fn is_final(self) -> bool {
         matches!(self, TransferStatus::Success | TransferStatus::Failed)
+    }
+}
+
+/// A stored status; text that is none is a conversion failure.
+impl FromSql for TransferStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        TransferStatus::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("bad transfer status {s}").into()))
     }
 }
 
@@ -209,27 +220,27 @@ pub mod sql {
     pub const INSERT_ADOPTED: &str = "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, transfer_id, fee, created_at, updated_at, sent_at, settled_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11) ON CONFLICT DO NOTHING";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("CREDITS_NEEDING_TRANSFER", CREDITS_NEEDING_TRANSFER),
-        ("INSERT_CLAIM", INSERT_CLAIM),
-        ("LEASE_UNSENT", LEASE_UNSENT),
-        ("TAKE_TRANSFER_LEASE", TAKE_TRANSFER_LEASE),
-        ("RENEW_TRANSFER_LEASE", RENEW_TRANSFER_LEASE),
-        ("RELEASE_TRANSFER_LEASE", RELEASE_TRANSFER_LEASE),
-        ("APPLY_BANK_TRANSFER", APPLY_BANK_TRANSFER),
-        ("MARK_TRANSFER_REJECTED", MARK_TRANSFER_REJECTED),
-        ("NOTE_TRANSFER_ERROR", NOTE_TRANSFER_ERROR),
-        ("UNSETTLED_TRANSFER_IDS", UNSETTLED_TRANSFER_IDS),
-        ("OPEN_TRANSFER_COUNT", OPEN_TRANSFER_COUNT),
-        ("TRANSFER_BY_EXTERNAL_ID", TRANSFER_BY_EXTERNAL_ID),
-        ("PAYING_TRANSFER_OF_INVOICE", PAYING_TRANSFER_OF_INVOICE),
-        ("TRANSFER_ATTEMPTS", TRANSFER_ATTEMPTS),
-        ("REOPEN_TRANSFER_CLAIM", REOPEN_TRANSFER_CLAIM),
-        ("WITHDRAW_TRANSFER_CLAIM", WITHDRAW_TRANSFER_CLAIM),
-        ("TRANSFER_ERRORS", TRANSFER_ERRORS),
-        ("CLOSE_UNRESOLVED_TRANSFER", CLOSE_UNRESOLVED_TRANSFER),
-        ("ATTEMPT_TAKEN", ATTEMPT_TAKEN),
-        ("INSERT_ADOPTED", INSERT_ADOPTED),
+    statements![
+        CREDITS_NEEDING_TRANSFER,
+        INSERT_CLAIM,
+        LEASE_UNSENT,
+        TAKE_TRANSFER_LEASE,
+        RENEW_TRANSFER_LEASE,
+        RELEASE_TRANSFER_LEASE,
+        APPLY_BANK_TRANSFER,
+        MARK_TRANSFER_REJECTED,
+        NOTE_TRANSFER_ERROR,
+        UNSETTLED_TRANSFER_IDS,
+        OPEN_TRANSFER_COUNT,
+        TRANSFER_BY_EXTERNAL_ID,
+        PAYING_TRANSFER_OF_INVOICE,
+        TRANSFER_ATTEMPTS,
+        REOPEN_TRANSFER_CLAIM,
+        WITHDRAW_TRANSFER_CLAIM,
+        TRANSFER_ERRORS,
+        CLOSE_UNRESOLVED_TRANSFER,
+        ATTEMPT_TAKEN,
+        INSERT_ADOPTED,
     ];
 }
 
@@ -248,21 +259,17 @@ pub(crate) struct TransferRow {
     pub transfer_id: Option<String>,
 }
 
-fn transfer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransferRow> {
-    let status: String = r.get(7)?;
-    Ok(TransferRow {
-        id: r.get(0)?,
-        invoice_id: r.get(1)?,
-        attempt: r.get(2)?,
-        external_id: r.get(3)?,
-        tag: r.get(4)?,
-        amount: r.get(5)?,
-        body: r.get(6)?,
-        status: TransferStatus::parse(&status)
-            .ok_or_else(|| conversion(7, format!("bad transfer status {status}")))?,
-        transfer_id: r.get(8)?,
-    })
-}
+from_row!(TransferRow {
+    id,
+    invoice_id,
+    attempt,
+    external_id,
+    tag,
+    amount,
+    body,
+    status,
+    transfer_id
+});
 
 /// A credit of ours that needs a (new) transfer attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,8 +355,7 @@ impl Db<'_> {
         until: i64,
     ) -> Result<Vec<i64>, LedgerError> {
         let owner = lease::owner_id();
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql::RENEW_TRANSFER_LEASE)?;
+        self.cached(sql::RENEW_TRANSFER_LEASE, |stmt| {
             let mut lost = Vec::new();
             for id in ids {
                 if stmt.execute(params![id, until, owner])? == 0 {
@@ -357,7 +363,7 @@ impl Db<'_> {
                 }
             }
             Ok(lost)
-        })())
+        })
     }
 
     /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
@@ -407,9 +413,11 @@ impl Db<'_> {
         errors: &[ApiErrorItem],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let errors = serde_json::to_string(errors).unwrap_or_default();
-        self.exec(sql::MARK_TRANSFER_REJECTED, params![id, errors, ts(now)])
-            .map(drop)
+        self.exec(
+            sql::MARK_TRANSFER_REJECTED,
+            params![id, StoredErrors::encode(errors), ts(now)],
+        )
+        .map(drop)
     }
 
     /// Note an error on a transfer that stays open (it is looked up before any resend).
@@ -433,9 +441,7 @@ impl Db<'_> {
 
     /// Number of transfers still open (claimed, sending, created, processing).
     pub(crate) fn open_transfer_count(&self) -> Result<i64, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::OPEN_TRANSFER_COUNT, [], |r| r.get(0)))
+        self.cached(sql::OPEN_TRANSFER_COUNT, |s| s.query_row([], |r| r.get(0)))
     }
 
     pub(crate) fn transfer_by_external_id(
@@ -445,7 +451,7 @@ impl Db<'_> {
         self.row(
             sql::TRANSFER_BY_EXTERNAL_ID,
             [external_id],
-            transfer_from_row,
+            TransferRow::from_row,
         )
     }
 
@@ -469,10 +475,9 @@ impl Db<'_> {
 
     /// The highest attempt number of the invoice's credit (0 if none; the next is this + 1).
     pub(crate) fn transfer_attempts(&self, invoice_id: &str) -> Result<u32, LedgerError> {
-        self.q(self
-            .conn
-            .prepare_cached(sql::TRANSFER_ATTEMPTS)
-            .and_then(|mut s| s.query_row([invoice_id], |r| r.get(0))))
+        self.cached(sql::TRANSFER_ATTEMPTS, |s| {
+            s.query_row([invoice_id], |r| r.get(0))
+        })
     }
 
     /// The errors noted on a transfer row, as stored.
@@ -516,13 +521,12 @@ impl Db<'_> {
     /// lease owner (`?2`).
     fn exec_each_as_owner(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
         let owner = lease::owner_id();
-        self.q((|| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
+        self.cached(sql, |stmt| {
             for id in ids {
                 stmt.execute(params![id, owner])?;
             }
             Ok(())
-        })())
+        })
     }
 
     fn bad_status(&self, status: &str) -> LedgerError {
@@ -553,7 +557,7 @@ impl Tx<'_> {
                 let mut stmt = self.conn.prepare_cached(sql::LEASE_UNSENT)?;
                 stmt.query_map(
                     params![wall_now, limit as i64, after_id, alive],
-                    transfer_from_row,
+                    TransferRow::from_row,
                 )?
                 .collect::<Result<_, _>>()?
             };

@@ -22,11 +22,7 @@ pub mod sql {
         "SELECT id, url FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at";
     pub const MARK_WEBHOOK_DELETED: &str = "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1";
 
-    pub const ALL: &[(&str, &str)] = &[
-        ("RECORD_WEBHOOK", RECORD_WEBHOOK),
-        ("LIVE_WEBHOOKS", LIVE_WEBHOOKS),
-        ("MARK_WEBHOOK_DELETED", MARK_WEBHOOK_DELETED),
-    ];
+    statements![RECORD_WEBHOOK, LIVE_WEBHOOKS, MARK_WEBHOOK_DELETED];
 }
 
 impl Db<'_> {
@@ -60,35 +56,34 @@ impl Db<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::ledger::testing::{new_year, scratch_ledger};
+    use crate::ledger::testing::on_scratch_db;
 
     #[test]
     fn registered_webhooks_are_listed_until_deleted() {
-        let (_dir, ledger) = scratch_ledger();
-        let db = ledger.db();
-        let t = new_year();
-        db.record_webhook("1", "https://a.example/webhook", t)
+        on_scratch_db(|db, t| {
+            db.record_webhook("1", "https://a.example/webhook", t)
+                .unwrap();
+            db.record_webhook("1", "https://a.example/webhook", t)
+                .unwrap();
+            db.record_webhook(
+                "2",
+                "https://b.example/webhook",
+                t + chrono::Duration::seconds(1),
+            )
             .unwrap();
-        db.record_webhook("1", "https://a.example/webhook", t)
-            .unwrap();
-        db.record_webhook(
-            "2",
-            "https://b.example/webhook",
-            t + chrono::Duration::seconds(1),
-        )
-        .unwrap();
-        let ids: Vec<String> = db
-            .live_webhooks()
-            .unwrap()
-            .into_iter()
-            .map(|w| w.id)
-            .collect();
-        assert_eq!(ids, ["1", "2"]);
-        db.mark_webhook_deleted("1", t).unwrap();
-        assert_eq!(
-            db.live_webhooks().unwrap()[0].url,
-            "https://b.example/webhook"
-        );
-        assert_eq!(db.live_webhooks().unwrap().len(), 1);
+            let ids: Vec<String> = db
+                .live_webhooks()
+                .unwrap()
+                .into_iter()
+                .map(|w| w.id)
+                .collect();
+            assert_eq!(ids, ["1", "2"]);
+            db.mark_webhook_deleted("1", t).unwrap();
+            assert_eq!(
+                db.live_webhooks().unwrap()[0].url,
+                "https://b.example/webhook"
+            );
+            assert_eq!(db.live_webhooks().unwrap().len(), 1);
+        })
     }
 }
