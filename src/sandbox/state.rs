@@ -125,7 +125,7 @@ fn default_rng() -> StdRng {
 }
 
 /// Items in insertion order (ascending `seq`, the paging key), indexed by id. Saved as the
-/// list alone: [`Table::reindex`] rebuilds the index after loading.
+/// list alone: `reindex` rebuilds the index after loading.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Table<T> {
