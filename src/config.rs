@@ -138,24 +138,43 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn pick<T>(
-    flag: Option<T>,
-    flag_name: &'static str,
+/// The names of a setting: its flag, its environment variable and its config file key.
+struct Names {
+    flag: &'static str,
     var: &'static str,
+    key: &'static str,
+}
+
+impl Names {
+    const fn new(flag: &'static str, var: &'static str, key: &'static str) -> Names {
+        Names { flag, var, key }
+    }
+}
+
+const PROJECT_ID: Names = Names::new("--project-id", "STARK_PROJECT_ID", "project_id");
+const PRIVATE_KEY: Names = Names::new("--private-key", "STARK_PRIVATE_KEY", "private_key");
+const ENVIRONMENT: Names = Names::new("--environment", "STARK_ENVIRONMENT", "environment");
+const API_URL: Names = Names::new("--api-url", "STARK_API_URL", "api_url");
+const LEDGER: Names = Names::new("--ledger", "STARK_LEDGER", "ledger");
+
+/// The setting `names` from its flag, else its environment variable, else the config file
+/// `file_path` (the value it holds there: `file`).
+fn pick<T: From<String>>(
+    names: &Names,
+    flag: Option<T>,
     file: Option<T>,
     file_path: &Path,
-    parse_env: impl Fn(String) -> T,
 ) -> Option<Sourced<T>> {
     if let Some(v) = flag {
         return Some(Sourced {
             value: v,
-            source: Source::Flag(flag_name),
+            source: Source::Flag(names.flag),
         });
     }
-    if let Some(v) = env_var(var) {
+    if let Some(v) = env_var(names.var) {
         return Some(Sourced {
-            value: parse_env(v),
-            source: Source::Env(var),
+            value: T::from(v),
+            source: Source::Env(names.var),
         });
     }
     file.map(|v| Sourced {
@@ -210,12 +229,10 @@ impl Settings {
         let rel = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
 
         let project_id = pick(
+            &PROJECT_ID,
             flags.project_id.clone(),
-            "--project-id",
-            "STARK_PROJECT_ID",
             file.project_id,
             &path,
-            |v| v,
         );
         if let Some(p) = &project_id {
             let v = p.value.trim();
@@ -230,7 +247,7 @@ impl Settings {
                             Source::Flag(f) => f.to_string(),
                             Source::Env(var) => var.to_string(),
                             Source::File(f) => format!("project_id in {}", f.display()),
-                            Source::Default => "STARK_PROJECT_ID".to_string(),
+                            Source::Default => PROJECT_ID.var.to_string(),
                         }
                     ),
                 });
@@ -249,20 +266,16 @@ impl Settings {
             }
         }
         let private_key = pick(
+            &PRIVATE_KEY,
             flags.private_key.clone(),
-            "--private-key",
-            "STARK_PRIVATE_KEY",
             file.private_key.map(rel),
             &path,
-            PathBuf::from,
         );
         let environment = match pick(
+            &ENVIRONMENT,
             flags.environment.clone(),
-            "--environment",
-            "STARK_ENVIRONMENT",
             file.environment,
             &path,
-            |v| v,
         ) {
             None => Sourced {
                 value: Environment::Sandbox,
@@ -283,14 +296,7 @@ impl Settings {
                 }
             },
         };
-        let api_url = pick(
-            flags.api_url.clone(),
-            "--api-url",
-            "STARK_API_URL",
-            file.api_url,
-            &path,
-            |v| v,
-        );
+        let api_url = pick(&API_URL, flags.api_url.clone(), file.api_url, &path);
         if let Some(u) = &api_url {
             let ok = (u.value.starts_with("http://") || u.value.starts_with("https://"))
                 && reqwest::Url::parse(&u.value).is_ok();
@@ -304,14 +310,7 @@ impl Settings {
                 });
             }
         }
-        let ledger = match pick(
-            flags.ledger.clone(),
-            "--ledger",
-            "STARK_LEDGER",
-            file.ledger.map(rel),
-            &path,
-            PathBuf::from,
-        ) {
+        let ledger = match pick(&LEDGER, flags.ledger.clone(), file.ledger.map(rel), &path) {
             Some(l) => l,
             None => Sourced {
                 value: default_ledger_path().ok_or(ConfigError::NoDataDir)?,
@@ -333,44 +332,24 @@ impl Settings {
         self.project_id
             .as_ref()
             .map(|p| p.value.as_str())
-            .ok_or_else(|| {
-                self.missing(
-                    "the Stark Bank project id",
-                    "--project-id",
-                    "STARK_PROJECT_ID",
-                    "project_id",
-                )
-            })
+            .ok_or_else(|| self.missing("the Stark Bank project id", &PROJECT_ID))
     }
 
     pub fn private_key_path(&self) -> Result<&Path, ConfigError> {
         self.private_key
             .as_ref()
             .map(|p| p.value.as_path())
-            .ok_or_else(|| {
-                self.missing(
-                    "the private key file",
-                    "--private-key",
-                    "STARK_PRIVATE_KEY",
-                    "private_key",
-                )
-            })
+            .ok_or_else(|| self.missing("the private key file", &PRIVATE_KEY))
     }
 
     /// `what` is not set: the error names the flag, the variable and the key of the
     /// config file that would set it.
-    fn missing(
-        &self,
-        what: &'static str,
-        flag: &'static str,
-        var: &'static str,
-        key: &'static str,
-    ) -> ConfigError {
+    fn missing(&self, what: &'static str, names: &Names) -> ConfigError {
         ConfigError::Missing {
             what,
-            flag,
-            var,
-            key,
+            flag: names.flag,
+            var: names.var,
+            key: names.key,
             file: self.config_file.value.clone(),
         }
     }

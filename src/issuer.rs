@@ -70,15 +70,41 @@ impl Default for TickOptions {
     }
 }
 
+/// The batch an outcome is about: number `batch` (from 1) of the `of` batches of campaign
+/// `campaign`, sent under `tag`. Its fields stand in the outcome's JSON as the outcome's own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct BatchLabel {
+    pub campaign: i64,
+    pub batch: u32,
+    pub of: u32,
+    pub tag: String,
+}
+
+impl BatchLabel {
+    fn new(c: &Campaign, b: &Batch) -> BatchLabel {
+        BatchLabel {
+            campaign: c.id,
+            batch: b.slot + 1,
+            of: c.slots(),
+            tag: b.tag.clone(),
+        }
+    }
+}
+
+/// `batch 3/12 (tag)`.
+impl fmt::Display for BatchLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "batch {}/{} ({})", self.batch, self.of, self.tag)
+    }
+}
+
 /// What a tick did, for the summary line and `--json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub(crate) enum Outcome {
     Issued {
-        campaign: i64,
-        batch: u32,
-        of: u32,
-        tag: String,
+        #[serde(flatten)]
+        batch: BatchLabel,
         invoices: u32,
         amount: i64,
         resumed: bool,
@@ -99,23 +125,17 @@ pub(crate) enum Outcome {
         of: u32,
     },
     Busy {
-        campaign: i64,
-        batch: u32,
-        of: u32,
-        tag: String,
+        #[serde(flatten)]
+        batch: BatchLabel,
     },
     Rejected {
-        campaign: i64,
-        batch: u32,
-        of: u32,
-        tag: String,
+        #[serde(flatten)]
+        batch: BatchLabel,
         errors: Vec<ApiErrorItem>,
     },
     Unresolved {
-        campaign: i64,
-        batch: u32,
-        of: u32,
-        tag: String,
+        #[serde(flatten)]
+        batch: BatchLabel,
         error: String,
     },
     Missed {
@@ -127,20 +147,16 @@ pub(crate) enum Outcome {
     /// applied a POST of it late): `cancelled` unpaid ones cancelled, `adopted` already paid
     /// ones recorded as ours (forwarded like any other).
     LateCopies {
-        campaign: i64,
-        batch: u32,
-        of: u32,
-        tag: String,
+        #[serde(flatten)]
+        batch: BatchLabel,
         cancelled: u32,
         adopted: u32,
     },
     /// An earlier attempt had no clear answer and the bank holds nothing under the tag yet:
     /// not sent again before `until` (the end of the settle window).
     Settling {
-        campaign: i64,
-        batch: u32,
-        of: u32,
-        tag: String,
+        #[serde(flatten)]
+        batch: BatchLabel,
         until: String,
     },
 }
@@ -156,14 +172,11 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Issued {
-                batch,
-                of,
+                batch: BatchLabel { batch, of, tag, .. },
                 invoices,
                 amount,
-                tag,
                 resumed,
                 cancelled,
-                ..
             } => {
                 write!(
                     f,
@@ -200,55 +213,36 @@ impl fmt::Display for Outcome {
                 f,
                 "campaign c{campaign} is complete: {issued} of {of} batches issued, {missed} missed"
             ),
-            Outcome::Busy { batch, of, tag, .. } => write!(
+            Outcome::Busy {
+                batch: BatchLabel { batch, of, tag, .. },
+            } => write!(
                 f,
                 "batch {batch}/{of}: another stark process is sending it ({tag}); nothing to do"
             ),
-            Outcome::Rejected {
-                batch,
-                of,
-                tag,
-                errors,
-                ..
-            } => write!(
+            Outcome::Rejected { batch, errors } => write!(
                 f,
-                "batch {batch}/{of} ({tag}) rejected by Stark Bank, not retried: {}",
+                "{batch} rejected by Stark Bank, not retried: {}",
                 errors
                     .iter()
                     .map(|e| format!("{}: {}", e.code, e.message))
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
-            Outcome::Unresolved {
-                batch,
-                of,
-                tag,
-                error,
-                ..
-            } => write!(
+            Outcome::Unresolved { batch, error } => write!(
                 f,
-                "batch {batch}/{of} ({tag}): no clear answer from Stark Bank ({error}); the next run looks it up before sending again"
+                "{batch}: no clear answer from Stark Bank ({error}); the next run looks it up before sending again"
             ),
-            Outcome::Settling {
-                batch,
-                of,
-                tag,
-                until,
-                ..
-            } => write!(
+            Outcome::Settling { batch, until } => write!(
                 f,
-                "batch {batch}/{of} ({tag}): an earlier attempt had no clear answer and nothing is at the bank yet; not sent again before {until}"
+                "{batch}: an earlier attempt had no clear answer and nothing is at the bank yet; not sent again before {until}"
             ),
             Outcome::LateCopies {
                 batch,
-                of,
-                tag,
                 cancelled,
                 adopted,
-                ..
             } => write!(
                 f,
-                "batch {batch}/{of} ({tag}): the bank applied it again after it was issued: {cancelled} extra invoices cancelled, {adopted} already paid recorded as ours (forwarded like any other)"
+                "{batch}: the bank applied it again after it was issued: {cancelled} extra invoices cancelled, {adopted} already paid recorded as ours (forwarded like any other)"
             ),
             Outcome::Missed { batch, of, .. } => write!(
                 f,
@@ -599,7 +593,7 @@ impl Plan {
         // A slot recorded as missed and then found at the bank (adopted) is reported issued.
         let adopted = |campaign: i64, batch: u32| {
             sent.iter().any(|o| {
-                matches!(o, Outcome::Issued { campaign: c, batch: b, .. } if (*c, *b) == (campaign, batch))
+                matches!(o, Outcome::Issued { batch: l, .. } if (l.campaign, l.batch) == (campaign, batch))
             })
         };
         let notes: Vec<Outcome> = self
@@ -1022,14 +1016,12 @@ async fn send_batch<B: Bank>(
     let batch = match ledger.write(|tx| tx.take_lease(planned.id, wall_now(), lease_secs(), now))? {
         Claim::Busy => {
             return Ok(Outcome::Busy {
-                campaign: c.id,
-                batch: planned.slot + 1,
-                of: c.slots(),
-                tag: planned.tag.clone(),
+                batch: BatchLabel::new(c, planned),
             });
         }
         Claim::Send(b) | Claim::LookUpFirst(b) => b,
     };
+    let label = BatchLabel::new(c, &batch);
     let resumed = batch.attempts > 1;
     let body = batch.body.as_deref().unwrap_or_default();
     let mut unclear_since = batch.unclear_since;
@@ -1141,10 +1133,7 @@ async fn send_batch<B: Bank>(
             Step::File(errors) => {
                 ledger.db().mark_rejected(batch.id, &errors, now)?;
                 return Ok(Outcome::Rejected {
-                    campaign: c.id,
-                    batch: batch.slot + 1,
-                    of: c.slots(),
-                    tag: batch.tag.clone(),
+                    batch: label,
                     errors,
                 });
             }
@@ -1157,17 +1146,11 @@ async fn send_batch<B: Bank>(
                     .note_error(batch.id, error.as_deref().unwrap_or(&note), now)?;
                 return Ok(match error {
                     Some(error) => Outcome::Unresolved {
-                        campaign: c.id,
-                        batch: batch.slot + 1,
-                        of: c.slots(),
-                        tag: batch.tag.clone(),
+                        batch: label,
                         error,
                     },
                     None => Outcome::Settling {
-                        campaign: c.id,
-                        batch: batch.slot + 1,
-                        of: c.slots(),
-                        tag: batch.tag.clone(),
+                        batch: label,
                         until,
                     },
                 });
@@ -1175,10 +1158,7 @@ async fn send_batch<B: Bank>(
             Step::GiveUp(error) => {
                 ledger.db().note_error(batch.id, &error, now)?;
                 return Ok(Outcome::Unresolved {
-                    campaign: c.id,
-                    batch: batch.slot + 1,
-                    of: c.slots(),
-                    tag: batch.tag.clone(),
+                    batch: label,
                     error,
                 });
             }
@@ -1250,10 +1230,7 @@ async fn recheck_batch<B: Bank>(
     }
     tracing::warn!(tag = %batch.tag, cancelled = cancelled.len(), adopted, "late copies under an issued batch's tag");
     Ok(Some(Outcome::LateCopies {
-        campaign: c.id,
-        batch: batch.slot + 1,
-        of: c.slots(),
-        tag: batch.tag.clone(),
+        batch: BatchLabel::new(c, batch),
         cancelled: cancelled.len() as u32,
         adopted,
     }))
@@ -1308,10 +1285,7 @@ fn record_issued(
         tracing::warn!(tag = %batch.tag, expected = batch.invoice_count, got = invoices.len(), matched, "the bank's batch differs from the planned one");
     }
     Ok(Outcome::Issued {
-        campaign: c.id,
-        batch: batch.slot + 1,
-        of: c.slots(),
-        tag: batch.tag.clone(),
+        batch: BatchLabel::new(c, batch),
         invoices: invoices.len() as u32,
         amount: invoices.iter().map(nominal).sum(),
         resumed,
@@ -1336,6 +1310,39 @@ mod tests {
             "status": "created", "created": "2026-03-02T00:00:08.000000+00:00"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn outcomes_carry_their_batch_fields_flat_in_json_and_in_their_line() {
+        let batch = BatchLabel {
+            campaign: 4,
+            batch: 2,
+            of: 8,
+            tag: "stark-c4-b2".into(),
+        };
+        let issued = Outcome::Issued {
+            batch: batch.clone(),
+            invoices: 9,
+            amount: 12_345,
+            resumed: false,
+            cancelled: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&issued).unwrap(),
+            r#"{"action":"issued","campaign":4,"batch":2,"of":8,"tag":"stark-c4-b2","invoices":9,"amount":12345,"resumed":false,"cancelled":0}"#
+        );
+        let settling = Outcome::Settling {
+            batch,
+            until: "2026-03-02T00:10:00Z".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&settling).unwrap(),
+            r#"{"action":"settling","campaign":4,"batch":2,"of":8,"tag":"stark-c4-b2","until":"2026-03-02T00:10:00Z"}"#
+        );
+        assert_eq!(
+            settling.to_string(),
+            "batch 2/8 (stark-c4-b2): an earlier attempt had no clear answer and nothing is at the bank yet; not sent again before 2026-03-02T00:10:00Z"
+        );
     }
 
     #[test]

@@ -999,6 +999,11 @@ mod tests {
             ApiError::Rejected { errors, .. } => errors,
             _ => unreachable!(),
         };
+        let stays_open = |code: &str| {
+            Step::GiveUp(format!(
+                "rejected ({code}), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again"
+            ))
+        };
         let cases: Vec<(&str, Attempt, Answer, Step)> = vec![
             ("created", at(100, 1), Answer::Created, Step::Done),
             (
@@ -1038,24 +1043,6 @@ mod tests {
                 Step::GiveUp(format!("rejected, and the lookup failed: {}", timeout())),
             ),
             (
-                "a timeout is looked up before any resend",
-                at(100, 1),
-                Answer::Refused(timeout()),
-                Step::LookUp,
-            ),
-            (
-                "a 503 is looked up before any resend",
-                at(3, 1),
-                Answer::Refused(unavailable()),
-                Step::LookUp,
-            ),
-            (
-                "even on the last try, an ambiguous answer is looked up",
-                at(3, 4),
-                Answer::Refused(unavailable()),
-                Step::LookUp,
-            ),
-            (
                 "all found after an ambiguous error",
                 at(0, 1),
                 looked_up(timeout(), Ok(0)),
@@ -1083,49 +1070,19 @@ mod tests {
                 "a 400 for an element that may have been sent before stays open",
                 sent_before(1, 1),
                 looked_up(rejected("invalidTaxId"), Ok(1)),
-                Step::GiveUp(
-                    "rejected (invalidTaxId), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again".into(),
-                ),
+                stays_open("invalidTaxId"),
             ),
             (
                 "a duplicate externalId the lagging list does not show yet stays open",
                 at(1, 1),
                 looked_up(rejected("invalidExternalId"), Ok(1)),
-                Step::GiveUp(
-                    "rejected (invalidExternalId), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again".into(),
-                ),
+                stays_open("invalidExternalId"),
             ),
             (
                 "a resend refused after an unclear answer stays open",
                 sent_before(1, 2),
                 looked_up(rejected("invalidExternalId"), Ok(1)),
-                Step::GiveUp(
-                    "rejected (invalidExternalId), but it may have been sent before and the bank does not list it yet: it stays open and is looked up again".into(),
-                ),
-            ),
-            (
-                "invalidCredentials is not bisected: the run stops, nothing filed",
-                at(100, 1),
-                Answer::Refused(request_level("invalidCredentials")),
-                Step::Hold,
-            ),
-            (
-                "invalidAccessTime for one element: the run stops, nothing filed",
-                at(1, 1),
-                Answer::Refused(request_level("invalidAccessTime")),
-                Step::Hold,
-            ),
-            (
-                "a request-level 400 after an unclear answer also stops the run",
-                sent_before(3, 2),
-                Answer::Refused(request_level("invalidIp")),
-                Step::Hold,
-            ),
-            (
-                "a 400 without element errors is request-level",
-                at(2, 1),
-                Answer::Refused(request_level("invalidJson")),
-                Step::Hold,
+                stays_open("invalidExternalId"),
             ),
             (
                 "nothing reached the bank: send again",
@@ -1142,6 +1099,32 @@ mod tests {
         ];
         for (name, at, answer, want) in cases {
             assert_eq!(next(at, &answer), want, "{name}");
+        }
+        // An ambiguous answer (a timeout, a 503) is looked up before any resend, even on the
+        // last try.
+        for (attempt, error) in [
+            (at(100, 1), timeout()),
+            (at(3, 1), unavailable()),
+            (at(3, 4), unavailable()),
+        ] {
+            let name = error.to_string();
+            assert_eq!(
+                next(attempt, &Answer::Refused(error)),
+                Step::LookUp,
+                "{name}"
+            );
+        }
+        // A request-level 400 (one without element errors) stops the run and files nothing,
+        // whatever the group's size and whether it may have been sent before: it is not
+        // bisected (invalidCredentials), not filed for one element (invalidAccessTime).
+        for (attempt, code) in [
+            (at(100, 1), "invalidCredentials"),
+            (at(1, 1), "invalidAccessTime"),
+            (sent_before(3, 2), "invalidIp"),
+            (at(2, 1), "invalidJson"),
+        ] {
+            let answer = Answer::Refused(request_level(code));
+            assert_eq!(next(attempt, &answer), Step::Hold, "{code}");
         }
     }
 

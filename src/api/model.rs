@@ -291,6 +291,18 @@ pub enum EventLog {
     Other(Value),
 }
 
+impl From<InvoiceLog> for EventLog {
+    fn from(log: InvoiceLog) -> Self {
+        EventLog::Invoice(Box::new(log))
+    }
+}
+
+impl From<TransferLog> for EventLog {
+    fn from(log: TransferLog) -> Self {
+        EventLog::Transfer(Box::new(log))
+    }
+}
+
 impl EventLog {
     /// The log's `type` (`credited`, `success`, ...), if it has one.
     pub fn kind(&self) -> Option<&str> {

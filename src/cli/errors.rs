@@ -171,7 +171,7 @@ mod tests {
     use anyhow::Context;
 
     use super::*;
-    use crate::issuer::{IssueError, Outcome};
+    use crate::issuer::{BatchLabel, IssueError, Outcome};
     use crate::ledger::LedgerError;
     use crate::payout::{PayoutReport, RejectedTransfer, RetryError};
     use crate::reconcile::{FailedEvent, ReconcileReport};
@@ -326,10 +326,12 @@ mod tests {
             next_due: None,
         };
         let unresolved = Outcome::Unresolved {
-            campaign: 1,
-            batch: 1,
-            of: 8,
-            tag: "t".into(),
+            batch: BatchLabel {
+                campaign: 1,
+                batch: 1,
+                of: 8,
+                tag: "t".into(),
+            },
             error: "timeout".into(),
         };
         assert!(!([] as [Outcome; 0]).failed());

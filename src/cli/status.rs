@@ -208,11 +208,8 @@ fn render_attention(r: &StatusReport, out: &mut String) {
         return;
     }
     out.push_str("\nAttention\n");
-    let mut t = table(&["kind", "what", "amount", "detail"]);
-    let mut more = Vec::new();
-    attention_rows(
-        &mut t,
-        &mut more,
+    let mut rows = KindRows::new();
+    rows.add(
         "paid more than once",
         "paid more than once",
         &a.paid_more_than_once,
@@ -227,9 +224,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    attention_rows(
-        &mut t,
-        &mut more,
+    rows.add(
         "stale credit",
         "stale credits",
         &a.stale_credits,
@@ -256,7 +251,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
         ("failed transfer", &a.failed_transfers),
         ("rejected transfer", &a.rejected_transfers),
     ] {
-        attention_rows(&mut t, &mut more, kind, kind, g, |x| {
+        rows.add(kind, kind, g, |x| {
             [
                 format!(
                     "invoice {} attempt {} ({})",
@@ -267,9 +262,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         });
     }
-    attention_rows(
-        &mut t,
-        &mut more,
+    rows.add(
         "foreign credit",
         "foreign credits",
         &a.foreign_credits,
@@ -281,9 +274,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    attention_rows(
-        &mut t,
-        &mut more,
+    rows.add(
         "rejected batch",
         "rejected batches",
         &a.rejected_batches,
@@ -303,23 +294,14 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    attention_rows(
-        &mut t,
-        &mut more,
-        "missed slot",
-        "missed slots",
-        &a.missed_slots,
-        |x| {
-            [
-                format!("c{} batch {}", x.campaign_id, x.batch),
-                String::new(),
-                format!("was due {}", x.due_at),
-            ]
-        },
-    );
-    attention_rows(
-        &mut t,
-        &mut more,
+    rows.add("missed slot", "missed slots", &a.missed_slots, |x| {
+        [
+            format!("c{} batch {}", x.campaign_id, x.batch),
+            String::new(),
+            format!("was due {}", x.due_at),
+        ]
+    });
+    rows.add(
         "skipped credit",
         "skipped credits",
         &a.skipped_credits,
@@ -331,9 +313,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    attention_rows(
-        &mut t,
-        &mut more,
+    rows.add(
         "undecodable event",
         "undecodable events",
         &a.undecodable_events,
@@ -345,9 +325,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    attention_rows(
-        &mut t,
-        &mut more,
+    rows.add(
         "incomplete credit",
         "incomplete credits",
         &a.incomplete_credits,
@@ -362,11 +340,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    right(&mut t, &[2]);
-    out.push_str(&format!("{t}\n"));
-    for m in more {
-        out.push_str(&format!("{m}\n"));
-    }
+    rows.render(out);
 }
 
 /// What is worth knowing but waits for nobody.
@@ -376,34 +350,24 @@ fn render_notes(r: &StatusReport, out: &mut String) {
         return;
     }
     out.push_str("\nNotes (nothing to do)\n");
-    let mut t = table(&["kind", "what", "amount", "detail"]);
-    let mut more = Vec::new();
-    attention_rows(
-        &mut t,
-        &mut more,
-        "open batch",
-        "open batches",
-        &n.open_batches,
-        |x| {
-            let mut detail = format!("{}, due {}", x.status, x.due_at);
-            if let Some(since) = &x.unclear_since {
-                detail.push_str(&format!("; unclear since {since}"));
-            }
-            let errors = describe_errors(x.errors.as_ref());
-            if !errors.is_empty() {
-                detail.push_str(&format!("; {errors}"));
-            }
-            detail.push_str("; the next issue-invoices run resumes it");
-            [
-                format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
-                String::new(),
-                detail,
-            ]
-        },
-    );
-    attention_rows(
-        &mut t,
-        &mut more,
+    let mut rows = KindRows::new();
+    rows.add("open batch", "open batches", &n.open_batches, |x| {
+        let mut detail = format!("{}, due {}", x.status, x.due_at);
+        if let Some(since) = &x.unclear_since {
+            detail.push_str(&format!("; unclear since {since}"));
+        }
+        let errors = describe_errors(x.errors.as_ref());
+        if !errors.is_empty() {
+            detail.push_str(&format!("; {errors}"));
+        }
+        detail.push_str("; the next issue-invoices run resumes it");
+        [
+            format!("c{} batch {} ({})", x.campaign_id, x.batch, x.tag),
+            String::new(),
+            detail,
+        ]
+    });
+    rows.add(
         "cancelled extra",
         "cancelled extras",
         &n.cancelled_extras,
@@ -418,11 +382,7 @@ fn render_notes(r: &StatusReport, out: &mut String) {
             ]
         },
     );
-    right(&mut t, &[2]);
-    out.push_str(&format!("{t}\n"));
-    for m in more {
-        out.push_str(&format!("{m}\n"));
-    }
+    rows.render(out);
 }
 
 /// The first line of `s`, at most 120 characters.
@@ -434,23 +394,47 @@ fn one_line(s: &str) -> String {
     }
 }
 
-/// One attention row per item of `g` (`row` gives its what, amount and detail), and a note in
-/// `more` when `g` holds more than it shows.
-fn attention_rows<T>(
-    t: &mut Table,
-    more: &mut Vec<String>,
-    kind: &str,
-    note_kind: &str,
-    g: &Group<T>,
-    row: impl Fn(&T) -> [String; 3],
-) {
-    for x in &g.items {
-        let [what, amount, detail] = row(x);
-        t.add_row(vec![kind.to_string(), what, amount, detail]);
+/// The table of the attention and notes sections (kind, what, amount, detail), and below it
+/// a note for each kind that holds more than it shows.
+struct KindRows {
+    t: Table,
+    more: Vec<String>,
+}
+
+impl KindRows {
+    fn new() -> KindRows {
+        KindRows {
+            t: table(&["kind", "what", "amount", "detail"]),
+            more: Vec::new(),
+        }
     }
-    let shown = g.items.len() as i64;
-    if g.total > shown {
-        more.push(format!("{note_kind}: {} more not shown", g.total - shown));
+
+    /// One row per item of `g` (`row` gives its what, amount and detail), and a note when
+    /// `g` holds more than it shows.
+    fn add<T>(
+        &mut self,
+        kind: &str,
+        note_kind: &str,
+        g: &Group<T>,
+        row: impl Fn(&T) -> [String; 3],
+    ) {
+        for x in &g.items {
+            let [what, amount, detail] = row(x);
+            self.t.add_row(vec![kind.to_string(), what, amount, detail]);
+        }
+        let shown = g.items.len() as i64;
+        if g.total > shown {
+            self.more
+                .push(format!("{note_kind}: {} more not shown", g.total - shown));
+        }
+    }
+
+    fn render(mut self, out: &mut String) {
+        right(&mut self.t, &[2]);
+        out.push_str(&format!("{}\n", self.t));
+        for m in self.more {
+            out.push_str(&format!("{m}\n"));
+        }
     }
 }
 

@@ -132,7 +132,8 @@ async fn pay_invoice(State(s): State<Arc<Shared>>, Path(id): Path<String>, body:
         let mut bank = s.bank();
         let now = s.clock.now();
         let inv = bank
-            .invoice(&id)
+            .invoices
+            .get(&id)
             .ok_or_else(|| bad(err("invalidInvoice", format!("No invoice with id {id:?}"))))?;
         if !matches!(inv.status.as_str(), "created" | "overdue") {
             return Err(bad(err(
@@ -147,7 +148,7 @@ async fn pay_invoice(State(s): State<Arc<Shared>>, Path(id): Path<String>, body:
         };
         bank.pay_invoice(&id, now, amount, fee);
         bank.credit_invoice(&id, now);
-        bank.invoice(&id).cloned()
+        bank.invoices.get(&id).cloned()
     };
     s.pump();
     ok(json!({ "invoice": invoice }))
@@ -213,7 +214,7 @@ async fn settle(s: Arc<Shared>, id: String, succeed: bool) -> Answer {
     let transfer = {
         let mut bank = s.bank();
         let now = s.clock.now();
-        let t = bank.transfer(&id).ok_or_else(|| {
+        let t = bank.transfers.get(&id).ok_or_else(|| {
             bad(err(
                 "invalidTransfer",
                 format!("No transfer with id {id:?}"),
@@ -226,7 +227,7 @@ async fn settle(s: Arc<Shared>, id: String, succeed: bool) -> Answer {
             )));
         }
         bank.settle_transfer(&id, now, succeed, true);
-        bank.transfer(&id).cloned()
+        bank.transfers.get(&id).cloned()
     };
     s.pump();
     ok(json!({ "transfer": transfer }))

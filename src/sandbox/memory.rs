@@ -195,13 +195,14 @@ impl MemoryBank {
     pub fn pay_invoice(&self, id: &str, fee: Option<i64>) -> Option<Invoice> {
         self.with_state(|bank, now| {
             let amount = bank
-                .invoice(id)
+                .invoices
+                .get(id)
                 .filter(|i| matches!(i.status.as_str(), "created" | "overdue"))?
                 .nominal_amount;
             let fee = fee.unwrap_or_else(|| bank.sample_invoice_fee(amount));
             bank.pay_invoice(id, now, amount, fee);
             bank.credit_invoice(id, now);
-            bank.invoice(id).cloned()
+            bank.invoices.get(id).cloned()
         })
     }
 
@@ -210,10 +211,11 @@ impl MemoryBank {
     /// `None` if there is no such transfer or it is already settled.
     pub fn settle_transfer(&self, id: &str, succeed: bool) -> Option<Transfer> {
         self.with_state(|bank, now| {
-            bank.transfer(id)
+            bank.transfers
+                .get(id)
                 .filter(|t| matches!(t.status.as_str(), "created" | "processing"))?;
             bank.settle_transfer(id, now, succeed, true);
-            bank.transfer(id).cloned()
+            bank.transfers.get(id).cloned()
         })
     }
 

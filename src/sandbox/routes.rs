@@ -562,10 +562,11 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(created_list("Invoice", "invoices", created.collect()))
         }
         Route::InvoiceList => item_list(ctx, "invoices", &bank.invoices),
-        Route::InvoiceGet(id) => get("invoice", bank.invoice(id), "invalidInvoice", id),
+        Route::InvoiceGet(id) => get("invoice", bank.invoices.get(id), "invalidInvoice", id),
         Route::InvoicePatch(id) => {
             let status = bank
-                .invoice(id)
+                .invoices
+                .get(id)
                 .map(|i| i.status.clone())
                 .ok_or_else(|| err("invalidInvoice", format!("No invoice with id {id:?}")))?;
             validate::invoice_update(ctx.body)?;
@@ -579,16 +580,18 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
         }
         Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds"),
-        Route::InvoiceLogGet(id) => get("log", bank.invoice_log(id), "invalidInvoiceLog", id),
+        Route::InvoiceLogGet(id) => get("log", bank.invoice_logs.get(id), "invalidInvoiceLog", id),
         Route::TransferCreate => {
             let new = validate::transfers(ctx.body, ctx.now, bank)?;
             let created = new.into_iter().map(|t| bank.create_transfer(t, ctx.now));
             Ok(created_list("Transfer", "transfers", created.collect()))
         }
         Route::TransferList => item_list(ctx, "transfers", &bank.transfers),
-        Route::TransferGet(id) => get("transfer", bank.transfer(id), "invalidTransfer", id),
+        Route::TransferGet(id) => get("transfer", bank.transfers.get(id), "invalidTransfer", id),
         Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds"),
-        Route::TransferLogGet(id) => get("log", bank.transfer_log(id), "invalidTransferLog", id),
+        Route::TransferLogGet(id) => {
+            get("log", bank.transfer_logs.get(id), "invalidTransferLog", id)
+        }
         Route::EventList => {
             let p = ListParams::parse(ctx)?;
             let delivered = match q.get("isDelivered").map(|s| s.trim()) {
@@ -607,7 +610,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
                     && delivered.is_none_or(|d| e.is_delivered.unwrap_or(false) == d)
             }))
         }
-        Route::EventGet(id) => get("event", bank.event(id), "invalidEvent", id),
+        Route::EventGet(id) => get("event", bank.events.get(id), "invalidEvent", id),
         Route::EventPatch(id) => {
             let body = validate::json_object(ctx.body)?;
             let delivered = match body.get("isDelivered") {
@@ -633,7 +636,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
                     && matches_any(&hooks, &a.webhook_id)
             }))
         }
-        Route::AttemptGet(id) => get("attempt", bank.attempt(id), "invalidEventAttempt", id),
+        Route::AttemptGet(id) => get("attempt", bank.attempts.get(id), "invalidEventAttempt", id),
         Route::WebhookCreate => {
             let (url, subs) = validate::webhook(ctx.body)?;
             let w = bank.create_webhook(url, subs);
@@ -643,7 +646,7 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             let p = ListParams::parse(ctx)?;
             Ok(list("webhooks", &bank.webhooks, &p, |_| true))
         }
-        Route::WebhookGet(id) => get("webhook", bank.webhook(id), "invalidWebhook", id),
+        Route::WebhookGet(id) => get("webhook", bank.webhooks.get(id), "invalidWebhook", id),
         Route::WebhookDelete(id) => {
             let w = bank.delete_webhook(id);
             get("webhook", w.as_ref(), "invalidWebhook", id)

@@ -124,15 +124,97 @@ fn default_rng() -> StdRng {
     StdRng::seed_from_u64(0)
 }
 
-#[derive(Debug, Default)]
-struct Indexes {
-    invoices: HashMap<String, usize>,
-    invoice_logs: HashMap<String, usize>,
-    transfers: HashMap<String, usize>,
-    transfer_logs: HashMap<String, usize>,
-    events: HashMap<String, usize>,
-    attempts: HashMap<String, usize>,
-    webhooks: HashMap<String, usize>,
+/// Items in insertion order (ascending `seq`, the paging key), indexed by id. Saved as the
+/// list alone: `reindex` rebuilds the index after loading.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Table<T> {
+    recs: Vec<Rec<T>>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            recs: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Table<T> {
+    type Target = [Rec<T>];
+
+    fn deref(&self) -> &[Rec<T>] {
+        &self.recs
+    }
+}
+
+impl<T> Table<T> {
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.index.get(id).map(|&i| &self.recs[i].item)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+        let i = *self.index.get(id)?;
+        Some(&mut self.recs[i].item)
+    }
+
+    /// Append `item` (its id `id`, its sequence number `seq`) and index it by id.
+    fn push(&mut self, id: String, seq: u64, item: T) {
+        self.index.insert(id, self.recs.len());
+        self.recs.push(Rec { seq, item });
+    }
+
+    /// Take out the item `id`, if there is one.
+    fn remove(&mut self, id: &str) -> Option<T> {
+        let i = self.index.remove(id)?;
+        for v in self.index.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        Some(self.recs.remove(i).item)
+    }
+
+    /// Index the items by `id` again (after loading).
+    fn reindex(&mut self, id: impl Fn(&T) -> &str) {
+        self.index = (self.recs.iter().enumerate())
+            .map(|(i, r)| (id(&r.item).to_string(), i))
+            .collect();
+    }
+
+    fn ids(&self) -> impl Iterator<Item = &String> {
+        self.index.keys()
+    }
+}
+
+/// An invoice or a transfer: kept with a log of each change, each log announced by an event
+/// of subscription [`LogSubject::KEY`].
+trait Kept: LogSubject + Clone {
+    /// The bank's table of these and the table of their logs.
+    fn tables(bank: &mut Bank) -> (&mut Table<Self>, &mut Table<Log<Self>>);
+    /// Its status and when it last changed.
+    fn status(&mut self) -> (&mut String, &mut Option<Timestamp>);
+}
+
+impl Kept for Invoice {
+    fn tables(bank: &mut Bank) -> (&mut Table<Self>, &mut Table<Log<Self>>) {
+        (&mut bank.invoices, &mut bank.invoice_logs)
+    }
+    fn status(&mut self) -> (&mut String, &mut Option<Timestamp>) {
+        (&mut self.status, &mut self.updated)
+    }
+}
+
+impl Kept for Transfer {
+    fn tables(bank: &mut Bank) -> (&mut Table<Self>, &mut Table<Log<Self>>) {
+        (&mut bank.transfers, &mut bank.transfer_logs)
+    }
+    fn status(&mut self) -> (&mut String, &mut Option<Timestamp>) {
+        (&mut self.status, &mut self.updated)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -143,13 +225,13 @@ pub struct Bank {
     pub seq: u64,
     /// project id → SPKI PEM.
     pub projects: BTreeMap<String, String>,
-    pub invoices: Vec<Rec<Invoice>>,
-    pub invoice_logs: Vec<Rec<InvoiceLog>>,
-    pub transfers: Vec<Rec<Transfer>>,
-    pub transfer_logs: Vec<Rec<TransferLog>>,
-    pub events: Vec<Rec<Event>>,
-    pub attempts: Vec<Rec<EventAttempt>>,
-    pub webhooks: Vec<Rec<Webhook>>,
+    pub invoices: Table<Invoice>,
+    pub invoice_logs: Table<Log<Invoice>>,
+    pub transfers: Table<Transfer>,
+    pub transfer_logs: Table<Log<Transfer>>,
+    pub events: Table<Event>,
+    pub attempts: Table<EventAttempt>,
+    pub webhooks: Table<Webhook>,
     pub balance: i64,
     pub balance_updated: DateTime<Utc>,
     /// invoice id → when it was credited.
@@ -164,8 +246,6 @@ pub struct Bank {
     pub marked_delivered: BTreeSet<String>,
     #[serde(skip)]
     keys: HashMap<String, PublicKey>,
-    #[serde(skip)]
-    idx: Indexes,
     #[serde(skip)]
     ids: HashSet<String>,
     #[serde(skip)]
@@ -197,13 +277,13 @@ impl Bank {
             workspace_id: String::new(),
             seq: 0,
             projects: BTreeMap::new(),
-            invoices: Vec::new(),
-            invoice_logs: Vec::new(),
-            transfers: Vec::new(),
-            transfer_logs: Vec::new(),
-            events: Vec::new(),
-            attempts: Vec::new(),
-            webhooks: Vec::new(),
+            invoices: Table::default(),
+            invoice_logs: Table::default(),
+            transfers: Table::default(),
+            transfer_logs: Table::default(),
+            events: Table::default(),
+            attempts: Table::default(),
+            webhooks: Table::default(),
             balance: START_BALANCE,
             balance_updated: now,
             credited: BTreeMap::new(),
@@ -211,7 +291,6 @@ impl Bank {
             saved_at: None,
             marked_delivered: BTreeSet::new(),
             keys: HashMap::new(),
-            idx: Indexes::default(),
             ids: HashSet::new(),
             external_ids: HashSet::new(),
             rng: default_rng(),
@@ -247,31 +326,20 @@ impl Bank {
     }
 
     fn reindex(&mut self) {
-        fn index<T>(v: &[Rec<T>], id: impl Fn(&T) -> &str) -> HashMap<String, usize> {
-            v.iter()
-                .enumerate()
-                .map(|(i, r)| (id(&r.item).to_string(), i))
-                .collect()
-        }
-        self.idx = Indexes {
-            invoices: index(&self.invoices, |x| &x.id),
-            invoice_logs: index(&self.invoice_logs, |x| &x.id),
-            transfers: index(&self.transfers, |x| &x.id),
-            transfer_logs: index(&self.transfer_logs, |x| &x.id),
-            events: index(&self.events, |x| &x.id),
-            attempts: index(&self.attempts, |x| &x.id),
-            webhooks: index(&self.webhooks, |x| &x.id),
-        };
-        self.ids = self
-            .idx
-            .invoices
-            .keys()
-            .chain(self.idx.invoice_logs.keys())
-            .chain(self.idx.transfers.keys())
-            .chain(self.idx.transfer_logs.keys())
-            .chain(self.idx.events.keys())
-            .chain(self.idx.attempts.keys())
-            .chain(self.idx.webhooks.keys())
+        self.invoices.reindex(|x| &x.id);
+        self.invoice_logs.reindex(|x| &x.id);
+        self.transfers.reindex(|x| &x.id);
+        self.transfer_logs.reindex(|x| &x.id);
+        self.events.reindex(|x| &x.id);
+        self.attempts.reindex(|x| &x.id);
+        self.webhooks.reindex(|x| &x.id);
+        self.ids = (self.invoices.ids())
+            .chain(self.invoice_logs.ids())
+            .chain(self.transfers.ids())
+            .chain(self.transfer_logs.ids())
+            .chain(self.events.ids())
+            .chain(self.attempts.ids())
+            .chain(self.webhooks.ids())
             .cloned()
             .collect();
         self.ids.insert(self.workspace_id.clone());
@@ -333,8 +401,8 @@ impl Bank {
     fn exec(&mut self, at: DateTime<Utc>, task: Task, out: &mut Vec<Dispatch>) {
         match task {
             Task::InvoicePay { id } => {
-                if self.invoice(&id).is_some_and(|i| i.status == "created") {
-                    let amount = self.invoice(&id).map(|i| i.nominal_amount).unwrap_or(0);
+                let unpaid = self.invoices.get(&id).filter(|i| i.status == "created");
+                if let Some(amount) = unpaid.map(|i| i.nominal_amount) {
                     let fee = self.settings.invoice_fee.sample(amount, &mut self.rng);
                     self.pay_invoice(&id, at, amount, fee);
                     let delay = self.rng.gen_range(60..=180);
@@ -346,18 +414,13 @@ impl Bank {
             }
             Task::InvoiceCredit { id } => self.credit_invoice(&id, at),
             Task::InvoiceOverdue { id } => {
-                if self.invoice(&id).is_some_and(|i| i.status == "created") {
-                    self.invoice_transition(&id, at, "overdue", "overdue");
-                }
+                self.advance::<Invoice>(&id, at, "created", "overdue", Vec::new());
             }
             Task::InvoiceExpire { id } => {
-                if self.invoice(&id).is_some_and(|i| i.status == "overdue") {
-                    self.invoice_transition(&id, at, "expired", "expired");
-                }
+                self.advance::<Invoice>(&id, at, "overdue", "expired", Vec::new());
             }
             Task::TransferProcess { id } => {
-                if self.transfer(&id).is_some_and(|t| t.status == "created") {
-                    self.transfer_transition(&id, at, "processing", "processing", Vec::new());
+                if self.advance::<Transfer>(&id, at, "created", "processing", Vec::new()) {
                     let delay = self.rng.gen_range(10..=60);
                     self.schedule(
                         add_seconds(at, delay).unwrap_or(at),
@@ -366,7 +429,11 @@ impl Bank {
                 }
             }
             Task::TransferSettle { id } => {
-                if self.transfer(&id).is_some_and(|t| t.status == "processing") {
+                if self
+                    .transfers
+                    .get(&id)
+                    .is_some_and(|t| t.status == "processing")
+                {
                     let d = faults::decide(&self.faults, "transfer.settle", &mut self.fault_rng);
                     self.settle_transfer(&id, at, !d.transfer_fail, false);
                 }
@@ -392,41 +459,6 @@ impl Bank {
 
     // --- lookups ---------------------------------------------------------------------------
 
-    pub fn invoice(&self, id: &str) -> Option<&Invoice> {
-        self.idx.invoices.get(id).map(|&i| &self.invoices[i].item)
-    }
-    fn invoice_mut(&mut self, id: &str) -> Option<&mut Invoice> {
-        let i = *self.idx.invoices.get(id)?;
-        Some(&mut self.invoices[i].item)
-    }
-    pub fn invoice_log(&self, id: &str) -> Option<&InvoiceLog> {
-        self.idx
-            .invoice_logs
-            .get(id)
-            .map(|&i| &self.invoice_logs[i].item)
-    }
-    pub fn transfer(&self, id: &str) -> Option<&Transfer> {
-        self.idx.transfers.get(id).map(|&i| &self.transfers[i].item)
-    }
-    fn transfer_mut(&mut self, id: &str) -> Option<&mut Transfer> {
-        let i = *self.idx.transfers.get(id)?;
-        Some(&mut self.transfers[i].item)
-    }
-    pub fn transfer_log(&self, id: &str) -> Option<&TransferLog> {
-        self.idx
-            .transfer_logs
-            .get(id)
-            .map(|&i| &self.transfer_logs[i].item)
-    }
-    pub fn event(&self, id: &str) -> Option<&Event> {
-        self.idx.events.get(id).map(|&i| &self.events[i].item)
-    }
-    pub fn attempt(&self, id: &str) -> Option<&EventAttempt> {
-        self.idx.attempts.get(id).map(|&i| &self.attempts[i].item)
-    }
-    pub fn webhook(&self, id: &str) -> Option<&Webhook> {
-        self.idx.webhooks.get(id).map(|&i| &self.webhooks[i].item)
-    }
     pub fn project_key(&self, id: &str) -> Option<&PublicKey> {
         self.keys.get(id)
     }
@@ -457,14 +489,8 @@ impl Bank {
             (inv.amount.unwrap_or(0) as u64) & 0xffff
         );
         let seq = self.next_seq();
-        append(
-            &mut self.invoices,
-            &mut self.idx.invoices,
-            id.clone(),
-            seq,
-            inv.clone(),
-        );
-        self.log_invoice(&id, now, "created", Vec::new());
+        self.invoices.push(id.clone(), seq, inv.clone());
+        self.log::<Invoice>(&id, now, "created", Vec::new());
 
         let due = inv
             .due
@@ -486,58 +512,63 @@ impl Bank {
         if let Some(at) = add_seconds(due, expiration) {
             self.schedule(at, Task::InvoiceExpire { id: id.clone() });
         }
-        self.invoice(&id).cloned().expect("just stored")
+        self.invoices.get(&id).cloned().expect("just stored")
     }
 
-    /// A new log of `subject` (its snapshot now), stamped `at`.
-    fn new_log<T>(
-        &mut self,
-        at: DateTime<Utc>,
-        kind: &str,
-        errors: Vec<Value>,
-        subject: T,
-    ) -> Log<T> {
-        Log {
+    /// Log the change `kind` of the invoice or transfer `id` (its snapshot now, stamped `at`)
+    /// and announce it with an event.
+    fn log<T: Kept>(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>)
+    where
+        EventLog: From<Log<T>>,
+    {
+        let Some(subject) = T::tables(self).0.get(id).cloned() else {
+            return;
+        };
+        let log = Log {
             id: self.new_id(),
             created: Timestamp(at),
             kind: kind.to_string(),
             errors,
             subject,
-        }
-    }
-
-    fn log_invoice(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
-        let Some(snapshot) = self.invoice(id).cloned() else {
-            return;
         };
-        let log = self.new_log(at, kind, errors, snapshot);
         let seq = self.next_seq();
-        append(
-            &mut self.invoice_logs,
-            &mut self.idx.invoice_logs,
-            log.id.clone(),
-            seq,
-            log.clone(),
-        );
-        self.emit(at, "invoice", EventLog::Invoice(Box::new(log)));
+        T::tables(self).1.push(log.id.clone(), seq, log.clone());
+        self.emit(at, T::KEY, EventLog::from(log));
     }
 
-    fn invoice_transition(&mut self, id: &str, at: DateTime<Utc>, status: &str, log: &str) {
-        if let Some(inv) = self.invoice_mut(id) {
-            inv.status = status.to_string();
-            inv.updated = Some(Timestamp(at));
+    /// Move the invoice or transfer `id` from status `from` to `to`, logged as `to` with
+    /// `errors`. False (and nothing done) when there is no such item or it is not `from`.
+    fn advance<T: Kept>(
+        &mut self,
+        id: &str,
+        at: DateTime<Utc>,
+        from: &str,
+        to: &str,
+        errors: Vec<Value>,
+    ) -> bool
+    where
+        EventLog: From<Log<T>>,
+    {
+        let Some(item) = T::tables(self).0.get_mut(id) else {
+            return false;
+        };
+        let (status, updated) = item.status();
+        if status != from {
+            return false;
         }
-        self.log_invoice(id, at, log, Vec::new());
+        *status = to.to_string();
+        *updated = Some(Timestamp(at));
+        self.log::<T>(id, at, to, errors);
+        true
     }
 
     /// Cancel a `created` invoice (status and log `canceled`); it is never paid afterwards.
     /// `None` if there is no such invoice or it is not `created`.
     pub fn cancel_invoice(&mut self, id: &str, at: DateTime<Utc>) -> Option<Invoice> {
-        if self.invoice(id)?.status != "created" {
+        if !self.advance::<Invoice>(id, at, "created", "canceled", Vec::new()) {
             return None;
         }
-        self.invoice_transition(id, at, "canceled", "canceled");
-        self.invoice(id).cloned()
+        self.invoices.get(id).cloned()
     }
 
     /// A fee for a payment of `amount`, from the configured range.
@@ -548,14 +579,14 @@ impl Bank {
     /// Mark paid with `amount` actually paid and `fee` (log `paid`).
     pub fn pay_invoice(&mut self, id: &str, at: DateTime<Utc>, amount: i64, fee: i64) {
         let tx = self.transaction_id();
-        if let Some(inv) = self.invoice_mut(id) {
+        if let Some(inv) = self.invoices.get_mut(id) {
             inv.status = "paid".into();
             inv.amount = Some(amount);
             inv.fee = Some(fee);
             inv.transaction_ids = vec![tx];
             inv.updated = Some(Timestamp(at));
         }
-        self.log_invoice(id, at, "paid", Vec::new());
+        self.log::<Invoice>(id, at, "paid", Vec::new());
     }
 
     /// Credit a paid invoice (log `credited`, balance += amount - fee). Once only.
@@ -563,7 +594,9 @@ impl Bank {
         if self.credited.contains_key(id) {
             return;
         }
-        let Some(inv) = self.invoice(id) else { return };
+        let Some(inv) = self.invoices.get(id) else {
+            return;
+        };
         if inv.status != "paid" {
             return;
         }
@@ -571,10 +604,10 @@ impl Bank {
         self.credited.insert(id.to_string(), at);
         self.balance = self.balance.saturating_add(net);
         self.balance_updated = at;
-        if let Some(inv) = self.invoice_mut(id) {
+        if let Some(inv) = self.invoices.get_mut(id) {
             inv.updated = Some(Timestamp(at));
         }
-        self.log_invoice(id, at, "credited", Vec::new());
+        self.log::<Invoice>(id, at, "credited", Vec::new());
     }
 
     /// Admin (`POST /_sandbox/generate`): create `n` invoices at once, tagged `tags`, each
@@ -608,7 +641,7 @@ impl Bank {
                 self.pay_invoice(&id, now, amount, fee);
                 self.credit_invoice(&id, now);
             }
-            out.push(self.invoice(&id).cloned().expect("just stored"));
+            out.push(self.invoices.get(&id).cloned().expect("just stored"));
         }
         out
     }
@@ -628,89 +661,43 @@ impl Bank {
         let start = t.scheduled.map(|s| s.0.max(now)).unwrap_or(now);
         let start = add_seconds(start, 2).unwrap_or(start);
         let seq = self.next_seq();
-        append(
-            &mut self.transfers,
-            &mut self.idx.transfers,
-            id.clone(),
-            seq,
-            t.clone(),
-        );
-        self.log_transfer(&id, now, "created", Vec::new());
+        self.transfers.push(id.clone(), seq, t.clone());
+        self.log::<Transfer>(&id, now, "created", Vec::new());
         self.schedule(start, Task::TransferProcess { id: id.clone() });
-        self.transfer(&id).cloned().expect("just stored")
-    }
-
-    fn log_transfer(&mut self, id: &str, at: DateTime<Utc>, kind: &str, errors: Vec<Value>) {
-        let Some(snapshot) = self.transfer(id).cloned() else {
-            return;
-        };
-        let log = self.new_log(at, kind, errors, snapshot);
-        let seq = self.next_seq();
-        append(
-            &mut self.transfer_logs,
-            &mut self.idx.transfer_logs,
-            log.id.clone(),
-            seq,
-            log.clone(),
-        );
-        self.emit(at, "transfer", EventLog::Transfer(Box::new(log)));
-    }
-
-    fn transfer_transition(
-        &mut self,
-        id: &str,
-        at: DateTime<Utc>,
-        status: &str,
-        log: &str,
-        errors: Vec<Value>,
-    ) {
-        if let Some(t) = self.transfer_mut(id) {
-            t.status = status.to_string();
-            t.updated = Some(Timestamp(at));
-        }
-        self.log_transfer(id, at, log, errors);
+        self.transfers.get(&id).cloned().expect("just stored")
     }
 
     /// Settle a transfer that is `created` or `processing`: success debits amount + fee when
     /// the balance covers it (or always, when `force`); otherwise it fails.
     pub fn settle_transfer(&mut self, id: &str, at: DateTime<Utc>, succeed: bool, force: bool) {
-        let Some(t) = self.transfer(id) else { return };
-        if t.status == "created" {
-            self.transfer_transition(id, at, "processing", "processing", Vec::new());
-        }
-        let Some(t) = self.transfer(id) else { return };
+        self.advance::<Transfer>(id, at, "created", "processing", Vec::new());
+        let Some(t) = self.transfers.get(id) else {
+            return;
+        };
         if t.status != "processing" {
             return;
         }
         let fee = self.settings.transfer_fee;
         let total = t.amount.saturating_add(fee);
-        if !succeed {
-            self.transfer_transition(
-                id,
-                at,
-                "failed",
-                "failed",
-                vec![Value::String(
-                    "Transfer rejected by the receiving bank".into(),
-                )],
-            );
+        let refusal = if !succeed {
+            Some("Transfer rejected by the receiving bank")
         } else if !force && self.balance < total {
-            self.transfer_transition(
-                id,
-                at,
-                "failed",
-                "failed",
-                vec![Value::String("Insufficient balance".into())],
-            );
+            Some("Insufficient balance")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            let errors = vec![Value::String(reason.into())];
+            self.advance::<Transfer>(id, at, "processing", "failed", errors);
         } else {
             let tx = self.transaction_id();
             self.balance = self.balance.saturating_sub(total);
             self.balance_updated = at;
-            if let Some(t) = self.transfer_mut(id) {
+            if let Some(t) = self.transfers.get_mut(id) {
                 t.fee = fee;
                 t.transaction_ids = vec![tx];
             }
-            self.transfer_transition(id, at, "success", "success", Vec::new());
+            self.advance::<Transfer>(id, at, "processing", "success", Vec::new());
         }
     }
 
@@ -727,13 +714,7 @@ impl Bank {
         };
         let event_id = event.id.clone();
         let seq = self.next_seq();
-        append(
-            &mut self.events,
-            &mut self.idx.events,
-            event.id.clone(),
-            seq,
-            event,
-        );
+        self.events.push(event.id.clone(), seq, event);
         let hooks: Vec<String> = self
             .webhooks
             .iter()
@@ -761,11 +742,11 @@ impl Bank {
         base: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Option<Dispatch> {
-        let event = self.event(event_id)?;
+        let event = self.events.get(event_id)?;
         if event.is_delivered == Some(true) {
             return None;
         }
-        let url = self.webhook(webhook_id)?.url.clone();
+        let url = self.webhooks.get(webhook_id)?.url.clone();
         let mut body_event = event.clone();
         body_event.is_delivered = None;
         let route = format!("delivery.{}", body_event.subscription);
@@ -799,12 +780,12 @@ impl Bank {
     /// an attempt and schedules the next retry (+5, +30, +120 min after the first try).
     pub fn record_delivery(&mut self, d: &Dispatch, outcome: &DeliveryOutcome) {
         if matches!(outcome, DeliveryOutcome::Status(200)) {
-            if let Some(&i) = self.idx.events.get(&d.event_id) {
-                self.events[i].item.is_delivered = Some(true);
+            if let Some(e) = self.events.get_mut(&d.event_id) {
+                e.is_delivered = Some(true);
             }
             return;
         }
-        if self.event(&d.event_id).is_none() {
+        if self.events.get(&d.event_id).is_none() {
             return;
         }
         let (code, message) = match outcome {
@@ -823,13 +804,7 @@ impl Bank {
             created: Timestamp(d.at),
         };
         let seq = self.next_seq();
-        append(
-            &mut self.attempts,
-            &mut self.idx.attempts,
-            attempt.id.clone(),
-            seq,
-            attempt,
-        );
+        self.attempts.push(attempt.id.clone(), seq, attempt);
         if let Some(offset) = RETRY_OFFSETS_MIN.get(d.attempt as usize) {
             self.schedule(
                 add_seconds(d.base, offset * 60).unwrap_or(d.base),
@@ -844,23 +819,17 @@ impl Bank {
     }
 
     pub fn set_event_delivered(&mut self, id: &str, delivered: bool) -> Option<Event> {
-        let i = *self.idx.events.get(id)?;
-        self.events[i].item.is_delivered = Some(delivered);
+        let e = self.events.get_mut(id)?;
+        e.is_delivered = Some(delivered);
+        let e = e.clone();
         if delivered {
             self.marked_delivered.insert(id.to_string());
         }
-        Some(self.events[i].item.clone())
+        Some(e)
     }
 
     pub fn delete_event(&mut self, id: &str) -> Option<Event> {
-        let i = self.idx.events.remove(id)?;
-        let rec = self.events.remove(i);
-        for v in self.idx.events.values_mut() {
-            if *v > i {
-                *v -= 1;
-            }
-        }
-        Some(rec.item)
+        self.events.remove(id)
     }
 
     pub fn create_webhook(&mut self, url: String, subscriptions: Vec<String>) -> Webhook {
@@ -870,25 +839,12 @@ impl Bank {
             subscriptions,
         };
         let seq = self.next_seq();
-        append(
-            &mut self.webhooks,
-            &mut self.idx.webhooks,
-            w.id.clone(),
-            seq,
-            w.clone(),
-        );
+        self.webhooks.push(w.id.clone(), seq, w.clone());
         w
     }
 
     pub fn delete_webhook(&mut self, id: &str) -> Option<Webhook> {
-        let i = self.idx.webhooks.remove(id)?;
-        let rec = self.webhooks.remove(i);
-        for v in self.idx.webhooks.values_mut() {
-            if *v > i {
-                *v -= 1;
-            }
-        }
-        Some(rec.item)
+        self.webhooks.remove(id)
     }
 
     /// Decide request faults for `route`.
@@ -954,7 +910,7 @@ impl Bank {
             marked_delivered: self
                 .marked_delivered
                 .iter()
-                .filter_map(|id| self.event(id))
+                .filter_map(|id| self.events.get(id))
                 .map(|e| {
                     let (subject_id, subject_tags) = match &e.log {
                         EventLog::Invoice(l) => {
@@ -975,19 +931,6 @@ impl Bank {
                 .collect(),
         }
     }
-}
-
-/// `t + secs`, or `None` past the representable range.
-/// Append `item` (its id `id`, its sequence number `seq`) to `list` and index it by id.
-fn append<T>(
-    list: &mut Vec<Rec<T>>,
-    index: &mut HashMap<String, usize>,
-    id: String,
-    seq: u64,
-    item: T,
-) {
-    index.insert(id, list.len());
-    list.push(Rec { seq, item });
 }
 
 /// A `created` invoice of `amount` made at `now`, before the bank gives it an id: nothing
@@ -1020,6 +963,7 @@ pub(crate) fn unstored_invoice(amount: i64, now: DateTime<Utc>) -> Invoice {
     }
 }
 
+/// `t + secs`, or `None` past the representable range.
 pub(crate) fn add_seconds(t: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
     t.checked_add_signed(Duration::try_seconds(secs)?)
 }
