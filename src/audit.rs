@@ -423,6 +423,31 @@ mod tests {
         }
     }
 
+    /// An invoice under `tag` that is not paid yet.
+    fn unpaid(id: &str, tag: &str) -> TruthInvoice {
+        let mut i = invoice(id, tag);
+        unpay_one(&mut i);
+        i
+    }
+
+    fn unpay_one(i: &mut TruthInvoice) {
+        i.status = "created".into();
+        i.credited = false;
+        i.credited_at = None;
+    }
+
+    /// Make the invoices `which` picks unpaid, and drop their transfers.
+    fn unpay(truth: &mut GroundTruth, which: impl Fn(&TruthInvoice) -> bool) {
+        let mut tags = Vec::new();
+        for i in truth.invoices.iter_mut().filter(|i| which(i)) {
+            unpay_one(i);
+            tags.push(format!("stark-invoice-{}", i.id));
+        }
+        truth
+            .transfers
+            .retain(|t| !t.tags.iter().any(|g| tags.contains(g)));
+    }
+
     fn transfer(invoice: &str, amount: i64) -> TruthTransfer {
         TruthTransfer {
             id: format!("T{invoice}-{amount}"),
@@ -458,6 +483,29 @@ mod tests {
         v.iter().any(|m| m.contains(needle))
     }
 
+    /// The audit (no ticks given) reports a violation that contains `needle`.
+    fn assert_caught(truth: &GroundTruth, ledger: &Ledger, needle: &str) {
+        assert_caught_at(truth, ledger, &[], needle);
+    }
+
+    /// The audit, given these ticks, reports a violation that contains `needle`.
+    fn assert_caught_at(
+        truth: &GroundTruth,
+        ledger: &Ledger,
+        ticks: &[DateTime<Utc>],
+        needle: &str,
+    ) {
+        let v = violations(truth, ledger, &expect(ticks));
+        assert!(has(&v, needle), "no {needle:?} in {v:?}");
+    }
+
+    /// The audit finds no batch tag above its plan: how many paid extras it counted.
+    fn paid_extras_without_excess(truth: &GroundTruth, ledger: &Ledger) -> usize {
+        let a = audit(truth, ledger, Some(&expect(&[t0()])), true).unwrap();
+        assert!(!has(&a.violations, "live invoices"), "{:?}", a.violations);
+        a.paid_extras
+    }
+
     #[test]
     fn a_clean_campaign_passes_with_ticks_or_a_fixed_count() {
         let (_d, ledger, truth, _) = fixture();
@@ -474,33 +522,22 @@ mod tests {
     #[test]
     fn a_batch_tag_with_more_live_invoices_than_planned_is_caught() {
         let (_d, ledger, mut truth, tag) = fixture();
-        let mut extra = invoice("A3", &tag);
-        extra.credited = false;
-        extra.status = "created".into();
-        truth.invoices.push(extra.clone());
+        truth.invoices.push(unpaid("A3", &tag));
         // Unpaid and not cancelled: an extra the ledger does not know.
-        let v = violations(&truth, &ledger, &expect(&[t0()]));
-        assert!(
-            has(
-                &v,
-                "invoice A3 is at the bank with our tags but not in the ledger"
-            ),
-            "{v:?}"
+        assert_caught_at(
+            &truth,
+            &ledger,
+            &[t0()],
+            "invoice A3 is at the bank with our tags but not in the ledger",
         );
         // More unpaid invoices than the plan: an extra batch, whatever the ledger knows.
         let saved = (truth.invoices.clone(), truth.transfers.clone());
-        for i in &mut truth.invoices {
-            i.status = "created".into();
-            i.credited = false;
-        }
-        truth.transfers.clear();
-        let v = violations(&truth, &ledger, &expect(&[t0()]));
-        assert!(
-            has(
-                &v,
-                "holds 3 live invoices at the bank (0 paid), its batch planned 2"
-            ),
-            "{v:?}"
+        unpay(&mut truth, |_| true);
+        assert_caught_at(
+            &truth,
+            &ledger,
+            &[t0()],
+            "holds 3 live invoices at the bank (0 paid), its batch planned 2",
         );
         (truth.invoices, truth.transfers) = saved;
         // Cancelled, the extra does not count.
@@ -512,26 +549,13 @@ mod tests {
             truth.invoices.push(invoice(id, &forgotten));
             truth.transfers.push(transfer(id, 990));
         }
-        for i in truth
-            .invoices
-            .iter_mut()
-            .filter(|i| i.tags.contains(&forgotten))
-        {
-            i.status = "created".into();
-            i.credited = false;
-        }
-        truth
-            .transfers
-            .retain(|t| !t.tags.iter().any(|g| g.contains("-B")));
-        let v = violations(&truth, &ledger, &expect(&[]));
-        assert!(
-            has(
-                &v,
-                &format!(
-                    "batch {forgotten} holds 3 live invoices at the bank (0 paid), its batch planned 2"
-                )
+        unpay(&mut truth, |i| i.tags.contains(&forgotten));
+        assert_caught(
+            &truth,
+            &ledger,
+            &format!(
+                "batch {forgotten} holds 3 live invoices at the bank (0 paid), its batch planned 2"
             ),
-            "{v:?}"
         );
     }
 
@@ -541,34 +565,14 @@ mod tests {
         // Both planned invoices and a late copy of one of them are paid and forwarded.
         truth.invoices.push(invoice("A3", &tag));
         truth.transfers.push(transfer("A3", 990));
-        let a = audit(&truth, &ledger, Some(&expect(&[t0()])), true).unwrap();
-        assert!(
-            !a.violations.iter().any(|m| m.contains("live invoices")),
-            "{:?}",
-            a.violations
-        );
-        assert_eq!(a.paid_extras, 1);
+        assert_eq!(paid_extras_without_excess(&truth, &ledger), 1);
         // A planned one still unpaid beside the paid copy: the same.
-        let planned = truth.invoices.iter_mut().find(|i| i.id == "A1").unwrap();
-        planned.status = "created".into();
-        planned.credited = false;
-        truth
-            .transfers
-            .retain(|t| !t.tags.iter().any(|g| g.ends_with("A1")));
-        let a = audit(&truth, &ledger, Some(&expect(&[t0()])), true).unwrap();
-        assert!(
-            !a.violations.iter().any(|m| m.contains("live invoices")),
-            "{:?}",
-            a.violations
-        );
-        assert_eq!(a.paid_extras, 1);
+        unpay(&mut truth, |i| i.id == "A1");
+        assert_eq!(paid_extras_without_excess(&truth, &ledger), 1);
         // Two more copies, unpaid: more unpaid invoices than the plan, extras not cancelled.
-        for id in ["A4", "A5"] {
-            let mut copy = invoice(id, &tag);
-            copy.status = "created".into();
-            copy.credited = false;
-            truth.invoices.push(copy);
-        }
+        truth
+            .invoices
+            .extend(["A4", "A5"].map(|id| unpaid(id, &tag)));
         let a = audit(&truth, &ledger, Some(&expect(&[t0()])), true).unwrap();
         assert!(
             has(&a.violations, "holds 5 live invoices at the bank (2 paid)"),
@@ -585,17 +589,16 @@ mod tests {
         truth
             .invoices
             .push(invoice("C1", &tag.replace("-b1", "-b2")));
-        let v = violations(&truth, &ledger, &expect(&[]));
-        assert!(
-            has(&v, "invoice C1 was credited but never paid out"),
-            "{v:?}"
+        assert_caught(
+            &truth,
+            &ledger,
+            "invoice C1 was credited but never paid out",
         );
         truth.transfers.push(transfer("C1", 990));
         let v = violations(&truth, &ledger, &expect(&[]));
         assert!(!has(&v, "C1 was credited"), "{v:?}");
         truth.transfers.push(transfer("C1", 991));
-        let v = violations(&truth, &ledger, &expect(&[]));
-        assert!(has(&v, "invoice C1 paid more than once"), "{v:?}");
+        assert_caught(&truth, &ledger, "invoice C1 paid more than once");
     }
 
     #[test]
@@ -622,13 +625,10 @@ mod tests {
         foreign.tags = vec!["someone-else".into()];
         truth.invoices.push(foreign);
         truth.transfers.push(transfer("F1", 990));
-        let v = violations(&truth, &ledger, &expect(&[]));
-        assert!(
-            has(
-                &v,
-                "invoice F1 (credited: true, ours: false, net 990) must have no transfer, has 1"
-            ),
-            "{v:?}"
+        assert_caught(
+            &truth,
+            &ledger,
+            "invoice F1 (credited: true, ours: false, net 990) must have no transfer, has 1",
         );
     }
 
@@ -655,20 +655,15 @@ mod tests {
             "TF",
             vec!["stark-invoice-F1".into()],
         ));
-        let v = violations(&truth, &ledger, &expect(&[]));
-        assert!(
-            has(
-                &v,
-                "event E3 (invoice F1) of another integration was marked delivered"
-            ),
-            "{v:?}"
+        assert_caught(
+            &truth,
+            &ledger,
+            "event E3 (invoice F1) of another integration was marked delivered",
         );
-        assert!(
-            has(
-                &v,
-                "event E4 (transfer TF) of another integration was marked delivered"
-            ),
-            "{v:?}"
+        assert_caught(
+            &truth,
+            &ledger,
+            "event E4 (transfer TF) of another integration was marked delivered",
         );
     }
 
@@ -678,13 +673,11 @@ mod tests {
         let lid = ledger.ledger_id().unwrap();
         // A tick in slot 2's window: slot 2 has no batch in the ledger.
         let slot2 = t0() + chrono::Duration::hours(3);
-        let v = violations(&truth, &ledger, &expect(&[t0(), slot2]));
-        assert!(
-            has(
-                &v,
-                "campaign c1 slot 2/8: its window saw a tick, neither the ledger nor the bank has its batch"
-            ),
-            "{v:?}"
+        assert_caught_at(
+            &truth,
+            &ledger,
+            &[t0(), slot2],
+            "campaign c1 slot 2/8: its window saw a tick, neither the ledger nor the bank has its batch",
         );
         // At the bank though unknown to the ledger, it is issued (its invoices are not in the
         // ledger, which the audit reports on its own).
@@ -711,28 +704,24 @@ mod tests {
             .db()
             .fixture_sql("UPDATE batches SET status = 'planned' WHERE id = 2")
             .unwrap();
-        let v = violations(&truth, &ledger, &expect(&[t0(), slot2]));
-        assert!(
-            has(
-                &v,
-                "campaign c1 slot 2/8: ledger says planned, the bank holds 0 live invoices"
-            ),
-            "{v:?}"
+        assert_caught_at(
+            &truth,
+            &ledger,
+            &[t0(), slot2],
+            "campaign c1 slot 2/8: ledger says planned, the bank holds 0 live invoices",
         );
         // Missed in the ledger while the bank holds the batch: not reported truthfully.
         ledger
             .db()
             .fixture_sql("UPDATE batches SET status = 'missed' WHERE id = 1")
             .unwrap();
-        let v = violations(&truth, &ledger, &expect(&[t0()]));
-        assert!(
-            has(
-                &v,
-                &format!(
-                    "campaign c1 slot 1/8: ledger says missed, the bank holds 2 live invoices under {tag}"
-                )
+        assert_caught_at(
+            &truth,
+            &ledger,
+            &[t0()],
+            &format!(
+                "campaign c1 slot 1/8: ledger says missed, the bank holds 2 live invoices under {tag}"
             ),
-            "{v:?}"
         );
     }
 

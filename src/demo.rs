@@ -82,18 +82,26 @@ pub trait DemoProgress: Send + Sync {
     fn note(&self, _line: String) {}
 }
 
+/// What a demo run did (`stark demo --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoOutcome {
+    /// The seed every random draw of the run came from (`--seed` replays it).
     pub seed: u64,
+    /// How hostile the emulated bank was.
     pub faults: FaultLevel,
+    /// The business day the run emulated, start and end.
     pub started: DateTime<Utc>,
     pub ended: DateTime<Utc>,
+    /// `issue-invoices` ticks and `reconcile` sweeps made.
     pub ticks: usize,
     pub reconciles: usize,
+    /// How many times `serve-webhook` came up, and the events it and the sweeps recorded.
     pub webhook_windows: usize,
     pub webhook_events: i64,
     pub swept_events: i64,
+    /// The promise, checked against the emulated bank's ground truth.
     pub audit: Audit,
+    /// Wall-clock seconds the whole run took.
     pub real_seconds: f64,
 }
 

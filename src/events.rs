@@ -76,15 +76,37 @@ pub(crate) struct Applied {
     pub note: Option<String>,
 }
 
+/// How an event reached us: its body as received, by which path, and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Arrival<'a> {
+    pub raw: &'a str,
+    pub source: EventSource,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Arrival<'a> {
+    /// Delivered to `serve-webhook`.
+    pub(crate) fn webhook(raw: &'a str, now: DateTime<Utc>) -> Self {
+        Arrival {
+            raw,
+            source: EventSource::Webhook,
+            now,
+        }
+    }
+
+    /// Found by `reconcile`'s sweep of undelivered events.
+    pub(crate) fn sweep(raw: &'a str, now: DateTime<Utc>) -> Self {
+        Arrival {
+            raw,
+            source: EventSource::Sweep,
+            now,
+        }
+    }
+}
+
 /// Apply one event inside the caller's transaction (callers may group several per commit).
-/// `source` is [`EventSource::Webhook`] or [`EventSource::Sweep`].
-pub(crate) fn apply(
-    tx: &Tx<'_>,
-    event: &Event,
-    raw: &str,
-    source: EventSource,
-    now: DateTime<Utc>,
-) -> Result<Applied, LedgerError> {
+pub(crate) fn apply(tx: &Tx<'_>, event: &Event, at: Arrival<'_>) -> Result<Applied, LedgerError> {
+    let Arrival { raw, source, now } = at;
     let (log_type, subject_id) = match &event.log {
         EventLog::Invoice(l) => (Some(l.kind.clone()), Some(l.subject.id.clone())),
         EventLog::Transfer(l) => (Some(l.kind.clone()), Some(l.subject.id.clone())),
@@ -146,10 +168,9 @@ pub(crate) fn apply(
 pub(crate) fn keep_undecodable(
     tx: &Tx<'_>,
     event: &Undecodable,
-    raw: &str,
-    source: EventSource,
-    now: DateTime<Utc>,
+    at: Arrival<'_>,
 ) -> Result<Applied, LedgerError> {
+    let Arrival { raw, source, now } = at;
     let new = tx.record_undecoded_event(
         &UndecodedRecord {
             id: &event.id,
@@ -378,7 +399,7 @@ mod tests {
     }
 
     fn apply_one(l: &mut Ledger, ev: &Event, raw: &str) -> Applied {
-        l.write(|tx| apply(tx, ev, raw, EventSource::Webhook, now()))
+        l.write(|tx| apply(tx, ev, Arrival::webhook(raw, now())))
             .unwrap()
     }
 
@@ -457,7 +478,7 @@ mod tests {
         add_sending_transfer_100(&l);
         let (ev, raw) = transfer_event("2", "x-100-a1", "success");
         let swept = l
-            .write(|tx| apply(tx, &ev, &raw, EventSource::Sweep, now()))
+            .write(|tx| apply(tx, &ev, Arrival::sweep(&raw, now())))
             .unwrap();
         assert_eq!(swept.verdict, Verdict::TransferUpdate);
         let row = l.db().transfer_by_external_id("x-100-a1").unwrap().unwrap();
@@ -504,10 +525,10 @@ mod tests {
         let (foreign, foreign_raw) = credited("2", "999", 1000, 7);
         apply_one(&mut l, &foreign, &foreign_raw);
         l.write(|tx| {
-            let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+            let again = apply(tx, &ev, Arrival::sweep(&raw, now()))?;
             assert_eq!(again.verdict, Duplicate);
             assert!(concerns_this_ledger(tx, &ev, &again)?);
-            let again = apply(tx, &foreign, &foreign_raw, EventSource::Sweep, now())?;
+            let again = apply(tx, &foreign, Arrival::sweep(&foreign_raw, now()))?;
             assert!(!concerns_this_ledger(tx, &foreign, &again)?);
             Ok::<_, LedgerError>(())
         })
@@ -531,14 +552,20 @@ mod tests {
             // The sweep keeps it open at the bank.
             let open = l
                 .write(|tx| {
-                    let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+                    let again = apply(tx, &ev, Arrival::sweep(&raw, now()))?;
                     assert_eq!(again.verdict, Verdict::Duplicate);
                     may_mark_delivered(tx, &ev, &again)
                 })
                 .unwrap();
             assert!(!open, "not marked delivered while the credit is incomplete");
         }
-        assert_eq!(l.db().open_incomplete_credits(10).unwrap().total, 1);
+        assert_eq!(
+            l.db()
+                .listing::<crate::status::IncompleteCredit>(10)
+                .unwrap()
+                .total,
+            1
+        );
         // Foreign and incomplete: nothing recorded as ours.
         let (ev, raw) = credited_with("4", "999", r#""amount": 1000,"#);
         assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
@@ -546,11 +573,16 @@ mod tests {
         let (ev, raw) = credited("5", "100", 1000, 7);
         assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
         assert_eq!(transferable(&l), vec![("100".to_string(), 993, 0)]);
-        assert!(l.db().open_incomplete_credits(10).unwrap().is_empty());
+        assert!(
+            l.db()
+                .listing::<crate::status::IncompleteCredit>(10)
+                .unwrap()
+                .is_empty()
+        );
         let (ev, raw) = credited_with("1", "100", r#""amount": 1000,"#);
         let marked = l
             .write(|tx| {
-                let again = apply(tx, &ev, &raw, EventSource::Sweep, now())?;
+                let again = apply(tx, &ev, Arrival::sweep(&raw, now()))?;
                 may_mark_delivered(tx, &ev, &again)
             })
             .unwrap();
@@ -571,16 +603,22 @@ mod tests {
             ("77", Some("invoice"))
         );
         let first = l
-            .write(|tx| keep_undecodable(tx, &u, raw, EventSource::Webhook, now()))
+            .write(|tx| keep_undecodable(tx, &u, Arrival::webhook(raw, now())))
             .unwrap();
         let again = l
-            .write(|tx| keep_undecodable(tx, &u, raw, EventSource::Webhook, now()))
+            .write(|tx| keep_undecodable(tx, &u, Arrival::webhook(raw, now())))
             .unwrap();
         assert_eq!(
             (first.verdict, again.verdict),
             (Verdict::Undecodable, Verdict::Duplicate)
         );
-        assert_eq!(l.db().open_undecoded_events(10).unwrap().total, 1);
+        assert_eq!(
+            l.db()
+                .listing::<crate::status::UndecodedEvent>(10)
+                .unwrap()
+                .total,
+            1
+        );
         for not_an_event in ["{}", "[1]", r#"{"event": {"id": 5}}"#, "{\"event\": {"] {
             assert!(Undecodable::of(not_an_event, String::new()).is_none());
         }

@@ -189,7 +189,7 @@ async fn sweep_events<B: Bank>(
                 let applied = decoded
                     .iter()
                     .map(|(ev, raw)| {
-                        let a = events::apply(tx, ev, raw, EventSource::Sweep, now)?;
+                        let a = events::apply(tx, ev, events::Arrival::sweep(raw, now))?;
                         let mark = events::may_mark_delivered(tx, ev, &a)?;
                         Ok((a, mark))
                     })

@@ -180,12 +180,12 @@ pub fn report(
     attention.rejected_batches = db.batch_issues(BatchStatus::Rejected, cap)?;
     attention.missed_slots = db.batch_issues(BatchStatus::Missed, cap)?;
     attention.skipped_credits = db.skipped_credit_rows(cap)?;
-    attention.undecodable_events = db.open_undecoded_events(cap)?;
-    attention.incomplete_credits = db.open_incomplete_credits(cap)?;
-    attention.paid_more_than_once = db.paid_more_than_once(cap)?;
+    attention.undecodable_events = db.listing(cap)?;
+    attention.incomplete_credits = db.listing(cap)?;
+    attention.paid_more_than_once = db.listing(cap)?;
     let notes = Notes {
-        open_batches: db.open_batch_rows(cap)?,
-        cancelled_extras: db.cancelled_extras(cap)?,
+        open_batches: db.listing(cap)?,
+        cancelled_extras: db.listing(cap)?,
     };
 
     Ok(StatusReport {

@@ -12,9 +12,9 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::events::EventSource;
-use super::report::Group;
+use super::report::Listing;
 use super::ts;
-use super::{Db, FromRow, LedgerError};
+use super::{Db, LedgerError};
 
 /// The statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
@@ -157,26 +157,16 @@ impl Db<'_> {
     pub(crate) fn credit_recorded(&self, invoice_id: &str) -> Result<bool, LedgerError> {
         self.any(sql::CREDIT_RECORDED, [invoice_id])
     }
+}
 
-    /// Undecodable events still open, oldest first.
-    pub(crate) fn open_undecoded_events(
-        &self,
-        limit: usize,
-    ) -> Result<Group<UndecodedEvent>, LedgerError> {
-        self.capped(sql::OPEN_UNDECODED_EVENTS, limit, UndecodedEvent::from_row)
-    }
+/// Undecodable events still open, oldest first.
+impl Listing for UndecodedEvent {
+    const SQL: &'static str = sql::OPEN_UNDECODED_EVENTS;
+}
 
-    /// Our credits seen without amount or fee and not recorded since, oldest first.
-    pub(crate) fn open_incomplete_credits(
-        &self,
-        limit: usize,
-    ) -> Result<Group<IncompleteCredit>, LedgerError> {
-        self.capped(
-            sql::OPEN_INCOMPLETE_CREDITS,
-            limit,
-            IncompleteCredit::from_row,
-        )
-    }
+/// Our credits seen without amount or fee and not recorded since, oldest first.
+impl Listing for IncompleteCredit {
+    const SQL: &'static str = sql::OPEN_INCOMPLETE_CREDITS;
 }
 
 #[cfg(test)]
@@ -203,7 +193,7 @@ mod tests {
             })
             .unwrap();
         assert!(first && !second);
-        let g = l.db().open_undecoded_events(10).unwrap();
+        let g = l.db().listing::<UndecodedEvent>(10).unwrap();
         assert_eq!(g.total, 1);
         assert_eq!(
             (g.items[0].id.as_str(), g.items[0].source.as_str()),
@@ -213,7 +203,7 @@ mod tests {
         l.db()
             .fixture_sql("INSERT INTO events(id, subscription, created, received_at, source, verdict, body) VALUES ('9', 'invoice', 'x', 'x', 'sweep', 'ignored', '{}')")
             .unwrap();
-        assert!(l.db().open_undecoded_events(10).unwrap().is_empty());
+        assert!(l.db().listing::<UndecodedEvent>(10).unwrap().is_empty());
     }
 
     #[test]
@@ -249,7 +239,7 @@ mod tests {
             )
         })
         .unwrap();
-        let g = l.db().open_incomplete_credits(10).unwrap();
+        let g = l.db().listing::<IncompleteCredit>(10).unwrap();
         assert_eq!(g.total, 1, "only ours: {g:?}");
         let c = &g.items[0];
         assert_eq!(
@@ -266,6 +256,6 @@ mod tests {
             .fixture_sql("INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source) VALUES ('100', 'L2', 1000, 7, 993, 'x', 'x', 'sweep')")
             .unwrap();
         assert!(l.db().credit_recorded("100").unwrap());
-        assert!(l.db().open_incomplete_credits(10).unwrap().is_empty());
+        assert!(l.db().listing::<IncompleteCredit>(10).unwrap().is_empty());
     }
 }

@@ -483,25 +483,9 @@ impl Db<'_> {
         )
     }
 
-    /// Invoices of this ledger with more than one live transfer at the bank, by invoice id.
-    pub(crate) fn paid_more_than_once(
-        &self,
-        limit: usize,
-    ) -> Result<Group<PaidTwice>, LedgerError> {
-        self.capped(sql::PAID_MORE_THAN_ONCE, limit, PaidTwice::from_row)
-    }
-
-    /// Open batches of every campaign, by campaign and slot.
-    pub(crate) fn open_batch_rows(&self, limit: usize) -> Result<Group<OpenBatch>, LedgerError> {
-        self.capped(sql::OPEN_BATCH_ROWS, limit, OpenBatch::from_row)
-    }
-
-    /// Extras cancelled under batch tags, oldest first.
-    pub(crate) fn cancelled_extras(
-        &self,
-        limit: usize,
-    ) -> Result<Group<CancelledExtra>, LedgerError> {
-        self.capped(sql::CANCELLED_EXTRAS, limit, CancelledExtra::from_row)
+    /// The first `limit` rows of one of `status`'s lists ([`Listing`]), with their number.
+    pub(crate) fn listing<T: Listing>(&self, limit: usize) -> Result<Group<T>, LedgerError> {
+        self.capped(T::SQL, limit, T::from_row)
     }
 
     /// The most recent invoices (newest first).
@@ -513,6 +497,27 @@ impl Db<'_> {
     pub fn recent_transfers(&self, limit: u32) -> Result<Vec<TransferListRow>, LedgerError> {
         self.rows(sql::LIST_TRANSFERS, [limit], TransferListRow::from_row)
     }
+}
+
+/// A list `status` shows, capped: one row type, read by its own statement (whose last column
+/// is `COUNT(*) OVER ()`, whose only parameter is the LIMIT).
+pub(crate) trait Listing: FromRow {
+    const SQL: &'static str;
+}
+
+/// Invoices of this ledger with more than one live transfer at the bank, by invoice id.
+impl Listing for PaidTwice {
+    const SQL: &'static str = sql::PAID_MORE_THAN_ONCE;
+}
+
+/// Open batches of every campaign, by campaign and slot.
+impl Listing for OpenBatch {
+    const SQL: &'static str = sql::OPEN_BATCH_ROWS;
+}
+
+/// Extras cancelled under batch tags, oldest first.
+impl Listing for CancelledExtra {
+    const SQL: &'static str = sql::CANCELLED_EXTRAS;
 }
 
 impl Db<'_> {

@@ -123,10 +123,10 @@ fn writer_loop(
                 .iter()
                 .map(|(event, raw, _)| match event {
                     Incoming::Decoded(env) => {
-                        events::apply(tx, &env.event, raw, events::EventSource::Webhook, now)
+                        events::apply(tx, &env.event, events::Arrival::webhook(raw, now))
                     }
                     Incoming::Undecodable(u) => {
-                        events::keep_undecodable(tx, u, raw, events::EventSource::Webhook, now)
+                        events::keep_undecodable(tx, u, events::Arrival::webhook(raw, now))
                     }
                 })
                 .collect::<Result<Vec<_>, _>>()
