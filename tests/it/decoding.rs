@@ -27,22 +27,6 @@ fn status(env: &Env) -> serde_json::Value {
     env.at_now().run(["status", "--json"]).success().json()
 }
 
-/// Let the bank settle every transfer, reconciling as cron would.
-fn settle(env: &Env) {
-    for _ in 0..4 {
-        env.advance(Duration::minutes(30));
-        env.flush();
-        reconcile(env);
-        if count(
-            env,
-            "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
-        ) == 0
-        {
-            break;
-        }
-    }
-}
-
 #[test]
 fn null_optionals_everywhere_change_nothing_the_loop_issues_credits_and_forwards() {
     let env = Env::new(|c| c.pay_rate = 1.0);
@@ -53,16 +37,9 @@ fn null_optionals_everywhere_change_nothing_the_loop_issues_credits_and_forwards
     assert!(n >= 8, "a whole batch issued: {n}");
     env.advance(Duration::hours(1));
     env.flush();
-    assert!(
-        wait_until(
-            StdDuration::from_secs(20),
-            || count(&env, "SELECT COUNT(*) FROM credits") as usize == n
-        ),
-        "the webhook recorded every credit: {}",
-        count(&env, "SELECT COUNT(*) FROM credits")
-    );
+    env.wait_for_credits(n);
     drop(server);
-    settle(&env);
+    env.settle();
     let summary = env.assert_money_invariants();
     assert_eq!(summary.paid, n);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM undecoded_events"), 0);
@@ -115,7 +92,7 @@ fn a_credit_without_fee_is_not_forwarded_is_reported_and_a_later_reconcile_forwa
         "{r}"
     );
     assert_eq!(r["transfers"]["sent"].as_u64().unwrap() as usize, n, "{r}");
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(
         env.truth().undelivered_events,
@@ -156,7 +133,7 @@ fn a_webhook_credit_without_fee_waits_for_reconcile() {
     // The invoice logs carry the fee: reconcile forwards each credit once.
     let r = reconcile(&env);
     assert_eq!(r["credits_from_logs"].as_u64().unwrap() as usize, n, "{r}");
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
 }
 
@@ -208,7 +185,7 @@ fn an_undecodable_verified_delivery_is_kept_raw_answered_200_once_and_shown_in_s
     // The credits are not lost: reconcile finds them in the invoice logs.
     let r = reconcile(&env);
     assert_eq!(r["credits_from_logs"].as_u64().unwrap() as usize, n, "{r}");
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
 }
 
@@ -253,7 +230,7 @@ fn reconcile_keeps_undecodable_events_and_exits_0_not_1_for_good() {
     // Once they decode (the bank, or a newer stark), they are applied and marked as usual, and
     // `status` no longer lists them.
     env.faults(&[]);
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().undelivered_events, 0);
     assert_eq!(status(&env)["attention"]["undecodable_events"]["total"], 0);

@@ -425,21 +425,28 @@ fn ledger_batch(env: &Env, tag: &str) -> (String, i64, Vec<LedgerInvoice>) {
     (status, count, rows)
 }
 
-#[test]
-fn a_ledger_restored_from_a_backup_adopts_what_the_bank_holds_instead_of_sending_again() {
-    let env = Env::new(|c| c.pay_rate = 0.0);
-    tick(&env, env.t0).success();
+/// Issue batch 1, back the ledger up, issue batch 2, then restore the backup: the ledger
+/// knows nothing of batch 2. Batch 2's tag and the ids the bank holds under it, sorted.
+fn issue_two_batches_then_restore_after_the_first(env: &Env) -> (String, Vec<String>) {
+    tick(env, env.t0).success();
     let backup = env.dir.path().join("backup.sqlite3");
     copy_ledger(&env.ledger, &backup);
-    tick(&env, env.t0 + Duration::hours(3)).success();
+    tick(env, env.t0 + Duration::hours(3)).success();
     let tag = format!("stark-{}-c1-b2", env.ledger_id());
     let mut held: Vec<String> = env.batches_at_bank()[&tag]
         .iter()
         .map(|i| i.id.clone())
         .collect();
     held.sort();
-    // The backup knows nothing of batch 2: it plans the slot again, with other people.
     copy_ledger(&backup, &env.ledger);
+    (tag, held)
+}
+
+#[test]
+fn a_ledger_restored_from_a_backup_adopts_what_the_bank_holds_instead_of_sending_again() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let (tag, held) = issue_two_batches_then_restore_after_the_first(&env);
+    // The backup knows nothing of batch 2: it plans the slot again, with other people.
     let out = tick(&env, env.t0 + Duration::hours(3) + Duration::minutes(10)).success();
     assert!(
         stdout(&out).contains("batch 2/8: issued"),
@@ -477,20 +484,10 @@ fn a_ledger_restored_from_a_backup_adopts_what_the_bank_holds_instead_of_sending
 fn a_slot_a_restored_ledger_would_record_missed_is_adopted_from_the_bank_and_its_credits_forwarded()
 {
     let env = Env::new(|c| c.pay_rate = 1.0);
-    tick(&env, env.t0).success();
-    let backup = env.dir.path().join("backup.sqlite3");
-    copy_ledger(&env.ledger, &backup);
-    tick(&env, env.t0 + Duration::hours(3)).success();
-    let tag = format!("stark-{}-c1-b2", env.ledger_id());
-    let mut held: Vec<String> = env.batches_at_bank()[&tag]
-        .iter()
-        .map(|i| i.id.clone())
-        .collect();
-    held.sort();
+    let (tag, held) = issue_two_batches_then_restore_after_the_first(&env);
     // Restored from before batch 2, the next tick falls in batch 3's window: slot 2's window
     // passed with no batch in this ledger. It used to be recorded missed without asking the
     // bank, and batch 2's credits were foreign forever.
-    copy_ledger(&backup, &env.ledger);
     let out = tick(&env, env.t0 + Duration::hours(6)).success();
     let text = stdout(&out);
     assert!(text.contains("batch 2/8: issued"), "{text}");
@@ -507,11 +504,7 @@ fn a_slot_a_restored_ledger_would_record_missed_is_adopted_from_the_bank_and_its
         "nothing sent again"
     );
     // Its credits are ours: forwarded once.
-    for _ in 0..4 {
-        env.advance(Duration::minutes(30));
-        env.flush();
-        env.at_now().run(["reconcile"]).success();
-    }
+    env.settle();
     let truth = env.truth();
     let mut credited = 0;
     for id in &held {
@@ -890,11 +883,7 @@ fn a_late_copy_paid_before_it_is_found_is_ours_and_forwarded_once() {
         .unwrap();
     assert_eq!(recorded, 1, "the paid copy is ours");
     env.advance(Duration::hours(1));
-    for _ in 0..4 {
-        env.advance(Duration::minutes(30));
-        env.flush();
-        env.at_now().run(["reconcile"]).success();
-    }
+    env.settle();
     let paid = env.assert_money_invariants().paid;
     assert_eq!(paid, 1, "the paid copy's credit is forwarded, once");
     let truth = env.truth();

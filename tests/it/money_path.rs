@@ -21,22 +21,6 @@ fn run(env: &Env, args: &[&str]) -> Output {
     env.at_now().run(args)
 }
 
-/// Let the bank settle every transfer, then reconcile until nothing is left open.
-fn settle(env: &Env) {
-    for _ in 0..4 {
-        env.advance(Duration::minutes(30));
-        env.flush();
-        run(env, &["reconcile"]).success();
-        if count(
-            env,
-            "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
-        ) == 0
-        {
-            break;
-        }
-    }
-}
-
 #[test]
 fn webhook_with_duplicate_and_reordered_deliveries_then_reconcile_pays_each_credit_once() {
     let env = Env::new(|c| {
@@ -47,14 +31,7 @@ fn webhook_with_duplicate_and_reordered_deliveries_then_reconcile_pays_each_cred
     let n = issue(&env);
     env.advance(Duration::hours(1)); // every invoice paid and credited; events delivered
     env.flush();
-    assert!(
-        wait_until(
-            StdDuration::from_secs(20),
-            || count(&env, "SELECT COUNT(*) FROM credits") as usize == n
-        ),
-        "credits recorded by the webhook: {}",
-        count(&env, "SELECT COUNT(*) FROM credits")
-    );
+    env.wait_for_credits(n);
     // The server transfers in the background.
     assert!(wait_until(StdDuration::from_secs(20), || count(
         &env,
@@ -65,7 +42,7 @@ fn webhook_with_duplicate_and_reordered_deliveries_then_reconcile_pays_each_cred
     assert!(webhook_events > 0);
     drop(server);
     // Reconcile sees the same credits again (events and invoice logs): nothing new is paid.
-    settle(&env);
+    env.settle();
     let summary = env.assert_money_invariants();
     assert_eq!(summary.paid, n);
     assert_eq!(count(&env, "SELECT COUNT(*) FROM transfers"), n as i64);
@@ -88,7 +65,7 @@ fn reconcile_alone_picks_up_every_credit_when_the_webhook_was_down() {
         "one request for <= 100 transfers"
     );
     assert!(report["events_marked"].as_u64().unwrap() > 0);
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(
         env.truth().undelivered_events,
@@ -129,7 +106,7 @@ fn credits_whose_events_were_deleted_are_found_in_the_invoice_logs() {
         n,
         "{report}"
     );
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
 }
 
@@ -147,7 +124,7 @@ fn a_lost_response_on_the_transfer_post_leaves_exactly_one_transfer() {
     );
     env.faults(&[]);
     assert_eq!(env.truth().transfers.len(), n);
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
 }
@@ -166,7 +143,7 @@ fn server_errors_on_transfers_are_resolved_by_lookup_and_later_runs() {
         let _ = run(&env, &["transfer-credited"]);
     }
     env.faults(&[]);
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
 }
 
@@ -183,7 +160,7 @@ fn a_transfer_that_fails_is_retried_once_with_attempt_two() {
         &format!("/_sandbox/transfers/{}/fail", first.id),
         serde_json::json!({}),
     );
-    settle(&env);
+    env.settle();
     let summary = env.assert_money_invariants();
     assert_eq!(summary.paid, n);
     let invoice = first.tags[0]
@@ -262,7 +239,7 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
         "{}",
         stdout(&out)
     );
-    settle(&env);
+    env.settle();
     let status: String = env
         .ledger_conn()
         .query_row(
@@ -316,7 +293,7 @@ fn killed_while_transferring_then_transfer_credited_finishes_exactly_once() {
         "{report}"
     );
     out.success();
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
 }
@@ -328,10 +305,7 @@ fn killed_after_recording_credits_before_any_transfer() {
     let n = issue(&env);
     env.advance(Duration::hours(1));
     env.flush();
-    assert!(wait_until(
-        StdDuration::from_secs(20),
-        || count(&env, "SELECT COUNT(*) FROM credits") as usize == n
-    ));
+    env.wait_for_credits(n);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     assert_eq!(env.truth().transfers.len(), 0);
@@ -341,7 +315,7 @@ fn killed_after_recording_credits_before_any_transfer() {
         "{}",
         stdout(&out)
     );
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
 }
 
@@ -373,7 +347,7 @@ fn serve_webhook_and_transfer_credited_at_the_same_time() {
         "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('claimed', 'sending')"
     ) as usize
         == n));
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
 }
@@ -428,7 +402,7 @@ fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() 
         );
     }
     run(&env, &["reconcile"]).success();
-    settle(&env);
+    env.settle();
     let summary = env.assert_money_invariants();
     assert_eq!(summary.paid, n - 1);
     assert_eq!(summary.foreign, 1);
@@ -559,7 +533,7 @@ fn a_resend_refused_as_a_duplicate_while_the_list_lags_stays_open_and_is_never_p
     assert_eq!(env.truth().transfers.len(), n);
     // Past the lag, the next runs find them all.
     env.faults(&[]);
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
     assert_eq!(
@@ -628,7 +602,7 @@ fn a_restored_ledger_adopts_the_live_transfers_the_bank_holds_instead_of_paying_
     assert_eq!(report["transfers"]["sent"], 0, "{report}");
     assert_eq!(report["transfers"]["requests"], 0, "{report}");
     assert_eq!(env.truth().transfers.len(), n);
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n);
 }
@@ -668,7 +642,7 @@ fn request_level_refusals_of_the_transfer_post_keep_the_claims_and_exit_2() {
             "{fault}: {report}"
         );
         assert_eq!(report["requests"], 1, "{fault}: one POST for <= 100");
-        settle(&env);
+        env.settle();
         assert_eq!(env.assert_money_invariants().paid, n, "{fault}");
         assert_eq!(env.truth().transfers.len(), n, "{fault}");
     }
@@ -692,7 +666,7 @@ fn reconcile_leaves_other_integrations_events_undelivered() {
     assert_eq!(report["credits_from_events"].as_u64().unwrap() as usize, n);
     // created, paid and credited for each of the other tool's two invoices.
     assert_eq!(report["events_left_for_others"], 6, "{report}");
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     // Every event of ours was marked delivered (the transfers' too); the other tool's were not.
     assert_eq!(env.truth().undelivered_events, 6);
@@ -723,7 +697,7 @@ fn reconcile_exits_2_on_a_request_level_refusal_wherever_it_meets_it() {
         assert!(out.stderr().contains("hint:"), "{fault}: {}", out.stderr());
         assert_eq!(env.truth().transfers.len(), 0, "{fault}");
         env.faults(&[]);
-        settle(&env);
+        env.settle();
         assert_eq!(env.assert_money_invariants().paid, n, "{fault}");
     }
 }
@@ -811,7 +785,7 @@ fn retry_opens_a_new_attempt_for_a_maybe_sent_transfer_the_bank_refuses_and_does
         .unwrap();
     assert_eq!(statuses[0], "rejected", "{statuses:?}");
     assert_eq!(statuses.len(), 2, "{statuses:?}");
-    settle(&env);
+    env.settle();
     assert_eq!(env.assert_money_invariants().paid, n);
     assert_eq!(env.truth().transfers.len(), n, "one transfer per credit");
     // Nothing left to retry: refused.

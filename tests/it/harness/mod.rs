@@ -153,6 +153,42 @@ impl Env {
         );
     }
 
+    /// Wait (up to 20 s) until the ledger holds `n` credits: what a running `serve-webhook`
+    /// records from the deliveries in flight.
+    pub fn wait_for_credits(&self, n: usize) {
+        let credits = || -> usize {
+            self.ledger_conn()
+                .query_row("SELECT COUNT(*) FROM credits", [], |r| r.get::<_, i64>(0))
+                .unwrap() as usize
+        };
+        assert!(
+            wait_until(Duration::from_secs(20), || credits() == n),
+            "the webhook recorded {} of {n} credits",
+            credits()
+        );
+    }
+
+    /// Let the bank settle every transfer, reconciling as cron would (every 30 minutes of
+    /// bank time, at most four times, until no transfer is open).
+    pub fn settle(&self) {
+        for _ in 0..4 {
+            self.advance(chrono::Duration::minutes(30));
+            self.flush();
+            self.at_now().run(["reconcile"]).success();
+            let open: i64 = self
+                .ledger_conn()
+                .query_row(
+                    "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if open == 0 {
+                break;
+            }
+        }
+    }
+
     /// Admin call on the sandbox.
     pub fn admin(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
         let url = format!("{}{}", self.url, path);
