@@ -115,14 +115,6 @@ pub fn audit(
                 &e.issue_ticks,
             );
         }
-        for (tag, n) in &by_batch {
-            if *n < e.min_invoices || *n > e.max_invoices {
-                a.violations.push(format!(
-                    "batch {tag} has {n} invoices, expected {}..={}",
-                    e.min_invoices, e.max_invoices
-                ));
-            }
-        }
     }
     // No batch tag holds more live invoices than its batch planned (an extra copy of a
     // batch that was not cancelled while unpaid). A copy the bank applied late and that was
@@ -141,6 +133,7 @@ pub fn audit(
             .filter_map(|t| t.strip_prefix(&p)?.parse::<u32>().ok())
             .max()
     };
+    let mut paid_extras: HashMap<&str, usize> = HashMap::new();
     for (tag, n) in &by_batch {
         let want = planned
             .get(tag.as_str())
@@ -156,6 +149,19 @@ pub fn audit(
                 ));
             } else {
                 a.paid_extras += n - want as usize;
+                paid_extras.insert(tag.as_str(), n - want as usize);
+            }
+        }
+    }
+    // Each batch is one batch's worth (its paid extras apart).
+    if let Some(e) = expect {
+        for (tag, n) in &by_batch {
+            let n = n - paid_extras.get(tag.as_str()).copied().unwrap_or(0);
+            if n < e.min_invoices || n > e.max_invoices {
+                a.violations.push(format!(
+                    "batch {tag} has {n} invoices, expected {}..={}",
+                    e.min_invoices, e.max_invoices
+                ));
             }
         }
     }
@@ -557,6 +563,23 @@ mod tests {
                 "batch {forgotten} holds 3 live invoices at the bank (0 paid), its batch planned 2"
             ),
         );
+    }
+
+    #[test]
+    fn a_batchs_size_is_checked_without_its_paid_extras() {
+        let (_d, ledger, mut truth, tag) = fixture();
+        truth.invoices.push(invoice("A3", &tag));
+        truth.transfers.push(transfer("A3", 990));
+        let tight = Expectations {
+            max_invoices: 2,
+            ..expect(&[t0()])
+        };
+        let v = violations(&truth, &ledger, &tight);
+        assert!(!has(&v, "invoices, expected"), "{v:?}");
+        // Unpaid, none of them is a paid extra: the batch is too big.
+        unpay(&mut truth, |_| true);
+        let v = violations(&truth, &ledger, &tight);
+        assert!(has(&v, "has 3 invoices, expected 1..=2"), "{v:?}");
     }
 
     #[test]
