@@ -19,8 +19,8 @@ use crate::domain::money::NoForward;
 pub mod sql {
     pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";
-    pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1
-         UNION ALL SELECT 1 FROM tagged_invoices WHERE invoice_id = ?1";
+    pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1";
+    pub const IS_TAGGED_INVOICE: &str = "SELECT 1 FROM tagged_invoices WHERE invoice_id = ?1";
     pub const INVOICE_STATUS: &str = "SELECT status FROM invoices WHERE invoice_id = ?1";
     pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2";
     /// Every issued invoice of ours without a credit (the reconcile check): reads all of
@@ -56,6 +56,7 @@ pub mod sql {
     statements![
         INSERT_CREDIT,
         IS_OUR_INVOICE,
+        IS_TAGGED_INVOICE,
         INVOICE_STATUS,
         UPDATE_INVOICE_STATUS,
         UNCREDITED_INVOICES,
@@ -113,9 +114,11 @@ impl Db<'_> {
         Ok(n == 1)
     }
 
-    /// Whether this ledger issued the invoice.
+    /// Whether the invoice is ours: one of our batches issued it, or the bank holds it under
+    /// our tags ([`Db::note_tagged_invoice`]).
     pub(crate) fn is_our_invoice(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.any(sql::IS_OUR_INVOICE, [invoice_id])
+        Ok(self.any(sql::IS_OUR_INVOICE, [invoice_id])?
+            || self.any(sql::IS_TAGGED_INVOICE, [invoice_id])?)
     }
 
     /// Update one of our invoices' status from a log snapshot (the bank's status word).
