@@ -304,8 +304,8 @@ async fn mark_delivered<B: Bank>(
 }
 
 /// Campaigns the bank holds under this ledger's tags that the ledger does not have (it was
-/// restored from a backup older than an `issue-invoices --new-campaign`): for the campaign
-/// numbers past the latest the ledger has, one after the other while the bank holds invoices
+/// restored from a backup older than an `issue-invoices --new-campaign`): for the latest
+/// campaign number the ledger has and those past it, one after the other while the bank holds invoices
 /// under the campaign's tag (and through every number already found that way), each live
 /// invoice that no batch knows is noted as ours (`tagged_invoices`), so that its credit is
 /// looked up by [`check_invoices`] and forwarded once (the payout looks each transfer tag up
@@ -322,12 +322,16 @@ async fn find_forgotten_campaigns<B: Bank>(
         let latest = db.latest_campaign()?.map_or(0, |c| c.id);
         (latest, db.max_tagged_campaign()?)
     };
-    let mut campaign = latest + 1;
+    // The latest campaign too: a `--new-campaign` run before any reconcile took the number of
+    // the campaign it forgot, and adopts that campaign's batches only slot by slot, as its own
+    // come due. There, only batches the ledger has no row for count (a batch it claimed is
+    // the issuer's to look up).
+    let mut campaign = latest.max(1);
     loop {
         let invoices = bank
             .invoices_by_tag(&crate::issuer::campaign_tag(&ledger_id, campaign))
             .await?;
-        if invoices.is_empty() && campaign > known {
+        if invoices.is_empty() && campaign > latest.max(known) {
             break;
         }
         let noted = ledger.write(|tx| {
@@ -336,6 +340,7 @@ async fn find_forgotten_campaigns<B: Bank>(
                 // Noted once (its status kept current); never one a batch knows.
                 if let Some((c, tag)) = crate::issuer::our_batch_tag(&ledger_id, &inv.tags)
                     && c == campaign
+                    && (c > latest || !tx.batch_tag_known(tag)?)
                     && tx.note_tagged_invoice(&inv.id, c, tag, &inv.status, now)?
                 {
                     noted += 1;

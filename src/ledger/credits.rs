@@ -48,6 +48,7 @@ pub mod sql {
     /// The highest campaign number the bank is known to hold under our tags without the
     /// ledger having it (0 when none).
     pub const MAX_TAGGED_CAMPAIGN: &str = "SELECT COALESCE(MAX(campaign), 0) FROM tagged_invoices";
+    pub const BATCH_TAG_KNOWN: &str = "SELECT 1 FROM batches WHERE tag = ?1";
     pub const LEDGER_ID: &str = "SELECT value FROM meta WHERE key = 'ledger_id'";
     /// The net of a credit of ours that can be transferred (for the operator's retry).
     pub const TRANSFERABLE_NET: &str = "SELECT c.net FROM credits c
@@ -65,6 +66,7 @@ pub mod sql {
         TAGGED_STATUS,
         UPDATE_TAGGED_STATUS,
         MAX_TAGGED_CAMPAIGN,
+        BATCH_TAG_KNOWN,
         LEDGER_ID,
         TRANSFERABLE_NET,
     ];
@@ -189,6 +191,11 @@ impl Db<'_> {
         self.q(self
             .conn
             .query_row(sql::MAX_TAGGED_CAMPAIGN, [], |r| r.get(0)))
+    }
+
+    /// Whether the ledger has a batch (of any status) under this tag.
+    pub(crate) fn batch_tag_known(&self, tag: &str) -> Result<bool, LedgerError> {
+        self.any(sql::BATCH_TAG_KNOWN, [tag])
     }
 
     /// This ledger's id (the part of its tags that tells them from other ledgers').
@@ -337,6 +344,8 @@ mod tests {
         );
         assert_eq!(db.uncredited_invoices().unwrap(), ["100", "G3"]);
         assert_eq!(db.max_tagged_campaign().unwrap(), 3);
+        assert!(db.batch_tag_known("t").unwrap());
+        assert!(!db.batch_tag_known("stark-x-c3-b1").unwrap());
         assert!(
             db.audit_view().unwrap().ours.contains("G1"),
             "the audit knows them"
