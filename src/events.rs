@@ -292,6 +292,14 @@ pub(crate) fn record_credit(
     if let Some(status) = Some(inv.status.as_str()).filter(|s| !s.is_empty()) {
         tx.update_invoice_status(&inv.id, status, now)?;
     }
+    // An invoice under one of our batch tags that no batch of the ledger knows (issued by a
+    // copy of the ledger this one no longer has) is ours all the same.
+    if let Some(ledger_id) = tx.ledger_id()?
+        && let Some((campaign, tag)) = crate::issuer::our_batch_tag(&ledger_id, &inv.tags)
+        && !tx.is_our_invoice(&inv.id)?
+    {
+        tx.note_tagged_invoice(&inv.id, campaign, tag, &inv.status, now)?;
+    }
     let (amount, fee) = match inv.credit_money() {
         Ok(money) => money,
         Err(missing) => {
@@ -457,6 +465,34 @@ mod tests {
         add_invoice_200(&l);
         let need = transferable(&l);
         assert_eq!(need, vec![("200".to_string(), 993, 0)]);
+    }
+
+    #[test]
+    fn a_credit_under_our_batch_tag_that_no_batch_knows_is_ours() {
+        let (_d, mut l) = ledger_with_invoice("100");
+        let id = l.ledger_id().unwrap();
+        let tagged = |event_id: &str, invoice_id: &str, tags: &str| {
+            credited_with(
+                event_id,
+                invoice_id,
+                &format!(r#""amount": 1000, "nominalAmount": 1000, "fee": 7, "tags": [{tags}],"#),
+            )
+        };
+        // A forgotten campaign's batch tag (and its campaign and size tags): ours.
+        let (ev, raw) = tagged(
+            "1",
+            "300",
+            &format!(r#""stark-{id}-c2", "stark-{id}-c2-b1", "stark-{id}-c2-b1-n2""#),
+        );
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::Credit);
+        assert_eq!(transferable(&l), vec![("300".to_string(), 993, 0)]);
+        assert_eq!(l.db().max_tagged_campaign().unwrap(), 2);
+        // Another ledger's tags, or only a campaign tag: foreign as before.
+        let (ev, raw) = tagged("2", "400", r#""stark-other-c2", "stark-other-c2-b1""#);
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
+        let (ev, raw) = tagged("3", "500", &format!(r#""stark-{id}-c2""#));
+        assert_eq!(apply_one(&mut l, &ev, &raw).verdict, Verdict::CreditForeign);
+        assert!(!l.db().is_our_invoice("400").unwrap());
     }
 
     fn transfer_event(event_id: &str, external_id: &str, status: &str) -> (Event, String) {

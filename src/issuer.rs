@@ -326,7 +326,7 @@ impl IssueError {
     }
 }
 
-fn campaign_tag(ledger_id: &str, campaign: i64) -> String {
+pub(crate) fn campaign_tag(ledger_id: &str, campaign: i64) -> String {
     format!("stark-{ledger_id}-c{campaign}")
 }
 
@@ -462,6 +462,21 @@ pub fn is_batch_tag(ledger_id: &str, tag: &str) -> bool {
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     matches!(rest.split_once("-b"), Some((c, b)) if digits(c) && digits(b))
+}
+
+/// The campaign number of one of this ledger's batch tags (`None` for any other tag).
+pub(crate) fn campaign_of_batch_tag(ledger_id: &str, tag: &str) -> Option<i64> {
+    if !is_batch_tag(ledger_id, tag) {
+        return None;
+    }
+    let rest = tag.strip_prefix(&format!("stark-{ledger_id}-c"))?;
+    rest.split_once("-b")?.0.parse().ok()
+}
+
+/// A batch tag of this ledger among `tags`, with its campaign number.
+pub(crate) fn our_batch_tag<'a>(ledger_id: &str, tags: &'a [String]) -> Option<(i64, &'a str)> {
+    tags.iter()
+        .find_map(|t| Some((campaign_of_batch_tag(ledger_id, t)?, t.as_str())))
 }
 
 /// A batch as `issue-invoices --retry-batch` names it.

@@ -66,6 +66,9 @@ pub(crate) struct ReconcileReport {
     pub credits_from_events: usize,
     pub credits_from_logs: usize,
     pub invoices_checked: usize,
+    /// Invoices found at the bank under this ledger's tags in campaigns the ledger does not
+    /// have (restored from an older backup), noted as ours in this run.
+    pub forgotten_invoices_found: usize,
     pub transfers: Option<PayoutReport>,
     pub errors: Vec<String>,
 }
@@ -109,6 +112,15 @@ pub(crate) async fn run<B: Bank>(
 ) -> Result<ReconcileReport, ReconcileError> {
     let mut report = ReconcileReport::default();
     sweep_events(ledger, bank, now, opts, &mut report, progress).await?;
+    if let Err(e) = find_forgotten_campaigns(ledger, bank, now, &mut report).await {
+        match e {
+            // A refusal of the request as a whole (the setup) stops the run: exit 2.
+            ReconcileError::Api(api) if !api.is_request_level() => report
+                .errors
+                .push(format!("looking for campaigns the ledger forgot: {api}")),
+            other => return Err(other),
+        }
+    }
     if let Err(e) = check_invoices(ledger, bank, now, &mut report).await {
         match e {
             // A refusal of the request as a whole (the setup) stops the run: exit 2.
@@ -289,6 +301,64 @@ async fn mark_delivered<B: Bank>(
         }
     }
     out
+}
+
+/// Campaigns the bank holds under this ledger's tags that the ledger does not have (it was
+/// restored from a backup older than an `issue-invoices --new-campaign`): for the latest
+/// campaign number the ledger has and those past it, one after the other while the bank holds invoices
+/// under the campaign's tag (and through every number already found that way), each live
+/// invoice that no batch knows is noted as ours (`tagged_invoices`), so that its credit is
+/// looked up by [`check_invoices`] and forwarded once (the payout looks each transfer tag up
+/// before sending, so a transfer the lost ledger made is adopted, not repeated).
+async fn find_forgotten_campaigns<B: Bank>(
+    ledger: &mut Ledger,
+    bank: &B,
+    now: DateTime<Utc>,
+    report: &mut ReconcileReport,
+) -> Result<(), ReconcileError> {
+    let ledger_id = ledger.ledger_id()?;
+    let (latest, known) = {
+        let db = ledger.db();
+        let latest = db.latest_campaign()?.map_or(0, |c| c.id);
+        (latest, db.max_tagged_campaign()?)
+    };
+    // The latest campaign too: a `--new-campaign` run before any reconcile took the number of
+    // the campaign it forgot, and adopts that campaign's batches only slot by slot, as its own
+    // come due. There, only batches the ledger has no row for count (a batch it claimed is
+    // the issuer's to look up).
+    let mut campaign = latest.max(1);
+    loop {
+        let invoices = bank
+            .invoices_by_tag(&crate::issuer::campaign_tag(&ledger_id, campaign))
+            .await?;
+        if invoices.is_empty() && campaign > latest.max(known) {
+            break;
+        }
+        let noted = ledger.write(|tx| {
+            let mut noted = 0;
+            for inv in invoices.iter().filter(|i| i.status != "canceled") {
+                // Noted once (its status kept current); never one a batch knows.
+                if let Some((c, tag)) = crate::issuer::our_batch_tag(&ledger_id, &inv.tags)
+                    && c == campaign
+                    && (c > latest || !tx.batch_tag_known(tag)?)
+                    && tx.note_tagged_invoice(&inv.id, c, tag, &inv.status, now)?
+                {
+                    noted += 1;
+                }
+            }
+            Ok::<_, LedgerError>(noted)
+        })?;
+        if noted > 0 {
+            tracing::warn!(
+                campaign,
+                invoices = noted,
+                "the bank holds a campaign under this ledger's tags that the ledger does not have (restored from an older backup?); its invoices are now ours"
+            );
+        }
+        report.forgotten_invoices_found += noted;
+        campaign += 1;
+    }
+    Ok(())
 }
 
 /// Credits for our uncredited invoices, from the invoice logs; and their current status.

@@ -20,7 +20,8 @@ pub(crate) struct RecordedTransfer {
 /// Everything the audit checks against the bank.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LedgerView {
-    /// The bank ids of the invoices this ledger issued.
+    /// The bank ids of the invoices this ledger issued, and of those the bank holds under its
+    /// tags that no batch of it knows (a campaign a restored ledger never saw).
     pub ours: HashSet<String>,
     /// Slots recorded as missed, in every campaign.
     pub missed_batches: i64,
@@ -39,7 +40,8 @@ pub(crate) struct EventCounts {
 /// The audit's statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const AUDIT_ISSUED_INVOICE_IDS: &str =
-        "SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL";
+        "SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL
+         UNION SELECT invoice_id FROM tagged_invoices";
     pub const AUDIT_MISSED_BATCHES: &str = "SELECT COUNT(*) FROM batches WHERE status = 'missed'";
     pub const AUDIT_TRANSFERS: &str = "SELECT external_id, status, amount FROM transfers";
     pub const EVENT_COUNTS_BY_SOURCE: &str =

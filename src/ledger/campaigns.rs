@@ -166,8 +166,12 @@ pub mod sql {
     );
     pub const CAMPAIGN: &str =
         concat!("SELECT ", campaign_cols!(), " FROM campaigns WHERE id = ?1");
-    pub const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns(started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    /// Numbered past both the ledger's campaigns and those the bank holds under its tags that
+    /// the ledger does not have (`tagged_invoices`): a new campaign never takes the number,
+    /// and so the tags, of a campaign a restored ledger forgot.
+    pub const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns(id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
+         VALUES (MAX((SELECT COALESCE(MAX(id), 0) FROM campaigns), (SELECT COALESCE(MAX(campaign), 0) FROM tagged_invoices)) + 1,
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
     pub const BATCHES: &str = concat!(
         "SELECT ",
         batch_cols!(),

@@ -20,6 +20,7 @@ pub mod sql {
     pub const INSERT_CREDIT: &str = "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source, skip_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(invoice_id) DO NOTHING";
     pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1";
+    pub const IS_TAGGED_INVOICE: &str = "SELECT 1 FROM tagged_invoices WHERE invoice_id = ?1";
     pub const INVOICE_STATUS: &str = "SELECT status FROM invoices WHERE invoice_id = ?1";
     pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2";
     /// Every issued invoice of ours without a credit (the reconcile check): reads all of
@@ -28,17 +29,45 @@ pub mod sql {
          WHERE i.invoice_id IS NOT NULL AND COALESCE(i.status, 'created') NOT IN ('canceled', 'expired')
            AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.invoice_id = i.invoice_id)
          ORDER BY i.rowid_";
+    /// Every invoice the bank holds under our tags that no batch knows, still without a
+    /// credit and payable (the reconcile check, after [`UNCREDITED_INVOICES`]).
+    pub const UNCREDITED_TAGGED_INVOICES: &str = "SELECT g.invoice_id FROM tagged_invoices g
+         WHERE COALESCE(g.status, 'created') NOT IN ('canceled', 'expired')
+           AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.invoice_id = g.invoice_id)
+           AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = g.invoice_id)
+         ORDER BY g.invoice_id";
+    /// Record an invoice the bank holds under our tags that no batch knows (kept as first
+    /// seen; its status moves forward with [`UPDATE_TAGGED_STATUS`]).
+    pub const INSERT_TAGGED_INVOICE: &str =
+        "INSERT INTO tagged_invoices(invoice_id, campaign, tag, status, seen_at)
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM invoices WHERE invoice_id = ?1)
+         ON CONFLICT(invoice_id) DO NOTHING";
+    pub const TAGGED_STATUS: &str = "SELECT status FROM tagged_invoices WHERE invoice_id = ?1";
+    pub const UPDATE_TAGGED_STATUS: &str =
+        "UPDATE tagged_invoices SET status = ?2 WHERE invoice_id = ?1 AND status IS NOT ?2";
+    /// The highest campaign number the bank is known to hold under our tags without the
+    /// ledger having it (0 when none).
+    pub const MAX_TAGGED_CAMPAIGN: &str = "SELECT COALESCE(MAX(campaign), 0) FROM tagged_invoices";
+    pub const BATCH_TAG_KNOWN: &str = "SELECT 1 FROM batches WHERE tag = ?1";
+    pub const LEDGER_ID: &str = "SELECT value FROM meta WHERE key = 'ledger_id'";
     /// The net of a credit of ours that can be transferred (for the operator's retry).
-    pub const TRANSFERABLE_NET: &str =
-        "SELECT c.net FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
-                 WHERE c.invoice_id = ?1 AND c.skip_reason IS NULL AND c.net > 0";
+    pub const TRANSFERABLE_NET: &str = "SELECT c.net FROM credits c
+                 WHERE c.invoice_id = ?1 AND c.ours = 1 AND c.skip_reason IS NULL AND c.net > 0";
 
     statements![
         INSERT_CREDIT,
         IS_OUR_INVOICE,
+        IS_TAGGED_INVOICE,
         INVOICE_STATUS,
         UPDATE_INVOICE_STATUS,
         UNCREDITED_INVOICES,
+        UNCREDITED_TAGGED_INVOICES,
+        INSERT_TAGGED_INVOICE,
+        TAGGED_STATUS,
+        UPDATE_TAGGED_STATUS,
+        MAX_TAGGED_CAMPAIGN,
+        BATCH_TAG_KNOWN,
+        LEDGER_ID,
         TRANSFERABLE_NET,
     ];
 }
@@ -87,9 +116,11 @@ impl Db<'_> {
         Ok(n == 1)
     }
 
-    /// Whether this ledger issued the invoice.
+    /// Whether the invoice is ours: one of our batches issued it, or the bank holds it under
+    /// our tags ([`Db::note_tagged_invoice`]).
     pub(crate) fn is_our_invoice(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.any(sql::IS_OUR_INVOICE, [invoice_id])
+        Ok(self.any(sql::IS_OUR_INVOICE, [invoice_id])?
+            || self.any(sql::IS_TAGGED_INVOICE, [invoice_id])?)
     }
 
     /// Update one of our invoices' status from a log snapshot (the bank's status word).
@@ -115,9 +146,61 @@ impl Db<'_> {
         .map(|n| n > 0)
     }
 
-    /// Our issued invoices with no credit recorded yet and a status that can still be paid.
+    /// Our invoices with no credit recorded yet and a status that can still be paid: those
+    /// our batches issued, then those the bank holds under our tags that no batch knows.
     pub(crate) fn uncredited_invoices(&self) -> Result<Vec<String>, LedgerError> {
-        self.rows(sql::UNCREDITED_INVOICES, [], |r| r.get(0))
+        let mut ids: Vec<String> = self.rows(sql::UNCREDITED_INVOICES, [], |r| r.get(0))?;
+        ids.extend(self.rows::<String>(sql::UNCREDITED_TAGGED_INVOICES, [], |r| r.get(0))?);
+        Ok(ids)
+    }
+
+    /// Note an invoice the bank holds under our campaign `campaign`'s tag `tag` that no batch
+    /// of this ledger knows: it is ours from now on (its credit, recorded or not, too).
+    /// `false` when it was already noted or a batch knows it. A later `status` (the bank's
+    /// word) replaces the noted one when it moves forward.
+    pub(crate) fn note_tagged_invoice(
+        &self,
+        invoice_id: &str,
+        campaign: i64,
+        tag: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        let status = Some(status).filter(|s| !s.is_empty());
+        let n = self.exec(
+            sql::INSERT_TAGGED_INVOICE,
+            params![invoice_id, campaign, tag, status, ts(now)],
+        )?;
+        if n == 0
+            && let Some(status) = status
+        {
+            let current: Option<Option<String>> =
+                self.row(sql::TAGGED_STATUS, [invoice_id], |r| r.get(0))?;
+            if let Some(current) = current
+                && crate::domain::invoice::advances(current.as_deref(), status)
+            {
+                self.exec(sql::UPDATE_TAGGED_STATUS, params![invoice_id, status])?;
+            }
+        }
+        Ok(n == 1)
+    }
+
+    /// The highest campaign number found at the bank under our tags that the ledger does not
+    /// have (0 when none): a new campaign is numbered past it.
+    pub(crate) fn max_tagged_campaign(&self) -> Result<i64, LedgerError> {
+        self.q(self
+            .conn
+            .query_row(sql::MAX_TAGGED_CAMPAIGN, [], |r| r.get(0)))
+    }
+
+    /// Whether the ledger has a batch (of any status) under this tag.
+    pub(crate) fn batch_tag_known(&self, tag: &str) -> Result<bool, LedgerError> {
+        self.any(sql::BATCH_TAG_KNOWN, [tag])
+    }
+
+    /// This ledger's id (the part of its tags that tells them from other ledgers').
+    pub(crate) fn ledger_id(&self) -> Result<Option<String>, LedgerError> {
+        self.row(sql::LEDGER_ID, [], |r| r.get(0))
     }
 
     /// The net of the invoice's credit, if it is ours and has something to forward.
@@ -199,5 +282,77 @@ mod tests {
         assert!(db.update_invoice_status("100", "paid", now).unwrap());
         assert!(!db.update_invoice_status("100", "paid", now).unwrap());
         assert!(db.uncredited_invoices().unwrap().is_empty());
+    }
+
+    /// Invoices the bank holds under our tags that no batch knows: noted once (never one a
+    /// batch knows), their status moving only forward; ours for every read that asks, checked
+    /// for credits until credited, and numbering new campaigns past theirs.
+    #[test]
+    fn tagged_invoices_are_ours_and_checked_until_credited() {
+        let (_d, mut l) = ledger_with_invoice();
+        let db = l.db();
+        let now = chrono::Utc::now();
+        assert_eq!(db.max_tagged_campaign().unwrap(), 0);
+        assert!(db.ledger_id().unwrap().is_some());
+        // A credit that arrived first, as foreign.
+        assert!(db.insert_credit(&credit("G1", 1000, 10), now).unwrap());
+        assert_eq!(db.transferable_net("G1").unwrap(), None);
+        assert!(
+            db.note_tagged_invoice("G1", 3, "stark-x-c3-b1", "paid", now)
+                .unwrap()
+        );
+        assert!(
+            !db.note_tagged_invoice("G1", 3, "stark-x-c3-b1", "paid", now)
+                .unwrap()
+        );
+        assert!(
+            db.note_tagged_invoice("G2", 2, "stark-x-c2-b1", "created", now)
+                .unwrap()
+        );
+        assert!(
+            db.note_tagged_invoice("G3", 2, "stark-x-c2-b1", "", now)
+                .unwrap()
+        );
+        assert!(
+            !db.note_tagged_invoice("100", 1, "t", "paid", now).unwrap(),
+            "a batch knows it"
+        );
+        assert!(db.is_our_invoice("G1").unwrap());
+        assert!(db.is_our_invoice("G2").unwrap());
+        assert!(!db.is_our_invoice("F1").unwrap());
+        assert_eq!(db.transferable_net("G1").unwrap(), Some(990));
+        assert_eq!(
+            db.fixture_i64("SELECT ours FROM credits WHERE invoice_id = 'G1'")
+                .unwrap(),
+            1
+        );
+        // Checked after the batches' invoices; a credited one is not.
+        assert_eq!(db.uncredited_invoices().unwrap(), ["100", "G2", "G3"]);
+        // Status moves forward only; an expired or cancelled one is no longer checked.
+        assert!(
+            !db.note_tagged_invoice("G2", 2, "stark-x-c2-b1", "expired", now)
+                .unwrap()
+        );
+        assert!(
+            !db.note_tagged_invoice("G2", 2, "stark-x-c2-b1", "created", now)
+                .unwrap()
+        );
+        assert_eq!(
+            db.fixture_i64("SELECT COUNT(*) FROM tagged_invoices WHERE invoice_id = 'G2' AND status = 'expired'")
+                .unwrap(),
+            1
+        );
+        assert_eq!(db.uncredited_invoices().unwrap(), ["100", "G3"]);
+        assert_eq!(db.max_tagged_campaign().unwrap(), 3);
+        assert!(db.batch_tag_known("t").unwrap());
+        assert!(!db.batch_tag_known("stark-x-c3-b1").unwrap());
+        assert!(
+            db.audit_view().unwrap().ours.contains("G1"),
+            "the audit knows them"
+        );
+        // A new campaign is numbered past the forgotten ones.
+        let spec = crate::domain::campaign::CampaignSpec::default();
+        let c = l.write(|tx| tx.insert_campaign(now, &spec, now)).unwrap();
+        assert_eq!(c.id, 4);
     }
 }

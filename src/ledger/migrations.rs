@@ -283,6 +283,47 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
         ours_triggers!()
     ),
+    // 12: invoices the bank holds under this ledger's tags that no batch of the ledger knows:
+    // a campaign (or batch) issued by a copy of the ledger this one no longer has (a restore
+    // from an older backup), found by `reconcile` at the bank or carried by a credit's
+    // snapshot. They are ours: checked for credits, forwarded, audited. A credit is ours when
+    // its invoice is in `invoices` or here; the triggers of migrations 7 and 11 that derive
+    // `ours` are recreated to read both.
+    r#"
+    CREATE TABLE tagged_invoices (
+        invoice_id    TEXT PRIMARY KEY,
+        campaign      INTEGER NOT NULL,
+        tag           TEXT NOT NULL,
+        status        TEXT,
+        seen_at       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX tagged_invoices_by_campaign ON tagged_invoices(campaign);
+    DROP TRIGGER credits_derive_on_insert;
+    DROP TRIGGER credits_ours_on_invoice_update;
+    DROP TRIGGER credits_ours_on_invoice_delete;
+    CREATE TRIGGER credits_derive_on_insert AFTER INSERT ON credits BEGIN
+        UPDATE credits SET
+            ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = NEW.invoice_id)
+                OR EXISTS (SELECT 1 FROM tagged_invoices g WHERE g.invoice_id = NEW.invoice_id),
+            settled = EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = NEW.invoice_id AND t.status = 'success')
+        WHERE invoice_id = NEW.invoice_id;
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_update AFTER UPDATE OF invoice_id ON invoices
+    WHEN OLD.invoice_id IS NOT NEW.invoice_id BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = credits.invoice_id)
+            OR EXISTS (SELECT 1 FROM tagged_invoices g WHERE g.invoice_id = credits.invoice_id)
+        WHERE invoice_id IN (OLD.invoice_id, NEW.invoice_id);
+    END;
+    CREATE TRIGGER credits_ours_on_invoice_delete AFTER DELETE ON invoices
+    WHEN OLD.invoice_id IS NOT NULL BEGIN
+        UPDATE credits SET ours = EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = OLD.invoice_id)
+            OR EXISTS (SELECT 1 FROM tagged_invoices g WHERE g.invoice_id = OLD.invoice_id)
+        WHERE invoice_id = OLD.invoice_id;
+    END;
+    CREATE TRIGGER credits_ours_on_tagged_insert AFTER INSERT ON tagged_invoices BEGIN
+        UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
+    END;
+    "#,
 ];
 
 #[cfg(test)]
@@ -325,6 +366,7 @@ mod tests {
             (622, 0x035f216cb9314de6),  // 9
             (310, 0xc38136d0a3ec683f),  // 10
             (2170, 0x07ea5ac194735ef5), // 11
+            (1856, 0xba238f6a6c250266), // 12
         ];
         let now: Vec<(usize, u64)> = MIGRATIONS.iter().map(|m| (m.len(), fnv1a(m))).collect();
         assert_eq!(now, released);
@@ -422,5 +464,72 @@ mod tests {
             count(&c, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
             0
         );
+    }
+
+    /// After migration 12 a credit is ours when its invoice is one a batch issued or one the
+    /// bank holds under our tags that no batch knows, whichever is recorded first.
+    #[test]
+    fn a_credit_is_ours_when_its_invoice_is_tagged_ours_too() {
+        let i = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE tagged_invoices"))
+            .unwrap();
+        let mut c = at_version(i);
+        c.execute_batch(
+            "INSERT INTO campaigns VALUES (1, 'x', 10800, 8, 1, 12, 1000, 100000, 'x');
+             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+               VALUES (1, 1, 0, 't0', 'issued', 1, 1000, 'x', 'x', 'x');
+             INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
+               VALUES (1, 1, 0, 'A', '111', 1000, 'A1', 'x');
+             INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+               VALUES ('G1', 'l', 1000, 10, 990, 'x', 'x', 'webhook');",
+        )
+        .unwrap();
+        let tx = c.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[i]).unwrap();
+        tx.commit().unwrap();
+        let ours = |c: &Connection, id: &str| {
+            count(
+                c,
+                &format!("SELECT ours FROM credits WHERE invoice_id = '{id}'"),
+            )
+        };
+        // A credit recorded before its invoice was found at the bank becomes ours then.
+        assert_eq!(ours(&c, "G1"), 0);
+        c.execute_batch(
+            "INSERT INTO tagged_invoices VALUES ('G1', 2, 'stark-x-c2-b1', 'paid', 'x');",
+        )
+        .unwrap();
+        assert_eq!(ours(&c, "G1"), 1);
+        // One found first: its credit is ours as it arrives.
+        c.execute_batch(
+            "INSERT INTO tagged_invoices VALUES ('G2', 2, 'stark-x-c2-b1', 'paid', 'x');
+             INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+               VALUES ('G2', 'l', 1000, 10, 990, 'x', 'x', 'webhook'),
+                      ('A1', 'l', 1000, 10, 990, 'x', 'x', 'webhook'),
+                      ('F1', 'l', 1000, 10, 990, 'x', 'x', 'webhook');",
+        )
+        .unwrap();
+        assert_eq!((ours(&c, "G2"), ours(&c, "A1"), ours(&c, "F1")), (1, 1, 0));
+        // A batch's invoice that loses its id stays ours if the bank's tags say so.
+        c.execute_batch(
+            "INSERT INTO tagged_invoices VALUES ('A1', 1, 't0', 'paid', 'x');
+             UPDATE invoices SET invoice_id = NULL WHERE invoice_id = 'A1';",
+        )
+        .unwrap();
+        assert_eq!(ours(&c, "A1"), 1);
+        // And one deleted from `invoices`.
+        c.execute_batch(
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
+               VALUES (1, 1, 1, 'B', '222', 1000, 'B1', 'x');
+             INSERT INTO tagged_invoices VALUES ('B1', 1, 't0', 'paid', 'x');
+             INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+               VALUES ('B1', 'l', 1000, 10, 990, 'x', 'x', 'webhook'), ('C1', 'l', 1000, 10, 990, 'x', 'x', 'webhook');
+             INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
+               VALUES (1, 1, 2, 'C', '333', 1000, 'C1', 'x');
+             DELETE FROM invoices WHERE invoice_id IN ('B1', 'C1');",
+        )
+        .unwrap();
+        assert_eq!((ours(&c, "B1"), ours(&c, "C1")), (1, 0));
     }
 }

@@ -149,8 +149,8 @@ macro_rules! transfer_cols {
 pub mod sql {
     pub const CREDITS_NEEDING_TRANSFER: &str = concat!(
         "SELECT c.invoice_id, c.net, (SELECT COALESCE(MAX(t.attempt), 0) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
-         FROM credits c JOIN invoices i ON i.invoice_id = c.invoice_id
-         WHERE c.skip_reason IS NULL AND c.net > 0
+         FROM credits c
+         WHERE c.ours = 1 AND c.skip_reason IS NULL AND c.net > 0
            AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN (",
         live_statuses!(),
         "))

@@ -894,3 +894,181 @@ fn a_late_copy_paid_before_it_is_found_is_ours_and_forwarded_once() {
         .count();
     assert_eq!(xfers, 1);
 }
+
+#[test]
+fn a_campaign_a_restored_ledger_never_saw_is_found_at_the_bank_and_its_credits_forwarded_once() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let t0 = env.t0;
+    tick(&env, t0).success();
+    let backup = env.dir.path().join("backup.sqlite3");
+    copy_ledger(&env.ledger, &backup);
+    // After the backup: a short new campaign, issued, paid, credited and forwarded (its
+    // events marked delivered) by the ledger that is then lost.
+    let short = [
+        "issue-invoices",
+        "--new-campaign",
+        "--force",
+        "--every",
+        "1h",
+        "--for",
+        "2h",
+        "--min",
+        "1",
+        "--max",
+        "2",
+    ];
+    env.at(t0 + Duration::hours(1)).run(short).success();
+    env.advance(Duration::minutes(30));
+    env.flush();
+    env.at_now().run(["reconcile"]).success();
+    // Batch 2's credits are consumed (their events marked delivered) but not forwarded.
+    tick(&env, t0 + Duration::hours(2)).success();
+    for _ in 0..2 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        env.at_now().run(["reconcile", "--no-transfer"]).success();
+    }
+    let prefix = format!("stark-{}-c2", env.ledger_id());
+    let truth = env.truth();
+    let forgotten: Vec<_> = truth
+        .invoices
+        .iter()
+        .filter(|i| i.tags.iter().any(|t| t == &prefix))
+        .map(|i| (i.id.clone(), i.credited))
+        .collect();
+    let forwarded = |id: &str| {
+        truth
+            .transfers
+            .iter()
+            .any(|t| t.tags.iter().any(|g| g.contains(id)))
+    };
+    assert!(
+        forgotten.iter().any(|(id, c)| *c && forwarded(id)),
+        "some of campaign 2 was forwarded by the lost ledger: {forgotten:?}"
+    );
+    assert!(
+        forgotten.iter().any(|(id, c)| *c && !forwarded(id)),
+        "some of campaign 2 was credited and consumed, not forwarded: {forgotten:?}"
+    );
+    // Restored from before campaign 2: it knows nothing of it.
+    copy_ledger(&backup, &env.ledger);
+    let ours: i64 = env
+        .ledger_conn()
+        .query_row("SELECT COUNT(*) FROM campaigns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ours, 1);
+    for _ in 0..2 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        env.at_now().run(["reconcile"]).success();
+        env.at_now().run(["transfer-credited"]).success();
+    }
+    let truth = env.truth();
+    // Each credit of campaign 2 has exactly one live transfer: the lost ledger's adopted, or
+    // one made now; nothing else of campaign 2 was sent.
+    for (id, _) in &forgotten {
+        let inv = truth.invoices.iter().find(|i| &i.id == id).unwrap();
+        let live = truth
+            .transfers
+            .iter()
+            .filter(|t| t.status != "failed" && t.tags.iter().any(|g| g.contains(id.as_str())))
+            .count();
+        assert_eq!(live, usize::from(inv.credited), "invoice {id}");
+    }
+    env.assert_money_invariants();
+    // A new campaign started now does not reuse the forgotten campaign's number.
+    let out = env
+        .at(t0 + Duration::hours(30))
+        .run(["issue-invoices", "--new-campaign", "--force"])
+        .success();
+    assert!(
+        !stdout(&out).contains(&format!("{prefix}-b")),
+        "{}",
+        stdout(&out)
+    );
+    let latest: i64 = env
+        .ledger_conn()
+        .query_row("SELECT MAX(id) FROM campaigns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(latest, 3, "campaign 2 is the bank's, already");
+    env.assert_money_invariants();
+}
+
+#[test]
+fn a_new_campaign_that_takes_a_forgotten_campaigns_number_leaves_none_of_it_behind() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let t0 = env.t0;
+    tick(&env, t0).success();
+    let backup = env.dir.path().join("backup.sqlite3");
+    copy_ledger(&env.ledger, &backup);
+    let campaign = |every: &'static str, length: &'static str| {
+        [
+            "issue-invoices",
+            "--new-campaign",
+            "--force",
+            "--every",
+            every,
+            "--for",
+            length,
+            "--min",
+            "1",
+            "--max",
+            "2",
+        ]
+    };
+    // The lost ledger's campaign 2: two batches, credited, consumed, not forwarded.
+    env.at(t0 + Duration::hours(1))
+        .run(campaign("1h", "3h"))
+        .success();
+    tick(&env, t0 + Duration::hours(2)).success();
+    for _ in 0..2 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        env.at_now().run(["reconcile", "--no-transfer"]).success();
+    }
+    let prefix = format!("stark-{}-c2", env.ledger_id());
+    let b1_before = env.batches_at_bank()[&format!("{prefix}-b1")].len();
+    // Restored, and a new one-batch campaign before any reconcile: it is campaign 2 too, and
+    // adopts the bank's batch 1 (looked up before its first POST); batch 2 it has no row for.
+    copy_ledger(&backup, &env.ledger);
+    let out = env
+        .at(t0 + Duration::hours(3))
+        .run(campaign("1h", "1h"))
+        .success();
+    assert!(
+        stdout(&out).contains("batch 1/1: issued"),
+        "{}",
+        stdout(&out)
+    );
+    for _ in 0..2 {
+        env.advance(Duration::minutes(30));
+        env.flush();
+        env.at_now().run(["reconcile"]).success();
+    }
+    let truth = env.truth();
+    let forgotten: Vec<_> = truth
+        .invoices
+        .iter()
+        .filter(|i| i.tags.iter().any(|t| t == &prefix))
+        .collect();
+    assert!(
+        forgotten
+            .iter()
+            .any(|i| i.credited && i.tags.iter().any(|t| t == &format!("{prefix}-b2"))),
+        "batch 2 of campaign 2 was credited"
+    );
+    for inv in &forgotten {
+        let live = truth
+            .transfers
+            .iter()
+            .filter(|t| t.status != "failed" && t.tags.iter().any(|g| g.contains(inv.id.as_str())))
+            .count();
+        assert_eq!(live, usize::from(inv.credited), "invoice {}", inv.id);
+    }
+    assert_eq!(
+        env.batches_at_bank()[&format!("{prefix}-b1")].len(),
+        b1_before,
+        "batch 1 not sent again"
+    );
+    env.assert_money_invariants();
+}

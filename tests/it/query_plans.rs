@@ -110,6 +110,7 @@ fn the_webhook_path_only_searches_by_key() {
     for (name, stmt) in [
         ("EVENT_EXISTS", sql("EVENT_EXISTS")),
         ("IS_OUR_INVOICE", sql("IS_OUR_INVOICE")),
+        ("IS_TAGGED_INVOICE", sql("IS_TAGGED_INVOICE")),
         ("UPDATE_INVOICE_STATUS", sql("UPDATE_INVOICE_STATUS")),
         ("MARK_EVENT_DELIVERED", sql("MARK_EVENT_DELIVERED")),
     ] {
