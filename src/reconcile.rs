@@ -63,12 +63,12 @@ pub(crate) struct ReconcileReport {
     /// Our invoices credited without `amount` or `fee` in this run's events or logs, and
     /// still without a credit: not forwarded (yet). Sorted, each once.
     pub credits_incomplete: Vec<String>,
+    /// Invoices found at the bank under this ledger's tags that no batch of the ledger knows
+    /// (it was restored from an older backup), noted as ours in this run, by id.
+    pub forgotten_invoices: Vec<String>,
     pub credits_from_events: usize,
     pub credits_from_logs: usize,
     pub invoices_checked: usize,
-    /// Invoices found at the bank under this ledger's tags in campaigns the ledger does not
-    /// have (restored from an older backup), noted as ours in this run.
-    pub forgotten_invoices_found: usize,
     pub transfers: Option<PayoutReport>,
     pub errors: Vec<String>,
 }
@@ -112,24 +112,11 @@ pub(crate) async fn run<B: Bank>(
 ) -> Result<ReconcileReport, ReconcileError> {
     let mut report = ReconcileReport::default();
     sweep_events(ledger, bank, now, opts, &mut report, progress).await?;
-    if let Err(e) = find_forgotten_campaigns(ledger, bank, now, &mut report).await {
-        match e {
-            // A refusal of the request as a whole (the setup) stops the run: exit 2.
-            ReconcileError::Api(api) if !api.is_request_level() => report
-                .errors
-                .push(format!("looking for campaigns the ledger forgot: {api}")),
-            other => return Err(other),
-        }
-    }
-    if let Err(e) = check_invoices(ledger, bank, now, &mut report).await {
-        match e {
-            // A refusal of the request as a whole (the setup) stops the run: exit 2.
-            ReconcileError::Api(api) if !api.is_request_level() => {
-                report.errors.push(format!("checking invoice logs: {api}"))
-            }
-            other => return Err(other),
-        }
-    }
+    let found = find_forgotten_campaigns(ledger, bank, now).await;
+    let found = found.map(|ids| report.forgotten_invoices = ids);
+    note_and_go_on(found, "looking for forgotten campaigns", &mut report)?;
+    let checked = check_invoices(ledger, bank, now, &mut report).await;
+    note_and_go_on(checked, "checking invoice logs", &mut report)?;
     // What is still incomplete after both paths, each invoice once.
     let still: Vec<String> = {
         let db = ledger.db();
@@ -303,6 +290,22 @@ async fn mark_delivered<B: Bank>(
     out
 }
 
+/// A step's API failure is noted in the report and the run goes on; a refusal of the request
+/// as a whole (the setup) and every other error stop it (exit 2 or 1).
+fn note_and_go_on(
+    step: Result<(), ReconcileError>,
+    what: &str,
+    report: &mut ReconcileReport,
+) -> Result<(), ReconcileError> {
+    match step {
+        Err(ReconcileError::Api(api)) if !api.is_request_level() => {
+            report.errors.push(format!("{what}: {api}"));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Campaigns the bank holds under this ledger's tags that the ledger does not have (it was
 /// restored from a backup older than an `issue-invoices --new-campaign`): for the latest
 /// campaign number the ledger has and those past it, one after the other while the bank holds invoices
@@ -310,12 +313,13 @@ async fn mark_delivered<B: Bank>(
 /// invoice that no batch knows is noted as ours (`tagged_invoices`), so that its credit is
 /// looked up by [`check_invoices`] and forwarded once (the payout looks each transfer tag up
 /// before sending, so a transfer the lost ledger made is adopted, not repeated).
+/// Returns the ids noted in this run.
 async fn find_forgotten_campaigns<B: Bank>(
     ledger: &mut Ledger,
     bank: &B,
     now: DateTime<Utc>,
-    report: &mut ReconcileReport,
-) -> Result<(), ReconcileError> {
+) -> Result<Vec<String>, ReconcileError> {
+    let mut found = Vec::new();
     let ledger_id = ledger.ledger_id()?;
     let (latest, known) = {
         let db = ledger.db();
@@ -335,7 +339,7 @@ async fn find_forgotten_campaigns<B: Bank>(
             break;
         }
         let noted = ledger.write(|tx| {
-            let mut noted = 0;
+            let mut noted = Vec::new();
             for inv in invoices.iter().filter(|i| i.status != "canceled") {
                 // Noted once (its status kept current); never one a batch knows.
                 if let Some((c, tag)) = crate::issuer::our_batch_tag(&ledger_id, &inv.tags)
@@ -343,22 +347,22 @@ async fn find_forgotten_campaigns<B: Bank>(
                     && (c > latest || !tx.batch_tag_known(tag)?)
                     && tx.note_tagged_invoice(&inv.id, c, tag, &inv.status, now)?
                 {
-                    noted += 1;
+                    noted.push(inv.id.clone());
                 }
             }
             Ok::<_, LedgerError>(noted)
         })?;
-        if noted > 0 {
+        if !noted.is_empty() {
             tracing::warn!(
                 campaign,
-                invoices = noted,
+                invoices = noted.len(),
                 "the bank holds a campaign under this ledger's tags that the ledger does not have (restored from an older backup?); its invoices are now ours"
             );
         }
-        report.forgotten_invoices_found += noted;
+        found.extend(noted);
         campaign += 1;
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Credits for our uncredited invoices, from the invoice logs; and their current status.

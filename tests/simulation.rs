@@ -864,10 +864,11 @@ fn drive(sim: &mut Sim<'_>, sched: &Schedule) -> (Option<audit::Audit>, Option<S
     let end = env.t0 + Duration::hours(25).max(last);
     sim.restore_latest(end);
     sim.webhook_down(true);
-    // Settle: a good day follows; cron keeps running.
+    // Settle: a good day follows; cron keeps running, until every campaign is over (a late
+    // `--new-campaign` runs a day past the schedule) and nothing is left open.
     env.faults(&[]);
     let mut t = end;
-    for _ in 0..12 {
+    for _ in 0..60 {
         t += Duration::minutes(30);
         env.sandbox().set_time(t);
         env.flush();
@@ -880,7 +881,13 @@ fn drive(sim: &mut Sim<'_>, sched: &Schedule) -> (Option<audit::Audit>, Option<S
             env,
             "SELECT COUNT(*) FROM batches WHERE status IN ('planned', 'sending')",
         );
-        if open == 0 && t > env.t0 + Duration::hours(28) {
+        let campaigns_end = count(
+            env,
+            "SELECT COALESCE(MAX(CAST(strftime('%s', started_at) AS INTEGER) + interval_secs * slots), 0) FROM campaigns",
+        );
+        let over = t > env.t0 + Duration::hours(28)
+            && t.timestamp() > campaigns_end + Duration::hours(2).num_seconds();
+        if open == 0 && over {
             break;
         }
     }

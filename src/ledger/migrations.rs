@@ -351,25 +351,42 @@ mod tests {
     }
 
     /// A released migration's text never changes (a ledger that applied it would not see the
-    /// change): each one's length and hash, as released. A new migration adds its line.
+    /// change): each one's length and hash, as released, are in `migrations.lock`. A new
+    /// migration adds its line there.
     #[test]
     fn released_migrations_are_unchanged() {
-        let released: &[(usize, u64)] = &[
-            (255, 0x71ba0865585af00a),  // 1
-            (2007, 0x002b4dc46bed96db), // 2
-            (2062, 0xd950ce7b47e0a856), // 3
-            (330, 0x4ab1eba7dc074e47),  // 4
-            (113, 0x9d1c6f253e5cb78f),  // 5
-            (183, 0x6fa0968f133c642b),  // 6
-            (2765, 0xebf3b9dbed7a243a), // 7
-            (136, 0x597dfccbd66e95e4),  // 8
-            (622, 0x035f216cb9314de6),  // 9
-            (310, 0xc38136d0a3ec683f),  // 10
-            (2170, 0x07ea5ac194735ef5), // 11
-            (1856, 0xba238f6a6c250266), // 12
-        ];
-        let now: Vec<(usize, u64)> = MIGRATIONS.iter().map(|m| (m.len(), fnv1a(m))).collect();
+        let released: Vec<(usize, usize, u64)> = include_str!("migrations.lock")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let hash = u64::from_str_radix(f[2].trim_start_matches("0x"), 16).unwrap();
+                (f[0].parse().unwrap(), f[1].parse().unwrap(), hash)
+            })
+            .collect();
+        let now: Vec<(usize, usize, u64)> = MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i + 1, m.len(), fnv1a(m)))
+            .collect();
         assert_eq!(now, released);
+    }
+
+    /// A database just before the first migration whose text contains `marker` (and that
+    /// migration's index), holding one campaign with one issued batch (id 1, tag `t0`) of
+    /// `invoices` invoices of R$ 10.
+    fn one_batch_before(marker: &str, invoices: i64) -> (Connection, usize) {
+        let i = MIGRATIONS.iter().position(|m| m.contains(marker)).unwrap();
+        let c = at_version(i);
+        let campaign = "INSERT INTO campaigns VALUES (1, 'x', 10800, 8, 1, 12, 1000, 100000, 'x')";
+        c.execute_batch(campaign).unwrap();
+        c.execute(
+            "INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+             VALUES (1, 1, 0, 't0', 'issued', ?1, ?1 * 1000, 'x', 'x', 'x')",
+            [invoices],
+        )
+        .unwrap();
+        (c, i)
     }
 
     fn count(c: &Connection, sql: &str) -> i64 {
@@ -381,16 +398,9 @@ mod tests {
     /// batch unique, and keeps the `ours` triggers working on both sides.
     #[test]
     fn invoices_lose_unique_campaign_tax_id_and_keep_everything_else() {
-        let i = MIGRATIONS
-            .iter()
-            .position(|m| m.contains("invoices_v10"))
-            .unwrap();
-        let mut c = at_version(i);
+        let (mut c, i) = one_batch_before("invoices_v10", 2);
         c.execute_batch(
-            "INSERT INTO campaigns VALUES (1, 'x', 10800, 8, 1, 12, 1000, 100000, 'x');
-             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-               VALUES (1, 1, 0, 't0', 'issued', 2, 2000, 'x', 'x', 'x');
-             INSERT INTO invoices(rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+            "INSERT INTO invoices(rowid_, batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
                VALUES (1, 1, 1, 0, 'A', '111', 1000, 'A1', 'paid', 'x'), (2, 1, 1, 1, 'B', '222', 1000, NULL, NULL, 'x');
              INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
                VALUES ('A1', 'l', 1000, 10, 990, 'x', 'x', 'webhook'), ('A2', 'l', 1000, 10, 990, 'x', 'x', 'webhook');",
@@ -470,16 +480,9 @@ mod tests {
     /// bank holds under our tags that no batch knows, whichever is recorded first.
     #[test]
     fn a_credit_is_ours_when_its_invoice_is_tagged_ours_too() {
-        let i = MIGRATIONS
-            .iter()
-            .position(|m| m.contains("CREATE TABLE tagged_invoices"))
-            .unwrap();
-        let mut c = at_version(i);
+        let (mut c, i) = one_batch_before("CREATE TABLE tagged_invoices", 1);
         c.execute_batch(
-            "INSERT INTO campaigns VALUES (1, 'x', 10800, 8, 1, 12, 1000, 100000, 'x');
-             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-               VALUES (1, 1, 0, 't0', 'issued', 1, 1000, 'x', 'x', 'x');
-             INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
+            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, updated_at)
                VALUES (1, 1, 0, 'A', '111', 1000, 'A1', 'x');
              INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
                VALUES ('G1', 'l', 1000, 10, 990, 'x', 'x', 'webhook');",

@@ -144,6 +144,9 @@ impl WebhookServer {
     }
 }
 
+/// How long a stopping server waits for a transfer step under way to finish.
+const PAYOUT_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Bind and start serving. `stop` resolves when the server should shut down gracefully.
 pub async fn start(
     cfg: ServerConfig,
@@ -178,6 +181,7 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
 
+    let (payout_stop, payout_stopped) = tokio::sync::watch::channel(false);
     let payout_task = match (&cfg.client, cfg.transfer) {
         (Some(client), true) => Some(tokio::spawn(payout_loop::payout_loop(
             cfg.ledger.clone(),
@@ -185,6 +189,7 @@ pub async fn start(
             cfg.payout.clone(),
             payout_wake.clone(),
             cfg.clock.clone(),
+            payout_stopped,
         ))),
         _ => None,
     };
@@ -201,10 +206,16 @@ pub async fn start(
         // In-flight requests are done; let the writer drain and stop.
         drop(app);
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-        if let Some(t) = payout_task {
-            payout_wake.notify_one();
-            t.abort();
-            let _ = t.await;
+        if let Some(mut t) = payout_task {
+            // A transfer step under way finishes (and releases its leases); one that hangs
+            // past the grace period is dropped, its rows left to `reconcile` once this process
+            // is gone.
+            let _ = payout_stop.send(true);
+            if tokio::time::timeout(PAYOUT_GRACE, &mut t).await.is_err() {
+                tracing::warn!("the transfer step did not finish in time; stopping it");
+                t.abort();
+                let _ = t.await;
+            }
         }
     });
     Ok(WebhookServer {
@@ -237,4 +248,84 @@ fn key_fetcher(client: &Client) -> KeyFetcher {
             PublicKey::from_pem(&first.content).map_err(|e| KeyFetchError::BadKey(e.to_string()))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ClientConfig;
+    use crate::clock::ManualClock;
+    use crate::issuer::{self, TickOptions};
+    use crate::keys::PrivateKey;
+    use crate::sandbox::{self, FaultRule, SandboxConfig};
+    use chrono::{DateTime, Duration, Utc};
+    use rand::SeedableRng;
+
+    /// Stopping the server while its transfer step is POSTing lets that step finish: it used to
+    /// be dropped halfway (`abort`), leaving its rows leased by this process, which is alive, so
+    /// nobody could send them while it ran on (the demo's "credited but never paid out").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stopping_the_server_mid_transfer_leaves_no_row_leased() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite3");
+        let key = PrivateKey::generate();
+        let t0: DateTime<Utc> = "2026-03-02T00:00:00Z".parse().unwrap();
+        let sb = sandbox::start(SandboxConfig {
+            projects: vec![("1234".to_string(), key.public_key())],
+            speed: 0.0,
+            pay_rate: 1.0,
+            pay_delay: (Duration::minutes(5), Duration::minutes(10)),
+            start_time: Some(t0),
+            faults: vec![FaultRule::parse("transfer.create:latency=1@1500").unwrap()],
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut cc = ClientConfig::new(sb.url(), "1234", Arc::new(key));
+        cc.backoff = std::time::Duration::from_millis(10);
+        let client = Client::new(cc).unwrap();
+        let mut ledger = Ledger::open_or_create(&path).unwrap();
+        let clock = ManualClock::new(t0);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        issuer::tick(
+            &mut ledger,
+            || Ok::<_, issuer::IssueError>(client.clone()),
+            &clock,
+            &mut rng,
+            &TickOptions::default(),
+        )
+        .await
+        .unwrap();
+        let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), path.clone());
+        cfg.client = Some(client.clone());
+        cfg.clock = Arc::new(clock.clone());
+        let srv = start(cfg, std::future::pending()).await.unwrap();
+        register(&client, &path, &format!("http://{}", srv.addr), &clock)
+            .await
+            .unwrap();
+        // Every invoice is paid; the credits reach the server, which starts its transfer step.
+        sb.set_time(t0 + Duration::hours(1));
+        let sending = "SELECT COUNT(*) FROM transfers WHERE lease_until IS NOT NULL";
+        let started = std::time::Instant::now();
+        while ledger.db().fixture_i64(sending).unwrap() == 0 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "no transfer step began"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        srv.stop().await.unwrap();
+        assert_eq!(
+            ledger.db().fixture_i64(sending).unwrap(),
+            0,
+            "a row is still leased by this live process"
+        );
+        assert!(
+            ledger
+                .db()
+                .fixture_i64("SELECT COUNT(*) FROM transfers WHERE status = 'created'")
+                .unwrap()
+                > 0
+        );
+    }
 }

@@ -26,17 +26,27 @@ enum PayoutOutcome {
     Failed(LedgerError),
 }
 
-/// Runs the transfer step whenever credits were recorded (one run at a time).
+/// Runs the transfer step whenever credits were recorded (one run at a time), until `stop`
+/// turns true: a step under way is finished first, never dropped halfway, since a dropped step
+/// would leave its rows leased by a process that is still alive (nobody may take them while
+/// it lives).
 pub(crate) async fn payout_loop(
     ledger_path: PathBuf,
     client: Client,
     opts: PayoutOptions,
     wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        wake.notified().await;
-        tokio::time::sleep(GATHER).await;
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(GATHER) => {}
+            _ = stop.changed() => return,
+        }
         match run_once(&ledger_path, &client, &opts, &*clock).await {
             PayoutOutcome::Done(r) => tracing::info!(
                 claimed = r.claimed,
@@ -51,6 +61,9 @@ pub(crate) async fn payout_loop(
             PayoutOutcome::Failed(e) => {
                 tracing::error!(error = %e, "transfer step failed; `stark transfer-credited` or `stark reconcile` will finish it")
             }
+        }
+        if *stop.borrow() {
+            return;
         }
     }
 }
