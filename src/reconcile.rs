@@ -307,12 +307,16 @@ fn note_and_go_on(
 }
 
 /// Campaigns the bank holds under this ledger's tags that the ledger does not have (it was
-/// restored from a backup older than an `issue-invoices --new-campaign`): for the latest
+/// restored from a backup older than an `issue-invoices --new-campaign`), and batches of the
+/// few campaigns before the latest that it forgot (restored, then a new campaign): for the latest
 /// campaign number the ledger has and those past it, one after the other while the bank holds invoices
 /// under the campaign's tag (and through every number already found that way), each live
 /// invoice that no batch knows is noted as ours (`tagged_invoices`), so that its credit is
 /// looked up by [`check_invoices`] and forwarded once (the payout looks each transfer tag up
 /// before sending, so a transfer the lost ledger made is adopted, not repeated).
+/// How many campaigns before the latest are looked at for slots without a batch row.
+const EARLIER_CAMPAIGNS: i64 = 3;
+
 /// Returns the ids noted in this run.
 async fn find_forgotten_campaigns<B: Bank>(
     ledger: &mut Ledger,
@@ -321,17 +325,27 @@ async fn find_forgotten_campaigns<B: Bank>(
 ) -> Result<Vec<String>, ReconcileError> {
     let mut found = Vec::new();
     let ledger_id = ledger.ledger_id()?;
-    let (latest, known) = {
+    let (latest, known, earlier) = {
         let db = ledger.db();
         let latest = db.latest_campaign()?.map_or(0, |c| c.id);
-        (latest, db.max_tagged_campaign()?)
+        // The few campaigns before the latest that have slots without a batch row: a
+        // `--new-campaign` right after a restore leaves the slots the restored ledger forgot
+        // undecided there (only the latest campaign's slots are decided by ticks).
+        let mut earlier = Vec::new();
+        for id in latest.saturating_sub(EARLIER_CAMPAIGNS).max(1)..latest {
+            if let Some(c) = db.campaign(id)?
+                && (db.batches(id)?.len() as u32) < c.slots()
+            {
+                earlier.push(id);
+            }
+        }
+        (latest, db.max_tagged_campaign()?, earlier)
     };
     // The latest campaign too: a `--new-campaign` run before any reconcile took the number of
     // the campaign it forgot, and adopts that campaign's batches only slot by slot, as its own
-    // come due. There, only batches the ledger has no row for count (a batch it claimed is
-    // the issuer's to look up).
-    let mut campaign = latest.max(1);
-    loop {
+    // come due. There, and in the earlier ones, only batches the ledger has no row for count
+    // (a batch it claimed is the issuer's to look up).
+    for campaign in earlier.into_iter().chain(latest.max(1)..) {
         let invoices = bank
             .invoices_by_tag(&crate::issuer::campaign_tag(&ledger_id, campaign))
             .await?;
@@ -360,7 +374,6 @@ async fn find_forgotten_campaigns<B: Bank>(
             );
         }
         found.extend(noted);
-        campaign += 1;
     }
     Ok(found)
 }

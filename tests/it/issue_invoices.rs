@@ -524,6 +524,34 @@ fn a_slot_a_restored_ledger_would_record_missed_is_adopted_from_the_bank_and_its
 }
 
 #[test]
+fn a_batch_forgotten_by_a_restore_then_left_behind_by_a_new_campaign_is_found() {
+    // Unpaid: no event ever names batch 2's invoices, only the bank's lists do.
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let (tag, held) = issue_two_batches_then_restore_after_the_first(&env);
+    // Restored from before batch 2, the operator starts a new campaign at once: campaign 1's
+    // slot 2 is never decided by a tick again (only the latest campaign's slots are).
+    env.at(env.t0 + Duration::hours(3) + Duration::minutes(30))
+        .run(["issue-invoices", "--new-campaign", "--force"])
+        .success();
+    env.settle();
+    let recorded: i64 = env
+        .ledger_conn()
+        .query_row(
+            "SELECT COUNT(*) FROM tagged_invoices WHERE tag = ?1",
+            [&tag],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        recorded as usize,
+        held.len(),
+        "batch 2's invoices are ours again"
+    );
+    // Nothing of ours at the bank is unknown to the ledger.
+    env.assert_money_invariants();
+}
+
+#[test]
 fn a_slot_whose_window_passed_with_nothing_at_the_bank_stays_missed() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     tick(&env, env.t0).success();
