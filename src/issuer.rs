@@ -1272,6 +1272,14 @@ async fn adopt_missed<B: Bank>(
         ledger.write(|tx| tx.set_recheck(batch.id, None))?;
         return Ok(None);
     }
+    // A list that returns part of the batch (its size tag says how many) adopts nothing yet:
+    // the next tick looks again (the recheck stays due).
+    if let Some(expected) = size_at_bank(&batch.tag, &live)
+        && live.len() < expected
+    {
+        tracing::warn!(tag = %batch.tag, found = live.len(), expected, "a slot recorded as missed is held at the bank, but the list returned part of it; looking again next run");
+        return Ok(None);
+    }
     tracing::warn!(tag = %batch.tag, invoices = live.len(), "a slot recorded as missed is held at the bank (a restored ledger): adopting it");
     let (mut keep, extras) = split_extras(&batch.tag, live.len() as u32, live);
     let (paid, cancelled) = cancel_extras(bank, &batch.tag, extras).await;

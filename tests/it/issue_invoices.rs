@@ -552,6 +552,27 @@ fn a_batch_forgotten_by_a_restore_then_left_behind_by_a_new_campaign_is_found() 
 }
 
 #[test]
+fn a_forgotten_slot_is_adopted_only_once_the_bank_lists_all_of_it() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let (tag, held) = issue_two_batches_then_restore_after_the_first(&env);
+    // Every tag query returns a strict part: the slot is not adopted with the rest unknown.
+    env.faults(&["invoice.list:list-partial=1"]);
+    tick(&env, env.t0 + Duration::hours(6)).success();
+    let (status, _, rows) = ledger_batch(&env, &tag);
+    assert_eq!(status, "missed", "not adopted from a partial list");
+    assert!(rows.is_empty(), "{rows:?}");
+    // Once the list is whole, the next tick adopts all of it.
+    env.faults(&[]);
+    tick(&env, env.t0 + Duration::hours(6) + Duration::minutes(10)).success();
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!((status.as_str(), count as usize), ("issued", held.len()));
+    let mut recorded: Vec<String> = rows.into_iter().filter_map(|(id, _, _)| id).collect();
+    recorded.sort();
+    assert_eq!(recorded, held);
+    env.assert_money_invariants();
+}
+
+#[test]
 fn a_slot_whose_window_passed_with_nothing_at_the_bank_stays_missed() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     tick(&env, env.t0).success();
