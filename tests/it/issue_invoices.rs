@@ -367,24 +367,26 @@ fn new_campaign_refuses_while_one_runs() {
     assert!(stderr(&out).contains("still running"), "{}", stderr(&out));
     let out = env
         .at(env.t0 + Duration::hours(25))
-        .run([
-            "issue-invoices",
-            "--new-campaign",
-            "--every",
-            "1h",
-            "--for",
-            "2h",
-            "--min",
-            "1",
-            "--max",
-            "2",
-        ])
+        .run(short_campaign(false, "1h", "2h"))
         .success();
     assert!(
         stdout(&out).contains("batch 1/2: issued"),
         "{}",
         stdout(&out)
     );
+}
+
+/// `issue-invoices --new-campaign [--force]` of a short campaign (`--every`, `--for`), of one
+/// or two invoices per batch.
+fn short_campaign(force: bool, every: &'static str, length: &'static str) -> Vec<&'static str> {
+    let mut args = vec!["issue-invoices", "--new-campaign"];
+    if force {
+        args.push("--force");
+    }
+    args.extend([
+        "--every", every, "--for", length, "--min", "1", "--max", "2",
+    ]);
+    args
 }
 
 /// Copy the ledger (and its WAL, if any) from `from` to `to`.
@@ -714,18 +716,7 @@ fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_whil
     )
     .unwrap();
     env.at(t0 + Duration::hours(25))
-        .run([
-            "issue-invoices",
-            "--new-campaign",
-            "--every",
-            "1h",
-            "--for",
-            "2h",
-            "--min",
-            "1",
-            "--max",
-            "2",
-        ])
+        .run(short_campaign(false, "1h", "2h"))
         .success();
     conn.execute(
         "UPDATE batches SET status = 'sending' WHERE tag = ?1",
@@ -953,20 +944,8 @@ fn a_campaign_a_restored_ledger_never_saw_is_found_at_the_bank_and_its_credits_f
     copy_ledger(&env.ledger, &backup);
     // After the backup: a short new campaign, issued, paid, credited and forwarded (its
     // events marked delivered) by the ledger that is then lost.
-    let short = [
-        "issue-invoices",
-        "--new-campaign",
-        "--force",
-        "--every",
-        "1h",
-        "--for",
-        "2h",
-        "--min",
-        "1",
-        "--max",
-        "2",
-    ];
-    env.at(t0 + Duration::hours(1)).run(short).success();
+    let short = short_campaign(true, "1h", "2h");
+    env.at(t0 + Duration::hours(1)).run(&short).success();
     env.advance(Duration::minutes(30));
     env.flush();
     env.at_now().run(["reconcile"]).success();
@@ -1050,21 +1029,7 @@ fn a_new_campaign_that_takes_a_forgotten_campaigns_number_leaves_none_of_it_behi
     tick(&env, t0).success();
     let backup = env.dir.path().join("backup.sqlite3");
     copy_ledger(&env.ledger, &backup);
-    let campaign = |every: &'static str, length: &'static str| {
-        [
-            "issue-invoices",
-            "--new-campaign",
-            "--force",
-            "--every",
-            every,
-            "--for",
-            length,
-            "--min",
-            "1",
-            "--max",
-            "2",
-        ]
-    };
+    let campaign = |every, length| short_campaign(true, every, length);
     // The lost ledger's campaign 2: two batches, credited, consumed, not forwarded.
     env.at(t0 + Duration::hours(1))
         .run(campaign("1h", "3h"))
