@@ -65,6 +65,31 @@ fn assert_one_batch_per_tag(env: &Env) -> usize {
     batches.len()
 }
 
+/// The second sender found the batch leased and left it; the first, alive all along, issued
+/// it, once.
+fn the_second_waited_and_the_first_sent_once(
+    env: &Env,
+    second: &Output,
+    first: std::process::Child,
+) {
+    assert!(
+        second
+            .stdout()
+            .contains("another stark process is sending it"),
+        "{}\n{}",
+        second.stdout(),
+        second.stderr()
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&first)
+    );
+    assert_eq!(assert_one_batch_per_tag(env), 1);
+}
+
 #[test]
 fn a_sender_with_a_stepped_clock_does_not_take_a_live_senders_lease() {
     let env = Env::new(|c| c.pay_rate = 0.0);
@@ -83,22 +108,7 @@ fn a_sender_with_a_stepped_clock_does_not_take_a_live_senders_lease() {
         .env("STARK_WALL_SKEW_SECS", "100000")
         .run(["issue-invoices"])
         .success();
-    assert!(
-        second
-            .stdout()
-            .contains("another stark process is sending it"),
-        "{}\n{}",
-        second.stdout(),
-        second.stderr()
-    );
-    let first = first.wait_with_output().unwrap();
-    assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        stdout(&first).contains("batch 1/8: issued"),
-        "{}",
-        stdout(&first)
-    );
-    assert_eq!(assert_one_batch_per_tag(&env), 1);
+    the_second_waited_and_the_first_sent_once(&env, &second, first);
 }
 
 /// `run ARGS` in a PID namespace of its own (like another container with the same hostname),
@@ -148,22 +158,7 @@ fn a_live_sender_in_another_pid_namespace_with_the_same_hostname_keeps_its_lease
     // Its pid means another process here (or none): its liveness cannot be told from this
     // namespace, so its lease is waited out, not voided.
     let second = at.run(["issue-invoices"]).success();
-    assert!(
-        second
-            .stdout()
-            .contains("another stark process is sending it"),
-        "{}\n{}",
-        second.stdout(),
-        second.stderr()
-    );
-    let first = first.wait_with_output().unwrap();
-    assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        stdout(&first).contains("batch 1/8: issued"),
-        "{}",
-        stdout(&first)
-    );
-    assert_eq!(assert_one_batch_per_tag(&env), 1);
+    the_second_waited_and_the_first_sent_once(&env, &second, first);
 }
 
 #[test]
@@ -182,22 +177,7 @@ fn a_stalled_sender_is_not_overtaken_while_alive_and_sends_once_after_it_resumes
     let second = at.run(["issue-invoices"]);
     signal(&first, libc::SIGCONT);
     let second = second.success();
-    assert!(
-        second
-            .stdout()
-            .contains("another stark process is sending it"),
-        "{}\n{}",
-        second.stdout(),
-        second.stderr()
-    );
-    let first = first.wait_with_output().unwrap();
-    assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        stdout(&first).contains("batch 1/8: issued"),
-        "{}",
-        stdout(&first)
-    );
-    assert_eq!(assert_one_batch_per_tag(&env), 1);
+    the_second_waited_and_the_first_sent_once(&env, &second, first);
 }
 
 #[test]
