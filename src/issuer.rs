@@ -638,9 +638,21 @@ fn plan(
     let ledger_id = ledger.ledger_id()?;
     ledger.write(|tx| {
         let open = tx.open_batches()?;
-        let c = match choose_campaign(tx.latest_campaign()?, open.first(), now, opts)? {
+        let latest = tx.latest_campaign()?;
+        let mut notes = Vec::new();
+        let c = match choose_campaign(latest.clone(), open.first(), now, opts)? {
             CampaignChoice::Continue(c) => c,
             CampaignChoice::Start => {
+                // The campaign it supersedes keeps no undecided slot: every slot whose window
+                // has opened without a batch is recorded missed (and looked up once), or a
+                // batch a restore forgot there would never be decided again.
+                if let Some(old) = &latest {
+                    let existing = tx.batches(old.id)?;
+                    let opened = opened_slots(old.schedule().position(now), old.slots());
+                    for slot in undecided(opened, &existing) {
+                        notes.push(record_missed(tx, old, &ledger_id, slot, now)?);
+                    }
+                }
                 let c = tx.insert_campaign(now, &opts.campaign, now)?;
                 tracing::info!(campaign = c.id, slots = c.slots(), "started a new campaign");
                 c
@@ -664,22 +676,11 @@ fn plan(
             }
         }
         let with = |b: Option<Batch>| b.map(|b| (c.clone(), b));
-        let mut notes = Vec::new();
         for step in decision.steps {
             match step {
                 SlotStep::Resume(slot) => to_send.extend(with(slot_batch(slot).cloned())),
                 SlotStep::RecordMissed(slot) => {
-                    tx.insert_missed(&c, slot, &batch_tag(&ledger_id, c.id, slot), now)?;
-                    tracing::warn!(
-                        campaign = c.id,
-                        batch = slot + 1,
-                        "slot window passed without a run: recorded as missed"
-                    );
-                    notes.push(Outcome::Missed {
-                        campaign: c.id,
-                        batch: slot + 1,
-                        of: c.slots(),
-                    });
+                    notes.push(record_missed(tx, &c, &ledger_id, slot, now)?)
                 }
                 SlotStep::Replan(slot) => {
                     if let Some(missed) = slot_batch(slot) {
@@ -710,6 +711,42 @@ fn plan(
             complete,
         })
     })
+}
+
+/// Record `slot` of `c` as missed (its window passed without a run, or its campaign was
+/// superseded first); the next look at the bank decides it once.
+fn record_missed(
+    tx: &crate::ledger::Tx<'_>,
+    c: &Campaign,
+    ledger_id: &str,
+    slot: u32,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IssueError> {
+    tx.insert_missed(c, slot, &batch_tag(ledger_id, c.id, slot), now)?;
+    tracing::warn!(
+        campaign = c.id,
+        batch = slot + 1,
+        "slot window passed without a run: recorded as missed"
+    );
+    Ok(Outcome::Missed {
+        campaign: c.id,
+        batch: slot + 1,
+        of: c.slots(),
+    })
+}
+
+/// How many slots' windows have opened at `position`: the current one included.
+fn opened_slots(position: Position, slots: u32) -> u32 {
+    match position {
+        Position::Before => 0,
+        Position::Slot(k) => k + 1,
+        Position::After => slots,
+    }
+}
+
+/// The first `opened` slots that have no batch at all.
+fn undecided(opened: u32, existing: &[Batch]) -> impl Iterator<Item = u32> + '_ {
+    (0..opened).filter(move |slot| existing.iter().all(|b| b.slot != *slot))
 }
 
 /// Whether the tick continues the latest campaign or starts a new one.

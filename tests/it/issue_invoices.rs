@@ -535,20 +535,14 @@ fn a_batch_forgotten_by_a_restore_then_left_behind_by_a_new_campaign_is_found() 
     env.at(env.t0 + Duration::hours(3) + Duration::minutes(30))
         .run(["issue-invoices", "--new-campaign", "--force"])
         .success();
+    // Superseding campaign 1 records its slot 2 missed and looks it up: the bank's batch is
+    // adopted whole.
     env.settle();
-    let recorded: i64 = env
-        .ledger_conn()
-        .query_row(
-            "SELECT COUNT(*) FROM tagged_invoices WHERE tag = ?1",
-            [&tag],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        recorded as usize,
-        held.len(),
-        "batch 2's invoices are ours again"
-    );
+    let (status, count, rows) = ledger_batch(&env, &tag);
+    assert_eq!((status.as_str(), count as usize), ("issued", held.len()));
+    let mut recorded: Vec<String> = rows.into_iter().filter_map(|(id, _, _)| id).collect();
+    recorded.sort();
+    assert_eq!(recorded, held, "batch 2's invoices are ours again");
     // Nothing of ours at the bank is unknown to the ledger.
     env.assert_money_invariants();
 }
@@ -1084,5 +1078,45 @@ fn a_new_campaign_that_takes_a_forgotten_campaigns_number_leaves_none_of_it_behi
         b1_before,
         "batch 1 not sent again"
     );
+    env.assert_money_invariants();
+}
+
+#[test]
+fn a_new_campaign_records_the_slots_it_supersedes_that_have_no_batch() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    tick(&env, env.t0).success();
+    // The ledger is away when slot 2's tick runs: refused, nothing sent.
+    let away = env.dir.path().join("away.sqlite3");
+    copy_ledger(&env.ledger, &away);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", env.ledger.display()));
+    }
+    tick(&env, env.t0 + Duration::hours(3)).exits(2);
+    // Put back, then superseded inside slot 2's window: slot 2 is recorded missed, not left
+    // without a row that no later tick of campaign 1 would ever decide.
+    copy_ledger(&away, &env.ledger);
+    let out = env
+        .at(env.t0 + Duration::hours(3) + Duration::minutes(20))
+        .run(short_campaign(true, "1h", "2h"))
+        .success();
+    assert!(
+        stdout(&out).contains("batch 2/8: its window passed without a run; recorded as missed"),
+        "{}",
+        stdout(&out)
+    );
+    let c1 = |slot: u32| format!("stark-{}-c1-b{slot}", env.ledger_id());
+    assert_eq!(ledger_batch(&env, &c1(1)).0, "issued");
+    assert_eq!(ledger_batch(&env, &c1(2)).0, "missed");
+    // Slots whose windows had not opened are not campaign 1's any more: no row.
+    let later: i64 = env
+        .ledger_conn()
+        .query_row(
+            "SELECT COUNT(*) FROM batches WHERE campaign_id = 1 AND slot >= 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(later, 0);
+    env.settle();
     env.assert_money_invariants();
 }
