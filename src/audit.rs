@@ -135,10 +135,9 @@ pub fn audit(
     };
     let mut paid_extras: HashMap<&str, usize> = HashMap::new();
     for (tag, n) in &by_batch {
-        let want = planned
-            .get(tag.as_str())
-            .copied()
-            .or_else(|| size_at_bank(tag));
+        // The size tag is the plan as it was sent; the ledger's count includes the paid
+        // extras it adopted (ours, forwarded), so it is only the fallback.
+        let want = size_at_bank(tag).or_else(|| planned.get(tag.as_str()).copied());
         if let Some(want) = want
             && *n > want as usize
         {
@@ -580,6 +579,40 @@ mod tests {
         unpay(&mut truth, |_| true);
         let v = violations(&truth, &ledger, &tight);
         assert!(has(&v, "has 3 invoices, expected 1..=2"), "{v:?}");
+    }
+
+    #[test]
+    fn a_batch_that_recorded_its_paid_extras_is_sized_by_its_plan() {
+        // Both copies of a batch were paid before its lookup: the ledger records the paid
+        // extra as part of the batch (3 invoices), the size tag still says 2.
+        let (_d, ledger, mut truth, tag) = fixture();
+        ledger
+            .db()
+            .fixture_sql(
+                "UPDATE batches SET invoice_count = 3, total_amount = 3000 WHERE id = 1;
+                 INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+                   VALUES (1, 1, 2, 'A', '1', 1000, 'A3', 'paid', 'x');",
+            )
+            .unwrap();
+        truth.invoices.push(invoice("A3", &tag));
+        truth.transfers.push(transfer("A3", 990));
+        let tight = Expectations {
+            max_invoices: 2,
+            ..expect(&[t0()])
+        };
+        let a = audit(&truth, &ledger, Some(&tight), true).unwrap();
+        assert_eq!(a.violations, Vec::<String>::new());
+        assert_eq!(a.paid_extras, 1);
+        // All unpaid, the third is above the plan, whatever the ledger's count says.
+        unpay(&mut truth, |_| true);
+        let v = violations(&truth, &ledger, &tight);
+        assert!(
+            has(
+                &v,
+                "holds 3 live invoices at the bank (0 paid), its batch planned 2"
+            ),
+            "{v:?}"
+        );
     }
 
     #[test]
