@@ -388,6 +388,39 @@ impl Ledger {
         tx.commit().map_err(|e| E::from(classify(&self.path, e)))?;
         Ok(out)
     }
+
+    /// A consistent copy of the ledger at `to` (`VACUUM INTO`; `to` must not exist): for a
+    /// dry run that replays a whole command on the copy.
+    pub fn copy_to(&self, to: &Path) -> Result<(), LedgerError> {
+        let target = to.to_string_lossy();
+        self.conn
+            .execute("VACUUM INTO ?1", [target.as_ref()])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// [`Ledger::write`] that never commits: `f` runs in the same `BEGIN IMMEDIATE`
+    /// transaction (so it decides exactly as a real run would, claims included), and
+    /// everything it wrote is rolled back whatever it returns. For `--dry-run`.
+    pub fn dry<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<LedgerError>,
+    {
+        let started = std::time::Instant::now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(classify_since(&self.path, e, started)))?;
+        let out = f(&Tx {
+            db: Db {
+                conn: &tx,
+                path: &self.path,
+            },
+        });
+        tx.rollback()
+            .map_err(|e| E::from(classify(&self.path, e)))?;
+        out
+    }
 }
 
 /// The ledger's typed store for reads and single-statement writes. Each aggregate module

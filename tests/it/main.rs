@@ -12,6 +12,7 @@ mod completions;
 mod decoding;
 mod demo;
 mod doctor;
+mod dry_run;
 mod examples;
 mod fuzz_regressions;
 mod init;
