@@ -20,6 +20,7 @@ mod issue_invoices;
 mod key_errors;
 mod leases;
 mod money_path;
+mod prompts;
 mod properties;
 mod query_plans;
 mod sandbox_api;
