@@ -187,7 +187,14 @@ pub(crate) async fn preview<B: Bank>(
             transfer: false,
             ..opts.clone()
         };
-        let mut report = run(&mut copy, &ReadOnly(bank.clone()), now, &replay, progress).await?;
+        let mut report = run(
+            &mut copy,
+            &ReadOnly(bank.clone(), Arc::default()),
+            now,
+            &replay,
+            progress,
+        )
+        .await?;
         report.transfers = None;
         let transfers = match opts.transfer {
             true => Some(payout::preview(&mut copy, opts.payout.max_attempts, now)?),
@@ -203,10 +210,11 @@ pub(crate) async fn preview<B: Bank>(
     result
 }
 
-/// A bank that only reads: lists go through, marks are answered without being made, creates
-/// and cancels are refused without a request.
+/// A bank that only reads: lists go through, marks are answered without being made (and the
+/// events "marked" are left out of later lists, as the bank would), creates and cancels are
+/// refused without a request.
 #[derive(Clone)]
-struct ReadOnly<B>(B);
+struct ReadOnly<B>(B, Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
 
 fn dry_refusal() -> ApiError {
     ApiError::Connect {
@@ -262,9 +270,19 @@ impl<B: Bank> Bank for ReadOnly<B> {
         &self,
         cursor: Option<&str>,
     ) -> Result<crate::api::bank::Page<Value>, ApiError> {
-        self.0.undelivered_events(cursor).await
+        let mut page = self.0.undelivered_events(cursor).await?;
+        let marked = self.1.lock().map(|m| m.clone()).unwrap_or_default();
+        page.items.retain(|e| {
+            e.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(|id| !marked.contains(id))
+        });
+        Ok(page)
     }
-    async fn mark_event_delivered(&self, _id: &str) -> Result<(), ApiError> {
+    async fn mark_event_delivered(&self, id: &str) -> Result<(), ApiError> {
+        if let Ok(mut m) = self.1.lock() {
+            m.insert(id.to_string());
+        }
         Ok(())
     }
     async fn cancel_invoice(&self, _id: &str) -> Result<(), ApiError> {

@@ -91,11 +91,14 @@ impl IssueArgs {
     }
 }
 
-/// `3h`, `90m`, `1h 30m`: a duration as the flags take it.
+/// `3h`, `90m`, `45s`: a duration as the flags take it.
 fn short_duration(d: chrono::Duration) -> String {
-    d.to_std()
-        .map(|d| humantime::format_duration(d).to_string())
-        .unwrap_or_else(|_| d.to_string())
+    let s = d.num_seconds();
+    match s {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// The note for campaign flags given to a tick that continues a running campaign: they apply

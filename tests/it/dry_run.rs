@@ -141,6 +141,11 @@ fn reconcile_dry_run_reads_the_bank_and_says_what_it_would_record_and_send() {
     let found = v["would_record"]["credits_from_events"].as_i64().unwrap()
         + v["would_record"]["credits_from_logs"].as_i64().unwrap();
     assert!(found > 0, "{v}");
+    assert_eq!(
+        v["would_record"]["events_seen"].as_u64().unwrap() as usize,
+        undelivered,
+        "each undelivered event counted once: {v}"
+    );
     let would_send = v["transfers"]["amount"].as_i64().unwrap();
     assert_eq!(
         v["transfers"]["transfers"].as_array().unwrap().len() as i64,
