@@ -211,12 +211,9 @@ fn ask_project_id(global: &GlobalArgs) -> anyhow::Result<Option<String>> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_')
     {
-        anyhow::bail!(crate::config::ConfigError::Invalid {
-            what: "project id",
-            value: id.to_string(),
-            origin: crate::config::Source::Flag("(typed at the prompt)"),
-            reason: "expected the numeric id shown in the Stark Bank web app".into(),
-        });
+        anyhow::bail!(
+            "{id:?} is not a project id: expected the numeric id shown in the Stark Bank web app"
+        );
     }
     Ok(Some(id.to_string()))
 }

@@ -743,6 +743,36 @@ mod tests {
     }
 
     #[test]
+    fn dry_runs_the_transaction_and_rolls_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
+        let count = |l: &Ledger| -> i64 {
+            l.conn
+                .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = count(&l);
+        let seen = l
+            .dry(|tx| {
+                tx.conn
+                    .execute("INSERT INTO meta (key, value) VALUES ('dry', 'x')", [])
+                    .map_err(|e| LedgerError::Sql {
+                        path: PathBuf::new(),
+                        source: e,
+                    })?;
+                Ok::<_, LedgerError>(
+                    tx.conn
+                        .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))
+                        .unwrap(),
+                )
+            })
+            .unwrap();
+        assert_eq!(seen, before + 1, "the closure sees its own writes");
+        assert_eq!(count(&l), before, "and nothing is kept");
+        assert_eq!(l.meta("dry").unwrap(), None);
+    }
+
+    #[test]
     fn newer_ledger_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.sqlite3");
