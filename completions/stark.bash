@@ -441,7 +441,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__init)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --force --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,7 +479,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__issue__subcmd__invoices)
-            opts="-q -v -h -V --every --for --min --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --every --campaign-length --for --min-invoices --min --max-invoices --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --dry-run --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,11 +493,23 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --campaign-length)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --min)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --min-invoices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-invoices)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -549,7 +561,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__keygen)
-            opts="-q -v -h -V --dir --force --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --dir --force --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -591,7 +603,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__reconcile)
-            opts="-q -v -h -V --no-transfer --concurrency --max-attempts --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --no-transfer --concurrency --max-attempts --dry-run --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -827,7 +839,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__transfer__subcmd__credited)
-            opts="-q -v -h -V --max-attempts --retry --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --max-attempts --retry --dry-run --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

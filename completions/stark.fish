@@ -53,6 +53,7 @@ complete -c stark -n "__fish_stark_using_subcommand init" -l project-id -d 'Star
 complete -c stark -n "__fish_stark_using_subcommand init" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand init" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand init" -l force -d 'Replace an existing config file (the ledger is never replaced)'
 complete -c stark -n "__fish_stark_using_subcommand init" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand init" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand init" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -65,18 +66,19 @@ complete -c stark -n "__fish_stark_using_subcommand keygen" -l project-id -d 'St
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand keygen" -l force -d 'Overwrite existing key files'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l force -d 'Replace existing key files (the old private key is backed up first, mode 600)'
+complete -c stark -n "__fish_stark_using_subcommand keygen" -s y -l yes -d 'Do not ask before `--force` replaces a key (the question is asked only on a terminal)'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l every -d 'Interval between batches (new campaigns only)' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l for -d 'Campaign length (new campaigns only)' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min -d 'Fewest invoices per batch (new campaigns only)' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max -d 'Most invoices per batch (new campaigns only)' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min-amount -d 'Smallest invoice amount, in reais (new campaigns only)' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max-amount -d 'Largest invoice amount, in reais (new campaigns only)' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l every -d 'Interval between batches (new campaigns only) [default: 3h]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l for -l campaign-length -d 'Campaign length (new campaigns only) [default: 24h]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min -l min-invoices -d 'Fewest invoices per batch (new campaigns only) [default: 8]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max -l max-invoices -d 'Most invoices per batch (new campaigns only) [default: 12]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min-amount -d 'Smallest invoice amount, in reais (new campaigns only) [default: 10,00]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max-amount -d 'Largest invoice amount, in reais (new campaigns only) [default: 1000,00]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l settle -d 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l retry-batch -d 'Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run (looked up by its tag first): its number in the latest campaign, or its tag' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
@@ -88,6 +90,8 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l api-url -
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l new-campaign -d 'Start a new campaign once the current one is over'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l force -d 'With --new-campaign: start it even while the current one is running'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l catch-up -d 'Issue slots whose window passed without a run (instead of recording them as missed)'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l dry-run -d 'Show the batch this tick would send (invoices, names, tax ids, amounts, total) and change nothing: the ledger is read, never written, and nothing is sent to the bank'
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s y -l yes -d 'Do not ask before `--new-campaign --force` abandons a running campaign (the question is asked only on a terminal)'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -101,6 +105,8 @@ complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l projec
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l dry-run -d 'Show the transfers this run would send and their sum, and change nothing: the ledger is read, never written, and nothing is sent to the bank'
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s y -l yes -d 'Do not ask before `--retry` sends one more transfer (the question is asked only on a terminal)'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -115,6 +121,7 @@ complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l no-transfer -d 'Only record what the webhook missed; do not send transfers'
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l dry-run -d 'Show what this run would record (events, credits) and the transfers it would send, and change nothing: the bank is only read (events are not marked delivered, nothing is sent) and the ledger is never written (the run is replayed on a temporary copy)'
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'

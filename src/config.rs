@@ -129,6 +129,14 @@ pub fn default_config_dir() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("stark"))
 }
 
+/// `<config dir>/stark/private-key.pem`, where `stark keygen` writes by default, when that
+/// file exists.
+pub fn default_private_key() -> Option<PathBuf> {
+    default_config_dir()
+        .map(|d| d.join("private-key.pem"))
+        .filter(|p| p.is_file())
+}
+
 /// `<data dir>/stark/ledger.sqlite3` (e.g. `~/.local/share/stark/ledger.sqlite3`).
 pub fn default_ledger_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("stark").join("ledger.sqlite3"))
@@ -265,12 +273,19 @@ impl Settings {
                 });
             }
         }
+        // Unset, it is the key `stark keygen` writes by default, if that file exists.
         let private_key = pick(
             &PRIVATE_KEY,
             flags.private_key.clone(),
             file.private_key.map(rel),
             &path,
-        );
+        )
+        .or_else(|| {
+            default_private_key().map(|value| Sourced {
+                value,
+                source: Source::Default,
+            })
+        });
         let environment = match pick(
             &ENVIRONMENT,
             flags.environment.clone(),

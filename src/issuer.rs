@@ -588,6 +588,144 @@ where
     Ok(plan.report(sent))
 }
 
+/// What a tick would do, for `--dry-run`: the same decisions and claims as [`tick`], made in a
+/// transaction that is rolled back (`Ledger::dry`), and no request to the bank at all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct TickPreview {
+    /// Slots it would record as missed, why nothing is due, the campaign's completion.
+    pub(crate) notes: Vec<Outcome>,
+    /// A new campaign it would start (with `--new-campaign`, or on a first tick).
+    pub(crate) new_campaign: Option<i64>,
+    /// The batches it would send (or look up first: `resumed`), with their invoices.
+    pub(crate) batches: Vec<BatchPreview>,
+    /// Issued batches it would look up once more at the bank.
+    pub(crate) rechecks: u32,
+    /// Invoices and amount of every batch it would send.
+    pub(crate) invoices: u32,
+    pub(crate) amount: i64,
+}
+
+/// One batch a tick would send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct BatchPreview {
+    #[serde(flatten)]
+    pub(crate) batch: BatchLabel,
+    /// Open from an earlier run: looked up at the bank by its tag before anything is sent.
+    pub(crate) resumed: bool,
+    pub(crate) invoices: Vec<InvoicePreview>,
+    pub(crate) amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub(crate) struct InvoicePreview {
+    pub(crate) name: String,
+    #[serde(alias = "taxId")]
+    pub(crate) tax_id: String,
+    pub(crate) amount: i64,
+}
+
+/// [`tick`] without effects: plan and claim in a transaction that is rolled back, send
+/// nothing, and say what would have been sent.
+pub(crate) fn preview(
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    rng: &mut impl Rng,
+    opts: &TickOptions,
+) -> Result<TickPreview, IssueError> {
+    opts.campaign.validate()?;
+    let ledger_id = ledger.ledger_id()?;
+    ledger.dry(|tx| {
+        let before = tx.latest_campaign()?.map(|c| c.id);
+        let plan = plan_in(tx, &ledger_id, now, rng, opts)?;
+        let after = tx.latest_campaign()?.map(|c| c.id);
+        let mut batches = Vec::new();
+        for (c, b) in &plan.to_send {
+            let invoices = match &b.body {
+                Some(body) => {
+                    #[derive(serde::Deserialize)]
+                    struct Body {
+                        invoices: Vec<InvoicePreview>,
+                    }
+                    serde_json::from_str::<Body>(body)
+                        .map(|b| b.invoices)
+                        .unwrap_or_default()
+                }
+                None => Vec::new(),
+            };
+            batches.push(BatchPreview {
+                batch: BatchLabel::new(c, b),
+                resumed: b.status == BatchStatus::Sending || b.attempts > 0,
+                amount: invoices.iter().map(|i| i.amount).sum(),
+                invoices,
+            });
+        }
+        Ok(TickPreview {
+            notes: plan.notes.into_iter().chain(plan.complete).collect(),
+            new_campaign: after.filter(|a| Some(*a) != before),
+            rechecks: u32::try_from(plan.recheck.len()).unwrap_or(u32::MAX),
+            invoices: batches
+                .iter()
+                .map(|b| u32::try_from(b.invoices.len()).unwrap_or(u32::MAX))
+                .sum(),
+            amount: batches.iter().map(|b| b.amount).sum(),
+            batches,
+        })
+    })
+}
+
+/// The campaign a `--new-campaign --force` would abandon at `now`: the running latest one,
+/// with how many of its batches have a batch row (issued or otherwise decided) and how many
+/// slots are left without one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Abandoned {
+    pub(crate) campaign: i64,
+    pub(crate) of: u32,
+    pub(crate) issued: u32,
+    pub(crate) left: u32,
+    pub(crate) ends: String,
+}
+
+/// What `--new-campaign --force` would abandon now, if the latest campaign is still running.
+pub(crate) fn abandoned(
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<Option<Abandoned>, IssueError> {
+    let db = ledger.db();
+    let Some(c) = db.latest_campaign()? else {
+        return Ok(None);
+    };
+    if c.schedule().position(now) == Position::After {
+        return Ok(None);
+    }
+    let batches = db.batches(c.id)?;
+    let issued = batches
+        .iter()
+        .filter(|b| b.status == BatchStatus::Issued)
+        .count();
+    let issued = u32::try_from(issued).unwrap_or(u32::MAX);
+    let decided = u32::try_from(batches.len()).unwrap_or(u32::MAX);
+    Ok(Some(Abandoned {
+        campaign: c.id,
+        of: c.slots(),
+        issued,
+        left: c.slots().saturating_sub(decided),
+        ends: ts(c.schedule().ends()),
+    }))
+}
+
+/// The spec of the campaign a tick continues (the latest, while it runs), for the note that
+/// campaign flags given to it apply to a new campaign only.
+pub(crate) fn running_spec(
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, CampaignSpec)>, IssueError> {
+    let db = ledger.db();
+    Ok(db
+        .latest_campaign()?
+        .filter(|c| c.schedule().position(now) != Position::After)
+        .map(|c| (c.id, c.spec)))
+}
+
 /// What a tick decided and claimed, before anything is sent.
 #[derive(Debug)]
 struct Plan {
@@ -636,7 +774,20 @@ fn plan(
 ) -> Result<Plan, IssueError> {
     opts.campaign.validate()?;
     let ledger_id = ledger.ledger_id()?;
-    ledger.write(|tx| {
+    ledger.write(|tx| plan_in(tx, &ledger_id, now, rng, opts))
+}
+
+/// [`plan`]'s decisions and claims inside the caller's transaction (`Ledger::write` for a
+/// tick, `Ledger::dry` for a preview).
+fn plan_in(
+    tx: &Tx<'_>,
+    ledger_id: &str,
+    now: DateTime<Utc>,
+    rng: &mut impl Rng,
+    opts: &TickOptions,
+) -> Result<Plan, IssueError> {
+    let ledger_id = ledger_id.to_string();
+    {
         let open = tx.open_batches()?;
         let latest = tx.latest_campaign()?;
         let mut notes = Vec::new();
@@ -710,7 +861,7 @@ fn plan(
             notes,
             complete,
         })
-    })
+    }
 }
 
 /// Record `slot` of `c` as missed (its window passed without a run, or its campaign was

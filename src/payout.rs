@@ -206,6 +206,74 @@ fn claim(ledger: &mut Ledger, max_attempts: u32, now: DateTime<Utc>) -> Result<u
     })
 }
 
+/// One transfer a run would send, for `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct TransferPreview {
+    pub(crate) invoice_id: String,
+    pub(crate) attempt: u32,
+    pub(crate) external_id: String,
+    pub(crate) amount: i64,
+    /// It may have been sent by an earlier run: looked up at the bank before any resend.
+    pub(crate) maybe_sent: bool,
+}
+
+/// What a run would send: the claims it would make and the rows already open, from one
+/// transaction that is rolled back (`Ledger::dry`). No request to the bank; a real run looks
+/// each of them up by its tag before its POST.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct PayoutPreview {
+    /// New attempts it would claim.
+    pub(crate) claims: usize,
+    pub(crate) transfers: Vec<TransferPreview>,
+    /// The sum of `transfers`, in cents.
+    pub(crate) amount: i64,
+}
+
+/// [`run`]'s claims and sends, previewed inside `tx` (the caller rolls it back).
+pub(crate) fn preview_in(
+    tx: &Tx<'_>,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+) -> Result<PayoutPreview, LedgerError> {
+    let mut p = PayoutPreview::default();
+    for due in tx.credits_needing_transfer(max_attempts)? {
+        if claim_attempt(tx, &due.invoice_id, due.attempts + 1, due.net, now)? {
+            p.claims += 1;
+        }
+    }
+    let mut after_id = 0;
+    loop {
+        let rows = tx.lease_unsent(
+            after_id,
+            crate::ledger::lease::wall_now(),
+            crate::ledger::lease::lease_secs(),
+            CHUNK,
+            now,
+        )?;
+        let Some(last) = rows.last() else { break };
+        after_id = last.id;
+        p.transfers
+            .extend(rows.into_iter().map(|r| TransferPreview {
+                maybe_sent: r.status == TransferStatus::Sending,
+                invoice_id: r.invoice_id,
+                attempt: r.attempt,
+                external_id: r.external_id,
+                amount: r.amount,
+            }));
+    }
+    p.amount = p.transfers.iter().map(|t| t.amount).sum();
+    Ok(p)
+}
+
+/// [`preview_in`] in a transaction of its own, rolled back.
+pub(crate) fn preview(
+    ledger: &mut Ledger,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+) -> Result<PayoutPreview, LedgerError> {
+    ledger.dry(|tx| preview_in(tx, max_attempts, now))
+}
+
 /// Why an operator's retry was refused.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RetryError {

@@ -142,6 +142,154 @@ pub(crate) async fn run<B: Bank>(
     Ok(report)
 }
 
+/// What a reconcile would record and transfer, for `--dry-run`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ReconcilePreview {
+    /// What it would record (events applied, credits found), as a real run reports it.
+    pub(crate) would_record: ReconcileReport,
+    /// The transfers it would then send (none with `--no-transfer`).
+    pub(crate) transfers: Option<payout::PayoutPreview>,
+}
+
+/// [`run`] without effects. The whole run is replayed on a copy of the ledger (in a private
+/// temporary directory, removed after) against a bank that only reads: the lists are asked
+/// as a real run asks them (GETs), an event is never marked delivered and nothing is created
+/// or cancelled. Then the transfers the copy would send are previewed ([`payout::preview`]).
+/// The real ledger is only read (the copy is a `VACUUM INTO`).
+pub(crate) async fn preview<B: Bank>(
+    ledger: &Ledger,
+    bank: &B,
+    now: DateTime<Utc>,
+    opts: &ReconcileOptions,
+    progress: &dyn Progress,
+) -> Result<ReconcilePreview, ReconcileError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("stark-dry-run-{}-{nanos}", std::process::id()));
+    let io = |source: std::io::Error| {
+        ReconcileError::Ledger(LedgerError::CreateDir {
+            path: dir.clone(),
+            source,
+        })
+    };
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(io)?;
+    let result = async {
+        let path = dir.join("ledger.sqlite3");
+        ledger.copy_to(&path)?;
+        let mut copy = Ledger::open(&path)?;
+        let replay = ReconcileOptions {
+            transfer: false,
+            ..opts.clone()
+        };
+        let mut report = run(
+            &mut copy,
+            &ReadOnly(bank.clone(), Arc::default()),
+            now,
+            &replay,
+            progress,
+        )
+        .await?;
+        report.transfers = None;
+        let transfers = match opts.transfer {
+            true => Some(payout::preview(&mut copy, opts.payout.max_attempts, now)?),
+            false => None,
+        };
+        Ok(ReconcilePreview {
+            would_record: report,
+            transfers,
+        })
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// A bank that only reads: lists go through, marks are answered without being made (and the
+/// events "marked" are left out of later lists, as the bank would), creates and cancels are
+/// refused without a request.
+#[derive(Clone)]
+struct ReadOnly<B>(B, Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
+
+fn dry_refusal() -> ApiError {
+    ApiError::Connect {
+        url: "(dry run)".into(),
+        reason: "a dry run sends nothing".into(),
+    }
+}
+
+impl<B: Bank> Bank for ReadOnly<B> {
+    async fn create_invoices(
+        &self,
+        _body: &[u8],
+    ) -> Result<Vec<crate::api::model::Invoice>, ApiError> {
+        Err(dry_refusal())
+    }
+    async fn invoices_by_tag(
+        &self,
+        tag: &str,
+    ) -> Result<Vec<crate::api::model::Invoice>, ApiError> {
+        self.0.invoices_by_tag(tag).await
+    }
+    async fn invoices_by_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<crate::api::model::Invoice>, ApiError> {
+        self.0.invoices_by_ids(ids).await
+    }
+    async fn invoice_credit_logs(
+        &self,
+        invoice_ids: &[String],
+    ) -> Result<Vec<crate::api::model::InvoiceLog>, ApiError> {
+        self.0.invoice_credit_logs(invoice_ids).await
+    }
+    async fn create_transfers(
+        &self,
+        _body: &[u8],
+    ) -> Result<Vec<crate::api::model::Transfer>, ApiError> {
+        Err(dry_refusal())
+    }
+    async fn transfers_by_tags(
+        &self,
+        tags: &[&str],
+    ) -> Result<Vec<crate::api::model::Transfer>, ApiError> {
+        self.0.transfers_by_tags(tags).await
+    }
+    async fn transfers_by_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<crate::api::model::Transfer>, ApiError> {
+        self.0.transfers_by_ids(ids).await
+    }
+    async fn undelivered_events(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<crate::api::bank::Page<Value>, ApiError> {
+        let mut page = self.0.undelivered_events(cursor).await?;
+        let marked = self.1.lock().map(|m| m.clone()).unwrap_or_default();
+        page.items.retain(|e| {
+            e.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(|id| !marked.contains(id))
+        });
+        Ok(page)
+    }
+    async fn mark_event_delivered(&self, id: &str) -> Result<(), ApiError> {
+        if let Ok(mut m) = self.1.lock() {
+            m.insert(id.to_string());
+        }
+        Ok(())
+    }
+    async fn cancel_invoice(&self, _id: &str) -> Result<(), ApiError> {
+        Err(dry_refusal())
+    }
+}
+
 async fn sweep_events<B: Bank>(
     ledger: &mut Ledger,
     bank: &B,

@@ -72,7 +72,7 @@ pub fn run(_args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// Run every check; whether the ledger is missing.
-fn diagnose(s: &Settings, checks: &mut Vec<Check>) -> bool {
+pub(super) fn diagnose(s: &Settings, checks: &mut Vec<Check>) -> bool {
     checks.push(check(
         Level::Pass,
         "config file",
@@ -350,7 +350,7 @@ fn clock_check(date: Option<&str>, checks: &mut Vec<Check>) {
     }
 }
 
-fn print(checks: &[Check], global: &GlobalArgs) -> anyhow::Result<()> {
+pub(super) fn print(checks: &[Check], global: &GlobalArgs) -> anyhow::Result<()> {
     if global.json {
         return outln!("{}", serde_json::json!({ "checks": checks }));
     }

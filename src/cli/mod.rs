@@ -36,6 +36,7 @@ macro_rules! outln {
 }
 
 pub mod completions;
+pub mod confirm;
 pub mod demo;
 pub mod doctor;
 pub mod errors;

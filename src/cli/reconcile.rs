@@ -20,6 +20,11 @@ pub struct ReconcileArgs {
     /// Attempts per credit (see transfer-credited)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// Show what this run would record (events, credits) and the transfers it would send,
+    /// and change nothing: the bank is only read (events are not marked delivered, nothing is
+    /// sent) and the ledger is never written (the run is replayed on a temporary copy)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn run(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -32,6 +37,47 @@ pub fn run(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         concurrency: args.concurrency as usize,
         payout: payout_options(args.max_attempts),
     };
+    if args.dry_run {
+        let progress = super::progress::Spinner::new(global, "reading undelivered events");
+        let preview =
+            runtime()?.block_on(reconcile::preview(&ledger, &client, now, &opts, &progress));
+        progress.finish();
+        let preview = match preview {
+            Ok(p) => p,
+            Err(ReconcileError::Api(e)) if e.is_request_level() => {
+                return Err(anyhow::Error::new(RequestRefused(e)).context(
+                    "reconcile --dry-run stopped: Stark Bank refused its request as a whole",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if global.json {
+            let mut v = serde_json::to_value(&preview)?;
+            v["version"] = 1.into();
+            v["dry_run"] = true.into();
+            outln!("{v}")?;
+        } else {
+            let r = &preview.would_record;
+            outln!(
+                "dry run: would record {} of {} undelivered events (and mark them delivered at the bank); credits it would find: {} from events, {} from invoice logs ({} invoices checked)",
+                r.events_applied,
+                r.events_seen,
+                r.credits_from_events,
+                r.credits_from_logs,
+                r.invoices_checked
+            )?;
+            for e in &r.errors {
+                eprintln!("error: {e}");
+            }
+            match &preview.transfers {
+                Some(t) => super::transfer::print_transfers(t)?,
+                None => outln!(
+                    "dry run: --no-transfer: no transfer would be sent; nothing was changed"
+                )?,
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let progress = super::progress::Spinner::new(global, "sweeping undelivered events");
     let report = runtime()?.block_on(reconcile::run(&mut ledger, &client, now, &opts, &progress));
     progress.finish();

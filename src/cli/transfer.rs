@@ -7,7 +7,8 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::errors::{Report, RequestRefused};
-use crate::payout::{self, PayoutOptions, PayoutReport};
+use crate::domain::money::format_brl;
+use crate::payout::{self, PayoutOptions, PayoutPreview, PayoutReport};
 
 #[derive(Debug, Args)]
 pub struct TransferArgs {
@@ -18,6 +19,14 @@ pub struct TransferArgs {
     /// (its transfers were rejected or all failed); repeatable
     #[arg(long, value_name = "INVOICE_ID")]
     pub retry: Vec<String>,
+    /// Show the transfers this run would send and their sum, and change nothing: the ledger
+    /// is read, never written, and nothing is sent to the bank
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before `--retry` sends one more transfer (the question is asked only on a
+    /// terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -39,6 +48,32 @@ pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode>
     let settings = global.settings()?;
     let now = crate::clock::from_env()?.now();
     let mut ledger = super::open_ledger(&settings)?;
+    if args.dry_run {
+        let retries = args
+            .retry
+            .iter()
+            .map(|invoice| Ok((invoice.clone(), ledger.db().transferable_net(invoice)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let preview = payout::preview(&mut ledger, args.max_attempts, now)?;
+        print_preview(&preview, &retries, global)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for invoice in &args.retry {
+        let net = ledger.db().transferable_net(invoice)?;
+        let Some(net) = net else {
+            continue; // refused below with the reason
+        };
+        let consequence = [format!(
+            "--retry {invoice}: one more transfer of {} (invoice {invoice}'s amount minus its fee) to {}, after the bank is asked whether one is already live",
+            format_brl(net),
+            payout::Destination::NAME
+        )];
+        if !super::confirm::confirm(&consequence, "Send it?", args.yes)? {
+            return Err(super::confirm::declined(&format!(
+                "retry of invoice {invoice}"
+            )));
+        }
+    }
     let client = settings.client()?;
     let rt = runtime()?;
     let opts = payout_options(args.max_attempts);
@@ -105,4 +140,60 @@ pub(super) fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> 
         )?;
     }
     Ok(())
+}
+
+/// `--dry-run`: the transfers a run would send and their sum; `--json`: one document.
+pub(super) fn print_preview(
+    p: &PayoutPreview,
+    retries: &[(String, Option<i64>)],
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
+    if global.json {
+        let mut v = serde_json::to_value(p)?;
+        v["version"] = 1.into();
+        v["dry_run"] = true.into();
+        if !retries.is_empty() {
+            v["retries"] = retries
+                .iter()
+                .map(|(invoice, net)| serde_json::json!({ "invoice_id": invoice, "amount": net }))
+                .collect();
+        }
+        return outln!("{v}");
+    }
+    for (invoice, net) in retries {
+        match net {
+            Some(net) => outln!(
+                "dry run: --retry {invoice} would claim one more attempt of {} if the bank holds no live transfer for it",
+                format_brl(*net)
+            )?,
+            None => outln!(
+                "dry run: --retry {invoice} would be refused: no credit that can be transferred"
+            )?,
+        }
+    }
+    print_transfers(p)
+}
+
+/// The lines of a payout preview (shared with `reconcile --dry-run`).
+pub(super) fn print_transfers(p: &PayoutPreview) -> anyhow::Result<()> {
+    for t in &p.transfers {
+        outln!(
+            "  {:<28} invoice {:<20} {:>14}{}",
+            t.external_id,
+            t.invoice_id,
+            format_brl(t.amount),
+            if t.maybe_sent {
+                "  (may have been sent: looked up first)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    outln!(
+        "dry run: {} transfer(s) to {}, {} in total ({} new attempt(s) claimed); each is looked up at the bank by its tag before it is sent; nothing was sent and the ledger is unchanged",
+        p.transfers.len(),
+        payout::Destination::NAME,
+        format_brl(p.amount),
+        p.claims
+    )
 }

@@ -388,6 +388,39 @@ impl Ledger {
         tx.commit().map_err(|e| E::from(classify(&self.path, e)))?;
         Ok(out)
     }
+
+    /// A consistent copy of the ledger at `to` (`VACUUM INTO`; `to` must not exist): for a
+    /// dry run that replays a whole command on the copy.
+    pub fn copy_to(&self, to: &Path) -> Result<(), LedgerError> {
+        let target = to.to_string_lossy();
+        self.conn
+            .execute("VACUUM INTO ?1", [target.as_ref()])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// [`Ledger::write`] that never commits: `f` runs in the same `BEGIN IMMEDIATE`
+    /// transaction (so it decides exactly as a real run would, claims included), and
+    /// everything it wrote is rolled back whatever it returns. For `--dry-run`.
+    pub fn dry<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<LedgerError>,
+    {
+        let started = std::time::Instant::now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(classify_since(&self.path, e, started)))?;
+        let out = f(&Tx {
+            db: Db {
+                conn: &tx,
+                path: &self.path,
+            },
+        });
+        tx.rollback()
+            .map_err(|e| E::from(classify(&self.path, e)))?;
+        out
+    }
 }
 
 /// The ledger's typed store for reads and single-statement writes. Each aggregate module
@@ -707,6 +740,36 @@ mod tests {
         assert_eq!(l.ledger_id().unwrap(), id);
         use std::os::unix::fs::MetadataExt;
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn dry_runs_the_transaction_and_rolls_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
+        let count = |l: &Ledger| -> i64 {
+            l.conn
+                .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = count(&l);
+        let seen = l
+            .dry(|tx| {
+                tx.conn
+                    .execute("INSERT INTO meta (key, value) VALUES ('dry', 'x')", [])
+                    .map_err(|e| LedgerError::Sql {
+                        path: PathBuf::new(),
+                        source: e,
+                    })?;
+                Ok::<_, LedgerError>(
+                    tx.conn
+                        .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))
+                        .unwrap(),
+                )
+            })
+            .unwrap();
+        assert_eq!(seen, before + 1, "the closure sees its own writes");
+        assert_eq!(count(&l), before, "and nothing is kept");
+        assert_eq!(l.meta("dry").unwrap(), None);
     }
 
     #[test]

@@ -112,3 +112,51 @@ fn keygen_defaults_to_the_config_directory_and_json() {
 fn which(bin: &str) -> bool {
     StdCommand::new(bin).arg("version").output().is_ok()
 }
+
+/// Trial row 1: the key `keygen` wrote to its default place is found there by every command
+/// (here `doctor`) with nothing configured.
+#[test]
+fn the_key_keygen_wrote_by_default_is_found_without_configuration() {
+    let home = tempfile::tempdir().unwrap();
+    stark(home.path()).args(["keygen"]).output().success();
+    let key = home.path().join("config/stark/private-key.pem");
+    let out = stark(home.path()).args(["doctor"]).output();
+    let text = out.stdout();
+    let line = text
+        .lines()
+        .find(|l| l.contains("private key"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("pass"), "{text}");
+    assert!(
+        line.contains(key.to_str().unwrap()) && line.contains("(default)"),
+        "{text}"
+    );
+}
+
+/// Trial row 2: keygen's next steps name the key by its absolute path (cron runs elsewhere),
+/// and offer `stark init` to save the setup in config.toml.
+#[test]
+fn keygen_next_steps_print_absolute_paths() {
+    let home = tempfile::tempdir().unwrap();
+    let out = stark(home.path())
+        .command(["keygen", "--dir", "./keys"])
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let abs = home.path().join("keys/private-key.pem");
+    assert!(
+        text.contains(&format!("export STARK_PRIVATE_KEY={}", abs.display())),
+        "{text}"
+    );
+    assert!(text.contains(&format!("Wrote {}", abs.display())), "{text}");
+    assert!(!text.contains("./keys"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "stark init --project-id <project id> --private-key {}",
+            abs.display()
+        )),
+        "{text}"
+    );
+}

@@ -287,3 +287,98 @@ fn the_crontab_placeholder_project_id_is_refused() {
     );
     assert!(env.truth().invoices.is_empty(), "nothing sent");
 }
+
+/// `init` writes the config file (mode 0600) with absolute paths — the ledger, the key, the
+/// project id, the environment — and ends with the doctor checks; an existing config file is
+/// kept unless `--force`.
+#[test]
+fn init_writes_a_private_config_with_absolute_paths_and_runs_doctor() {
+    let env = Env::without_ledger(|_| {});
+    let out = env
+        .cmd()
+        .env_remove("STARK_LEDGER")
+        .command(["--ledger", "data/ledger.sqlite3", "init"])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.starts_with("created ledger "), "{text}");
+    let config = env.dir.path().join("config/stark/config.toml");
+    assert!(
+        text.contains(&format!("wrote {} (mode 600)", config.display())),
+        "{text}"
+    );
+    assert_eq!(std::fs::metadata(&config).unwrap().mode() & 0o777, 0o600);
+    let v: toml::Table = toml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let ledger = env.dir.path().join("data/ledger.sqlite3");
+    assert_eq!(v["ledger"].as_str(), Some(path_str(&ledger)), "{v}");
+    assert_eq!(
+        v["private_key"].as_str(),
+        Some(path_str(&env.key_path)),
+        "{v}"
+    );
+    assert_eq!(v["project_id"].as_str(), Some(PROJECT), "{v}");
+    assert_eq!(v["environment"].as_str(), Some("sandbox"), "{v}");
+    // The doctor checks ran, with the new config file.
+    assert!(text.contains("doctor:"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("pass")
+            && l.contains("config file")
+            && l.contains(path_str(&config))),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pass") && l.contains("private key")),
+        "{text}"
+    );
+    // The config alone now runs a command from anywhere.
+    bare(env.dir.path())
+        .env("STARK_API_URL", &env.url)
+        .now(env.t0 + chrono::Duration::seconds(5))
+        .run(["issue-invoices"])
+        .success();
+    assert!(!env.truth().invoices.is_empty(), "the batch went out");
+
+    // Kept without --force, replaced with it.
+    std::fs::write(&config, "# mine\n").unwrap();
+    let out = env.cmd().run(["init"]).success();
+    assert!(out.stdout().contains("kept"), "{}", out.stdout());
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "# mine\n");
+    let v = env
+        .cmd()
+        .run(["init", "--force", "--json"])
+        .success()
+        .json();
+    assert_eq!(v["version"], 1, "{v}");
+    assert_eq!(v["config_written"], true, "{v}");
+    assert!(v["checks"].as_array().is_some_and(|c| !c.is_empty()), "{v}");
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("project_id")
+    );
+    assert_eq!(std::fs::metadata(&config).unwrap().mode() & 0o777, 0o600);
+}
+
+/// On a terminal with no project id configured, `init` asks for it and saves the answer.
+#[test]
+fn init_asks_for_the_project_id_on_a_terminal() {
+    let env = Env::without_ledger(|_| {});
+    let mut t = env
+        .cmd()
+        .env_remove("STARK_PROJECT_ID")
+        .pty(["init"], 100, 24);
+    t.expect("project id", std::time::Duration::from_secs(30));
+    t.send(&format!("{PROJECT}\n"));
+    assert_eq!(
+        t.wait(std::time::Duration::from_secs(30)),
+        0,
+        "{}",
+        t.output()
+    );
+    let config = env.dir.path().join("config/stark/config.toml");
+    let v: toml::Table = toml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(v["project_id"].as_str(), Some(PROJECT), "{v}");
+}

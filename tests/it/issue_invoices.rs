@@ -1120,3 +1120,61 @@ fn a_new_campaign_records_the_slots_it_supersedes_that_have_no_batch() {
     env.settle();
     env.assert_money_invariants();
 }
+
+/// Trial row 14: campaign flags given to a tick of a running campaign are not silently
+/// ignored: a note says they apply to a new campaign only and what the campaign keeps.
+#[test]
+fn campaign_flags_mid_campaign_say_they_apply_to_a_new_campaign_only() {
+    let env = Env::new(|_| {});
+    tick(&env, env.t0).success();
+    let out = env
+        .at(env.t0 + Duration::minutes(10))
+        .run([
+            "issue-invoices",
+            "--every",
+            "1h",
+            "--min",
+            "2",
+            "--max",
+            "3",
+        ])
+        .success();
+    let err = out.stderr();
+    assert!(
+        err.contains("note: --every, --min, --max apply to a new campaign only; c1 keeps every 3h, for 24h, 8–12 invoices"),
+        "{err}"
+    );
+    assert!(out.stdout().contains("nothing due"), "{}", out.stdout());
+    // Without campaign flags, no note.
+    let out = env
+        .at(env.t0 + Duration::minutes(20))
+        .run(["issue-invoices"])
+        .success();
+    assert!(!out.stderr().contains("note:"), "{}", out.stderr());
+}
+
+/// Trial row 43: clearer names for the campaign flags, beside the old ones.
+#[test]
+fn campaign_length_and_invoice_count_aliases() {
+    let env = Env::new(|_| {});
+    let v = env
+        .at(env.t0 + Duration::seconds(5))
+        .run([
+            "issue-invoices",
+            "--campaign-length",
+            "6h",
+            "--min-invoices",
+            "1",
+            "--max-invoices",
+            "2",
+            "--json",
+        ])
+        .success()
+        .json();
+    let issued = &v["outcomes"][0];
+    assert_eq!(issued["of"], 2, "{v}");
+    assert!(
+        (1..=2).contains(&issued["invoices"].as_i64().unwrap()),
+        "{v}"
+    );
+}

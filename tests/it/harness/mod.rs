@@ -1,16 +1,20 @@
 //! Shared test harness: an in-process `stark sandbox` on 127.0.0.1:0, a registered project
 //! key, a new ledger (or none: [`Env::without_ledger`]), and the real `stark` binary configured to use them ([`Env`]), driven
-//! through the run builder of `run.rs`: `env.at(t).run(["issue-invoices"]).success()`.
+//! through the run builder of `run.rs`: `env.at(t).run(["issue-invoices"]).success()`, or on a
+//! pseudo-terminal (`pty.rs`: `env.at(t).pty([...], 80, 24)`) for prompts, widths and colours.
 //! `api.rs` has the same sandbox with a real API client for the async tests of the emulator
 //! ([`Api`]). One business start ([`t0`]), one base config, one [`free_port`] and [`serve`];
 //! the money invariants are checked through `stark::audit`.
 #![allow(dead_code)]
 
 mod api;
+mod pty;
 mod run;
 
 #[allow(unused_imports)] // `tests/simulation.rs` shares the harness and uses nothing of `api`
 pub use api::*;
+#[allow(unused_imports)]
+pub use pty::*;
 pub use run::*;
 
 use std::collections::HashMap;
