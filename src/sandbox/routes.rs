@@ -594,10 +594,12 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::EventList => {
             let p = ListParams::parse(ctx)?;
+            // The official Python SDK sends Python's `str(bool)` (`False`, `True`); the real
+            // API takes booleans in either case.
             let delivered = match q.get("isDelivered").map(|s| s.trim()) {
                 None | Some("") => None,
-                Some("true") => Some(true),
-                Some("false") => Some(false),
+                Some(s) if s.eq_ignore_ascii_case("true") => Some(true),
+                Some(s) if s.eq_ignore_ascii_case("false") => Some(false),
                 Some(s) => {
                     return Err(err(
                         "invalidIsDelivered",
@@ -612,14 +614,8 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::EventGet(id) => get("event", bank.events.get(id), "invalidEvent", id),
         Route::EventPatch(id) => {
-            let body = validate::json_object(ctx.body)?;
-            let delivered = match body.get("isDelivered") {
-                Some(Value::Bool(b)) => *b,
-                _ => {
-                    return Err(err("invalidIsDelivered", "Send {\"isDelivered\": true}"));
-                }
-            };
-            let ev = bank.set_event_delivered(id, delivered);
+            validate::event_update(ctx.body)?;
+            let ev = bank.set_event_delivered(id, true);
             get("event", ev.as_ref(), "invalidEvent", id)
         }
         Route::EventDelete(id) => {
