@@ -1358,3 +1358,61 @@ async fn an_event_cannot_be_marked_undelivered() {
     assert_eq!(v["event"]["isDelivered"], json!(true), "{v}");
     env.sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn transfers_filter_by_tax_id_and_sort_oldest_first_as_the_sdk_asks() {
+    let env = api(config()).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut t = transfer_json(100 + i, &format!("ext-s{i}"), "s");
+        if i == 1 {
+            t["taxId"] = json!("012.345.678-90");
+        }
+        let created = env
+            .client
+            .create_transfers_raw(&transfers_body(vec![t]))
+            .await
+            .unwrap();
+        ids.push(created[0].id.clone());
+    }
+    let list_ids = |v: &Value| -> Vec<String> {
+        v["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for tax_id in ["01234567890", "012.345.678-90"] {
+        let (status, v) = env
+            .signed(Method::GET, &format!("/v2/transfer?taxId={tax_id}"), b"")
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(list_ids(&v), vec![ids[1].clone()], "{tax_id}: {v}");
+    }
+    // Oldest first, page by page.
+    let (_, v) = env
+        .signed(Method::GET, "/v2/transfer?sort=created&limit=2", b"")
+        .await;
+    assert_eq!(list_ids(&v), ids[..2].to_vec(), "{v}");
+    let cursor = v["cursor"].as_str().unwrap().to_string();
+    let (_, v) = env
+        .signed(
+            Method::GET,
+            &format!("/v2/transfer?sort=created&limit=2&cursor={cursor}"),
+            b"",
+        )
+        .await;
+    assert_eq!(list_ids(&v), ids[2..].to_vec(), "{v}");
+    assert_eq!(v["cursor"], Value::Null);
+    let (_, v) = env
+        .signed(Method::GET, "/v2/transfer?sort=-created", b"")
+        .await;
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(list_ids(&v), newest_first);
+    let (status, v) = env
+        .signed(Method::GET, "/v2/transfer?sort=amount", b"")
+        .await;
+    assert_eq!((status, first_code(&v).as_str()), (400, "invalidSort"));
+    env.sb.shutdown().await;
+}

@@ -388,6 +388,11 @@ def _():
     assert all(t.status == "created" for t in starkbank.transfer.query(status="created", tags=[TAG]))
     today = business_now().date()
     assert len(list(starkbank.transfer.query(after=today, before=today, tags=[TAG]))) == 3
+    assert len(list(starkbank.transfer.query(tax_id="20018183000180", tags=[TAG]))) == 3
+    assert list(starkbank.transfer.query(tax_id="012.345.678-90", tags=[TAG])) == []
+    oldest = [t.id for t in starkbank.transfer.query(sort="created", tags=[TAG])]
+    newest = [t.id for t in starkbank.transfer.query(sort="-created", tags=[TAG])]
+    assert oldest == [t.id for t in S["transfers"]] == newest[::-1], (oldest, newest)
 
 
 @check("transfer.page")
@@ -414,6 +419,10 @@ def _():
     admin("POST", "transfers/{}/fail".format(S["transfers"][1].id), {})
     assert starkbank.transfer.get(S["transfers"][0].id).status == "success"
     assert starkbank.transfer.get(S["transfers"][1].id).status == "failed"
+    done = starkbank.transfer.get(S["transfers"][0].id)
+    if done.transaction_ids:
+        found = list(starkbank.transfer.query(transaction_ids=done.transaction_ids[:1]))
+        assert [t.id for t in found] == [done.id], found
 
 
 @check("transfer.delete")
