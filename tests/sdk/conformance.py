@@ -49,9 +49,11 @@ SANDBOX = os.environ["STARK_SANDBOX_URL"].rstrip("/")
 REAL_HOST = "https://sandbox.api.starkbank.com/"
 
 _request = requests.api.request
+SENT = [0]  # requests the SDK made
 
 
 def _to_sandbox(method, url, **kwargs):
+    SENT[0] += 1
     if url.startswith(REAL_HOST):
         url = SANDBOX + "/" + url[len(REAL_HOST):]
     return _request(method, url, **kwargs)
@@ -596,7 +598,7 @@ def main():
         else:
             passed += 1
             print("ok      {}".format(name))
-    print("conformance: {} passed, {} pending, {} failed".format(passed, pending, failed))
+    print("conformance: {} passed, {} pending, {} failed ({} SDK requests)".format(passed, pending, failed, SENT[0]))
     if now_passing:
         print("now passing, remove from PENDING_SURFACE: " + ", ".join(now_passing))
     HOOK.shutdown()
