@@ -28,6 +28,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Does the request carry none of the `Access-*` headers? The SDKs' public user sends none to
+/// `GET /v2/public-key`, which the real API answers without credentials.
+pub fn is_anonymous(headers: &HeaderMap) -> bool {
+    ["Access-Id", "Access-Time", "Access-Signature"]
+        .iter()
+        .all(|h| !headers.contains_key(*h))
+}
+
 /// Check the three authentication headers against the registered projects.
 pub fn check(
     bank: &Bank,

@@ -365,6 +365,8 @@ struct ListParams {
     visible_until: Option<DateTime<Utc>>,
     /// `list-partial` on a tag query: the seed that picks which part of each page is left.
     partial: Option<u64>,
+    /// `sort=created`: oldest first (the default, `-created`, is newest first).
+    oldest_first: bool,
 }
 
 impl ListParams {
@@ -409,6 +411,7 @@ impl ListParams {
             before,
             visible_until,
             partial,
+            oldest_first: sort_param(q)?,
         })
     }
 
@@ -438,6 +441,38 @@ fn thin<T>(page: &mut Vec<T>, seed: u64) {
     }
     let mut flags = keep.into_iter();
     page.retain(|_| flags.next().unwrap_or(true));
+}
+
+/// `sort`: `-created` (newest first, the default) or `created` (oldest first).
+fn sort_param(q: &HashMap<String, String>) -> Result<bool, Errors> {
+    match q.get("sort").map(|s| s.trim()) {
+        None | Some("") | Some("-created") => Ok(false),
+        Some("created") => Ok(true),
+        Some(s) => Err(err(
+            "invalidSort",
+            format!("sort {s:?} must be created or -created"),
+        )),
+    }
+}
+
+/// [`page`] oldest first: the items after `cursor` (the last one a previous page gave).
+fn page_oldest_first<T>(
+    items: &[Rec<T>],
+    cursor: Option<u64>,
+    limit: usize,
+    mut keep: impl FnMut(&T) -> bool,
+) -> (Vec<&T>, Option<u64>) {
+    let start = cursor.map_or(0, |c| items.partition_point(|r| r.seq <= c));
+    let mut out = Vec::new();
+    let mut last = 0;
+    for r in items[start..].iter().filter(|r| keep(&r.item)) {
+        if out.len() == limit {
+            return (out, Some(last));
+        }
+        out.push(&r.item);
+        last = r.seq;
+    }
+    (out, None)
 }
 
 fn date_param(
@@ -530,7 +565,11 @@ fn list<T: Serialize>(
     p: &ListParams,
     keep: impl FnMut(&T) -> bool,
 ) -> Value {
-    let (mut page, next) = page(items, p.cursor, p.limit, keep);
+    let (mut page, next) = if p.oldest_first {
+        page_oldest_first(items, p.cursor, p.limit, keep)
+    } else {
+        page(items, p.cursor, p.limit, keep)
+    };
     if let Some(seed) = p.partial {
         thin(&mut page, seed);
     }
@@ -586,7 +625,26 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
             let created = new.into_iter().map(|t| bank.create_transfer(t, ctx.now));
             Ok(created_list("Transfer", "transfers", created.collect()))
         }
-        Route::TransferList => item_list(ctx, "transfers", &bank.transfers),
+        Route::TransferList => {
+            // The transfer-only filters the SDKs offer: `taxId` (formatted or not) and
+            // `transactionIds`.
+            let tax_id = q
+                .get("taxId")
+                .map(|t| validate::format_tax_id(t.trim()))
+                .filter(|t| !t.is_empty());
+            let transactions = list_param(q, "transactionIds");
+            let p = ListParams::parse(ctx)?;
+            let f = ItemFilter::parse(q);
+            Ok(list("transfers", &bank.transfers, &p, |t| {
+                let (created, status, id, tags) = t.list_fields();
+                p.in_range(created)
+                    && f.keeps(status, id, tags)
+                    && tax_id.as_ref().is_none_or(|x| *x == t.tax_id)
+                    && transactions
+                        .as_ref()
+                        .is_none_or(|f| t.transaction_ids.iter().any(|x| f.contains(x)))
+            }))
+        }
         Route::TransferGet(id) => get("transfer", bank.transfers.get(id), "invalidTransfer", id),
         Route::TransferLogList => log_list(ctx, &bank.transfer_logs, "transferIds"),
         Route::TransferLogGet(id) => {
@@ -594,10 +652,12 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::EventList => {
             let p = ListParams::parse(ctx)?;
+            // The official Python SDK sends Python's `str(bool)` (`False`, `True`); the real
+            // API takes booleans in either case.
             let delivered = match q.get("isDelivered").map(|s| s.trim()) {
                 None | Some("") => None,
-                Some("true") => Some(true),
-                Some("false") => Some(false),
+                Some(s) if s.eq_ignore_ascii_case("true") => Some(true),
+                Some(s) if s.eq_ignore_ascii_case("false") => Some(false),
                 Some(s) => {
                     return Err(err(
                         "invalidIsDelivered",
@@ -612,14 +672,8 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::EventGet(id) => get("event", bank.events.get(id), "invalidEvent", id),
         Route::EventPatch(id) => {
-            let body = validate::json_object(ctx.body)?;
-            let delivered = match body.get("isDelivered") {
-                Some(Value::Bool(b)) => *b,
-                _ => {
-                    return Err(err("invalidIsDelivered", "Send {\"isDelivered\": true}"));
-                }
-            };
-            let ev = bank.set_event_delivered(id, delivered);
+            validate::event_update(ctx.body)?;
+            let ev = bank.set_event_delivered(id, true);
             get("event", ev.as_ref(), "invalidEvent", id)
         }
         Route::EventDelete(id) => {

@@ -11,6 +11,51 @@ use crate::api::model::{ApiErrorItem, Invoice, Timestamp, Transfer};
 use crate::domain::taxid::{is_valid_cnpj, is_valid_cpf};
 
 pub const MAX_BATCH: usize = 100;
+/// Amounts must stay below this many cents (10^15), as the real API requires.
+pub const AMOUNT_LIMIT: i64 = 1_000_000_000_000_000;
+/// The fields an invoice element may carry (the official SDKs send no others). `rules` and
+/// `splits` are accepted and not stored.
+pub const INVOICE_FIELDS: &[&str] = &[
+    "amount",
+    "taxId",
+    "name",
+    "due",
+    "expiration",
+    "fine",
+    "interest",
+    "discounts",
+    "descriptions",
+    "tags",
+    "rules",
+    "splits",
+];
+/// The fields a transfer element may carry. `displayDescription` and `metadata` are accepted
+/// and not stored.
+pub const TRANSFER_FIELDS: &[&str] = &[
+    "amount",
+    "name",
+    "taxId",
+    "bankCode",
+    "branchCode",
+    "accountNumber",
+    "accountType",
+    "externalId",
+    "tags",
+    "description",
+    "displayDescription",
+    "scheduled",
+    "rules",
+    "metadata",
+];
+/// What a transfer element cannot go without: one missing is `invalidJson` for that element.
+pub const TRANSFER_REQUIRED: &[&str] = &[
+    "amount",
+    "name",
+    "taxId",
+    "bankCode",
+    "branchCode",
+    "accountNumber",
+];
 /// Ten years, in seconds.
 pub const MAX_EXPIRATION: i64 = 315_360_000;
 pub const ACCOUNT_TYPES: &[&str] = &["checking", "savings", "salary", "payment"];
@@ -78,6 +123,26 @@ pub fn invoice_update(body: &[u8]) -> Result<(), Errors> {
             "invalidStatus",
             "Missing `status`: send {\"status\": \"canceled\"}",
         )),
+    }
+}
+
+/// Validate the body of `PATCH /v2/event/{id}`: only `{"isDelivered": true}` (an event cannot
+/// be marked undelivered again).
+pub fn event_update(body: &[u8]) -> Result<(), Errors> {
+    let o = json_object(body)?;
+    if let Some(other) = o.keys().find(|k| *k != "isDelivered") {
+        return Err(err(
+            "invalidJson",
+            format!("Unknown field `{other}`: send {{\"isDelivered\": true}}"),
+        ));
+    }
+    match o.get("isDelivered") {
+        Some(Value::Bool(true)) => Ok(()),
+        Some(Value::Bool(false)) => Err(err(
+            "invalidIsDelivered",
+            "An event cannot be marked undelivered: send {\"isDelivered\": true}",
+        )),
+        _ => Err(err("invalidIsDelivered", "Send {\"isDelivered\": true}")),
     }
 }
 
@@ -252,6 +317,23 @@ fn object(v: &Value) -> Result<&Map<String, Value>, Fail> {
         .ok_or_else(|| fail("invalidJson", "must be a JSON object"))
 }
 
+/// An element with a field outside `known` is refused (`invalidJson`), as the real API does.
+fn known_fields(o: &Map<String, Value>, known: &[&str]) -> Result<(), Fail> {
+    let unknown: Vec<&str> = o
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    ensure(unknown.is_empty(), "invalidJson", || {
+        format!(
+            "unknown field{} `{}`; the fields are {}",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join("`, `"),
+            known.join(", ")
+        )
+    })
+}
+
 /// What every created item starts with, checked in this order: `amount` (required; more than
 /// zero when `positive`, else not negative), `name` (trimmed) and `taxId`.
 fn amount_name_tax_id(
@@ -268,6 +350,9 @@ fn amount_name_tax_id(
     ensure(ok, "invalidAmount", || {
         format!("`amount` must be {rule}, not {amount}")
     })?;
+    ensure(amount < AMOUNT_LIMIT, "invalidAmount", || {
+        format!("`amount` must be less than {AMOUNT_LIMIT} cents, not {amount}")
+    })?;
     let name = required_string(o, "name", "invalidName")?
         .trim()
         .to_string();
@@ -276,6 +361,7 @@ fn amount_name_tax_id(
 
 fn invoice(v: &Value, now: DateTime<Utc>) -> Result<Invoice, Fail> {
     let o = object(v)?;
+    known_fields(o, INVOICE_FIELDS)?;
     let (amount, name, tax_id) = amount_name_tax_id(o, false)?;
     let due = match string(o, "due", "invalidDue")? {
         None => super::state::add_seconds(now, 2 * 86_400).unwrap_or(now),
@@ -372,6 +458,15 @@ fn transfer(
     seen: &mut HashSet<String>,
 ) -> Result<Transfer, Fail> {
     let o = object(v)?;
+    known_fields(o, TRANSFER_FIELDS)?;
+    let missing: Vec<&str> = TRANSFER_REQUIRED
+        .iter()
+        .copied()
+        .filter(|k| o.get(*k).is_none_or(Value::is_null))
+        .collect();
+    ensure(missing.is_empty(), "invalidJson", || {
+        format!("missing required field `{}`", missing.join("`, `"))
+    })?;
     let (amount, name, tax_id) = amount_name_tax_id(o, true)?;
     let bank_code = digits_field(o, "bankCode", "invalidBankCode", false)?;
     ensure(matches!(bank_code.len(), 3 | 8), "invalidBankCode", || {
@@ -408,12 +503,22 @@ fn transfer(
         .to_string();
     let scheduled = match string(o, "scheduled", "invalidScheduled")? {
         None => None,
-        Some(s) => Some(Timestamp(parse_when(s).ok_or_else(|| {
-            fail(
-                "invalidScheduled",
-                format!("`scheduled` {s:?} is not a date or datetime"),
-            )
-        })?)),
+        Some(s) => {
+            let at = parse_when(s).ok_or_else(|| {
+                fail(
+                    "invalidScheduled",
+                    format!("`scheduled` {s:?} is not a date or datetime"),
+                )
+            })?;
+            // A date means the end of that day, so today is never in the past.
+            ensure(at >= now, "invalidScheduled", || {
+                format!(
+                    "`scheduled` {s:?} is in the past (the bank's time is {})",
+                    now.to_rfc3339()
+                )
+            })?;
+            Some(Timestamp(at))
+        }
     };
     let tags = tags(o)?;
     if !external_id.is_empty() {

@@ -28,6 +28,7 @@ mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_webhooks;
 mod scale;
+mod sdk_conformance;
 mod secrets;
 mod status;
 mod vectors;

@@ -1051,3 +1051,368 @@ async fn a_created_invoice_can_be_canceled_and_then_is_never_paid() {
     );
     env.sb.shutdown().await;
 }
+
+// --- what the official SDKs send (issue 14) -----------------------------------------------
+
+/// The `(code, message)` of every error of a rejected call.
+fn rejections(e: &ApiError) -> Vec<(String, String)> {
+    let ApiError::Rejected { errors, .. } = e else {
+        panic!("expected a 400 with errors: {e:?}")
+    };
+    errors
+        .iter()
+        .map(|x| (x.code.clone(), x.message.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn booleans_in_either_case_filter_events() {
+    let env = api(config()).await;
+    env.client
+        .create_invoices_raw(&invoices_body(2, 100, "b"))
+        .await
+        .unwrap();
+    let (_, all) = env.signed(Method::GET, "/v2/event", b"").await;
+    let first = all["events"][0]["id"].as_str().unwrap().to_string();
+    env.client.set_event_delivered(&first).await.unwrap();
+    let ids = |v: &Value| -> Vec<String> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The official Python SDK sends Python's `str(bool)`.
+    for (value, delivered) in [
+        ("False", false),
+        ("True", true),
+        ("false", false),
+        ("true", true),
+        ("TRUE", true),
+    ] {
+        let (status, v) = env
+            .signed(Method::GET, &format!("/v2/event?isDelivered={value}"), b"")
+            .await;
+        assert_eq!(status, 200, "isDelivered={value}: {v}");
+        let got = ids(&v);
+        assert_eq!(got.contains(&first), delivered, "isDelivered={value}: {v}");
+        assert_eq!(got.len(), 1, "isDelivered={value}: {v}");
+    }
+    let (status, v) = env
+        .signed(Method::GET, "/v2/event?isDelivered=yes", b"")
+        .await;
+    assert_eq!(
+        (status, first_code(&v).as_str()),
+        (400, "invalidIsDelivered")
+    );
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_public_key_answers_without_credentials_and_at_a_double_slash() {
+    let env = api(config()).await;
+    let pem = env.sb.public_key().to_pem();
+    for path in ["/v2/public-key", "/v2//public-key"] {
+        // No Access-* headers at all: what the SDKs' public user sends.
+        let resp = env
+            .http
+            .get(format!("{}{path}?limit=1", env.sb.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let v: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(v["publicKeys"][0]["content"], json!(pem), "{path}");
+        // Signed, as a project sends it.
+        let (status, v) = env.signed(Method::GET, path, b"").await;
+        assert_eq!(status, 200, "{path}: {v}");
+    }
+    // Only the public key: anything else without credentials is refused.
+    let resp = env
+        .http
+        .get(format!("{}/v2/invoice", env.sb.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let v: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(first_code(&v), "invalidCredentials");
+    // Credentials that are sent are checked, even for the public key.
+    let (status, v) = env
+        .raw(
+            Method::GET,
+            "/v2/public-key",
+            &format!("project/{PROJECT}"),
+            &stark::api::auth::wall_clock_seconds(),
+            b"x",
+            b"",
+        )
+        .await;
+    assert_eq!(
+        (status, first_code(&v).as_str()),
+        (400, "invalidCredentials")
+    );
+    // Fractional Access-Time (Python's `str(time())`) and an absent `limit`.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let (status, v) = env
+        .raw(
+            Method::GET,
+            "/v2/invoice",
+            &format!("project/{PROJECT}"),
+            &format!("{now:.6}"),
+            b"",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["invoices"], json!([]));
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_field_in_an_element_is_an_error_for_that_element() {
+    let env = api(config()).await;
+    let body = serde_json::to_vec(&json!({"invoices": [
+        {"amount": 100, "taxId": "012.345.678-90", "name": "A"},
+        {"amount": 100, "taxId": "012.345.678-90", "name": "B", "colour": "red"},
+    ]}))
+    .unwrap();
+    let e = env.client.create_invoices_raw(&body).await.unwrap_err();
+    let errors = rejections(&e);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "invalidJson");
+    assert!(
+        errors[0].1.starts_with("Element 1: ") && errors[0].1.contains("`colour`"),
+        "{errors:?}"
+    );
+    let mut bad = transfer_json(100, "ext-u", "t");
+    bad["colour"] = json!("red");
+    let e = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![transfer_json(100, "ext-v", "t"), bad]))
+        .await
+        .unwrap_err();
+    let errors = rejections(&e);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "invalidJson");
+    assert!(errors[0].1.starts_with("Element 1: "), "{errors:?}");
+    let truth = env.sb.truth();
+    assert!(truth.invoices.is_empty() && truth.transfers.is_empty());
+    // Every field the official SDKs send is known.
+    let full = json!({"invoices": [{
+        "amount": 100, "taxId": "012.345.678-90", "name": "A", "due": "2026-03-10",
+        "expiration": 3600, "fine": 2.5, "interest": 1.3, "tags": ["x"],
+        "discounts": [{"percentage": 5, "due": "2026-03-05T00:00:00+00:00"}],
+        "descriptions": [{"key": "k", "value": "v"}], "rules": [], "splits": [],
+    }]});
+    env.client
+        .create_invoices_raw(&serde_json::to_vec(&full).unwrap())
+        .await
+        .unwrap();
+    let mut t = transfer_json(100, "ext-w", "t");
+    for (k, v) in [
+        ("description", json!("d")),
+        ("displayDescription", json!("d")),
+        ("scheduled", json!("2026-03-03")),
+        ("rules", json!([{"key": "resendingLimit", "value": 5}])),
+        ("metadata", json!({})),
+    ] {
+        t[k] = v;
+    }
+    env.client
+        .create_transfers_raw(&transfers_body(vec![t]))
+        .await
+        .unwrap();
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn amounts_of_ten_to_the_fifteen_cents_are_refused() {
+    let env = api(config()).await;
+    let limit: i64 = 1_000_000_000_000_000;
+    let body = |amount: i64| {
+        serde_json::to_vec(
+            &json!({"invoices": [{"amount": amount, "taxId": "012.345.678-90", "name": "A"}]}),
+        )
+        .unwrap()
+    };
+    let e = env
+        .client
+        .create_invoices_raw(&body(limit))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidAmount"]);
+    let e = env
+        .client
+        .create_transfers_raw(&transfers_body(vec![transfer_json(limit, "ext-big", "t")]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.codes(), vec!["invalidAmount"]);
+    assert!(env.sb.truth().transfers.is_empty());
+    env.client
+        .create_invoices_raw(&body(limit - 1))
+        .await
+        .unwrap();
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_transfer_scheduled_in_the_past_is_refused() {
+    let env = api(config()).await;
+    // Business time is t0() = 2026-03-02T00:00:00Z.
+    for past in ["2026-03-01T23:59:59+00:00", "2026-02-27"] {
+        let mut t = transfer_json(100, "ext-past", "t");
+        t["scheduled"] = json!(past);
+        let e = env
+            .client
+            .create_transfers_raw(&transfers_body(vec![t]))
+            .await
+            .unwrap_err();
+        let errors = rejections(&e);
+        assert_eq!(errors.len(), 1, "{past}: {errors:?}");
+        assert_eq!(errors[0].0, "invalidScheduled", "{past}");
+        assert!(errors[0].1.starts_with("Element 0: "), "{errors:?}");
+    }
+    assert!(env.sb.truth().transfers.is_empty());
+    // Today (a date means the end of that day) and later are fine.
+    for (i, when) in ["2026-03-02", "2026-03-02T00:00:01+00:00", "2026-03-09"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut t = transfer_json(100, &format!("ext-ok-{i}"), "t");
+        t["scheduled"] = json!(when);
+        env.client
+            .create_transfers_raw(&transfers_body(vec![t]))
+            .await
+            .unwrap();
+    }
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_transfer_missing_a_required_field_is_invalid_json_for_that_element() {
+    let env = api(config()).await;
+    for field in [
+        "amount",
+        "name",
+        "taxId",
+        "bankCode",
+        "branchCode",
+        "accountNumber",
+    ] {
+        let mut t = transfer_json(100, "ext-m", "t");
+        t.as_object_mut().unwrap().remove(field);
+        let e = env
+            .client
+            .create_transfers_raw(&transfers_body(vec![transfer_json(100, "ext-n", "t"), t]))
+            .await
+            .unwrap_err();
+        let errors = rejections(&e);
+        assert_eq!(errors.len(), 1, "{field}: {errors:?}");
+        assert_eq!(errors[0].0, "invalidJson", "{field}: {errors:?}");
+        assert!(
+            errors[0].1.starts_with("Element 1: ") && errors[0].1.contains(field),
+            "{field}: {errors:?}"
+        );
+    }
+    assert!(env.sb.truth().transfers.is_empty());
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_event_cannot_be_marked_undelivered() {
+    let env = api(config()).await;
+    env.client
+        .create_invoices_raw(&invoices_body(1, 100, "e"))
+        .await
+        .unwrap();
+    let (_, all) = env.signed(Method::GET, "/v2/event", b"").await;
+    let id = all["events"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/v2/event/{id}");
+    env.client.set_event_delivered(&id).await.unwrap();
+    let (status, v) = env
+        .signed(Method::PATCH, &path, br#"{"isDelivered": false}"#)
+        .await;
+    assert_eq!(
+        (status, first_code(&v).as_str()),
+        (400, "invalidIsDelivered"),
+        "{v}"
+    );
+    let (status, v) = env
+        .signed(
+            Method::PATCH,
+            &path,
+            br#"{"isDelivered": true, "colour": 1}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, first_code(&v).as_str()),
+        (400, "invalidJson"),
+        "{v}"
+    );
+    let (_, v) = env.signed(Method::GET, &path, b"").await;
+    assert_eq!(v["event"]["isDelivered"], json!(true), "{v}");
+    env.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn transfers_filter_by_tax_id_and_sort_oldest_first_as_the_sdk_asks() {
+    let env = api(config()).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut t = transfer_json(100 + i, &format!("ext-s{i}"), "s");
+        if i == 1 {
+            t["taxId"] = json!("012.345.678-90");
+        }
+        let created = env
+            .client
+            .create_transfers_raw(&transfers_body(vec![t]))
+            .await
+            .unwrap();
+        ids.push(created[0].id.clone());
+    }
+    let list_ids = |v: &Value| -> Vec<String> {
+        v["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for tax_id in ["01234567890", "012.345.678-90"] {
+        let (status, v) = env
+            .signed(Method::GET, &format!("/v2/transfer?taxId={tax_id}"), b"")
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(list_ids(&v), vec![ids[1].clone()], "{tax_id}: {v}");
+    }
+    // Oldest first, page by page.
+    let (_, v) = env
+        .signed(Method::GET, "/v2/transfer?sort=created&limit=2", b"")
+        .await;
+    assert_eq!(list_ids(&v), ids[..2].to_vec(), "{v}");
+    let cursor = v["cursor"].as_str().unwrap().to_string();
+    let (_, v) = env
+        .signed(
+            Method::GET,
+            &format!("/v2/transfer?sort=created&limit=2&cursor={cursor}"),
+            b"",
+        )
+        .await;
+    assert_eq!(list_ids(&v), ids[2..].to_vec(), "{v}");
+    assert_eq!(v["cursor"], Value::Null);
+    let (_, v) = env
+        .signed(Method::GET, "/v2/transfer?sort=-created", b"")
+        .await;
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(list_ids(&v), newest_first);
+    let (status, v) = env
+        .signed(Method::GET, "/v2/transfer?sort=amount", b"")
+        .await;
+    assert_eq!((status, first_code(&v).as_str()), (400, "invalidSort"));
+    env.sb.shutdown().await;
+}
