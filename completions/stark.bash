@@ -95,7 +95,7 @@ _stark() {
 
     case "${cmd}" in
         stark)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +125,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -133,7 +137,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__completions)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,6 +167,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -171,7 +179,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__demo)
-            opts="-q -v -h -V --seed --speed --faults --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --seed --speed --faults --config --project-id --private-key --environment --api-url --ledger --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,10 +197,6 @@ _stark() {
                     COMPREPLY=($(compgen -W "none light heavy" -- "${cur}"))
                     return 0
                     ;;
-                --ledger)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -213,6 +217,14 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -221,7 +233,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__doctor)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +261,10 @@ _stark() {
                     ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -441,7 +457,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__init)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -471,6 +487,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -479,7 +499,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__issue__subcmd__invoices)
-            opts="-q -v -h -V --every --for --min --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --every --for --min --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +561,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -549,7 +573,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__keygen)
-            opts="-q -v -h -V --dir --force --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --dir --force --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,6 +607,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -591,7 +619,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__reconcile)
-            opts="-q -v -h -V --no-transfer --concurrency --max-attempts --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --no-transfer --concurrency --max-attempts --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -629,6 +657,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -637,7 +669,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__sandbox)
-            opts="-q -v -h -V --listen --project-id --public-key --seed --speed --pay-rate --pay-delay --invoice-fee --transfer-fee --max-skew --fault --state --start --signing-key --ledger --config --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --listen --project-id --public-key --seed --speed --pay-rate --pay-delay --invoice-fee --transfer-fee --max-skew --fault --state --start --signing-key --ledger --config --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -719,6 +751,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -727,7 +763,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__serve__subcmd__webhook)
-            opts="-q -v -h -V --listen --public-url --for --webhook-key --no-transfer --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --listen --public-url --for --webhook-key --no-transfer --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +809,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -781,7 +821,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__status)
-            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --project-id --private-key --environment --api-url --ledger --config --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,14 +832,6 @@ _stark() {
                     return 0
                     ;;
                 --limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ledger)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -819,6 +851,18 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -827,7 +871,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__transfer__subcmd__credited)
-            opts="-q -v -h -V --max-attempts --retry --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --max-attempts --retry --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,6 +907,10 @@ _stark() {
                     ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -14,6 +14,7 @@ mod demo;
 mod doctor;
 mod examples;
 mod fuzz_regressions;
+mod help;
 mod init;
 mod issue_invoices;
 mod key_errors;
