@@ -18,7 +18,16 @@ fn main() {
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=STARK_BUILD_NO_GIT");
-    let described = if std::env::var_os("STARK_BUILD_NO_GIT").is_some() {
+    // Only this crate's own checkout: a tarball unpacked inside some other repository (or
+    // `cargo package`'s copy under target/) must not take that repository's commit.
+    let own_checkout = || {
+        let top = git(&["rev-parse", "--show-toplevel"])?;
+        let manifest = std::env::var("CARGO_MANIFEST_DIR").ok()?;
+        let same = std::fs::canonicalize(top).ok()? == std::fs::canonicalize(manifest).ok()?;
+        same.then_some(())
+    };
+    let described = if std::env::var_os("STARK_BUILD_NO_GIT").is_some() || own_checkout().is_none()
+    {
         None
     } else {
         git(&["rev-parse", "--short=7", "HEAD"]).zip(git(&["log", "-1", "--format=%cs", "HEAD"]))

@@ -22,6 +22,7 @@ mod leases;
 mod money_path;
 mod properties;
 mod query_plans;
+mod readme;
 mod sandbox_api;
 mod sandbox_auth;
 mod sandbox_cli;
