@@ -30,7 +30,7 @@ complete -c stark -n "__fish_stark_needs_command" -l project-id -d 'Stark Bank p
 complete -c stark -n "__fish_stark_needs_command" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_needs_command" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_needs_command" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_needs_command" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_needs_command" -l json -d 'Machine-readable JSON output'
@@ -56,7 +56,7 @@ complete -c stark -n "__fish_stark_using_subcommand init" -l project-id -d 'Star
 complete -c stark -n "__fish_stark_using_subcommand init" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand init" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand init" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand init" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand init" -l json -d 'Machine-readable JSON output'
@@ -71,7 +71,7 @@ complete -c stark -n "__fish_stark_using_subcommand keygen" -l project-id -d 'St
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand keygen" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l force -d 'Overwrite existing key files'
@@ -94,7 +94,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l project-i
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l new-campaign -d 'Start a new campaign once the current one is over'
@@ -113,7 +113,7 @@ complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l projec
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l json -d 'Machine-readable JSON output'
@@ -129,7 +129,7 @@ complete -c stark -n "__fish_stark_using_subcommand reconcile" -l project-id -d 
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand reconcile" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l no-transfer -d 'Only record what the webhook missed; do not send transfers'
@@ -148,7 +148,7 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l project-id
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l no-transfer -d 'Only record; leave transfers to `transfer-credited` / `reconcile`'
@@ -163,7 +163,7 @@ complete -c stark -n "__fish_stark_using_subcommand doctor" -l project-id -d 'St
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand doctor" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l json -d 'Machine-readable JSON output'
@@ -190,7 +190,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox" -l config -d 'Confi
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l json -d 'Machine-readable JSON output'
@@ -206,7 +206,7 @@ complete -c stark -n "__fish_stark_using_subcommand status" -l environment -d '`
 complete -c stark -n "__fish_stark_using_subcommand status" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand status" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand status" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand status" -l invoices -d 'List the most recent invoices instead of the summary'
@@ -222,7 +222,7 @@ complete -c stark -n "__fish_stark_using_subcommand completions" -l project-id -
 complete -c stark -n "__fish_stark_using_subcommand completions" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand completions" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand completions" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand completions" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand completions" -l json -d 'Machine-readable JSON output'
@@ -241,7 +241,7 @@ complete -c stark -n "__fish_stark_using_subcommand demo" -l private-key -d 'Pri
 complete -c stark -n "__fish_stark_using_subcommand demo" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand demo" -l color -d 'Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand demo" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand demo" -l json -d 'Machine-readable JSON output'

@@ -96,7 +96,7 @@ pub struct GlobalArgs {
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Colour FAIL, error and warnings: auto (on a terminal, unless NO_COLOR), always, never
+    /// When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)
     #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t = style::ColorChoice::Auto, hide_default_value = true)]
     pub color: style::ColorChoice,
 }
@@ -297,7 +297,7 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[
             (
                 "stark sandbox --listen 127.0.0.1:8080 --project-id 1234 --public-key ./keys/public-key.pem",
-                "then STARK_API_URL=http://127.0.0.1:8080",
+                "emulate the API for project 1234; prints STARK_API_URL=…",
             ),
             (
                 "stark sandbox --seed 7 --speed 60 --fault invoice.create:lost-response=0.3",
