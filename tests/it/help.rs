@@ -297,3 +297,64 @@ fn man_pages_match_the_current_cli() {
         "the top page lists the commands"
     );
 }
+
+/// `stark ARGS` with stderr on a fresh pseudo-terminal (stdout piped): what it wrote there.
+fn stderr_on_a_terminal(run: &super::harness::Run, args: &[&str]) -> String {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors into the pointers given; the others are null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened for us and are owned nowhere else.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut child = run
+        .command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    child.wait().unwrap();
+    // The child is gone and our copy of the slave end was moved into it: reading the master
+    // gives what it wrote, then EIO.
+    let mut text = Vec::new();
+    let mut master = std::fs::File::from(master);
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// `auto`, the default, colours a terminal, and not with NO_COLOR.
+#[test]
+fn auto_colours_a_terminal_unless_no_color() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("missing.sqlite3");
+    let args = ["status", "--ledger", missing.to_str().unwrap()];
+    let tty = stderr_on_a_terminal(&bare(home.path()), &args);
+    assert!(tty.starts_with(RED_ERROR), "{tty:?}");
+    let no_color = stderr_on_a_terminal(&bare(home.path()).env("NO_COLOR", "1"), &args);
+    assert!(
+        no_color.starts_with("error: ") && !no_color.contains('\x1b'),
+        "{no_color:?}"
+    );
+    let never = stderr_on_a_terminal(&bare(home.path()).arg("--color=never"), &args);
+    assert!(
+        never.starts_with("error: ") && !never.contains('\x1b'),
+        "{never:?}"
+    );
+}
