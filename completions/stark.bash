@@ -95,7 +95,7 @@ _stark() {
 
     case "${cmd}" in
         stark)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +125,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -133,7 +137,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__completions)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,6 +167,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -171,7 +179,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__demo)
-            opts="-q -v -h -V --seed --speed --faults --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --seed --speed --faults --config --project-id --private-key --environment --api-url --ledger --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,10 +197,6 @@ _stark() {
                     COMPREPLY=($(compgen -W "none light heavy" -- "${cur}"))
                     return 0
                     ;;
-                --ledger)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -213,6 +217,14 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -221,7 +233,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__doctor)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +261,10 @@ _stark() {
                     ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -441,7 +457,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__init)
-            opts="-q -v -h -V --force --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --force --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -471,6 +487,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -479,7 +499,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__issue__subcmd__invoices)
-            opts="-y -q -v -h -V --every --campaign-length --for --min-invoices --min --max-invoices --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --dry-run --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --every --campaign-length --for --min-invoices --min --max-invoices --max --min-amount --max-amount --new-campaign --force --catch-up --settle --retry-batch --dry-run --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,6 +573,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -561,7 +585,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__keygen)
-            opts="-y -q -v -h -V --dir --force --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --dir --force --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +619,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -603,7 +631,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__reconcile)
-            opts="-q -v -h -V --no-transfer --concurrency --max-attempts --dry-run --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --no-transfer --concurrency --max-attempts --dry-run --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -641,6 +669,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -649,7 +681,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__sandbox)
-            opts="-q -v -h -V --listen --project-id --public-key --seed --speed --pay-rate --pay-delay --invoice-fee --transfer-fee --max-skew --fault --state --start --signing-key --ledger --config --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --listen --project-id --public-key --seed --speed --pay-rate --pay-delay --invoice-fee --transfer-fee --max-skew --fault --state --start --signing-key --ledger --config --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +763,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -739,7 +775,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__serve__subcmd__webhook)
-            opts="-q -v -h -V --listen --public-url --for --webhook-key --no-transfer --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --listen --public-url --for --webhook-key --no-transfer --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +821,10 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -793,7 +833,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__status)
-            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --project-id --private-key --environment --api-url --ledger --config --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,14 +844,6 @@ _stark() {
                     return 0
                     ;;
                 --limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ledger)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -831,6 +863,18 @@ _stark() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -839,7 +883,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__transfer__subcmd__credited)
-            opts="-y -q -v -h -V --max-attempts --retry --dry-run --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --max-attempts --retry --dry-run --yes --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -875,6 +919,10 @@ _stark() {
                     ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

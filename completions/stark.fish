@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_stark_global_optspecs
-    string join \n ledger= config= project-id= private-key= environment= api-url= json q/quiet v/verbose h/help V/version
+    string join \n ledger= config= project-id= private-key= environment= api-url= json q/quiet v/verbose color= h/help V/version
 end
 
 function __fish_stark_needs_command
@@ -30,6 +30,9 @@ complete -c stark -n "__fish_stark_needs_command" -l project-id -d 'Stark Bank p
 complete -c stark -n "__fish_stark_needs_command" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_needs_command" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_needs_command" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_needs_command" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_needs_command" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -53,6 +56,9 @@ complete -c stark -n "__fish_stark_using_subcommand init" -l project-id -d 'Star
 complete -c stark -n "__fish_stark_using_subcommand init" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand init" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand init" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand init" -l force -d 'Replace an existing config file (the ledger is never replaced)'
 complete -c stark -n "__fish_stark_using_subcommand init" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand init" -s q -l quiet -d 'Print only errors (for cron)'
@@ -66,6 +72,9 @@ complete -c stark -n "__fish_stark_using_subcommand keygen" -l project-id -d 'St
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l force -d 'Replace existing key files (the old private key is backed up first, mode 600)'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -s y -l yes -d 'Do not ask before `--force` replaces a key (the question is asked only on a terminal)'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l json -d 'Machine-readable JSON output'
@@ -87,6 +96,9 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l project-i
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l new-campaign -d 'Start a new campaign once the current one is over'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l force -d 'With --new-campaign: start it even while the current one is running'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l catch-up -d 'Issue slots whose window passed without a run (instead of recording them as missed)'
@@ -105,6 +117,9 @@ complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l projec
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l dry-run -d 'Show the transfers this run would send and their sum, and change nothing: the ledger is read, never written, and nothing is sent to the bank'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s y -l yes -d 'Do not ask before `--retry` sends one more transfer (the question is asked only on a terminal)'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l json -d 'Machine-readable JSON output'
@@ -120,6 +135,9 @@ complete -c stark -n "__fish_stark_using_subcommand reconcile" -l project-id -d 
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l no-transfer -d 'Only record what the webhook missed; do not send transfers'
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l dry-run -d 'Show what this run would record (events, credits) and the transfers it would send, and change nothing: the bank is only read (events are not marked delivered, nothing is sent) and the ledger is never written (the run is replayed on a temporary copy)'
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l json -d 'Machine-readable JSON output'
@@ -137,6 +155,9 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l project-id
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l no-transfer -d 'Only record; leave transfers to `transfer-credited` / `reconcile`'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s q -l quiet -d 'Print only errors (for cron)'
@@ -149,6 +170,9 @@ complete -c stark -n "__fish_stark_using_subcommand doctor" -l project-id -d 'St
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand doctor" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand doctor" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -173,6 +197,9 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox" -l config -d 'Confi
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -180,12 +207,15 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox" -s h -l help -d 'Pr
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers' -r
-complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand status" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand status" -l invoices -d 'List the most recent invoices instead of the summary'
 complete -c stark -n "__fish_stark_using_subcommand status" -l transfers -d 'List the most recent transfer attempts instead of the summary'
 complete -c stark -n "__fish_stark_using_subcommand status" -l json -d 'Machine-readable JSON output'
@@ -199,6 +229,9 @@ complete -c stark -n "__fish_stark_using_subcommand completions" -l project-id -
 complete -c stark -n "__fish_stark_using_subcommand completions" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand completions" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand completions" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand completions" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand completions" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
@@ -209,12 +242,15 @@ complete -c stark -n "__fish_stark_using_subcommand demo" -l speed -d 'Business 
 complete -c stark -n "__fish_stark_using_subcommand demo" -l faults -d 'How badly the bank behaves' -r -f -a "none\t'A well-behaved bank'
 light\t'Some dropped, duplicated and reordered deliveries; a few lost responses'
 heavy\t'A rough day: many lost responses, 5xx and 429, latency, failing transfers'"
-complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand demo" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c stark -n "__fish_stark_using_subcommand demo" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand demo" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand demo" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'

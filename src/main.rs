@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    stark::cli::run(stark::cli::Cli::parse())
+    stark::cli::run(stark::cli::parse())
 }

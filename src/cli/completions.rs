@@ -5,10 +5,8 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
-
-use super::Cli;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -26,9 +24,10 @@ pub const FILES: &[(Shell, &str)] = &[
     (Shell::Elvish, "stark.elv"),
 ];
 
-/// The completion script for `shell`, for the command line as it is now.
+/// The completion script for `shell`, for the command line as it is now ([`super::command`]:
+/// the options hidden from a command's help are not offered there either).
 pub fn generate(shell: Shell) -> String {
-    let mut cmd = Cli::command();
+    let mut cmd = super::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "stark", &mut out);
     String::from_utf8(out).expect("completion scripts are UTF-8")

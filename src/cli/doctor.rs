@@ -358,12 +358,13 @@ pub(super) fn print(checks: &[Check], global: &GlobalArgs) -> anyhow::Result<()>
         if global.quiet && c.level != Level::Fail {
             continue;
         }
+        use crate::cli::style::{Stream, red, yellow};
         let tag = match c.level {
-            Level::Pass => "pass",
-            Level::Warn => "warn",
-            Level::Fail => "FAIL",
+            Level::Pass => "pass".to_string(),
+            Level::Warn => yellow("warn", Stream::Stdout),
+            Level::Fail => red("FAIL", Stream::Stdout),
         };
-        outln!("{tag:<4}  {:<15} {}", c.name, c.detail)?;
+        outln!("{tag}  {:<15} {}", c.name, c.detail)?;
         if let Some(fix) = &c.fix {
             outln!("      {:<15} fix: {fix}", "")?;
         }

@@ -60,7 +60,8 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     }
     // Never panic here either: a closed stderr loses the message, not the exit code.
     let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "error: {err:#}");
+    let label = crate::cli::style::error_label(crate::cli::style::Stream::Stderr);
+    let _ = writeln!(stderr, "{label} {err:#}");
     for cause in err.chain() {
         if let Some(hint) = cause.downcast_ref::<ApiError>().and_then(ApiError::hint) {
             let _ = writeln!(stderr, "hint: {hint}");

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{ConfigError, Flags, Settings};
 use crate::ledger::{Ledger, LedgerError};
@@ -48,11 +48,12 @@ pub mod reconcile;
 pub mod sandbox;
 pub mod serve;
 pub mod status;
+pub mod style;
 pub mod transfer;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
-#[command(name = "stark", version, about, long_about = None, propagate_version = true)]
+#[command(name = "stark", version = VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -60,8 +61,14 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every subcommand understands.
+/// The version `--version` prints: `0.1.0 (<commit> <date>)` when built from a git checkout,
+/// the crate version alone otherwise (set by `build.rs`).
+pub const VERSION: &str = env!("STARK_VERSION");
+
+/// Flags every subcommand understands (listed under "Global options", after the command's
+/// own; [`command`] hides those that mean nothing for a command).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]
     #[arg(long, global = true, value_name = "PATH")]
@@ -90,6 +97,9 @@ pub struct GlobalArgs {
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)
+    #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t = style::ColorChoice::Auto, hide_default_value = true)]
+    pub color: style::ColorChoice,
 }
 
 impl GlobalArgs {
@@ -137,6 +147,286 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// The global options that mean nothing for a command, hidden from its help (and its man page
+/// and completions); given anyway, they are still accepted and ignored, so scripts do not break.
+pub const HIDDEN_GLOBALS: &[(&str, &[&str])] = &[
+    // Writes a key pair to a directory: no ledger, no bank, no configuration read.
+    (
+        "keygen",
+        &[
+            "ledger",
+            "config",
+            "project_id",
+            "private_key",
+            "environment",
+            "api_url",
+        ],
+    ),
+    // Prints a script: nothing is read, logged or reported.
+    (
+        "completions",
+        &[
+            "ledger",
+            "config",
+            "project_id",
+            "private_key",
+            "environment",
+            "api_url",
+            "json",
+            "quiet",
+            "verbose",
+        ],
+    ),
+    // The emulator itself: its projects are its own `--project-id`/`--public-key` pairs.
+    (
+        "sandbox",
+        &["ledger", "config", "private_key", "environment", "api_url"],
+    ),
+    // Brings its own emulator, key and project; only `--ledger` (keep it) applies.
+    (
+        "demo",
+        &[
+            "config",
+            "project_id",
+            "private_key",
+            "environment",
+            "api_url",
+        ],
+    ),
+    // Reads the ledger only: no key, no bank.
+    (
+        "status",
+        &["project_id", "private_key", "environment", "api_url"],
+    ),
+];
+
+/// The EXAMPLES section of each command's help: (command, [(command line, what it does)]).
+/// Every line is parsed by a test, so they stay true.
+pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "init",
+        &[
+            ("stark init", "create the ledger at the default path, once"),
+            (
+                "stark init --ledger /srv/stark/ledger.sqlite3",
+                "elsewhere (or set STARK_LEDGER)",
+            ),
+        ],
+    ),
+    (
+        "keygen",
+        &[
+            (
+                "stark keygen",
+                "private-key.pem and public-key.pem in the config directory",
+            ),
+            ("stark keygen --dir ./keys", "elsewhere; --force overwrites"),
+        ],
+    ),
+    (
+        "issue-invoices",
+        &[
+            (
+                "stark issue-invoices --quiet",
+                "one cron tick (see crontab.example)",
+            ),
+            (
+                "stark issue-invoices --new-campaign",
+                "start a new campaign once the current one is over",
+            ),
+            (
+                "stark issue-invoices --retry-batch 3",
+                "resend rejected batch 3 once its cause is fixed",
+            ),
+            (
+                "stark issue-invoices --every 1h --for 6h --min 8 --max 12",
+                "a shorter campaign (new campaigns only)",
+            ),
+        ],
+    ),
+    (
+        "transfer-credited",
+        &[
+            (
+                "stark transfer-credited",
+                "forward every credit not yet forwarded",
+            ),
+            (
+                "stark transfer-credited --retry 5941925571985408",
+                "one more attempt for a credit that waits for you",
+            ),
+        ],
+    ),
+    (
+        "reconcile",
+        &[
+            (
+                "stark reconcile --quiet",
+                "every 10 minutes from cron; also transfers",
+            ),
+            (
+                "stark reconcile --no-transfer",
+                "only record what the webhook missed",
+            ),
+        ],
+    ),
+    (
+        "serve-webhook",
+        &[
+            (
+                "stark serve-webhook --public-url https://abcd.ngrok-free.app --for 2h",
+                "behind `ngrok http 8000`, for two hours",
+            ),
+            (
+                "stark serve-webhook --listen 127.0.0.1:8000 --no-transfer",
+                "record only",
+            ),
+        ],
+    ),
+    (
+        "doctor",
+        &[
+            (
+                "stark doctor",
+                "one line per check, with a fix for each failure",
+            ),
+            ("stark doctor --json", "the same checks as JSON"),
+        ],
+    ),
+    (
+        "sandbox",
+        &[
+            (
+                "stark sandbox --listen 127.0.0.1:8080 --project-id 1234 --public-key ./keys/public-key.pem",
+                "emulate the API for project 1234; prints STARK_API_URL=…",
+            ),
+            (
+                "stark sandbox --seed 7 --speed 60 --fault invoice.create:lost-response=0.3",
+                "an hour a minute, with lost responses",
+            ),
+        ],
+    ),
+    (
+        "status",
+        &[
+            (
+                "stark status",
+                "the daily check: campaign, money, what needs you",
+            ),
+            (
+                "stark status --invoices --limit 50",
+                "the most recent invoices",
+            ),
+            ("stark status --json", "the same data as JSON"),
+        ],
+    ),
+    (
+        "completions",
+        &[(
+            "stark completions bash",
+            "> ~/.local/share/bash-completion/completions/stark",
+        )],
+    ),
+    (
+        "demo",
+        &[
+            ("stark demo", "the whole 24-hour flow in about 30 seconds"),
+            (
+                "stark demo --seed 3 --faults heavy",
+                "a rough day at the bank",
+            ),
+        ],
+    ),
+];
+
+/// The top-level help's examples.
+const TOP_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "stark demo",
+        "rehearse the whole flow against the built-in emulator",
+    ),
+    ("stark init", "create the ledger, once"),
+    ("stark doctor", "check the setup"),
+    ("stark status", "the daily check"),
+    (
+        "stark help issue-invoices",
+        "a command's flags and examples",
+    ),
+];
+
+fn examples_section(name: Option<&str>, examples: &[(&str, &str)]) -> String {
+    let mut text = String::from("Examples:\n");
+    for (line, what) in examples {
+        text.push_str(&format!("  # {what}\n  $ {line}\n"));
+    }
+    let page = name.map_or_else(|| "stark".to_string(), |n| format!("stark-{n}"));
+    text.push_str(&format!(
+        "\nLearn more: `man {page}`; README.md and docs/ in the source."
+    ));
+    text
+}
+
+/// Give `cmd` hidden copies of the global options `ids` of `top`. clap propagates a global
+/// option only to the commands that do not define it, so these copies (still global: they
+/// reach the commands below `cmd` too) take the place of the visible ones, and parse the same.
+/// A command's own option with the same id (`sandbox --project-id`) is left as it is.
+fn hide_globals(top: &clap::Command, mut cmd: clap::Command, ids: &[&str]) -> clap::Command {
+    for id in ids {
+        let own = cmd.get_arguments().any(|a| a.get_id().as_str() == *id);
+        let global = top
+            .get_arguments()
+            .find(|a| a.get_id().as_str() == *id && a.is_global_set());
+        if let (false, Some(arg)) = (own, global) {
+            cmd = cmd.arg(arg.clone().hide(true));
+        }
+    }
+    cmd
+}
+
+/// The command line definition as `stark` uses it: [`Cli`]'s, with global options propagated,
+/// those that mean nothing for a command hidden ([`HIDDEN_GLOBALS`]) and an EXAMPLES section
+/// per command ([`EXAMPLES`]). Help, completions and the man pages all come from it.
+pub fn command() -> clap::Command {
+    command_colored(style::ColorChoice::Auto)
+}
+
+fn command_colored(color: style::ColorChoice) -> clap::Command {
+    let mut cmd = Cli::command().color(match color {
+        style::ColorChoice::Auto => clap::ColorChoice::Auto,
+        style::ColorChoice::Always => clap::ColorChoice::Always,
+        style::ColorChoice::Never => clap::ColorChoice::Never,
+    });
+    cmd = cmd.after_help(examples_section(None, TOP_EXAMPLES));
+    let top = cmd.clone();
+    for (name, ids) in HIDDEN_GLOBALS {
+        cmd = cmd.mut_subcommand(*name, |c| hide_globals(&top, c, ids));
+    }
+    for (name, examples) in EXAMPLES {
+        cmd = cmd.mut_subcommand(*name, |c| {
+            c.after_help(examples_section(Some(name), examples))
+        });
+    }
+    cmd
+}
+
+/// Parse a command line with [`command`] (clap's help and errors follow `--color` too).
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let color = style::choice_in_args(&args).unwrap_or_default();
+    let mut cmd = command_colored(color);
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// Parse this process's command line, or print clap's help or error and exit (2 for an error).
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides). `expected_noise`
 /// (the demo, whose faults are on purpose) hides warnings unless -v is given.
 pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
@@ -160,7 +450,7 @@ pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(use_color());
+        .with_ansi(style::enabled(style::Stream::Stderr));
     let _ = if global.json {
         builder.json().try_init()
     } else {
@@ -168,10 +458,10 @@ pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
     };
 }
 
-/// Colour only on a terminal and never with NO_COLOR.
+/// Whether stderr is coloured: `--color`, else only on a terminal and never with NO_COLOR
+/// (see [`style`]).
 pub fn use_color() -> bool {
-    use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+    style::enabled(style::Stream::Stderr)
 }
 
 /// The first retry step inside one run (500 ms; `STARK_BACKOFF_MS` shortens it in tests).
@@ -213,6 +503,7 @@ pub fn no_ledger(settings: &Settings, e: &LedgerError) -> Option<ConfigError> {
 
 /// Run a parsed command line and map the outcome to an exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    style::set_choice(cli.global.color);
     init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
     let result = match &cli.command {
         Command::Init(args) => init::run(args, &cli.global),

@@ -20,7 +20,7 @@ fn checked_in_completions_match_the_current_cli() {
     }
     assert!(
         stale.is_empty(),
-        "{}\n(or all at once: see \"Shell completions\" in README.md)",
+        "{}\n(or all at once: see \"stark completions\" in docs/commands.md)",
         stale.join("\n")
     );
 }
