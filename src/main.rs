@@ -6,5 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    stark::cli::run(stark::cli::Cli::parse())
+    match stark::cli::Cli::try_parse() {
+        Ok(cli) => stark::cli::run(cli),
+        Err(e) => stark::cli::errors::clap_error(e),
+    }
 }

@@ -25,14 +25,14 @@ pub fn run(_args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let id = ledger.ledger_id()?;
     let created = creation == Creation::New;
     if global.json {
-        outln!(
-            "{}",
-            serde_json::json!({
+        super::print_json(
+            "init",
+            &serde_json::json!({
                 "ledger": path,
                 "ledger_id": id,
                 "created": created,
                 "source": settings.ledger.source.to_string(),
-            })
+            }),
         )?;
     } else if !global.quiet {
         if created {

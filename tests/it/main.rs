@@ -16,6 +16,7 @@ mod examples;
 mod fuzz_regressions;
 mod init;
 mod issue_invoices;
+mod json_contract;
 mod key_errors;
 mod leases;
 mod money_path;
