@@ -4,5 +4,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    stark::cli::run(stark::cli::parse())
+    match stark::cli::try_parse_from(std::env::args_os()) {
+        Ok(cli) => stark::cli::run(cli),
+        Err(e) => stark::cli::errors::clap_error(e),
+    }
 }

@@ -106,7 +106,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let a = &outcome.audit;
     if global.json {
-        outln!("{}", serde_json::to_string(&outcome)?)?;
+        super::print_json("demo", &outcome)?;
     } else if !global.quiet {
         let l = crate::ledger::Ledger::open(&ledger)?;
         let report = crate::status::report(

@@ -352,7 +352,7 @@ fn clock_check(date: Option<&str>, checks: &mut Vec<Check>) {
 
 pub(super) fn print(checks: &[Check], global: &GlobalArgs) -> anyhow::Result<()> {
     if global.json {
-        return outln!("{}", serde_json::json!({ "checks": checks }));
+        return super::print_json("doctor", &serde_json::json!({ "checks": checks }));
     }
     for c in checks {
         if global.quiet && c.level != Level::Fail {

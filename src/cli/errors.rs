@@ -16,6 +16,7 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::ApiError;
 use crate::cli::doctor::{Check, Level};
@@ -60,13 +61,119 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     }
     // Never panic here either: a closed stderr loses the message, not the exit code.
     let mut stderr = io::stderr().lock();
+    if JSON_ERRORS.load(Ordering::Relaxed) {
+        let _ = writeln!(stderr, "{}", json_error(err, code));
+        return ExitCode::from(code);
+    }
     let label = crate::cli::style::error_label(crate::cli::style::Stream::Stderr);
     let _ = writeln!(stderr, "{label} {err:#}");
-    for cause in err.chain() {
-        if let Some(hint) = cause.downcast_ref::<ApiError>().and_then(ApiError::hint) {
-            let _ = writeln!(stderr, "hint: {hint}");
-        }
+    for hint in hints(err) {
+        let _ = writeln!(stderr, "hint: {hint}");
     }
+    ExitCode::from(code)
+}
+
+/// Whether [`report_error`] prints errors as JSON (`--json`): set once by `cli::run`.
+static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// Print the errors of this run as one JSON object on stderr (`--json`), or as text.
+pub fn errors_as_json(json: bool) {
+    JSON_ERRORS.store(json, Ordering::Relaxed);
+}
+
+fn hints(err: &anyhow::Error) -> impl Iterator<Item = String> + '_ {
+    err.chain().filter_map(|cause| {
+        cause
+            .downcast_ref::<ApiError>()
+            .and_then(ApiError::hint)
+            .map(|h| h.to_string())
+    })
+}
+
+/// What kind of error ended the run, for `--json`: `usage` (a flag), `config` (the setup: the
+/// environment, the config file, a key, the credentials or the clock) or `failure` (exit 1).
+fn error_kind(err: &anyhow::Error, code: u8) -> &'static str {
+    use crate::issuer::IssueError;
+    use crate::payout::RetryError;
+    let usage = |c: &(dyn std::error::Error + 'static)| {
+        c.is::<UsageError>()
+            || c.is::<RetryError>()
+            || c.downcast_ref::<IssueError>()
+                .is_some_and(IssueError::is_usage)
+    };
+    match code {
+        USAGE if err.chain().any(usage) => "usage",
+        USAGE => "config",
+        _ => "failure",
+    }
+}
+
+/// The `--json` form of an error: `{"version":1,"error":{"kind","message","causes","hints",
+/// "exit_code"}}` on one line, the outermost message first and each cause after it.
+pub fn json_error(err: &anyhow::Error, code: u8) -> String {
+    error_document(
+        error_kind(err, code),
+        &err.to_string(),
+        err.chain().skip(1).map(|c| c.to_string()).collect(),
+        hints(err).collect(),
+        code,
+    )
+}
+
+fn error_document(
+    kind: &str,
+    message: &str,
+    causes: Vec<String>,
+    hints: Vec<String>,
+    code: u8,
+) -> String {
+    serde_json::json!({
+        "version": crate::cli::JSON_VERSION,
+        "error": {
+            "kind": kind,
+            "message": message,
+            "causes": causes,
+            "hints": hints,
+            "exit_code": code,
+        }
+    })
+    .to_string()
+}
+
+/// End a command line clap refused (or `--help` / `--version`, which clap prints itself).
+/// With `--json` among the arguments, a refusal is the JSON error object of kind `usage`.
+pub fn clap_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if !json
+        || matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        )
+        || !err.use_stderr()
+    {
+        err.exit();
+    }
+    let text = err.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let message = lines
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ")
+        .to_string();
+    let hints = lines
+        .filter_map(|l| l.strip_prefix("tip: "))
+        .map(str::to_string)
+        .collect();
+    let code = u8::try_from(err.exit_code()).unwrap_or(USAGE);
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{}",
+        error_document("usage", &message, Vec::new(), hints, code)
+    );
     ExitCode::from(code)
 }
 
@@ -338,6 +445,37 @@ mod tests {
         assert!(!([] as [Outcome; 0]).failed());
         assert!(!std::slice::from_ref(&nothing).failed());
         assert!([nothing, unresolved].failed());
+    }
+
+    #[test]
+    fn json_errors_are_one_object_with_their_kind_causes_and_exit_code() {
+        let parse = |err: &anyhow::Error| -> serde_json::Value {
+            let line = json_error(err, exit_code(err));
+            assert!(!line.contains('\n'), "{line}");
+            serde_json::from_str(&line).unwrap()
+        };
+        let usage = anyhow::Error::new(UsageError::new("--speed must be at least 1"))
+            .context("cannot start the demo");
+        let v = parse(&usage);
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["error"]["kind"], "usage");
+        assert_eq!(v["error"]["message"], "cannot start the demo");
+        assert_eq!(
+            v["error"]["causes"],
+            serde_json::json!(["--speed must be at least 1"])
+        );
+        assert_eq!(v["error"]["exit_code"], 2);
+        let config = parse(&crate::config::ConfigError::NoDataDir.into());
+        assert_eq!(config["error"]["kind"], "config");
+        let failure = parse(&anyhow::Error::new(busy()).context("while issuing"));
+        assert_eq!(failure["error"]["kind"], "failure");
+        assert_eq!(failure["error"]["exit_code"], 1);
+        let refused = parse(&rejected("invalidCredentials").into());
+        assert_eq!(refused["error"]["kind"], "config");
+        assert!(
+            !refused["error"]["hints"].as_array().unwrap().is_empty(),
+            "{refused}"
+        );
     }
 
     #[test]

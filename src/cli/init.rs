@@ -91,10 +91,9 @@ pub fn run(args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }),
     }
     if global.json {
-        outln!(
-            "{}",
-            serde_json::json!({
-                "version": 1,
+        super::print_json(
+            "init",
+            &serde_json::json!({
                 "ledger": path,
                 "ledger_id": id,
                 "created": created,
@@ -102,7 +101,7 @@ pub fn run(args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 "config": config_path,
                 "config_written": written != Written::Kept,
                 "checks": checks,
-            })
+            }),
         )?;
     } else {
         super::doctor::print(&checks, global)?;

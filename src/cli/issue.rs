@@ -205,7 +205,7 @@ fn print_outcomes(
         if let Some(tag) = reopened {
             v["reopened"] = tag.into();
         }
-        return outln!("{v}");
+        return super::print_json("issue-invoices", &v);
     }
     for o in outcomes {
         let line = o.to_string();

@@ -85,14 +85,14 @@ pub fn run(args: &KeygenArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let public = key.public_key();
     if global.json {
         let out = serde_json::json!({
-            "privateKey": private_path,
-            "publicKey": public_path,
-            "publicKeyPem": public.to_pem(),
+            "private_key": private_path,
+            "public_key": public_path,
+            "public_key_pem": public.to_pem(),
             "fingerprint": public.fingerprint(),
             "backup": backed_up,
             "version": 1,
         });
-        outln!("{out}")?;
+        super::print_json("keygen", &out)?;
         return Ok(ExitCode::SUCCESS);
     }
     if global.quiet {

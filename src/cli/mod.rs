@@ -479,6 +479,27 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// The version of the `--json` contract (`docs/json.md`): every document and every line of a
+/// stream carries it as `"version"`. It changes only when a key is removed, renamed or changes
+/// its type; new keys may appear at any time.
+pub const JSON_VERSION: u64 = 1;
+
+/// One `--json` document: the fields of `value` (a struct or map) and `"version"`, as one
+/// compact line. `what` names the document in the error should it not be an object.
+pub fn json_document<T: serde::Serialize>(what: &str, value: &T) -> anyhow::Result<String> {
+    let serde_json::Value::Object(mut doc) = serde_json::to_value(value)? else {
+        anyhow::bail!("the {what} JSON document is not an object");
+    };
+    doc.insert("version".into(), JSON_VERSION.into());
+    Ok(serde_json::Value::Object(doc).to_string())
+}
+
+/// Print one `--json` document ([`json_document`]) on stdout, as one line.
+pub fn print_json<T: serde::Serialize>(what: &str, value: &T) -> anyhow::Result<()> {
+    let doc = json_document(what, value)?;
+    outln!("{doc}")
+}
+
 /// Open the ledger the settings point at. A missing or never-initialised ledger is a
 /// configuration error (exit 2) that names the path, where it came from and the `stark init`
 /// that creates it; nothing is created.
@@ -505,6 +526,7 @@ pub fn no_ledger(settings: &Settings, e: &LedgerError) -> Option<ConfigError> {
 pub fn run(cli: Cli) -> ExitCode {
     style::set_choice(cli.global.color);
     init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
+    errors::errors_as_json(cli.global.json);
     let result = match &cli.command {
         Command::Init(args) => init::run(args, &cli.global),
         Command::Keygen(args) => keygen::run(args, &cli.global),

@@ -92,7 +92,7 @@ pub fn run(args: &ReconcileArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         Err(e) => return Err(e.into()),
     };
     if global.json {
-        outln!("{}", serde_json::to_string(&report)?)?;
+        super::print_json("reconcile", &report)?;
     } else {
         print_reconcile(&report, global.quiet)?;
     }

@@ -41,14 +41,14 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let out = if args.invoices {
         let rows = db.recent_invoices(args.limit)?;
         if global.json {
-            serde_json::to_string_pretty(&rows)?
+            super::json_document("status", &serde_json::json!({ "invoices": rows }))?
         } else {
             render_invoices(&rows)
         }
     } else if args.transfers {
         let rows = db.recent_transfers(args.limit)?;
         if global.json {
-            serde_json::to_string_pretty(&rows)?
+            super::json_document("status", &serde_json::json!({ "transfers": rows }))?
         } else {
             render_transfers(&rows)
         }
@@ -58,7 +58,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         };
         let report = status::report(&db, now, &opts).context("cannot read the ledger's status")?;
         if global.json {
-            serde_json::to_string_pretty(&report)?
+            super::json_document("status", &report)?
         } else {
             render(&report)
         }

@@ -89,7 +89,7 @@ pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode>
     spinner.finish();
     let report = report?;
     if global.json {
-        outln!("{}", serde_json::to_string(&report)?)?;
+        super::print_json("transfer-credited", &report)?;
     } else {
         print_payout(&report, global.quiet)?;
     }

@@ -118,9 +118,19 @@ impl StoredErrors {
     }
 }
 
+/// Always a list of `{"code", "message"}` (never JSON inside a string): the API's errors, or,
+/// for stored text that is not such a list, one entry with code `unparsed` and the text.
 impl Serialize for StoredErrors {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.raw)
+        let raw = self.raw.trim();
+        if !self.items.is_empty() || raw.is_empty() || raw == "[]" {
+            return self.items.serialize(s);
+        }
+        [ApiErrorItem {
+            code: "unparsed".into(),
+            message: self.raw.clone(),
+        }]
+        .serialize(s)
     }
 }
 
@@ -670,13 +680,16 @@ mod tests {
             assert!(e.items().is_empty(), "{text}");
             assert_eq!(e.raw(), text);
         }
+        let json = |text: &str| serde_json::to_string(&StoredErrors::parse(text.into())).unwrap();
         assert_eq!(
-            serde_json::to_string(&StoredErrors::parse(
-                r#"[{"code":"a","message":"b"}]"#.into()
-            ))
-            .unwrap(),
-            r#""[{\"code\":\"a\",\"message\":\"b\"}]""#,
-            "serialized as stored"
+            json(r#"[{"code":"a","message":"b"}]"#),
+            r#"[{"code":"a","message":"b"}]"#,
+            "serialized as a list, not as a string holding one"
+        );
+        assert_eq!(json("[]"), "[]");
+        assert_eq!(
+            json("connection reset"),
+            r#"[{"code":"unparsed","message":"connection reset"}]"#
         );
     }
 

@@ -102,7 +102,7 @@ fn keygen_defaults_to_the_config_directory_and_json() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let expected = home.path().join("config/stark/private-key.pem");
     assert_eq!(
-        v["privateKey"].as_str().unwrap(),
+        v["private_key"].as_str().unwrap(),
         expected.to_str().unwrap()
     );
     assert!(expected.exists());

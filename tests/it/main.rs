@@ -18,6 +18,7 @@ mod fuzz_regressions;
 mod help;
 mod init;
 mod issue_invoices;
+mod json_contract;
 mod key_errors;
 mod leases;
 mod money_path;

@@ -380,7 +380,7 @@ mod binary {
                 .arg(&path),
         );
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 2);
+        assert_eq!(v["invoices"].as_array().unwrap().len(), 2);
         let text = stdout(
             stark(home.path())
                 .args(["status", "--transfers", "--ledger"])
@@ -406,7 +406,7 @@ fn a_reconcile_only_day_leaves_paid_invoices_paid() {
         .run(["status", "--invoices", "--json", "--limit", "100"])
         .success()
         .json();
-    let statuses: Vec<&str> = rows
+    let statuses: Vec<&str> = rows["invoices"]
         .as_array()
         .unwrap()
         .iter()
