@@ -24,6 +24,7 @@ mod query_plans;
 mod sandbox_api;
 mod sandbox_auth;
 mod sandbox_cli;
+mod sandbox_surface;
 mod sandbox_webhooks;
 mod scale;
 mod secrets;
