@@ -260,6 +260,54 @@ pub fn log_pdf(bank: &Bank, id: &str) -> Result<Value, Errors> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::routes::{Route, resolve};
+    use axum::http::Method;
+
+    #[test]
+    fn the_new_routes_resolve_and_have_fault_names() {
+        for (method, path, route) in [
+            (
+                Method::GET,
+                "invoice/7/qrcode",
+                Route::InvoiceQrcode("7".into()),
+            ),
+            (Method::GET, "invoice/7/pdf", Route::InvoicePdf("7".into())),
+            (
+                Method::GET,
+                "invoice/7/payment",
+                Route::InvoicePayment("7".into()),
+            ),
+            (
+                Method::GET,
+                "invoice/log/9/pdf",
+                Route::InvoiceLogPdf("9".into()),
+            ),
+            (
+                Method::DELETE,
+                "transfer/5",
+                Route::TransferDelete("5".into()),
+            ),
+            (
+                Method::GET,
+                "transfer/5/pdf",
+                Route::TransferPdf("5".into()),
+            ),
+            (
+                Method::GET,
+                "invoice/log/9",
+                Route::InvoiceLogGet("9".into()),
+            ),
+        ] {
+            let got = resolve(&method, path).unwrap();
+            assert_eq!(got, route, "{method} {path}");
+            assert!(
+                crate::sandbox::faults::ROUTES.contains(&got.name()),
+                "{got:?}"
+            );
+        }
+        assert!(Route::TransferDelete("5".into()).is_write());
+        assert!(!Route::InvoiceQrcode("7".into()).is_write());
+    }
 
     fn now() -> DateTime<Utc> {
         "2026-03-02T00:00:00Z".parse().unwrap()
