@@ -1087,3 +1087,30 @@ pub fn page<T>(
     }
     (out, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_deliveries_get_the_real_attempt_codes() {
+        assert_eq!(DeliveryOutcome::Status(200).attempt_code(), None);
+        assert_eq!(
+            DeliveryOutcome::Status(404).attempt_code(),
+            Some((
+                "badHttpStatus",
+                "HTTP POST request returned status 404".into()
+            ))
+        );
+        assert_eq!(
+            DeliveryOutcome::Timeout.attempt_code().map(|c| c.0),
+            Some("timeout")
+        );
+        assert_eq!(
+            DeliveryOutcome::BadConnection("refused".into())
+                .attempt_code()
+                .map(|c| c.0),
+            Some("badConnection")
+        );
+    }
+}
