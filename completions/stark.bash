@@ -681,7 +681,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__sandbox)
-            opts="-q -v -h -V --listen --project-id --public-key --seed --speed --pay-rate --pay-delay --invoice-fee --transfer-fee --max-skew --fault --state --start --signing-key --ledger --config --private-key --environment --api-url --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --listen --project-id --public-key --seed --speed --pay-rate --pay-delay --invoice-fee --transfer-fee --start-balance --max-skew --fault --state --start --signing-key --ledger --config --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,6 +720,10 @@ _stark() {
                     return 0
                     ;;
                 --transfer-fee)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start-balance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

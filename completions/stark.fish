@@ -186,7 +186,8 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox" -l speed -d 'Busine
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l pay-rate -d 'Probability that an invoice gets paid' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l pay-delay -d 'Delay from creation to payment, business time (e.g. 5m..15m)' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l invoice-fee -d 'Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l transfer-fee -d 'Fee debited with each successful transfer, in cents' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l transfer-fee -d 'Fee debited with each successful transfer, in cents, on top of its amount' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox" -l start-balance -d 'Balance a fresh sandbox starts with, in cents (0, like a new real sandbox workspace; a saved --state keeps its own)' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l max-skew -d 'Allowed difference between Access-Time and this machine\'s clock, in seconds' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l fault -d 'Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -l state -d 'Load state from FILE at start (if it exists); save it periodically and on exit' -r -F

@@ -188,9 +188,23 @@ pub struct Transfer {
     pub fee: i64,
     #[serde(default, deserialize_with = "null_as_default")]
     pub transaction_ids: Vec<String>,
+    /// Rules that change how the bank handles it (`resendingLimit`), as sent.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub rules: Vec<TransferRule>,
     pub created: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<Timestamp>,
+}
+
+/// A transfer rule: `{"key": "resendingLimit", "value": 5}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRule {
+    pub key: String,
+    pub value: i64,
 }
 
 /// What we send to create a transfer.

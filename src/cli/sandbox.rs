@@ -42,9 +42,13 @@ pub struct SandboxArgs {
     /// Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)
     #[arg(long, value_name = "MIN..MAX", default_value = "5..1%")]
     pub invoice_fee: FeeRange,
-    /// Fee debited with each successful transfer, in cents
+    /// Fee debited with each successful transfer, in cents, on top of its amount
     #[arg(long, value_name = "CENTS", default_value_t = 0)]
     pub transfer_fee: u32,
+    /// Balance a fresh sandbox starts with, in cents (0, like a new real sandbox workspace;
+    /// a saved --state keeps its own)
+    #[arg(long, value_name = "CENTS", default_value_t = 0)]
+    pub start_balance: u64,
     /// Allowed difference between Access-Time and this machine's clock, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub max_skew: u64,
@@ -126,6 +130,7 @@ impl SandboxArgs {
             pay_delay: self.pay_delay,
             invoice_fee: self.invoice_fee,
             transfer_fee: i64::from(self.transfer_fee),
+            start_balance: i64::try_from(self.start_balance).unwrap_or(i64::MAX),
             max_skew: std::time::Duration::from_secs(self.max_skew),
             faults: self.faults.clone(),
             state_file: self.state.clone(),

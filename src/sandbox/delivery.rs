@@ -110,10 +110,8 @@ async fn post(shared: &Shared, d: &Dispatch) -> DeliveryOutcome {
             let _ = resp.bytes().await;
             DeliveryOutcome::Status(status)
         }
-        Err(e) if e.is_timeout() => {
-            DeliveryOutcome::Failed("the webhook endpoint timed out".into())
-        }
-        Err(e) => DeliveryOutcome::Failed(format!("cannot reach the webhook endpoint: {e}")),
+        Err(e) if e.is_timeout() => DeliveryOutcome::Timeout,
+        Err(e) => DeliveryOutcome::BadConnection(e.to_string()),
     }
 }
 

@@ -107,7 +107,7 @@ impl std::fmt::Debug for MemoryBank {
 }
 
 impl MemoryBank {
-    /// A fresh bank (balance [`super::START_BALANCE`], no faults) at business time `start`.
+    /// A fresh bank (balance `settings.start_balance`, no faults) at business time `start`.
     pub fn new(settings: BankSettings, start: DateTime<Utc>) -> MemoryBank {
         MemoryBank::build(
             state::Bank::new(settings, start),
@@ -342,6 +342,8 @@ const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 fn answer(reply: Reply) -> Result<Value, ApiError> {
     match reply {
         Reply::Ok(v) => Ok(v),
+        // No `Bank` call asks for a file (a QR code, a PDF).
+        Reply::Content(..) => Ok(Value::Null),
         Reply::Errors(status, errors) => {
             let bytes = serde_json::to_vec(&Reply::errors_body(&errors)).unwrap_or_default();
             decode_answer(status, &bytes)
@@ -424,6 +426,7 @@ mod tests {
             seed: 7,
             pay_rate: 1.0,
             invoice_fee: FeeRange::parse("7").unwrap(),
+            start_balance: START_BALANCE,
             start_time: Some(t0()),
             ..SandboxConfig::default()
         })

@@ -32,12 +32,15 @@ use crate::keys::{PrivateKey, PublicKey};
 mod admin;
 mod auth;
 pub mod clock;
+mod content;
 mod delivery;
 pub mod faults;
+mod invoice_extra;
 pub mod memory;
 mod routes;
 mod server;
 pub mod state;
+mod transfer_extra;
 mod validate;
 
 pub use faults::{FaultKind, FaultRule};
@@ -174,8 +177,11 @@ pub struct SandboxConfig {
     /// Delay from creation to payment (business time), uniform in this range.
     pub pay_delay: (chrono::Duration, chrono::Duration),
     pub invoice_fee: FeeRange,
-    /// Fee debited with each successful transfer, in cents.
+    /// Fee debited with each successful transfer, in cents, on top of its amount.
     pub transfer_fee: i64,
+    /// The balance a fresh sandbox starts with, in cents: zero, like a new real sandbox
+    /// workspace (a saved state keeps its own balance).
+    pub start_balance: i64,
     /// Allowed difference between `Access-Time` and the real wall clock.
     pub max_skew: std::time::Duration,
     pub faults: Vec<FaultRule>,
@@ -198,6 +204,7 @@ impl Default for SandboxConfig {
             pay_delay: (chrono::Duration::minutes(5), chrono::Duration::minutes(15)),
             invoice_fee: FeeRange::default(),
             transfer_fee: 0,
+            start_balance: 0,
             max_skew: std::time::Duration::from_secs(300),
             faults: Vec::new(),
             state_file: None,
@@ -219,6 +226,7 @@ impl SandboxConfig {
             ),
             invoice_fee: self.invoice_fee,
             transfer_fee: self.transfer_fee.max(0),
+            start_balance: self.start_balance,
         }
     }
 }

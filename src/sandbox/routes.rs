@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::faults::{Decision, LateAnswer};
 use super::state::{Bank, Errors, Rec, Task, err, page};
-use super::{MAX_BODY, auth, validate};
+use super::{MAX_BODY, auth, content, invoice_extra, transfer_extra, validate};
 use crate::api::model::{Balance, Invoice, Log, PublicKeyEntry, Timestamp, Transfer};
 
 /// A resolved `/v2/` route (with its path id, if any).
@@ -32,6 +32,12 @@ pub enum Route {
     TransferGet(String),
     TransferLogList,
     TransferLogGet(String),
+    InvoiceQrcode(String),
+    InvoicePdf(String),
+    InvoicePayment(String),
+    InvoiceLogPdf(String),
+    TransferDelete(String),
+    TransferPdf(String),
     EventList,
     EventGet(String),
     EventPatch(String),
@@ -61,6 +67,12 @@ impl Route {
             Route::TransferGet(_) => "transfer.get",
             Route::TransferLogList => "transfer.log.list",
             Route::TransferLogGet(_) => "transfer.log.get",
+            Route::InvoiceQrcode(_) => "invoice.qrcode",
+            Route::InvoicePdf(_) => "invoice.pdf",
+            Route::InvoicePayment(_) => "invoice.payment",
+            Route::InvoiceLogPdf(_) => "invoice.log.pdf",
+            Route::TransferDelete(_) => "transfer.delete",
+            Route::TransferPdf(_) => "transfer.pdf",
             Route::EventList => "event.list",
             Route::EventGet(_) => "event.get",
             Route::EventPatch(_) => "event.patch",
@@ -83,6 +95,7 @@ impl Route {
             Route::InvoiceCreate
                 | Route::InvoicePatch(_)
                 | Route::TransferCreate
+                | Route::TransferDelete(_)
                 | Route::EventPatch(_)
                 | Route::EventDelete(_)
                 | Route::WebhookCreate
@@ -103,6 +116,11 @@ pub fn resolve(method: &Method, rest: &str) -> Result<Route, (StatusCode, Errors
         ]),
         ["invoice", "log"] => Some(vec![(Method::GET, Route::InvoiceLogList)]),
         ["invoice", "log", x] => Some(vec![(Method::GET, Route::InvoiceLogGet(id(x)))]),
+        ["invoice", "log", x, "pdf"] => Some(vec![(Method::GET, Route::InvoiceLogPdf(id(x)))]),
+        ["invoice", x, "qrcode"] => Some(vec![(Method::GET, Route::InvoiceQrcode(id(x)))]),
+        ["invoice", x, "pdf"] => Some(vec![(Method::GET, Route::InvoicePdf(id(x)))]),
+        ["invoice", x, "payment"] => Some(vec![(Method::GET, Route::InvoicePayment(id(x)))]),
+        ["transfer", x, "pdf"] => Some(vec![(Method::GET, Route::TransferPdf(id(x)))]),
         ["invoice", x] => Some(vec![
             (Method::GET, Route::InvoiceGet(id(x))),
             (Method::PATCH, Route::InvoicePatch(id(x))),
@@ -113,7 +131,10 @@ pub fn resolve(method: &Method, rest: &str) -> Result<Route, (StatusCode, Errors
         ]),
         ["transfer", "log"] => Some(vec![(Method::GET, Route::TransferLogList)]),
         ["transfer", "log", x] => Some(vec![(Method::GET, Route::TransferLogGet(id(x)))]),
-        ["transfer", x] => Some(vec![(Method::GET, Route::TransferGet(id(x)))]),
+        ["transfer", x] => Some(vec![
+            (Method::GET, Route::TransferGet(id(x))),
+            (Method::DELETE, Route::TransferDelete(id(x))),
+        ]),
         ["event"] => Some(vec![(Method::GET, Route::EventList)]),
         ["event", "attempt"] => Some(vec![(Method::GET, Route::AttemptList)]),
         ["event", "attempt", x] => Some(vec![(Method::GET, Route::AttemptGet(id(x)))]),
@@ -176,6 +197,8 @@ pub enum Reply {
     /// server holds the response (then answers [`gateway_timeout`]); the in-memory adapter
     /// answers a client timeout.
     Hang,
+    /// 200 with a file: its content type and bytes (a QR code PNG, a PDF).
+    Content(String, Vec<u8>),
 }
 
 impl Reply {
@@ -333,6 +356,9 @@ pub fn outcome(decision: &Decision, result: Result<Value, Errors>) -> Reply {
     }
     match result {
         Ok(mut v) => {
+            if let Some((content_type, bytes)) = content::unwrap(&v) {
+                return Reply::Content(content_type, bytes);
+            }
             decision.reshape(&mut v);
             Reply::Ok(v)
         }
@@ -602,22 +628,13 @@ pub fn handle(bank: &mut Bank, ctx: &Ctx<'_>, route: &Route) -> Result<Value, Er
         }
         Route::InvoiceList => item_list(ctx, "invoices", &bank.invoices),
         Route::InvoiceGet(id) => get("invoice", bank.invoices.get(id), "invalidInvoice", id),
-        Route::InvoicePatch(id) => {
-            let status = bank
-                .invoices
-                .get(id)
-                .map(|i| i.status.clone())
-                .ok_or_else(|| err("invalidInvoice", format!("No invoice with id {id:?}")))?;
-            validate::invoice_update(ctx.body)?;
-            if status != "created" {
-                return Err(err(
-                    "invalidInvoiceStatus",
-                    format!("Invoice {id} is {status}: only a created invoice can be canceled"),
-                ));
-            }
-            let inv = bank.cancel_invoice(id, ctx.now);
-            Ok(json!({"message": "Invoice successfully updated", "invoice": inv}))
-        }
+        Route::InvoicePatch(id) => invoice_extra::patch(bank, ctx, id),
+        Route::InvoiceQrcode(id) => invoice_extra::qrcode(bank, ctx, id),
+        Route::InvoicePdf(id) => invoice_extra::pdf(bank, id),
+        Route::InvoicePayment(id) => invoice_extra::payment(bank, id),
+        Route::InvoiceLogPdf(id) => invoice_extra::log_pdf(bank, id),
+        Route::TransferDelete(id) => transfer_extra::delete(bank, ctx, id),
+        Route::TransferPdf(id) => transfer_extra::pdf(bank, id),
         Route::InvoiceLogList => log_list(ctx, &bank.invoice_logs, "invoiceIds"),
         Route::InvoiceLogGet(id) => get("log", bank.invoice_logs.get(id), "invalidInvoiceLog", id),
         Route::TransferCreate => {

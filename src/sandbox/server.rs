@@ -49,6 +49,13 @@ fn reply_response(reply: Reply) -> Response {
         Reply::Ok(v) => json_response(StatusCode::OK, &v),
         Reply::Errors(status, e) => errors_response(status, &e),
         Reply::Cut => cut_connection(),
+        Reply::Content(content_type, bytes) => {
+            let mut resp = Response::new(Body::from(bytes));
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                resp.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            resp
+        }
         // Held by the dispatcher before it gets here (see `hold`); a 504 otherwise.
         Reply::Hang => reply_response(routes::gateway_timeout()),
     }

@@ -16,7 +16,8 @@ use super::{FeeRange, GroundTruth, TruthInvoice, TruthMarkedEvent, TruthTransfer
 use crate::api::model::*;
 use crate::keys::PublicKey;
 
-/// The balance a fresh sandbox starts with: R$ 1.000.000,00.
+/// A rehearsal balance, R$ 1.000.000,00: what the test harness starts its sandbox with
+/// (`--start-balance`). A fresh sandbox starts at zero, like a new real sandbox workspace.
 pub const START_BALANCE: i64 = 100_000_000;
 /// Delivery retries, in minutes after the first attempt.
 pub const RETRY_OFFSETS_MIN: [i64; 3] = [5, 30, 120];
@@ -31,6 +32,9 @@ pub struct BankSettings {
     pub pay_delay: (i64, i64),
     pub invoice_fee: FeeRange,
     pub transfer_fee: i64,
+    /// The balance a fresh bank starts with, in cents (a saved state keeps its own).
+    #[serde(default)]
+    pub start_balance: i64,
 }
 
 /// An item with its insertion sequence number (the paging key).
@@ -116,8 +120,32 @@ pub struct Dispatch {
 /// What a delivery ended in.
 #[derive(Debug, Clone)]
 pub enum DeliveryOutcome {
+    /// The endpoint answered with this HTTP status.
     Status(u16),
-    Failed(String),
+    /// No answer in time (attempt code `timeout`).
+    Timeout,
+    /// No connection, or it broke (attempt code `badConnection`), with the reason.
+    BadConnection(String),
+}
+
+impl DeliveryOutcome {
+    /// The attempt an unsuccessful delivery records: the real API's `code` and `message`
+    /// (`badHttpStatus` with "HTTP POST request returned status 404", `badConnection`,
+    /// `timeout`). `None` for a 200.
+    pub fn attempt_code(&self) -> Option<(&'static str, String)> {
+        match self {
+            DeliveryOutcome::Status(200) => None,
+            DeliveryOutcome::Status(s) => Some((
+                "badHttpStatus",
+                format!("HTTP POST request returned status {s}"),
+            )),
+            DeliveryOutcome::Timeout => Some(("timeout", "HTTP POST request timed out".into())),
+            DeliveryOutcome::BadConnection(reason) => Some((
+                "badConnection",
+                format!("HTTP POST request could not connect: {reason}"),
+            )),
+        }
+    }
 }
 
 fn default_rng() -> StdRng {
@@ -273,6 +301,7 @@ pub fn err(code: &str, message: impl Into<String>) -> Errors {
 impl Bank {
     pub fn new(settings: BankSettings, now: DateTime<Utc>) -> Bank {
         let mut bank = Bank {
+            balance: settings.start_balance,
             settings,
             workspace_id: String::new(),
             seq: 0,
@@ -284,7 +313,6 @@ impl Bank {
             events: Table::default(),
             attempts: Table::default(),
             webhooks: Table::default(),
-            balance: START_BALANCE,
             balance_updated: now,
             credited: BTreeMap::new(),
             tasks: BinaryHeap::new(),
@@ -414,10 +442,16 @@ impl Bank {
             }
             Task::InvoiceCredit { id } => self.credit_invoice(&id, at),
             Task::InvoiceOverdue { id } => {
-                self.advance::<Invoice>(&id, at, "created", "overdue", Vec::new());
+                // An update may have moved `due` later: the task of the old due does nothing.
+                if self.invoices.get(&id).is_some_and(|i| invoice_due(i) <= at) {
+                    self.advance::<Invoice>(&id, at, "created", "overdue", Vec::new());
+                }
             }
             Task::InvoiceExpire { id } => {
-                self.advance::<Invoice>(&id, at, "overdue", "expired", Vec::new());
+                let expires = self.invoices.get(&id).and_then(invoice_expires);
+                if expires.is_some_and(|e| e <= at) {
+                    self.advance::<Invoice>(&id, at, "overdue", "expired", Vec::new());
+                }
             }
             Task::TransferProcess { id } => {
                 if self.advance::<Transfer>(&id, at, "created", "processing", Vec::new()) {
@@ -571,6 +605,47 @@ impl Bank {
         self.invoices.get(id).cloned()
     }
 
+    /// Change the `amount`, `due` or `expiration` of a `created` invoice (log `updated`); a
+    /// new `due` or `expiration` moves when it becomes overdue and expires. `None` if there
+    /// is no such invoice or it is not `created`.
+    pub fn update_invoice(
+        &mut self,
+        id: &str,
+        at: DateTime<Utc>,
+        amount: Option<i64>,
+        due: Option<DateTime<Utc>>,
+        expiration: Option<i64>,
+    ) -> Option<Invoice> {
+        let inv = self
+            .invoices
+            .get_mut(id)
+            .filter(|i| i.status == "created")?;
+        if let Some(a) = amount {
+            inv.amount = Some(a);
+            inv.nominal_amount = a;
+        }
+        if let Some(d) = due {
+            inv.due = Some(Timestamp(d));
+        }
+        if let Some(e) = expiration {
+            inv.expiration = Some(e);
+        }
+        inv.updated = Some(Timestamp(at));
+        let snapshot = inv.clone();
+        if due.is_some() || expiration.is_some() {
+            // The tasks of the old dates stay in the schedule and do nothing when they come.
+            self.schedule(
+                invoice_due(&snapshot),
+                Task::InvoiceOverdue { id: id.to_string() },
+            );
+            if let Some(e) = invoice_expires(&snapshot) {
+                self.schedule(e, Task::InvoiceExpire { id: id.to_string() });
+            }
+        }
+        self.log::<Invoice>(id, at, "updated", Vec::new());
+        self.invoices.get(id).cloned()
+    }
+
     /// A fee for a payment of `amount`, from the configured range.
     pub fn sample_invoice_fee(&mut self, amount: i64) -> i64 {
         self.settings.invoice_fee.sample(amount, &mut self.rng)
@@ -665,6 +740,16 @@ impl Bank {
         self.log::<Transfer>(&id, now, "created", Vec::new());
         self.schedule(start, Task::TransferProcess { id: id.clone() });
         self.transfers.get(&id).cloned().expect("just stored")
+    }
+
+    /// Cancel a transfer that is still `created`, i.e. waiting for its `scheduled` time
+    /// (status and log `canceled`): it never runs. `None` if there is no such transfer or it
+    /// is no longer `created`.
+    pub fn cancel_transfer(&mut self, id: &str, at: DateTime<Utc>) -> Option<Transfer> {
+        if !self.advance::<Transfer>(id, at, "created", "canceled", Vec::new()) {
+            return None;
+        }
+        self.transfers.get(id).cloned()
     }
 
     /// Settle a transfer that is `created` or `processing`: success debits amount + fee when
@@ -779,25 +864,18 @@ impl Bank {
     /// Record what a delivery ended in: 200 marks the event delivered; anything else records
     /// an attempt and schedules the next retry (+5, +30, +120 min after the first try).
     pub fn record_delivery(&mut self, d: &Dispatch, outcome: &DeliveryOutcome) {
-        if matches!(outcome, DeliveryOutcome::Status(200)) {
+        let Some((code, message)) = outcome.attempt_code() else {
             if let Some(e) = self.events.get_mut(&d.event_id) {
                 e.is_delivered = Some(true);
             }
             return;
-        }
+        };
         if self.events.get(&d.event_id).is_none() {
             return;
         }
-        let (code, message) = match outcome {
-            DeliveryOutcome::Status(s) => (
-                s.to_string(),
-                format!("the webhook endpoint answered HTTP {s}"),
-            ),
-            DeliveryOutcome::Failed(reason) => ("connectionError".to_string(), reason.clone()),
-        };
         let attempt = EventAttempt {
             id: self.new_id(),
-            code,
+            code: code.to_string(),
             message,
             event_id: d.event_id.clone(),
             webhook_id: d.webhook_id.clone(),
@@ -963,6 +1041,21 @@ pub(crate) fn unstored_invoice(amount: i64, now: DateTime<Utc>) -> Invoice {
     }
 }
 
+/// When a stored invoice is due (its `due`; one without is due two days after creation).
+pub(crate) fn invoice_due(inv: &Invoice) -> DateTime<Utc> {
+    inv.due
+        .map(|d| d.0)
+        .unwrap_or_else(|| add_seconds(inv.created.0, 2 * 86_400).unwrap_or(inv.created.0))
+}
+
+/// When a stored invoice expires: `expiration` seconds after it is due.
+pub(crate) fn invoice_expires(inv: &Invoice) -> Option<DateTime<Utc>> {
+    add_seconds(
+        invoice_due(inv),
+        inv.expiration.unwrap_or(DEFAULT_EXPIRATION),
+    )
+}
+
 /// `t + secs`, or `None` past the representable range.
 pub(crate) fn add_seconds(t: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
     t.checked_add_signed(Duration::try_seconds(secs)?)
@@ -993,4 +1086,31 @@ pub fn page<T>(
         last = r.seq;
     }
     (out, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_deliveries_get_the_real_attempt_codes() {
+        assert_eq!(DeliveryOutcome::Status(200).attempt_code(), None);
+        assert_eq!(
+            DeliveryOutcome::Status(404).attempt_code(),
+            Some((
+                "badHttpStatus",
+                "HTTP POST request returned status 404".into()
+            ))
+        );
+        assert_eq!(
+            DeliveryOutcome::Timeout.attempt_code().map(|c| c.0),
+            Some("timeout")
+        );
+        assert_eq!(
+            DeliveryOutcome::BadConnection("refused".into())
+                .attempt_code()
+                .map(|c| c.0),
+            Some("badConnection")
+        );
+    }
 }

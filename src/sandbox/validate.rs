@@ -75,6 +75,9 @@ pub const SUBSCRIPTIONS: &[&str] = &[
     "corporate-holder",
     "corporate-invoice",
     "corporate-purchase",
+    "holmes",
+    "invoice-pull-request",
+    "invoice-pull-subscription",
 ];
 
 /// Parse a request body as a JSON object (`invalidJson` otherwise).
@@ -85,43 +88,6 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, Errors> {
         Err(e) => Err(err(
             "invalidJson",
             format!("The request body is not valid JSON: {e}"),
-        )),
-    }
-}
-
-/// Validate the body of `PATCH /v2/invoice/{id}`: `{"status": "canceled"}` is the only update
-/// emulated. Changing `amount`, `due` or `expiration` (which the real API allows on a
-/// `created` invoice) is refused as not emulated; any other field is unknown (`invalidJson`).
-pub fn invoice_update(body: &[u8]) -> Result<(), Errors> {
-    let o = json_object(body)?;
-    for key in o.keys() {
-        match key.as_str() {
-            "status" => {}
-            "amount" | "due" | "expiration" => {
-                return Err(err(
-                    "invalidJson",
-                    format!(
-                        "Updating `{key}` is not emulated by the sandbox: send {{\"status\": \"canceled\"}}"
-                    ),
-                ));
-            }
-            other => {
-                return Err(err(
-                    "invalidJson",
-                    format!("Unknown field `{other}`: send {{\"status\": \"canceled\"}}"),
-                ));
-            }
-        }
-    }
-    match o.get("status") {
-        Some(Value::String(s)) if s == "canceled" => Ok(()),
-        Some(v) => Err(err(
-            "invalidStatus",
-            format!("`status` {v} cannot be set: the only update is \"canceled\""),
-        )),
-        None => Err(err(
-            "invalidStatus",
-            "Missing `status`: send {\"status\": \"canceled\"}",
         )),
     }
 }
@@ -469,9 +435,15 @@ fn transfer(
     })?;
     let (amount, name, tax_id) = amount_name_tax_id(o, true)?;
     let bank_code = digits_field(o, "bankCode", "invalidBankCode", false)?;
-    ensure(matches!(bank_code.len(), 3 | 8), "invalidBankCode", || {
-        format!("`bankCode` {bank_code:?} must be a 3-digit bank code or an 8-digit ISPB")
-    })?;
+    ensure(
+        matches!(bank_code.len(), 1..=3 | 8),
+        "invalidBankCode",
+        || {
+            format!(
+                "`bankCode` {bank_code:?} must be a bank code of 1 to 3 digits (TED) or an 8-digit ISPB (Pix)"
+            )
+        },
+    )?;
     let branch_code = digits_field(o, "branchCode", "invalidBranchCode", true)?;
     let account_number = digits_field(o, "accountNumber", "invalidAccountNumber", true)?;
     let account_type = match string(o, "accountType", "invalidAccountType")? {
@@ -521,6 +493,7 @@ fn transfer(
         }
     };
     let tags = tags(o)?;
+    let rules = super::transfer_extra::rules(o)?;
     if !external_id.is_empty() {
         seen.insert(external_id.clone());
     }
@@ -540,6 +513,7 @@ fn transfer(
         status: "created".into(),
         fee: 0,
         transaction_ids: Vec::new(),
+        rules,
         created: Timestamp(now),
         updated: None,
     })

@@ -29,6 +29,7 @@ mod readme;
 mod sandbox_api;
 mod sandbox_auth;
 mod sandbox_cli;
+mod sandbox_surface;
 mod sandbox_webhooks;
 mod scale;
 mod sdk_conformance;

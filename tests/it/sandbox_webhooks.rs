@@ -196,11 +196,9 @@ async fn failed_deliveries_are_retried_at_5_30_and_120_minutes_then_abandoned() 
         .await
         .unwrap();
     assert_eq!(attempts.len(), 4);
-    assert!(
-        attempts
-            .iter()
-            .all(|a| a.code == "500" && a.webhook_id == hook.id)
-    );
+    assert!(attempts.iter().all(|a| a.code == "badHttpStatus"
+        && a.message == "HTTP POST request returned status 500"
+        && a.webhook_id == hook.id));
     let base = event.created.0;
     let mut offsets: Vec<i64> = attempts
         .iter()
@@ -240,7 +238,14 @@ async fn an_unreachable_endpoint_records_connection_errors() {
         .await
         .unwrap();
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].code, "connectionError");
+    assert_eq!(attempts[0].code, "badConnection");
+    assert!(
+        attempts[0]
+            .message
+            .starts_with("HTTP POST request could not connect"),
+        "{}",
+        attempts[0].message
+    );
     env.sb.shutdown().await;
 }
 

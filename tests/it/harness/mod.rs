@@ -30,12 +30,14 @@ use stark::sandbox::{FaultRule, GroundTruth, Sandbox, SandboxConfig};
 pub const PROJECT: &str = "5656565656565656";
 
 /// The sandbox every test starts from: a frozen clock (speed 0) at [`t0`], seed 7, every
-/// invoice paid. No project is registered yet ([`Env::new`] and [`api`] add theirs).
+/// invoice paid, a balance of [`stark::sandbox::START_BALANCE`] (a fresh sandbox starts at
+/// zero). No project is registered yet ([`Env::new`] and [`api`] add theirs).
 pub fn config() -> SandboxConfig {
     SandboxConfig {
         seed: 7,
         speed: 0.0,
         pay_rate: 1.0,
+        start_balance: stark::sandbox::START_BALANCE,
         start_time: Some(t0()),
         ..SandboxConfig::default()
     }
