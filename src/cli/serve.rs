@@ -521,7 +521,8 @@ fn text_event(r: &RequestRecord, now: DateTime<Utc>) -> String {
             if let Some(a) = e.amount {
                 s.push_str(&format!(" {}", format_brl(a)));
             }
-            if let Some(f) = e.fee.filter(|f| *f != 0 || e.subscription == "invoice") {
+            let credit = matches!(e.log_type.as_deref(), Some("credited" | "paid"));
+            if let Some(f) = e.fee.filter(|f| *f != 0 || credit) {
                 s.push_str(&format!(" fee {}", format_brl(f).trim_start_matches("R$ ")));
             }
             let net = e.amount.zip(e.fee).map(|(a, f)| a - f);

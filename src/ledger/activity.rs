@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Db, LedgerError, parse_ts, ts};
 
 /// What an entry is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Batch,
@@ -51,6 +51,9 @@ pub struct Entry {
     pub detail: Option<String>,
     /// The bank's transfer id.
     pub transfer_id: Option<String>,
+    /// The row's order within its table (entries at the same time keep it).
+    #[serde(skip)]
+    pub seq: i64,
 }
 
 impl Entry {
@@ -77,9 +80,9 @@ pub mod sql {
          FROM batches WHERE status IN ('issued', 'missed', 'rejected') AND COALESCE(issued_at, updated_at) >= ?1
          ORDER BY at DESC, id DESC LIMIT ?2";
     pub const LOG_EVENTS: &str =
-        "SELECT id, received_at, subscription, log_type, subject_id, verdict
+        "SELECT id, received_at, subscription, log_type, subject_id, verdict, rowid
          FROM events WHERE received_at >= ?1 ORDER BY received_at DESC, rowid DESC LIMIT ?2";
-    pub const LOG_CREDITS: &str = "SELECT invoice_id, recorded_at, amount, fee, skip_reason
+    pub const LOG_CREDITS: &str = "SELECT invoice_id, recorded_at, amount, fee, skip_reason, rowid
          FROM credits WHERE recorded_at >= ?1 ORDER BY recorded_at DESC, rowid DESC LIMIT ?2";
     pub const LOG_TRANSFERS: &str =
         "SELECT id, invoice_id, created_at, updated_at, status, amount, fee, transfer_id, errors
@@ -121,6 +124,7 @@ impl Db<'_> {
                 count: Some(r.get(3)?),
                 detail: r.get(5)?,
                 transfer_id: None,
+                seq: r.get(0)?,
             })
         })?;
         all.extend(self.rows(sql::LOG_EVENTS, params![since, lim], |r| {
@@ -140,6 +144,7 @@ impl Db<'_> {
                 count: None,
                 detail: Some(r.get(5)?),
                 transfer_id: None,
+                seq: r.get(6)?,
             })
         })?);
         all.extend(self.rows(sql::LOG_CREDITS, params![since, lim], |r| {
@@ -160,6 +165,7 @@ impl Db<'_> {
                 count: None,
                 detail: skip,
                 transfer_id: None,
+                seq: r.get(5)?,
             })
         })?);
         for row in self.rows(sql::LOG_TRANSFERS, params![since, lim], |r| {
@@ -176,6 +182,7 @@ impl Db<'_> {
                 count: None,
                 detail: r.get(8)?,
                 transfer_id: r.get(7)?,
+                seq: r.get(0)?,
             };
             Ok((created, e))
         })? {
