@@ -158,9 +158,28 @@ fn text_line(e: &Entry) -> String {
         EntryKind::Batch | EntryKind::Transfer | EntryKind::Credit
     ) && let Some(d) = &e.detail
     {
-        s.push_str(&format!(": {d}"));
+        s.push_str(&format!(": {}", error_text(d)));
     }
     fit80(s)
+}
+
+/// The bank's errors (`[{"code":…,"message":…}]`) as `message (code); …`; other text as is.
+pub(super) fn error_text(d: &str) -> String {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(d) else {
+        return d.to_string();
+    };
+    items
+        .iter()
+        .map(|i| {
+            let code = i["code"].as_str().unwrap_or("");
+            match i["message"].as_str() {
+                Some(m) if !code.is_empty() => format!("{m} ({code})"),
+                Some(m) => m.to_string(),
+                None => code.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `{"version":1,"type":"credit",...}`: the entry's fields, snake_case, amounts in cents.
@@ -191,4 +210,56 @@ fn json_line(e: &Entry) -> serde_json::Value {
         v[key] = value;
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: &str, kind: EntryKind, id: &str, status: &str) -> Entry {
+        Entry {
+            at: at.parse().unwrap(),
+            kind,
+            id: id.into(),
+            status: status.into(),
+            invoice_id: Some("100".into()),
+            amount: Some(990),
+            fee: None,
+            count: None,
+            detail: None,
+            transfer_id: None,
+            seq: 1,
+        }
+    }
+
+    /// `--follow` prints a row again only with a new status, and nothing older than it saw.
+    #[test]
+    fn the_follow_cursor_prints_each_entry_once() {
+        let mut c = Cursor::new(DateTime::<Utc>::MIN_UTC);
+        let q = entry("2026-03-02T01:00:00Z", EntryKind::Transfer, "1", "queued");
+        assert!(c.is_new(&q));
+        c.saw(&q);
+        assert!(!c.is_new(&q));
+        let created = entry("2026-03-02T01:00:00Z", EntryKind::Transfer, "1", "created");
+        assert!(c.is_new(&created), "same time, new status");
+        let later = entry("2026-03-02T01:00:05Z", EntryKind::Transfer, "1", "success");
+        c.saw(&later);
+        assert!(!c.is_new(&created), "older than what was seen");
+    }
+
+    #[test]
+    fn lines_fit_80_columns_and_json_errors_are_json() {
+        let mut t = entry("2026-03-02T01:00:00Z", EntryKind::Transfer, "1", "rejected");
+        t.invoice_id = Some("2546000000000301".into());
+        t.detail = Some(r#"[{"code":"invalidAccount","message":"x"}]"#.into());
+        assert_eq!(
+            text_line(&t),
+            "03-02 01:00:00 transfer  2546…0301 R$ 9,90 rejected: x (invalidAccount)\n"
+        );
+        let j = json_line(&t);
+        assert_eq!(j["version"], 1);
+        assert_eq!(j["type"], "transfer");
+        assert_eq!(j["errors"][0]["code"], "invalidAccount");
+        assert!(j.get("fee").is_none());
+    }
 }

@@ -83,6 +83,8 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         cfg.clock = clock.clone();
         cfg.public_path = public.as_ref().map(|u| u.path().to_string());
         let duration = args.duration.and_then(|d| d.to_std().ok());
+        // Transfers recorded from here on get a line.
+        let watch = TransferWatch::start(&ledger_path)?;
         // Bind (and start) before registering anything: a busy port registers nothing.
         let server = match serve::start(cfg, stop_signal(duration)).await {
             Ok(s) => s,
@@ -131,6 +133,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let watcher = tokio::spawn(watch_transfers(
+            watch,
             ledger_path.clone(),
             lines.clone(),
             server.stopped(),
@@ -227,13 +230,11 @@ async fn stop_signal(duration: Option<std::time::Duration>) {
 /// Watch the ledger's transfer attempts while the server runs and print one line when each
 /// attempt is sent (or rejected); its later outcome comes as the bank's transfer event.
 async fn watch_transfers(
+    mut watch: TransferWatch,
     ledger: PathBuf,
     lines: Arc<EventLines>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let Ok(mut watch) = TransferWatch::start(&ledger) else {
-        return;
-    };
     loop {
         let done = tokio::select! {
             _ = tokio::time::sleep(TRANSFER_POLL) => false,
@@ -631,7 +632,7 @@ fn text_transfer(c: &TransferChange, now: DateTime<Utc>) -> String {
         s.push_str(&format!(" (id {})", short_id(id)));
     }
     if let Some(e) = &c.errors {
-        s.push_str(&format!(": {e}"));
+        s.push_str(&format!(": {}", super::log::error_text(e)));
     }
     fit80(s)
 }
