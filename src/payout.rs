@@ -66,6 +66,17 @@ fn transfer_tag(invoice_id: &str) -> String {
     format!("stark-invoice-{invoice_id}")
 }
 
+/// The invoice an `externalId` of this scheme forwards (`None` for anybody else's).
+pub(crate) fn invoice_of_external_id(external_id: &str) -> Option<&str> {
+    let rest = external_id.strip_prefix("stark-xfer-")?;
+    let (invoice, attempt) = rest.rsplit_once("-a")?;
+    attempt
+        .parse::<u32>()
+        .ok()
+        .filter(|_| !invoice.is_empty())?;
+    Some(invoice)
+}
+
 /// The attempt number an `externalId` of this scheme carries for the invoice.
 fn attempt_of(invoice_id: &str, external_id: &str) -> Option<u32> {
     external_id

@@ -43,6 +43,7 @@ pub mod errors;
 pub mod init;
 pub mod issue;
 pub mod keygen;
+pub mod log;
 pub mod progress;
 pub mod reconcile;
 pub mod sandbox;
@@ -139,6 +140,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)
     Sandbox(sandbox::SandboxArgs),
+    /// Show the ledger's history as one stream, oldest first (`--follow` for new entries)
+    Log(log::LogArgs),
     /// Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you
     Status(status::StatusArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
@@ -537,6 +540,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Sandbox(args) => sandbox::run(args, &cli.global),
         Command::Status(args) => status::run(args, &cli.global),
+        Command::Log(args) => log::run(args, &cli.global),
         Command::Completions(args) => completions::run(args),
         Command::Demo(args) => demo::run(args, &cli.global),
     };

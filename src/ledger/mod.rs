@@ -48,6 +48,7 @@ macro_rules! statements {
     };
 }
 
+pub mod activity;
 pub(crate) mod audit;
 pub mod campaigns;
 pub mod credits;
@@ -437,6 +438,7 @@ pub struct Db<'c> {
 /// each). Each aggregate module keeps its own `sql::ALL`; add a new module's list here.
 pub fn statements() -> Vec<(&'static str, &'static str)> {
     [
+        activity::sql::ALL,
         audit::sql::ALL,
         campaigns::sql::ALL,
         credits::sql::ALL,

@@ -21,8 +21,20 @@ pub mod sql {
     pub const LIVE_WEBHOOKS: &str =
         "SELECT id, url FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at";
     pub const MARK_WEBHOOK_DELETED: &str = "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1";
+    /// Which process serves a webhook (a lease owner, `ledger::lease::Owner`), kept in `meta`
+    /// under `webhook_owner:<id>`.
+    pub const SET_WEBHOOK_OWNER: &str = "INSERT INTO meta(key, value) VALUES ('webhook_owner:' || ?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    pub const WEBHOOK_OWNER: &str = "SELECT value FROM meta WHERE key = 'webhook_owner:' || ?1";
+    pub const CLEAR_WEBHOOK_OWNER: &str = "DELETE FROM meta WHERE key = 'webhook_owner:' || ?1";
 
-    statements![RECORD_WEBHOOK, LIVE_WEBHOOKS, MARK_WEBHOOK_DELETED];
+    statements![
+        RECORD_WEBHOOK,
+        LIVE_WEBHOOKS,
+        MARK_WEBHOOK_DELETED,
+        SET_WEBHOOK_OWNER,
+        WEBHOOK_OWNER,
+        CLEAR_WEBHOOK_OWNER
+    ];
 }
 
 impl Db<'_> {
@@ -47,10 +59,22 @@ impl Db<'_> {
         })
     }
 
-    /// Note that a webhook is gone at the bank.
+    /// Note that a webhook is gone at the bank (and that nobody serves it any more).
     pub fn mark_webhook_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        self.exec(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])
+        self.exec(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])?;
+        self.exec(sql::CLEAR_WEBHOOK_OWNER, params![id]).map(drop)
+    }
+
+    /// Note the process serving a webhook (`ledger::lease::owner_id()` of that process).
+    pub fn set_webhook_owner(&self, id: &str, owner: &str) -> Result<(), LedgerError> {
+        self.exec(sql::SET_WEBHOOK_OWNER, params![id, owner])
             .map(drop)
+    }
+
+    /// The process recorded as serving a webhook, if any (none for webhooks registered by an
+    /// older stark).
+    pub fn webhook_owner(&self, id: &str) -> Result<Option<String>, LedgerError> {
+        self.row(sql::WEBHOOK_OWNER, params![id], |r| r.get(0))
     }
 }
 
@@ -84,6 +108,12 @@ mod tests {
                 "https://b.example/webhook"
             );
             assert_eq!(db.live_webhooks().unwrap().len(), 1);
+            db.set_webhook_owner("2", "h:1:2:b:n").unwrap();
+            db.set_webhook_owner("2", "h:3:4:b:n").unwrap();
+            assert_eq!(db.webhook_owner("2").unwrap().as_deref(), Some("h:3:4:b:n"));
+            assert_eq!(db.webhook_owner("1").unwrap(), None);
+            db.mark_webhook_deleted("2", t).unwrap();
+            assert_eq!(db.webhook_owner("2").unwrap(), None);
         })
     }
 }

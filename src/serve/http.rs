@@ -33,15 +33,38 @@ pub(crate) struct App {
     pub(crate) stats: Arc<Stats>,
     pub(crate) sink: Arc<dyn RequestSink>,
     pub(crate) body_timeout: Duration,
+    /// The path of the registered public URL when it is not `/webhook` (a tunnel forwards
+    /// it as is): deliveries are taken there too, and its sibling `healthz` answers.
+    pub(crate) public_path: Option<String>,
 }
 
-/// `POST /webhook`, `GET /healthz`, 404 for the rest.
+/// `POST /webhook`, `GET /healthz` (and the same at the public URL's path), 404 for the rest.
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/webhook", post(webhook))
         .route("/healthz", get(|| async { "ok\n" }))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .fallback(other_path)
         .with_state(app)
+}
+
+/// The public URL's own path and its `healthz`, when it has one; 404 for the rest.
+async fn other_path(
+    State(app): State<Arc<App>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Some(p) = &app.public_path {
+        let health = p.rsplit_once('/').map(|(dir, _)| format!("{dir}/healthz"));
+        if uri.path() == p && method == axum::http::Method::POST {
+            return webhook(State(app.clone()), headers, body).await;
+        }
+        if health.as_deref() == Some(uri.path()) && method == axum::http::Method::GET {
+            return "ok\n".into_response();
+        }
+    }
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
 /// Accept loop with header read timeouts and graceful shutdown.
@@ -154,15 +177,30 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body) -> (Option<EventIds>
     let (event, ids) = match serde_json::from_str::<EventEnvelope>(raw) {
         Ok(envelope) => {
             let ev = &envelope.event;
-            let ids = EventIds {
+            let mut ids = EventIds {
                 event_id: ev.id.clone(),
                 subscription: ev.subscription.clone(),
                 log_type: ev.log.kind().map(str::to_string),
-                invoice_id: match &ev.log {
-                    EventLog::Invoice(l) => Some(l.subject.id.clone()),
-                    _ => None,
-                },
+                invoice_id: None,
+                amount: None,
+                fee: None,
+                transfer_id: None,
             };
+            match &ev.log {
+                EventLog::Invoice(l) => {
+                    ids.invoice_id = Some(l.subject.id.clone());
+                    ids.amount = l.subject.amount.or(Some(l.subject.nominal_amount));
+                    ids.fee = l.subject.fee;
+                }
+                EventLog::Transfer(l) => {
+                    ids.invoice_id = crate::payout::invoice_of_external_id(&l.subject.external_id)
+                        .map(str::to_string);
+                    ids.amount = Some(l.subject.amount);
+                    ids.fee = Some(l.subject.fee);
+                    ids.transfer_id = Some(l.subject.id.clone());
+                }
+                EventLog::Other(_) => {}
+            }
             (Incoming::Decoded(Box::new(envelope)), ids)
         }
         Err(e) => {
@@ -175,6 +213,9 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body) -> (Option<EventIds>
                 subscription: u.subscription.clone().unwrap_or_default(),
                 log_type: None,
                 invoice_id: None,
+                amount: None,
+                fee: None,
+                transfer_id: None,
             };
             (Incoming::Undecodable(u), ids)
         }

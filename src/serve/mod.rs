@@ -48,6 +48,7 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::payout::PayoutOptions;
 
 pub use record::{Discard, EventIds, Refusal, RequestOutcome, RequestRecord, RequestSink};
+pub use registration::{HEALTH_TIMEOUT, health_check, health_url, webhook_url};
 pub(crate) use registration::{register, unregister};
 
 #[derive(Clone)]
@@ -67,6 +68,9 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Business time for ledger stamps (`STARK_NOW` in tests, the sandbox's clock in the demo).
     pub clock: Arc<dyn Clock>,
+    /// The path of the registered public URL, served besides `/webhook` (see
+    /// [`webhook_url`]).
+    pub public_path: Option<String>,
 }
 
 impl ServerConfig {
@@ -82,6 +86,7 @@ impl ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
+            public_path: None,
         }
     }
 }
@@ -95,9 +100,21 @@ pub enum ServeError {
     NoVerifier,
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// Binding the listener or starting a thread.
+    /// Starting a thread.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The listen address cannot be bound (in use, not ours).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--public-url {url:?} is not a URL ({reason})")]
+    BadUrl { url: String, reason: String },
+    /// A webhook this ledger registered is still served by another process: nothing deleted.
+    #[error("webhook {id} ({url}) is still served by {by}")]
+    ServedElsewhere { id: String, url: String, by: String },
     #[error("registering the webhook {url}")]
     Register {
         url: String,
@@ -124,9 +141,15 @@ pub struct WebhookServer {
     pub(crate) stats: Arc<Stats>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 impl WebhookServer {
+    /// Turns true once the server has stopped (its writer and transfer step done).
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopped.clone()
+    }
+
     /// Ask the server to stop (graceful) and wait until it has.
     pub async fn stop(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {
@@ -152,6 +175,14 @@ pub async fn start(
     cfg: ServerConfig,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<WebhookServer, ServeError> {
+    // Bind first: a busy port fails before anything starts (or is registered).
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
     let ledger = Ledger::open(&cfg.ledger)?;
     let cached = cached_key(&ledger);
     let initial = cfg.webhook_key.clone().or(cached);
@@ -176,10 +207,9 @@ pub async fn start(
         stats: stats.clone(),
         sink: cfg.sink.clone(),
         body_timeout: cfg.body_timeout,
+        public_path: cfg.public_path.clone().filter(|p| p != "/webhook"),
     });
     let router = http::router(app.clone());
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
-    let addr = listener.local_addr()?;
 
     let (payout_stop, payout_stopped) = tokio::sync::watch::channel(false);
     let payout_task = match (&cfg.client, cfg.transfer) {
@@ -195,6 +225,7 @@ pub async fn start(
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let header_timeout = cfg.header_timeout;
+    let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         let stop_all = async move {
             tokio::select! {
@@ -217,12 +248,14 @@ pub async fn start(
                 let _ = t.await;
             }
         }
+        let _ = stopped_tx.send(true);
     });
     Ok(WebhookServer {
         addr,
         stats,
         shutdown: Some(stop_tx),
         task,
+        stopped,
     })
 }
 

@@ -30,8 +30,14 @@ pub struct EventIds {
     pub subscription: String,
     /// The log's `type` (`credited`, `paid`…), when it has one.
     pub log_type: Option<String>,
-    /// The invoice of an invoice log.
+    /// The invoice of an invoice log, or the invoice a transfer of ours forwards.
     pub invoice_id: Option<String>,
+    /// The snapshot's amount in cents (the invoice's, or the transfer's).
+    pub amount: Option<i64>,
+    /// The snapshot's fee in cents, when it carries one.
+    pub fee: Option<i64>,
+    /// The bank's id of the transfer of a transfer log.
+    pub transfer_id: Option<String>,
 }
 
 /// How a request ended.

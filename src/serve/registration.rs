@@ -1,5 +1,11 @@
-//! The webhook's lifecycle at the bank: register `<base>/webhook` (removing what this ledger
-//! registered before) and delete it again, recording both in the ledger.
+//! The webhook's lifecycle at the bank: register the public URL (removing the webhooks this
+//! ledger registered before that nobody serves any more), note which process serves it, and
+//! delete it again, recording each step in the ledger.
+//!
+//! A webhook another live `serve-webhook` serves is never deleted: registering refuses
+//! ([`ServeError::ServedElsewhere`]). A webhook is judged served when the process recorded
+//! as serving it is alive here, or (when that cannot be told: another host, an older stark)
+//! when its `healthz` answers.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,30 +15,147 @@ use crate::api::model::Webhook;
 use crate::api::{ApiError, Client};
 use crate::clock::Clock;
 use crate::ledger::Ledger;
+use crate::ledger::lease;
 use crate::ledger::webhooks::RegisteredWebhook;
 
 /// Tries to create the webhook when the API fails transiently.
 const CREATE_TRIES: u32 = 4;
+/// How long a health check waits for an answer.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Remove the webhooks this ledger registered before (stale tunnel URLs), then register
-/// `<base>/webhook` for the `invoice` and `transfer` subscriptions and record it.
+/// The URL to register for `--public-url`: a bare host (no path, or `/`) gets `/webhook`;
+/// a URL with a path is taken exactly as given. `Err` says why it is not an absolute URL.
+pub fn webhook_url(public: &str) -> Result<reqwest::Url, String> {
+    let mut url = reqwest::Url::parse(public).map_err(|e| e.to_string())?;
+    if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    if url.path() == "/" || url.path().is_empty() {
+        url.set_path("/webhook");
+    }
+    Ok(url)
+}
+
+/// Where the server behind a webhook URL answers its health check: the sibling `healthz` of
+/// the webhook's last path segment (`https://h/webhook` → `https://h/healthz`).
+pub fn health_url(webhook: &str) -> Option<reqwest::Url> {
+    let url = reqwest::Url::parse(webhook).ok()?;
+    let mut h = url.join("healthz").ok()?;
+    h.set_query(None);
+    Some(h)
+}
+
+/// GET `url` within [`HEALTH_TIMEOUT`]; `Err` says what came back instead of a 200.
+pub async fn health_check(url: &reqwest::Url) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(HEALTH_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    match client.get(url.clone()).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => {
+            let status = r.status();
+            let body = r.text().await.unwrap_or_default();
+            let body: String = body.trim().chars().take(80).collect();
+            Err(if body.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                format!("HTTP {status}: {body}")
+            })
+        }
+        Err(e) if e.is_timeout() => Err(format!("no answer within {}s", HEALTH_TIMEOUT.as_secs())),
+        Err(e) => Err(error_chain(&e)),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// Whether the ledger names a live process other than this one as serving `hook` (a webhook
+/// for this process's own URL is otherwise this process's: it answers its health check).
+fn owned_elsewhere(ledger: &Ledger, hook: &RegisteredWebhook) -> bool {
+    matches!(
+        ledger.db().webhook_owner(&hook.id),
+        Ok(Some(o)) if o != lease::owner_id() && lease::is_alive(&o) == Some(true)
+    )
+}
+
+/// Who serves a webhook this ledger registered, if anybody provably does.
+async fn served_by(
+    ledger: &Ledger,
+    hook: &RegisteredWebhook,
+) -> Result<Option<String>, ServeError> {
+    let owner = ledger.db().webhook_owner(&hook.id)?;
+    if let Some(o) = &owner {
+        if *o == lease::owner_id() {
+            return Ok(None);
+        }
+        match lease::is_alive(o) {
+            Some(true) => {
+                let pid = lease::Owner::parse(o).map(|o| o.pid).unwrap_or_default();
+                return Ok(Some(format!("serve-webhook pid {pid} on this host")));
+            }
+            Some(false) => return Ok(None),
+            None => {}
+        }
+    }
+    // Liveness cannot be told here: ask the server behind it.
+    let Some(h) = health_url(&hook.url) else {
+        return Ok(None);
+    };
+    Ok(match health_check(&h).await {
+        Ok(()) => Some(format!("a server that answers at {h}")),
+        Err(_) => None,
+    })
+}
+
+/// Remove the webhooks this ledger registered before that nobody serves (stale tunnel URLs),
+/// then register `public` (see [`webhook_url`]) for the `invoice` and `transfer`
+/// subscriptions, and record it as served by this process. Refuses, deleting nothing, when
+/// one of them is still served ([`ServeError::ServedElsewhere`]).
 pub(crate) async fn register(
     client: &Client,
     ledger_path: &Path,
-    base: &str,
+    public: &str,
     clock: &dyn Clock,
 ) -> Result<Webhook, ServeError> {
+    let url = webhook_url(public)
+        .map_err(|reason| ServeError::BadUrl {
+            url: public.to_string(),
+            reason,
+        })?
+        .to_string();
     let ledger = Ledger::open(ledger_path)?;
-    for RegisteredWebhook { id, url } in ledger.db().live_webhooks()? {
+    let live = ledger.db().live_webhooks()?;
+    for hook in live
+        .iter()
+        .filter(|h| h.url != url || owned_elsewhere(&ledger, h))
+    {
+        if let Some(by) = served_by(&ledger, hook).await? {
+            return Err(ServeError::ServedElsewhere {
+                id: hook.id.clone(),
+                url: hook.url.clone(),
+                by,
+            });
+        }
+    }
+    for RegisteredWebhook { id, url } in live {
         match client.delete_webhook(&id).await {
             Ok(()) | Err(ApiError::Rejected { .. }) => {
-                tracing::info!(webhook = %id, %url, "removed a webhook registered earlier");
+                tracing::info!(webhook = %id, %url, "removed a webhook registered earlier that nobody serves");
                 ledger.db().mark_webhook_deleted(&id, clock.now())?;
             }
             Err(e) => tracing::warn!(webhook = %id, error = %e, "cannot remove an old webhook"),
         }
     }
-    let url = format!("{}/webhook", base.trim_end_matches('/'));
     // A webhook for this very URL that the ledger does not know (a run killed between
     // registering and recording) is ours too: adopt it rather than register a second.
     let existing = |hooks: Vec<Webhook>| hooks.into_iter().find(|h| h.url == url);
@@ -57,9 +180,15 @@ pub(crate) async fn register(
             Err(source) => return Err(ServeError::Register { url, source }),
         }
     };
-    ledger
+    let noted = ledger
         .db()
-        .record_webhook(&hook.id, &hook.url, clock.now())?;
+        .record_webhook(&hook.id, &hook.url, clock.now())
+        .and_then(|()| ledger.db().set_webhook_owner(&hook.id, &lease::owner_id()));
+    if let Err(e) = noted {
+        // Not recorded: remove it again rather than leave a webhook nobody knows of.
+        let _ = client.delete_webhook(&hook.id).await;
+        return Err(e.into());
+    }
     Ok(hook)
 }
 
@@ -78,5 +207,45 @@ pub(crate) async fn unregister(
             Ok(())
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_host_gets_webhook_and_a_path_is_kept() {
+        let u = |s: &str| webhook_url(s).map(|u| u.to_string());
+        assert_eq!(u("https://a.example").unwrap(), "https://a.example/webhook");
+        assert_eq!(
+            u("https://a.example/").unwrap(),
+            "https://a.example/webhook"
+        );
+        assert_eq!(
+            u("https://a.example/webhook").unwrap(),
+            "https://a.example/webhook"
+        );
+        assert_eq!(
+            u("https://a.example/hooks/stark").unwrap(),
+            "https://a.example/hooks/stark"
+        );
+        assert!(u("a.example").is_err());
+        assert!(u("/webhook").is_err());
+        assert!(u("mailto:x@a.example").is_err());
+    }
+
+    #[test]
+    fn the_health_url_is_the_webhook_paths_sibling() {
+        let h = |s: &str| health_url(s).unwrap().to_string();
+        assert_eq!(h("https://a.example/webhook"), "https://a.example/healthz");
+        assert_eq!(
+            h("https://a.example/hooks/stark?x=1"),
+            "https://a.example/hooks/healthz"
+        );
+        assert_eq!(
+            h("http://127.0.0.1:9/webhook"),
+            "http://127.0.0.1:9/healthz"
+        );
     }
 }
