@@ -119,7 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
         }
         'stark;transfer-credited' {
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Attempts per credit (a new one only after the bank confirms the previous failed)')
-            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit that waits for you')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
             [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
@@ -232,7 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
         }
         'stark;status' {
             [CompletionResult]::new('--stale-minutes', '--stale-minutes', [CompletionResultType]::ParameterName, 'A credit of ours older than this many minutes without a successful transfer needs attention')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Rows to list with --invoices or --transfers')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Rows to list with --invoices or --transfers [default: 20]')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
             [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
@@ -241,6 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
             [CompletionResult]::new('--invoices', '--invoices', [CompletionResultType]::ParameterName, 'List the most recent invoices instead of the summary')
             [CompletionResult]::new('--transfers', '--transfers', [CompletionResultType]::ParameterName, 'List the most recent transfer attempts instead of the summary')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'For monitors: print the verdict line only; exit 0 all well, 3 something needs you, 1 cannot tell (the ledger cannot be read)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')

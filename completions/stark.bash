@@ -781,7 +781,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__status)
-            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --check --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
