@@ -522,6 +522,102 @@ mod tests {
         }
     }
 
+    fn empty_report(now: &str) -> StatusReport {
+        StatusReport {
+            now: now.into(),
+            stale_minutes: 30,
+            campaign: Some(campaign_status(&progress(8, &[]))),
+            invoices: vec![],
+            credits: CreditTotals::default(),
+            transfers: vec![],
+            attention: Attention::default(),
+            notes: Notes::default(),
+            runs: vec![],
+            webhooks: vec![],
+        }
+    }
+
+    fn open_batch(due_at: &str, errors: Option<&str>) -> OpenBatch {
+        OpenBatch {
+            campaign_id: 7,
+            batch: 1,
+            tag: "t-c7-b1".into(),
+            status: "planned".into(),
+            due_at: due_at.into(),
+            unclear_since: None,
+            errors: errors.map(|e| StoredErrors::parse(e.to_string())),
+        }
+    }
+
+    #[test]
+    fn nothing_needs_you_in_an_empty_report() {
+        let s = needs_you(&empty_report("2025-03-01T12:00:00Z"));
+        assert!(s.is_empty());
+        assert_eq!(s.verdict(), "all well");
+        assert_eq!(s.line(), None);
+    }
+
+    /// A batch planned and not sent past the stale limit needs you, with its last error; one
+    /// due a moment ago is what the running tick is sending.
+    #[test]
+    fn a_batch_planned_too_long_ago_needs_you_with_its_last_error() {
+        let mut r = empty_report("2025-03-01T12:00:00Z");
+        r.notes.open_batches = Group {
+            total: 1,
+            items: vec![open_batch("2025-03-01T11:45:00.000000Z", None)],
+        };
+        assert!(needs_you(&r).is_empty(), "15 min is within the stale limit");
+        r.notes.open_batches.items = vec![open_batch(
+            "2025-03-01T00:00:00.000000Z",
+            Some("STARK_PROJECT_ID is not set"),
+        )];
+        let s = needs_you(&r);
+        assert_eq!(s.count(), 1);
+        let line = s.line().unwrap();
+        assert!(
+            line.starts_with("attention: 1 thing needs you: 1 batch planned, not sent since 2025-03-01 00:00 (c7 batch 1: last error STARK_PROJECT_ID is not set"),
+            "{line}"
+        );
+        assert!(line.contains("run `stark doctor`"), "{line}");
+    }
+
+    /// Waiting credits are counted per credit with the money at stake; a rejected batch of an
+    /// earlier campaign is left behind by the new one.
+    #[test]
+    fn waiting_credits_and_rejected_batches_of_the_latest_campaign() {
+        let mut r = empty_report("2025-03-01T12:00:00Z");
+        r.attention.waiting_credits = Group {
+            total: 8,
+            items: vec![],
+        };
+        r.attention.waiting_net = 332_638;
+        let batch = |campaign_id| BatchIssue {
+            campaign_id,
+            batch: 3,
+            tag: format!("t-c{campaign_id}-b3"),
+            due_at: "x".into(),
+            errors: None,
+        };
+        r.attention.rejected_batches = Group {
+            total: 2,
+            items: vec![batch(6), batch(7)],
+        };
+        let s = needs_you(&r);
+        assert_eq!(s.count(), 9, "8 credits and the latest campaign's batch");
+        assert_eq!(s.verdict(), "9 things need you");
+        let line = s.line().unwrap();
+        assert!(
+            line.contains("8 credits wait after failed or rejected transfers, R$ 3.326,38: run `stark transfer-credited --retry all-waiting`"),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "1 batch rejected (c7 batch 3): run `stark issue-invoices --retry-batch 3`"
+            ),
+            "{line}"
+        );
+    }
+
     #[test]
     fn campaign_counts_batches_and_finds_the_first_free_slot() {
         use BatchStatus::*;

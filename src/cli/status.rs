@@ -867,3 +867,35 @@ fn plural_credits(n: i64) -> String {
         format!("{n} credits")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse(s).unwrap()
+    }
+
+    #[test]
+    fn relative_times_read_like_a_clock() {
+        let now = t("2025-03-01T12:00:00Z");
+        let cases = [
+            ("2025-03-01T14:10:30Z", "in 2h10m"),
+            ("2025-03-01T15:00:00Z", "in 3h"),
+            ("2025-03-01T11:53:00Z", "7m ago"),
+            ("2025-03-01T12:00:40Z", "now"),
+            ("2025-02-27T09:00:00Z", "2d3h ago"),
+        ];
+        for (at, want) in cases {
+            assert_eq!(relative(t(at), now), want, "{at}");
+        }
+        assert_eq!(minute("2025-03-01T15:00:00.000000Z"), "2025-03-01 15:00");
+        assert_eq!(minute("not a time"), "not a time");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_an_indent() {
+        assert_eq!(wrap("aaa bbb ccc", 7), "aaa bbb\n  ccc\n");
+        assert_eq!(wrap("short", 80), "short\n");
+    }
+}

@@ -403,7 +403,10 @@ mod binary {
                 .args(["status", "--json", "--stale-minutes", "5", "--ledger"])
                 .arg(&path),
         );
+        assert_eq!(json.lines().count(), 1, "one compact line: {json}");
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["version"], 1);
+        assert!(v["verdict"].as_str().unwrap().ends_with("things need you"));
         assert_eq!(v["now"], "2025-03-01T12:00:00.000000Z");
         assert_eq!(v["attention"]["stale_credits"]["total"], 4);
         let json = stdout(
@@ -413,6 +416,19 @@ mod binary {
         );
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 2);
+        // `COLUMNS` pins the width, as a terminal's would.
+        for width in [80, 120] {
+            let text = stdout(
+                stark(home.path())
+                    .env("COLUMNS", width.to_string())
+                    .args(["status", "--ledger"])
+                    .arg(&path),
+            );
+            assert!(text.starts_with("ledger status at 2025-03-01 12:00 UTC\nACTION NEEDED"));
+            for line in text.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line}");
+            }
+        }
         let text = stdout(
             stark(home.path())
                 .args(["status", "--transfers", "--ledger"])
