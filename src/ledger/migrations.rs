@@ -326,8 +326,8 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 13: each run of a ledger command (`issue-invoices`, `transfer-credited`, `reconcile`,
     // `serve-webhook`): when it started and ended, its exit code and a one-line summary, so
-    // "is cron alive?" has an answer. `ended_at` stays NULL while the run lasts (or when the
-    // process died before recording its end).
+    // "is cron alive?" has an answer. A run's row is written when it ends (`ended_at` may be
+    // NULL only for a row written another way).
     r#"
     CREATE TABLE runs (
         id            INTEGER PRIMARY KEY,

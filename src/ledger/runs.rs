@@ -9,16 +9,12 @@ use serde::Serialize;
 
 use super::{Db, LedgerError, parse_ts, ts};
 
-/// The run id [`Db::start_run`] hands back, for [`Db::end_run`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunId(pub i64);
-
 /// The latest run of one command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LastRun {
     pub command: String,
     pub started_at: String,
-    /// `None` while it runs, or when the process died before recording its end.
+    /// `None` only for a row written without its end.
     pub ended_at: Option<String>,
     /// The exit code the run ended with (0 ok, 1 failed, 2 usage, 3 needs the operator).
     pub exit_code: Option<i64>,
@@ -29,13 +25,9 @@ pub struct LastRun {
 
 /// The run statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
-    pub const START_RUN: &str =
-        "INSERT INTO runs(command, started_at) VALUES (?1, ?2) RETURNING id";
     pub const RECORD_RUN: &str =
         "INSERT INTO runs(command, started_at, ended_at, exit_code, summary)
         VALUES (?1, ?2, ?3, ?4, ?5)";
-    pub const END_RUN: &str =
-        "UPDATE runs SET ended_at = ?2, exit_code = ?3, summary = ?4 WHERE id = ?1";
     /// The latest run of each command (one index search per command name).
     pub const LAST_RUNS: &str = "SELECT r.command, r.started_at, r.ended_at, r.exit_code, r.summary
         FROM (SELECT DISTINCT command FROM runs) d
@@ -43,20 +35,10 @@ pub mod sql {
                                ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
         ORDER BY r.command";
 
-    statements![START_RUN, RECORD_RUN, END_RUN, LAST_RUNS];
+    statements![RECORD_RUN, LAST_RUNS];
 }
 
 impl Db<'_> {
-    /// Note that `command` started at `now`.
-    pub fn start_run(&self, command: &str, now: DateTime<Utc>) -> Result<RunId, LedgerError> {
-        self.row(sql::START_RUN, params![command, ts(now)], |r| r.get(0))?
-            .map(RunId)
-            .ok_or_else(|| LedgerError::Corrupt {
-                path: self.path.to_path_buf(),
-                reason: "a new run got no id".into(),
-            })
-    }
-
     /// Note a whole run once it ended.
     pub fn record_run(
         &self,
@@ -75,21 +57,6 @@ impl Db<'_> {
                 i64::from(exit_code),
                 summary
             ],
-        )
-        .map(drop)
-    }
-
-    /// Note how a run ended.
-    pub fn end_run(
-        &self,
-        id: RunId,
-        now: DateTime<Utc>,
-        exit_code: u8,
-        summary: Option<&str>,
-    ) -> Result<(), LedgerError> {
-        self.exec(
-            sql::END_RUN,
-            params![id.0, ts(now), i64::from(exit_code), summary],
         )
         .map(drop)
     }
@@ -118,29 +85,23 @@ mod tests {
     fn the_last_run_of_each_command_is_listed() {
         on_scratch_db(|db, t| {
             assert!(db.last_runs().unwrap().is_empty());
-            let a = db.start_run("reconcile", t).unwrap();
-            db.end_run(a, t, 0, Some("0 claimed")).unwrap();
             let later = t + chrono::Duration::minutes(5);
-            let b = db.start_run("reconcile", later).unwrap();
-            let c = db.start_run("issue-invoices", t).unwrap();
-            db.end_run(c, t, 3, Some("attention: 1 credit")).unwrap();
-            assert_ne!(a, b);
-            db.record_run("transfer-credited", t, later, 1, None)
+            db.record_run("reconcile", t, t, 0, None).unwrap();
+            db.record_run("reconcile", later, later, 3, Some("attention: 1 credit"))
                 .unwrap();
+            db.record_run("issue-invoices", t, later, 1, None).unwrap();
             let runs = db.last_runs().unwrap();
-            assert_eq!(runs.len(), 3);
-            assert_eq!(runs[2].exit_code, Some(1));
+            assert_eq!(runs.len(), 2);
             assert_eq!(
                 (runs[0].command.as_str(), runs[0].exit_code),
-                ("issue-invoices", Some(3))
+                ("issue-invoices", Some(1))
             );
             assert_eq!(runs[1].command, "reconcile");
-            assert_eq!(runs[1].started, later, "the latest, still running");
+            assert_eq!(runs[1].started, later, "the latest");
             assert_eq!(
-                (runs[1].ended_at.as_deref(), runs[1].exit_code),
-                (None, None)
+                (runs[1].exit_code, runs[1].summary.as_deref()),
+                (Some(3), Some("attention: 1 credit"))
             );
-            assert_eq!(runs[2].command, "transfer-credited");
         })
     }
 }
