@@ -156,7 +156,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
         }
         'stark;transfer-credited' {
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Attempts per credit (a new one only after the bank confirms the previous failed)')
-            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit that waits for you')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
             [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
@@ -279,7 +279,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
         }
         'stark;status' {
             [CompletionResult]::new('--stale-minutes', '--stale-minutes', [CompletionResultType]::ParameterName, 'A credit of ours older than this many minutes without a successful transfer needs attention')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Rows to list with --invoices or --transfers')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Rows to list with --invoices or --transfers [default: 20]')
             [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
             [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
             [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
@@ -289,6 +289,7 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)')
             [CompletionResult]::new('--invoices', '--invoices', [CompletionResultType]::ParameterName, 'List the most recent invoices instead of the summary')
             [CompletionResult]::new('--transfers', '--transfers', [CompletionResultType]::ParameterName, 'List the most recent transfer attempts instead of the summary')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'For monitors: print the verdict line only; exit 0 all well, 3 something needs you, 1 cannot tell (the ledger cannot be read)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')

@@ -907,7 +907,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__status)
-            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --project-id --private-key --environment --api-url --ledger --config --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --stale-minutes --invoices --transfers --limit --check --project-id --private-key --environment --api-url --ledger --config --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -148,7 +148,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;transfer-credited'= {
             cand --max-attempts 'Attempts per credit (a new one only after the bank confirms the previous failed)'
-            cand --retry 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable'
+            cand --retry 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit that waits for you'
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
@@ -266,7 +266,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;status'= {
             cand --stale-minutes 'A credit of ours older than this many minutes without a successful transfer needs attention'
-            cand --limit 'Rows to list with --invoices or --transfers'
+            cand --limit 'Rows to list with --invoices or --transfers [default: 20]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -276,6 +276,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
             cand --invoices 'List the most recent invoices instead of the summary'
             cand --transfers 'List the most recent transfer attempts instead of the summary'
+            cand --check 'For monitors: print the verdict line only; exit 0 all well, 3 something needs you, 1 cannot tell (the ledger cannot be read)'
             cand --json 'Machine-readable JSON output'
             cand -q 'Print only errors (for cron)'
             cand --quiet 'Print only errors (for cron)'

@@ -128,7 +128,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s v -l verb
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l max-attempts -d 'Attempts per credit (a new one only after the bank confirms the previous failed)' -r
-complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l retry -d 'Operator override: one more attempt for this invoice\'s credit, which waits for you (its transfers were rejected or all failed); repeatable' -r
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l retry -d 'Operator override: one more attempt for this invoice\'s credit, which waits for you (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit that waits for you' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
@@ -225,7 +225,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox" -s v -l verbose -d 
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stark -n "__fish_stark_using_subcommand sandbox" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
-complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers' -r
+complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers [default: 20]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
@@ -237,6 +237,7 @@ always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand status" -l invoices -d 'List the most recent invoices instead of the summary'
 complete -c stark -n "__fish_stark_using_subcommand status" -l transfers -d 'List the most recent transfer attempts instead of the summary'
+complete -c stark -n "__fish_stark_using_subcommand status" -l check -d 'For monitors: print the verdict line only; exit 0 all well, 3 something needs you, 1 cannot tell (the ledger cannot be read)'
 complete -c stark -n "__fish_stark_using_subcommand status" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand status" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'

@@ -122,6 +122,7 @@ pub(crate) enum Outcome {
         campaign: i64,
         issued: u32,
         missed: u32,
+        rejected: u32,
         of: u32,
     },
     Busy {
@@ -208,10 +209,11 @@ impl fmt::Display for Outcome {
                 campaign,
                 issued,
                 missed,
+                rejected,
                 of,
             } => write!(
                 f,
-                "campaign c{campaign} is complete: {issued} of {of} batches issued, {missed} missed"
+                "campaign c{campaign} is complete: {issued} of {of} batches issued, {missed} missed, {rejected} rejected; start the next campaign with `stark issue-invoices --new-campaign`"
             ),
             Outcome::Busy {
                 batch: BatchLabel { batch, of, tag, .. },
@@ -1054,6 +1056,7 @@ fn completion(c: &Campaign, batches: &[Batch]) -> Outcome {
         campaign: c.id,
         issued: count(BatchStatus::Issued),
         missed: count(BatchStatus::Missed),
+        rejected: count(BatchStatus::Rejected),
         of: c.slots(),
     }
 }
@@ -2117,7 +2120,7 @@ mod tests {
         );
         assert_eq!(
             report.outcomes[7].to_string(),
-            "campaign c1 is complete: 1 of 8 batches issued, 7 missed"
+            "campaign c1 is complete: 1 of 8 batches issued, 7 missed, 0 rejected; start the next campaign with `stark issue-invoices --new-campaign`"
         );
         assert!(!report.outcomes.iter().any(Outcome::is_failure));
         // Looked up once: the next tick needs no bank again.
@@ -2126,7 +2129,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             report.outcomes.last().map(ToString::to_string).as_deref(),
-            Some("campaign c1 is complete: 1 of 8 batches issued, 7 missed")
+            Some(
+                "campaign c1 is complete: 1 of 8 batches issued, 7 missed, 0 rejected; start the next campaign with `stark issue-invoices --new-campaign`"
+            )
         );
         // A usage mistake is told apart from a failure.
         let bad = TickOptions {

@@ -114,7 +114,10 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             outcome.ended,
             &crate::status::StatusOptions::default(),
         )?;
-        outln!("{}", super::status::render(&report))?;
+        outln!(
+            "{}",
+            super::status::render(&report, super::status::Layout::detect())
+        )?;
         outln!(
             "events: {} by webhook ({} windows), {} by reconcile sweeps; {} issue ticks, {} reconcile ticks; {:.1} s",
             outcome.webhook_events,

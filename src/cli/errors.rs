@@ -5,6 +5,7 @@
 //! | 0    | success, including "nothing to do", and a closed stdout (`stark status \| head -1`) |
 //! | 1    | failure: the run could not do all it should, or its report says something failed |
 //! | 2    | usage or configuration: a flag, the environment, the config file, a key file, or a request the bank refused for the credentials, the clock or the IP address |
+//! | 3    | done, but something needs the operator: a ledger command that succeeded while the ledger holds credits waiting after failed transfers, a rejected batch, a batch open too long, money stuck or paid twice (its `attention:` line on stderr says what and the command to run); `stark status --check` when something needs you |
 //!
 //! clap's own parse errors exit 2 as well. A panic (101) is never an intended exit.
 //!
@@ -27,6 +28,8 @@ pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// A usage or configuration mistake: nothing was attempted.
 pub const USAGE: u8 = 2;
+/// Done, but something needs the operator (see [`crate::status::needs_you`]).
+pub const ATTENTION: u8 = 3;
 
 /// A mistake in the flags given that clap cannot see by itself (a value out of range for
 /// this command, flags that must come in pairs, a path that must not exist yet). Exits 2.

@@ -3,8 +3,13 @@
 //! Exit codes, decided in one place ([`errors::finish`]): 0 success (including "nothing to
 //! do", and a closed stdout such as `stark status | head -1`), 1 failure, 2 usage or
 //! configuration error (a flag, the environment, the config file, a key file, or a request the
-//! bank refused for the credentials, the clock or the IP address). A panic (101) is never an
-//! intended exit.
+//! bank refused for the credentials, the clock or the IP address), 3 done but something needs
+//! the operator (a ledger command that succeeded while the ledger holds money or batches
+//! waiting for you, said in one `attention:` line on stderr even with `--quiet`; `status
+//! --check`). A panic (101) is never an intended exit.
+//!
+//! On a stderr that is not a terminal, every line starts with the time and the command name
+//! ([`stamp`]).
 //!
 //! Data goes to stdout, written with [`outln!`] / [`out!`] (which return the write error
 //! instead of panicking like `println!`); diagnostics go to stderr.
@@ -35,6 +40,7 @@ macro_rules! outln {
     };
 }
 
+pub mod attention;
 pub mod completions;
 pub mod confirm;
 pub mod demo;
@@ -48,6 +54,7 @@ pub mod progress;
 pub mod reconcile;
 pub mod sandbox;
 pub mod serve;
+pub mod stamp;
 pub mod status;
 pub mod style;
 pub mod transfer;
@@ -456,6 +463,9 @@ pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
         .with_ansi(style::enabled(style::Stream::Stderr));
     let _ = if global.json {
         builder.json().try_init()
+    } else if stamp::wanted(global.json) {
+        // Each line gets the stamp's time and command name instead.
+        builder.without_time().try_init()
     } else {
         builder.try_init()
     };
@@ -503,6 +513,21 @@ pub fn print_json<T: serde::Serialize>(what: &str, value: &T) -> anyhow::Result<
     outln!("{doc}")
 }
 
+/// The non-zero counts of a summary, `3 claimed, 2 sent in 1 request`, or `none` (a part
+/// whose text is empty is left out).
+pub(crate) fn nonzero(parts: &[(usize, String)]) -> String {
+    let shown: Vec<String> = parts
+        .iter()
+        .filter(|(n, text)| *n > 0 && !text.is_empty())
+        .map(|(n, text)| format!("{n} {text}"))
+        .collect();
+    if shown.is_empty() {
+        "none".to_string()
+    } else {
+        shown.join(", ")
+    }
+}
+
 /// Open the ledger the settings point at. A missing or never-initialised ledger is a
 /// configuration error (exit 2) that names the path, where it came from and the `stark init`
 /// that creates it; nothing is created.
@@ -528,8 +553,15 @@ pub fn no_ledger(settings: &Settings, e: &LedgerError) -> Option<ConfigError> {
 /// Run a parsed command line and map the outcome to an exit code.
 pub fn run(cli: Cli) -> ExitCode {
     style::set_choice(cli.global.color);
+    let name = attention::name(&cli.command);
+    let _stamp = stamp::wanted(cli.global.json)
+        .then(|| stamp::install(name))
+        .flatten();
     init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
     errors::errors_as_json(cli.global.json);
+    let recorded = attention::is_ledger_command(&cli.command)
+        .then(|| attention::begin(name, &cli.global))
+        .flatten();
     let result = match &cli.command {
         Command::Init(args) => init::run(args, &cli.global),
         Command::Keygen(args) => keygen::run(args, &cli.global),
@@ -544,5 +576,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Completions(args) => completions::run(args),
         Command::Demo(args) => demo::run(args, &cli.global),
     };
-    errors::finish(result)
+    // Bad input leaves the ledger as it was: no run is recorded.
+    let recorded = recorded.filter(|_| !attention::untouched(&result));
+    attention::end(recorded, errors::finish(result))
 }

@@ -126,13 +126,21 @@ fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
         eprintln!("error: {e}");
     }
     if !quiet {
+        let events = super::nonzero(&[
+            (r.events_seen, "seen".to_string()),
+            (r.events_applied, "applied".to_string()),
+            (r.events_marked, "marked delivered".to_string()),
+            (
+                r.events_left_for_others,
+                "left for other integrations".to_string(),
+            ),
+        ]);
+        let credits = super::nonzero(&[
+            (r.credits_from_events, "from events".to_string()),
+            (r.credits_from_logs, "from invoice logs".to_string()),
+        ]);
         outln!(
-            "events: {} seen, {} applied, {} marked delivered; credits found: {} from events, {} from invoice logs ({} invoices checked)",
-            r.events_seen,
-            r.events_applied,
-            r.events_marked,
-            r.credits_from_events,
-            r.credits_from_logs,
+            "events: {events}; credits found: {credits} ({} invoices checked)",
             r.invoices_checked
         )?;
         if !r.events_undecodable.is_empty() || !r.credits_incomplete.is_empty() {

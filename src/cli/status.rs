@@ -8,16 +8,20 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::Args;
-use comfy_table::{CellAlignment, Table, presets};
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use serde::Serialize;
 
-use super::GlobalArgs;
+use super::{GlobalArgs, errors};
 use crate::domain::money::format_brl;
 use crate::status::{
-    self, Group, InvoiceRow, StatusOptions, StatusReport, StoredErrors, TransferListRow,
+    self, AttentionSummary, Group, InvoiceRow, StatusOptions, StatusReport, TransferListRow,
+    describe_errors,
 };
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("list").args(["invoices", "transfers"])))]
 pub struct StatusArgs {
     /// A credit of ours older than this many minutes without a successful transfer needs attention
     #[arg(long, default_value_t = 30, value_name = "MINUTES")]
@@ -28,39 +32,74 @@ pub struct StatusArgs {
     /// List the most recent transfer attempts instead of the summary
     #[arg(long)]
     pub transfers: bool,
-    /// Rows to list with --invoices or --transfers
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub limit: u32,
+    /// Rows to list with --invoices or --transfers [default: 20]
+    #[arg(long, value_name = "N", requires = "list")]
+    pub limit: Option<u32>,
+    /// For monitors: print the verdict line only; exit 0 all well, 3 something needs you, 1
+    /// cannot tell (the ledger cannot be read)
+    #[arg(long, conflicts_with = "list")]
+    pub check: bool,
+}
+
+/// `status --json`: the report with the verdict and what needs you on top.
+#[derive(Serialize)]
+struct JsonStatus<'a> {
+    version: u32,
+    verdict: String,
+    needs_you: &'a AttentionSummary,
+    #[serde(flatten)]
+    report: &'a StatusReport,
+}
+
+/// `status --check --json`.
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    version: u32,
+    verdict: String,
+    needs_you: &'a AttentionSummary,
 }
 
 pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    if args.check {
+        return Ok(check(args, global));
+    }
     let settings = global.settings()?;
     let now = crate::clock::from_env()?.now();
     let ledger = super::open_ledger(&settings)?;
     let db = ledger.db();
+    let layout = Layout::detect();
+    let limit = args.limit.unwrap_or(20);
     let out = if args.invoices {
-        let rows = db.recent_invoices(args.limit)?;
+        let rows = db.recent_invoices(limit)?;
         if global.json {
             super::json_document("status", &serde_json::json!({ "invoices": rows }))?
+        } else if limit == 0 {
+            "0 rows requested\n".to_string()
         } else {
-            render_invoices(&rows)
+            render_invoices(&rows, layout)
         }
     } else if args.transfers {
-        let rows = db.recent_transfers(args.limit)?;
+        let rows = db.recent_transfers(limit)?;
         if global.json {
             super::json_document("status", &serde_json::json!({ "transfers": rows }))?
+        } else if limit == 0 {
+            "0 rows requested\n".to_string()
         } else {
-            render_transfers(&rows)
+            render_transfers(&rows, layout)
         }
     } else {
-        let opts = StatusOptions {
-            stale_after: chrono::Duration::minutes(args.stale_minutes.into()),
-        };
-        let report = status::report(&db, now, &opts).context("cannot read the ledger's status")?;
+        let report =
+            status::report(&db, now, &options(args)).context("cannot read the ledger's status")?;
         if global.json {
-            super::json_document("status", &report)?
+            let needs_you = status::needs_you(&report);
+            serde_json::to_string(&JsonStatus {
+                version: 1,
+                verdict: needs_you.verdict(),
+                needs_you: &needs_you,
+                report: &report,
+            })?
         } else {
-            render(&report)
+            render(&report, layout)
         }
     };
     // Status is what the user asked for: --quiet does not hide it.
@@ -68,11 +107,136 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn table(header: &[&str]) -> Table {
+fn options(args: &StatusArgs) -> StatusOptions {
+    StatusOptions {
+        stale_after: chrono::Duration::minutes(args.stale_minutes.into()),
+    }
+}
+
+/// `--check`: the verdict line, and 0 all well, 3 something needs you, 1 cannot tell (any
+/// error reading the settings or the ledger, said on stderr).
+fn check(args: &StatusArgs, global: &GlobalArgs) -> ExitCode {
+    let summary = (|| -> anyhow::Result<AttentionSummary> {
+        let settings = global.settings()?;
+        let now = crate::clock::from_env()?.now();
+        let ledger = super::open_ledger(&settings)?;
+        let report = status::report(&ledger.db(), now, &options(args))
+            .context("cannot read the ledger's status")?;
+        Ok(status::needs_you(&report))
+    })();
+    let summary = match summary {
+        Ok(s) => s,
+        Err(e) => {
+            let e = e.context("cannot tell whether something needs you");
+            return match super::errors::report_error(&e) {
+                c if c == ExitCode::SUCCESS => c,
+                _ => ExitCode::from(errors::FAILURE),
+            };
+        }
+    };
+    let printed = if global.json {
+        serde_json::to_string(&JsonCheck {
+            version: 1,
+            verdict: summary.verdict(),
+            needs_you: &summary,
+        })
+        .map_err(anyhow::Error::from)
+        .and_then(|j| outln!("{j}"))
+    } else {
+        outln!(
+            "{}",
+            summary.line().unwrap_or_else(|| "all well".to_string())
+        )
+    };
+    let code = if summary.is_empty() {
+        errors::SUCCESS
+    } else {
+        errors::ATTENTION
+    };
+    match printed {
+        Ok(()) => ExitCode::from(code),
+        // A closed stdout: the exit code still says it.
+        Err(e) if errors::exit_code(&e) == errors::SUCCESS => ExitCode::from(code),
+        Err(e) => errors::report_error(&e),
+    }
+}
+
+/// How tables are drawn: their width (`COLUMNS` when set, else the terminal's; unbounded
+/// when piped, so that no id is split and `grep` finds it) and whether they are boxed (a
+/// terminal) or plain (piped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub width: Option<u16>,
+    pub plain: bool,
+}
+
+impl Layout {
+    /// Boxed tables `width` columns wide.
+    pub fn boxed(width: u16) -> Layout {
+        Layout {
+            width: Some(width),
+            plain: false,
+        }
+    }
+
+    /// Plain tables (no borders) `width` columns wide.
+    pub fn plain(width: u16) -> Layout {
+        Layout {
+            width: Some(width),
+            plain: true,
+        }
+    }
+
+    /// Plain tables as wide as their content (piped, no `COLUMNS`).
+    pub fn piped() -> Layout {
+        Layout {
+            width: None,
+            plain: true,
+        }
+    }
+
+    fn columns(self) -> usize {
+        self.width.map_or(usize::MAX, usize::from)
+    }
+
+    /// The layout of this process's stdout.
+    pub fn detect() -> Layout {
+        use std::io::IsTerminal;
+        let columns = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|&c| c >= 20);
+        let terminal = std::io::stdout().is_terminal();
+        let width = columns.or_else(|| {
+            terminal
+                .then(|| Table::new().width())
+                .flatten()
+                .or(terminal.then_some(80))
+        });
+        Layout {
+            width,
+            plain: !terminal,
+        }
+    }
+}
+
+fn table(header: &[&str], layout: Layout) -> Table {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .force_no_tty()
-        .set_header(header.to_vec());
+    t.load_style(if layout.plain {
+        presets::NOTHING
+    } else {
+        presets::UTF8_FULL_CONDENSED
+    })
+    .set_header(header.to_vec());
+    match layout.width {
+        Some(w) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            t.force_no_tty();
+        }
+    }
     t
 }
 
@@ -84,61 +248,184 @@ fn right(t: &mut Table, cols: &[usize]) {
     }
 }
 
-fn minutes(secs: i64) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(secs.max(0) as u64)).to_string()
-}
-
-/// Stored errors on one line: the API's `code: message` pairs, or the text as stored.
-fn describe_errors(errors: Option<&StoredErrors>) -> String {
-    let Some(e) = errors else {
-        return String::new();
-    };
-    if e.items().is_empty() {
-        return e.raw().to_string();
+/// A stored time to the minute, `2025-03-01 15:00` (the text as stored if it does not
+/// parse).
+pub fn minute(at: &str) -> String {
+    match parse(at) {
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => at.to_string(),
     }
-    e.items()
-        .iter()
-        .map(|i| format!("{}: {}", i.code, i.message))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
-/// The summary as text tables.
-pub fn render(r: &StatusReport) -> String {
-    let mut out = format!("ledger status at {}\n\n", r.now);
+fn parse(at: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(at)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
 
-    out.push_str("Campaign\n");
-    match &r.campaign {
-        None => out.push_str("no campaign yet: `stark issue-invoices` starts one\n"),
-        Some(c) => {
-            let mut t = table(&[
-                "campaign", "started", "every", "issued", "missed", "rejected", "open", "of",
-                "next due",
-            ]);
-            let next = match (&c.next_batch, &c.next_due) {
-                (Some(n), Some(at)) => format!("batch {n}/{} at {at}", c.slots),
-                _ => "none: every slot has a batch".to_string(),
-            };
-            t.add_row(vec![
-                format!("c{}", c.id),
-                c.started_at.clone(),
-                minutes(c.interval_secs),
-                c.issued.to_string(),
-                c.missed.to_string(),
-                c.rejected.to_string(),
-                c.open.to_string(),
-                c.slots.to_string(),
-                next,
-            ]);
-            right(&mut t, &[3, 4, 5, 6, 7]);
-            out.push_str(&format!("{t}\n"));
+/// `at` relative to `now`: `in 2h10m`, `7m ago`, `now`.
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (at - now).num_seconds();
+    let m = secs.unsigned_abs() / 60;
+    if m == 0 {
+        return "now".to_string();
+    }
+    let (d, h, m) = (m / 1440, m / 60 % 24, m % 60);
+    let span = match (d, h, m) {
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h{m:02}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d{h}h"),
+    };
+    if secs > 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
+/// A stored time to the minute with its relative time: `2025-03-01 15:00 (in 3h)`.
+fn when(at: &str, now: Option<DateTime<Utc>>) -> String {
+    match (parse(at), now) {
+        (Some(t), Some(n)) => format!("{} ({})", minute(at), relative(t, n)),
+        _ => minute(at),
+    }
+}
+
+/// `text` wrapped at spaces to `width` columns, continued lines indented by two.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = format!("  {word}");
+        } else {
+            if len > 0 {
+                line.push(' ');
+            }
+            line.push_str(word);
         }
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// The headline: the verdict, the campaign, the money, the last runs, the webhook.
+fn headline(r: &StatusReport, needs: &AttentionSummary, now: Option<DateTime<Utc>>) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(if needs.is_empty() {
+        "OK: all well".to_string()
+    } else {
+        format!(
+            "ACTION NEEDED: {}: {}",
+            needs.verdict(),
+            needs.parts().join("; ")
+        )
+    });
+    lines.push(match &r.campaign {
+        None => "Campaign: none yet; `stark issue-invoices` starts one".to_string(),
+        Some(c) => {
+            let mut l = format!(
+                "Campaign c{}: {}/{} batches issued",
+                c.id, c.issued, c.slots
+            );
+            for (n, what) in [
+                (c.rejected, "rejected"),
+                (c.missed, "missed"),
+                (c.open, "open"),
+            ] {
+                if n > 0 {
+                    l.push_str(&format!(", {n} {what}"));
+                }
+            }
+            match (&c.next_batch, &c.next_due) {
+                (Some(n), Some(at)) => l.push_str(&format!(
+                    "; next batch {n}/{} due {}",
+                    c.slots,
+                    when(at, now)
+                )),
+                _ if c.open > 0 => l.push_str("; every slot has a batch"),
+                _ => l.push_str(
+                    "; complete: start the next one with `stark issue-invoices --new-campaign`",
+                ),
+            }
+            l
+        }
+    });
+    let amount = |statuses: &[&str]| -> i64 {
+        r.transfers
+            .iter()
+            .filter(|t| statuses.contains(&t.status.as_str()))
+            .map(|t| t.amount)
+            .sum()
+    };
+    lines.push(format!(
+        "Money: credited {}, forwarded {}, in flight {}, waiting for you {}",
+        format_brl(r.credits.ours.net),
+        format_brl(amount(&["success"])),
+        format_brl(amount(&["claimed", "sending", "created", "processing"])),
+        format_brl(r.attention.waiting_net),
+    ));
+    lines.push(if r.runs.is_empty() {
+        "Last runs: none recorded".to_string()
+    } else {
+        let runs: Vec<String> = r
+            .runs
+            .iter()
+            .map(|run| {
+                // A run stamped later than this report's time (another clock): absolute.
+                let ago = match now {
+                    Some(n) if run.started <= n => relative(run.started, n),
+                    _ => minute(&run.started_at),
+                };
+                let how = match (run.exit_code, &run.ended_at) {
+                    (Some(0), _) => "ok".to_string(),
+                    (Some(3), _) => "needs you".to_string(),
+                    (Some(c), _) => format!("exit {c}"),
+                    (None, _) => "running, or died".to_string(),
+                };
+                format!("{} {ago} ({how})", run.command)
+            })
+            .collect();
+        format!("Last runs: {}", runs.join(", "))
+    });
+    lines.push(match r.webhooks.as_slice() {
+        [] => "Webhook: none registered by this ledger (`stark serve-webhook` registers one)"
+            .to_string(),
+        [one] => format!("Webhook: registered, {one}"),
+        many => format!("Webhook: {} registered, {}", many.len(), many.join(", ")),
+    });
+    lines
+}
+
+/// The summary as text: the headline, then the tables, each fitted to `layout`.
+pub fn render(r: &StatusReport, layout: Layout) -> String {
+    let now = parse(&r.now);
+    let width = layout.columns();
+    let needs = status::needs_you(r);
+    let mut out = String::new();
+    out.push_str(&wrap(
+        &format!("ledger status at {} UTC", minute(&r.now)),
+        width,
+    ));
+    for line in headline(r, &needs, now) {
+        out.push_str(&wrap(&line, width));
     }
 
     out.push_str("\nInvoices\n");
-    let mut t = table(&["status", "count", "amount"]);
+    let mut t = table(&["status", "count", "amount"], layout);
     let (mut n, mut sum) = (0, 0);
+    let mut planned = None;
     for s in &r.invoices {
+        if s.status == "planned" {
+            planned = Some(s);
+            continue;
+        }
         n += s.count;
         sum += s.amount;
         t.add_row(vec![
@@ -147,12 +434,23 @@ pub fn render(r: &StatusReport) -> String {
             format_brl(s.amount),
         ]);
     }
-    t.add_row(vec!["total".to_string(), n.to_string(), format_brl(sum)]);
+    t.add_row(vec![
+        "sent, total".to_string(),
+        n.to_string(),
+        format_brl(sum),
+    ]);
+    if let Some(p) = planned {
+        t.add_row(vec![
+            "not sent (planned)".to_string(),
+            p.count.to_string(),
+            format_brl(p.amount),
+        ]);
+    }
     right(&mut t, &[1, 2]);
     out.push_str(&format!("{t}\n"));
 
     out.push_str("\nCredits\n");
-    let mut t = table(&["", "count", "gross", "fees", "net"]);
+    let mut t = table(&["", "count", "gross", "fees", "net"], layout);
     let c = &r.credits;
     for (label, m) in [
         ("ours", c.ours),
@@ -178,11 +476,11 @@ pub fn render(r: &StatusReport) -> String {
     right(&mut t, &[1, 2, 3, 4]);
     out.push_str(&format!("{t}\n"));
 
-    out.push_str("\nTransfers\n");
+    out.push_str("\nTransfers (attempts: a credit may have several)\n");
     if r.transfers.is_empty() {
         out.push_str("none yet\n");
     } else {
-        let mut t = table(&["status", "count", "amount", "fee"]);
+        let mut t = table(&["status", "count", "amount", "fee"], layout);
         for s in &r.transfers {
             t.add_row(vec![
                 s.status.clone(),
@@ -195,20 +493,25 @@ pub fn render(r: &StatusReport) -> String {
         out.push_str(&format!("{t}\n"));
     }
 
-    render_attention(r, &mut out);
-    render_notes(r, &mut out);
+    render_attention(r, now, layout, &mut out);
+    render_notes(r, now, layout, &mut out);
     out
 }
 
-/// What waits for the operator.
-fn render_attention(r: &StatusReport, out: &mut String) {
+/// What waits for the operator: one row per credit, with the command to run.
+fn render_attention(
+    r: &StatusReport,
+    now: Option<DateTime<Utc>>,
+    layout: Layout,
+    out: &mut String,
+) {
     let a = &r.attention;
     if a.is_empty() {
         out.push_str("\nAttention: nothing needs you\n");
         return;
     }
     out.push_str("\nAttention\n");
-    let mut rows = KindRows::new();
+    let mut rows = KindRows::new(layout);
     rows.add(
         "paid more than once",
         "paid more than once",
@@ -225,55 +528,73 @@ fn render_attention(r: &StatusReport, out: &mut String) {
         },
     );
     rows.add(
-        "stale credit",
-        "stale credits",
-        &a.stale_credits,
-        |s| {
-            let mut detail = format!(
-                "recorded {} min ago, transfer: {}",
-                s.age_minutes,
-                s.transfer_status.as_deref().unwrap_or("none")
-            );
-            if s.retry_opens_new_attempt {
-                detail.push_str(&format!(
-                    "; the bank refuses it and does not hold it: stark transfer-credited --retry {} asks the bank and, if it holds nothing live, opens a new attempt",
-                    s.invoice_id
-                ));
-            }
+        "waits for you",
+        "credits that wait for you",
+        &a.waiting_credits,
+        |w| {
+            let how = match w.last_status.as_deref() {
+                Some("rejected") => "its transfer was rejected".to_string(),
+                _ => format!("{} attempts failed", w.attempts),
+            };
             [
-                format!("invoice {}", s.invoice_id),
-                format_brl(s.net),
-                detail,
-            ]
-        },
-    );
-    for (kind, g) in [
-        ("failed transfer", &a.failed_transfers),
-        ("rejected transfer", &a.rejected_transfers),
-    ] {
-        rows.add(kind, kind, g, |x| {
-            [
+                format!("invoice {}", w.invoice_id),
+                format_brl(w.net),
                 format!(
-                    "invoice {} attempt {} ({})",
-                    x.invoice_id, x.attempt, x.external_id
+                    "{how}; once the cause is fixed: stark transfer-credited --retry {}",
+                    w.invoice_id
                 ),
-                format_brl(x.amount),
-                describe_errors(x.errors.as_ref()),
-            ]
-        });
-    }
-    rows.add(
-        "foreign credit",
-        "foreign credits",
-        &a.foreign_credits,
-        |x| {
-            [
-                format!("invoice {}", x.invoice_id),
-                format_brl(x.amount),
-                format!("not issued by this ledger; recorded {}", x.recorded_at),
             ]
         },
     );
+    let waiting: std::collections::HashSet<&str> = a
+        .waiting_credits
+        .items
+        .iter()
+        .map(|w| w.invoice_id.as_str())
+        .collect();
+    let stale = Group {
+        total: a.stale_credits.total
+            - a.stale_credits
+                .items
+                .iter()
+                .filter(|s| waiting.contains(s.invoice_id.as_str()))
+                .count() as i64,
+        items: a
+            .stale_credits
+            .items
+            .iter()
+            .filter(|s| !waiting.contains(s.invoice_id.as_str()))
+            .collect(),
+    };
+    rows.add("stale credit", "stale credits", &stale, |s| {
+        let mut detail = format!(
+            "recorded {}, transfer: {}",
+            when(&s.recorded_at, now),
+            s.transfer_status.as_deref().unwrap_or("none")
+        );
+        if s.retry_opens_new_attempt {
+            detail.push_str(&format!(
+                "; the bank refuses it and does not hold it: stark transfer-credited --retry {} asks the bank and, if it holds nothing live, opens a new attempt",
+                s.invoice_id
+            ));
+        } else {
+            detail.push_str("; the next reconcile forwards or looks it up");
+        }
+        [
+            format!("invoice {}", s.invoice_id),
+            format_brl(s.net),
+            detail,
+        ]
+    });
+    if !a.foreign_credits.is_empty() {
+        let f = r.credits.foreign;
+        rows.add_row([
+            "foreign credits".to_string(),
+            plural_credits(f.count),
+            format_brl(f.gross),
+            "not issued by this ledger; never forwarded".to_string(),
+        ]);
+    }
     rows.add(
         "rejected batch",
         "rejected batches",
@@ -298,7 +619,7 @@ fn render_attention(r: &StatusReport, out: &mut String) {
         [
             format!("c{} batch {}", x.campaign_id, x.batch),
             String::new(),
-            format!("was due {}", x.due_at),
+            format!("was due {}", when(&x.due_at, now)),
         ]
     });
     rows.add(
@@ -321,7 +642,11 @@ fn render_attention(r: &StatusReport, out: &mut String) {
             [
                 format!("event {} ({})", x.id, x.source),
                 String::new(),
-                format!("kept raw {}: {}", x.received_at, one_line(&x.reason)),
+                format!(
+                    "kept raw {}: {}",
+                    when(&x.received_at, now),
+                    status::one_line(&x.reason, 120)
+                ),
             ]
         },
     );
@@ -335,26 +660,35 @@ fn render_attention(r: &StatusReport, out: &mut String) {
                 String::new(),
                 format!(
                     "credited without {}: not forwarded; `stark reconcile` reads its credit log again (last seen {}, {})",
-                    x.missing, x.last_seen_at, x.source
+                    x.missing,
+                    when(&x.last_seen_at, now),
+                    x.source
                 ),
             ]
         },
     );
+    let attempts = a.failed_transfers.total + a.rejected_transfers.total;
+    if attempts > 0 {
+        rows.more.push(format!(
+            "{} failed and {} rejected transfer attempts in all: `stark status --transfers` lists them",
+            a.failed_transfers.total, a.rejected_transfers.total
+        ));
+    }
     rows.render(out);
 }
 
 /// What is worth knowing but waits for nobody.
-fn render_notes(r: &StatusReport, out: &mut String) {
+fn render_notes(r: &StatusReport, now: Option<DateTime<Utc>>, layout: Layout, out: &mut String) {
     let n = &r.notes;
     if n.is_empty() {
         return;
     }
     out.push_str("\nNotes (nothing to do)\n");
-    let mut rows = KindRows::new();
+    let mut rows = KindRows::new(layout);
     rows.add("open batch", "open batches", &n.open_batches, |x| {
-        let mut detail = format!("{}, due {}", x.status, x.due_at);
+        let mut detail = format!("{}, due {}", x.status, when(&x.due_at, now));
         if let Some(since) = &x.unclear_since {
-            detail.push_str(&format!("; unclear since {since}"));
+            detail.push_str(&format!("; unclear since {}", when(since, now)));
         }
         let errors = describe_errors(x.errors.as_ref());
         if !errors.is_empty() {
@@ -377,7 +711,10 @@ fn render_notes(r: &StatusReport, out: &mut String) {
                 format_brl(x.amount),
                 format!(
                     "beyond c{} batch {}'s worth under {}; cancelled unpaid {}",
-                    x.campaign_id, x.batch, x.tag, x.cancelled_at
+                    x.campaign_id,
+                    x.batch,
+                    x.tag,
+                    when(&x.cancelled_at, now)
                 ),
             ]
         },
@@ -385,28 +722,26 @@ fn render_notes(r: &StatusReport, out: &mut String) {
     rows.render(out);
 }
 
-/// The first line of `s`, at most 120 characters.
-fn one_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or_default();
-    match line.char_indices().nth(120) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line.to_string(),
-    }
-}
-
 /// The table of the attention and notes sections (kind, what, amount, detail), and below it
 /// a note for each kind that holds more than it shows.
 struct KindRows {
     t: Table,
     more: Vec<String>,
+    width: usize,
 }
 
 impl KindRows {
-    fn new() -> KindRows {
+    fn new(layout: Layout) -> KindRows {
         KindRows {
-            t: table(&["kind", "what", "amount", "detail"]),
+            t: table(&["kind", "what", "amount", "detail"], layout),
             more: Vec::new(),
+            width: layout.columns(),
         }
+    }
+
+    /// One row as given (kind, what, amount, detail).
+    fn add_row(&mut self, row: [String; 4]) {
+        self.t.add_row(row.to_vec());
     }
 
     /// One row per item of `g` (`row` gives its what, amount and detail), and a note when
@@ -433,15 +768,16 @@ impl KindRows {
         right(&mut self.t, &[2]);
         out.push_str(&format!("{}\n", self.t));
         for m in self.more {
-            out.push_str(&format!("{m}\n"));
+            out.push_str(&wrap(&m, self.width));
         }
     }
 }
 
 /// `--invoices`: most recent first.
-pub fn render_invoices(rows: &[InvoiceRow]) -> String {
+pub fn render_invoices(rows: &[InvoiceRow], layout: Layout) -> String {
     render_list(
         rows,
+        layout,
         "no invoices yet",
         &[
             "batch",
@@ -461,16 +797,17 @@ pub fn render_invoices(rows: &[InvoiceRow]) -> String {
                 format_brl(r.amount),
                 r.status.clone(),
                 r.credited_net.map(format_brl).unwrap_or_default(),
-                r.updated_at.clone(),
+                minute(&r.updated_at),
             ]
         },
     )
 }
 
 /// `--transfers`: most recent attempt first.
-pub fn render_transfers(rows: &[TransferListRow]) -> String {
+pub fn render_transfers(rows: &[TransferListRow], layout: Layout) -> String {
     render_list(
         rows,
+        layout,
         "no transfers yet",
         &[
             "id",
@@ -495,7 +832,7 @@ pub fn render_transfers(rows: &[TransferListRow]) -> String {
                 r.fee.map(format_brl).unwrap_or_default(),
                 r.status.clone(),
                 r.transfer_id.clone().unwrap_or_default(),
-                r.updated_at.clone(),
+                minute(&r.updated_at),
                 describe_errors(r.errors.as_ref()),
             ]
         },
@@ -506,6 +843,7 @@ pub fn render_transfers(rows: &[TransferListRow]) -> String {
 /// none.
 fn render_list<R>(
     rows: &[R],
+    layout: Layout,
     empty: &str,
     headers: &[&str],
     right_cols: &[usize],
@@ -514,10 +852,50 @@ fn render_list<R>(
     if rows.is_empty() {
         return format!("{empty}\n");
     }
-    let mut t = table(headers);
+    let mut t = table(headers, layout);
     for r in rows {
         t.add_row(row(r));
     }
     right(&mut t, right_cols);
     format!("{t}\n")
+}
+
+fn plural_credits(n: i64) -> String {
+    if n == 1 {
+        "1 credit".to_string()
+    } else {
+        format!("{n} credits")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse(s).unwrap()
+    }
+
+    #[test]
+    fn relative_times_read_like_a_clock() {
+        let now = t("2025-03-01T12:00:00Z");
+        let cases = [
+            ("2025-03-01T14:10:30Z", "in 2h10m"),
+            ("2025-03-01T15:00:00Z", "in 3h"),
+            ("2025-03-01T11:53:00Z", "7m ago"),
+            ("2025-03-01T12:00:40Z", "now"),
+            ("2025-02-27T09:00:00Z", "2d3h ago"),
+        ];
+        for (at, want) in cases {
+            assert_eq!(relative(t(at), now), want, "{at}");
+        }
+        assert_eq!(minute("2025-03-01T15:00:00.000000Z"), "2025-03-01 15:00");
+        assert_eq!(minute("not a time"), "not a time");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_an_indent() {
+        assert_eq!(wrap("aaa bbb ccc", 7), "aaa bbb\n  ccc\n");
+        assert_eq!(wrap("short", 80), "short\n");
+    }
 }

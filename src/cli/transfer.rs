@@ -16,7 +16,8 @@ pub struct TransferArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
     /// Operator override: one more attempt for this invoice's credit, which waits for you
-    /// (its transfers were rejected or all failed); repeatable
+    /// (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit
+    /// that waits for you
     #[arg(long, value_name = "INVOICE_ID")]
     pub retry: Vec<String>,
     /// Show the transfers this run would send and their sum, and change nothing: the ledger
@@ -77,7 +78,7 @@ pub fn run(args: &TransferArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode>
     let client = settings.client()?;
     let rt = runtime()?;
     let opts = payout_options(args.max_attempts);
-    for invoice in &args.retry {
+    for invoice in &expand_retry(&args.retry, &ledger, args.max_attempts)? {
         // The bank is asked first: a live transfer there refuses the retry.
         let attempt = rt.block_on(payout::retry(&mut ledger, &client, invoice, now, &opts))?;
         if !global.quiet {
@@ -127,17 +128,21 @@ pub(super) fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> 
         );
     }
     if !quiet {
-        outln!(
-            "transfers: {} claimed, {} sent in {} requests, {} found already at the bank, {} succeeded, {} failed, {} rejected, {} unresolved",
-            r.claimed,
-            r.sent,
-            r.requests,
-            r.found_by_lookup,
-            r.succeeded,
-            r.failed,
-            r.rejected.len(),
-            r.unresolved.len()
-        )?;
+        let sent = match r.requests {
+            0 => String::new(),
+            1 => "sent in 1 request".to_string(),
+            n => format!("sent in {n} requests"),
+        };
+        let parts = super::nonzero(&[
+            (r.claimed, "claimed".to_string()),
+            (r.sent, sent),
+            (r.found_by_lookup, "found already at the bank".to_string()),
+            (r.succeeded, "succeeded".to_string()),
+            (r.failed, "failed".to_string()),
+            (r.rejected.len(), "rejected".to_string()),
+            (r.unresolved.len(), "unresolved".to_string()),
+        ]);
+        outln!("transfers: {parts}")?;
     }
     Ok(())
 }
@@ -196,4 +201,23 @@ pub(super) fn print_transfers(p: &PayoutPreview) -> anyhow::Result<()> {
         format_brl(p.amount),
         p.claims
     )
+}
+
+/// `--retry all-waiting`: every credit that waits for the operator (as `stark status` lists
+/// them), in place of the word.
+fn expand_retry(
+    retry: &[String],
+    ledger: &crate::ledger::Ledger,
+    max_attempts: u32,
+) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for r in retry {
+        if r == "all-waiting" {
+            let (waiting, _) = ledger.db().waiting_credits(max_attempts, usize::MAX)?;
+            out.extend(waiting.items.into_iter().map(|w| w.invoice_id));
+        } else {
+            out.push(r.clone());
+        }
+    }
+    Ok(out)
 }

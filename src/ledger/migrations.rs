@@ -324,6 +324,21 @@ pub const MIGRATIONS: &[&str] = &[
         UPDATE credits SET ours = 1 WHERE invoice_id = NEW.invoice_id;
     END;
     "#,
+    // 13: each run of a ledger command (`issue-invoices`, `transfer-credited`, `reconcile`,
+    // `serve-webhook`): when it started and ended, its exit code and a one-line summary, so
+    // "is cron alive?" has an answer. A run's row is written when it ends (`ended_at` may be
+    // NULL only for a row written another way).
+    r#"
+    CREATE TABLE runs (
+        id            INTEGER PRIMARY KEY,
+        command       TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        ended_at      TEXT,
+        exit_code     INTEGER,
+        summary       TEXT
+    ) STRICT;
+    CREATE INDEX runs_by_command ON runs(command, started_at);
+    "#,
 ];
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ pub mod keys;
 pub mod lease;
 mod migrations;
 pub mod report;
+pub mod runs;
 pub mod transfers;
 mod wal;
 pub mod webhooks;
@@ -447,6 +448,7 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
         keys::sql::ALL,
         lease::sql::ALL,
         report::sql::ALL,
+        runs::sql::ALL,
         transfers::sql::ALL,
         webhooks::sql::ALL,
     ]

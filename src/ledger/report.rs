@@ -373,7 +373,59 @@ pub mod sql {
         CANCELLED_EXTRAS,
         LIST_INVOICES,
         LIST_TRANSFERS,
+        WAITING_CREDITS,
+        STUCK_CREDITS,
     ];
+
+    /// Credits of ours, unsettled and not skipped, that no run will forward by itself: no
+    /// attempt is live (each one failed or was rejected) and one was rejected or `?1` have
+    /// failed. One row per credit, whatever its number of attempts; the count and the money at
+    /// stake over all of them.
+    pub const WAITING_CREDITS: &str = "SELECT c.invoice_id, c.net, c.recorded_at,
+                (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id),
+                (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
+                COUNT(*) OVER (), SUM(c.net) OVER ()
+         FROM credits c
+         WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id
+                           AND t.status NOT IN ('failed', 'rejected'))
+           AND (EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status = 'rejected')
+                OR (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id) >= ?1)
+         ORDER BY c.recorded_at, c.invoice_id LIMIT ?2";
+
+    /// Credits of ours recorded before `?1`, unsettled and not skipped, that nobody moves: no
+    /// transfer of theirs is at the bank (`created` or `processing`: the bank is paying it)
+    /// and they do not wait for the operator (see [`WAITING_CREDITS`]). Counted, with their
+    /// money.
+    pub const STUCK_CREDITS: &str = "SELECT COUNT(*), COALESCE(SUM(c.net), 0)
+         FROM credits c
+         WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id
+                           AND t.status IN ('created', 'processing'))
+           AND NOT (NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id
+                                AND t.status NOT IN ('failed', 'rejected'))
+                    AND (EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status = 'rejected')
+                         OR (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id) >= ?2))";
+}
+
+/// A credit of ours that waits for the operator: its transfers all failed or were rejected
+/// and no run opens another attempt by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingCredit {
+    pub invoice_id: String,
+    pub net: i64,
+    pub recorded_at: String,
+    /// Attempts made (each failed or rejected).
+    pub attempts: i64,
+    /// The latest attempt's status (`failed` or `rejected`).
+    pub last_status: Option<String>,
+}
+
+/// Credits (or anything) counted with the money they hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CountAmount {
+    pub count: i64,
+    pub amount: i64,
 }
 
 /// A limit as SQLite binds it.
@@ -451,6 +503,49 @@ impl Db<'_> {
                 transfer_errors: r.get(4)?,
             })
         })
+    }
+
+    /// The credits that wait for the operator (see [`sql::WAITING_CREDITS`]), oldest first:
+    /// the first `limit` of them, and the count and net money of all.
+    pub fn waiting_credits(
+        &self,
+        max_attempts: u32,
+        limit: usize,
+    ) -> Result<(Group<WaitingCredit>, i64), LedgerError> {
+        let mut sum = 0;
+        let mut total = 0;
+        let items = self.rows(
+            sql::WAITING_CREDITS,
+            params![max_attempts, bound(limit)],
+            |r| {
+                total = r.get(5)?;
+                sum = r.get::<_, Option<i64>>(6)?.unwrap_or(0);
+                Ok(WaitingCredit {
+                    invoice_id: r.get(0)?,
+                    net: r.get(1)?,
+                    recorded_at: r.get(2)?,
+                    attempts: r.get(3)?,
+                    last_status: r.get(4)?,
+                })
+            },
+        )?;
+        Ok((Group { total, items }, sum))
+    }
+
+    /// Credits recorded before `cutoff`, unsettled, that do not wait for the operator.
+    pub(crate) fn stuck_credits(
+        &self,
+        cutoff: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<CountAmount, LedgerError> {
+        Ok(self
+            .row(sql::STUCK_CREDITS, params![ts(cutoff), max_attempts], |r| {
+                Ok(CountAmount {
+                    count: r.get(0)?,
+                    amount: r.get(1)?,
+                })
+            })?
+            .unwrap_or_default())
     }
 
     /// Transfer attempts that wait for the operator, of one kind, in claim order.

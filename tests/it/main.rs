@@ -7,6 +7,7 @@
 mod harness;
 
 mod abuse;
+mod attention;
 mod cli_keys;
 mod completions;
 mod decoding;

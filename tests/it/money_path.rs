@@ -223,6 +223,7 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
             |r| r.get(0),
         )
         .unwrap();
+    // Done, but the other credits still wait: exit 3.
     let out = run(
         &env,
         &[
@@ -233,7 +234,8 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
             &invoice,
         ],
     )
-    .success();
+    .exits(3);
+    assert!(stderr(&out).contains(" attention: "), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(&format!("invoice {invoice}: attempt 3 claimed")),
         "{}",

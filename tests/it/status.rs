@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use stark::cli::status::{render, render_invoices, render_transfers};
+use stark::cli::status::{Layout, render, render_invoices, render_transfers};
 use stark::ledger::Ledger;
 use stark::status::{self, StatusOptions};
 
@@ -143,7 +143,7 @@ fn an_invoice_with_two_live_transfers_is_paid_more_than_once() {
     );
     assert!(x.external_ids.contains("stark-test01-inv-2-2"));
     assert!(x.external_ids.contains("stark-test01-inv-2-3"));
-    let text = render(&r);
+    let text = render(&r, Layout::boxed(120));
     assert!(text.contains("paid more than once"), "{text}");
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["attention"]["paid_more_than_once"]["total"], 1);
@@ -171,7 +171,7 @@ fn open_batches_of_an_earlier_campaign_are_shown() {
         g.items[0].unclear_since.as_deref(),
         Some("2025-03-01T11:58:00.000000Z")
     );
-    let text = render(&r);
+    let text = render(&r, Layout::boxed(120));
     assert!(text.contains("c1 batch 5 (stark-test01-c1-b5)"), "{text}");
     assert!(text.contains("timed out"), "{text}");
     let json = serde_json::to_value(&r).unwrap();
@@ -211,7 +211,13 @@ fn attention_lists_are_capped_but_counted() {
     let g = &r.attention.foreign_credits;
     assert_eq!(g.total, status::ATTENTION_CAP as i64 + 8);
     assert_eq!(g.items.len(), status::ATTENTION_CAP);
-    assert!(render(&r).contains("foreign credits: 8 more not shown"));
+    // Folded into one line with the count and the total, however many there are.
+    let text = render(&r, Layout::boxed(120));
+    assert!(
+        text.contains("58 credits") && text.contains("R$ 64,77"),
+        "{text}"
+    );
+    assert!(!text.contains("alien-"), "{text}");
 }
 
 #[test]
@@ -221,14 +227,31 @@ fn empty_ledger_reports_nothing_to_do() {
     let r = report(&ledger);
     assert!(r.campaign.is_none());
     assert!(r.attention.is_empty());
-    insta::assert_snapshot!("empty_text", render(&r));
+    insta::assert_snapshot!("empty_text", render(&r, Layout::boxed(80)));
 }
 
+/// The summary fits the width it is given: 80 and 120 columns, boxed (a terminal) and plain
+/// (piped).
 #[test]
-fn text_snapshot() {
+fn text_snapshots_fit_80_and_120_columns() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = fixture(&dir.path().join("ledger.sqlite3"));
-    insta::assert_snapshot!("summary_text", render(&report(&ledger)));
+    let r = report(&ledger);
+    for (name, layout) in [
+        ("summary_text_80", Layout::boxed(80)),
+        ("summary_text_120", Layout::boxed(120)),
+        ("summary_plain_80", Layout::plain(80)),
+    ] {
+        let text = render(&r, layout);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= usize::from(layout.width.unwrap()),
+                "{name}: {} columns: {line}",
+                line.chars().count()
+            );
+        }
+        insta::assert_snapshot!(name, text);
+    }
 }
 
 #[test]
@@ -248,11 +271,17 @@ fn list_snapshots() {
     let invoices = ledger.db().recent_invoices(4).unwrap();
     assert_eq!(invoices.len(), 4);
     assert_eq!(invoices[0].name, "Iara Campos", "most recent first");
-    insta::assert_snapshot!("invoices_text", render_invoices(&invoices));
+    insta::assert_snapshot!(
+        "invoices_text",
+        render_invoices(&invoices, Layout::boxed(120))
+    );
     let transfers = ledger.db().recent_transfers(20).unwrap();
     assert_eq!(transfers.len(), 5);
     assert_eq!(transfers[0].id, 5, "most recent first");
-    insta::assert_snapshot!("transfers_text", render_transfers(&transfers));
+    insta::assert_snapshot!(
+        "transfers_text",
+        render_transfers(&transfers, Layout::boxed(120))
+    );
     insta::assert_snapshot!(
         "transfers_json",
         serde_json::to_string_pretty(&transfers).unwrap()
@@ -285,6 +314,9 @@ fn query_plans_do_not_scan_the_big_tables() {
         ("STALE_CREDITS", "SCAN c USING INDEX credits_unsettled"),
         // A partial index holding only skipped credits.
         ("SKIPPED_CREDITS", "SCAN c USING INDEX credits_skipped"),
+        // Our unsettled credits (a partial index), each looked up by invoice id.
+        ("WAITING_CREDITS", "SCAN c USING INDEX credits_unsettled"),
+        ("STUCK_CREDITS", "SCAN c USING INDEX credits_unsettled"),
         // Newest first by rowid with LIMIT: stops after N rows.
         ("LIST_INVOICES", "SCAN i"),
         ("LIST_TRANSFERS", "SCAN transfers"),
@@ -364,14 +396,17 @@ mod binary {
         let text = stdout(stark(home.path()).arg("status").arg("--ledger").arg(&path));
         assert_eq!(
             text.trim_end(),
-            render(&report(&Ledger::open(&path).unwrap())).trim_end()
+            render(&report(&Ledger::open(&path).unwrap()), Layout::piped()).trim_end()
         );
         let json = stdout(
             stark(home.path())
                 .args(["status", "--json", "--stale-minutes", "5", "--ledger"])
                 .arg(&path),
         );
+        assert_eq!(json.lines().count(), 1, "one compact line: {json}");
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["version"], 1);
+        assert!(v["verdict"].as_str().unwrap().ends_with("things need you"));
         assert_eq!(v["now"], "2025-03-01T12:00:00.000000Z");
         assert_eq!(v["attention"]["stale_credits"]["total"], 4);
         let json = stdout(
@@ -381,6 +416,19 @@ mod binary {
         );
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["invoices"].as_array().unwrap().len(), 2);
+        // `COLUMNS` pins the width, as a terminal's would.
+        for width in [80, 120] {
+            let text = stdout(
+                stark(home.path())
+                    .env("COLUMNS", width.to_string())
+                    .args(["status", "--ledger"])
+                    .arg(&path),
+            );
+            assert!(text.starts_with("ledger status at 2025-03-01 12:00 UTC\nACTION NEEDED"));
+            for line in text.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line}");
+            }
+        }
         let text = stdout(
             stark(home.path())
                 .args(["status", "--transfers", "--ledger"])
