@@ -37,7 +37,6 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the ledger (once, before the first campaign); no other command creates one')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make the secp256k1 key pair whose public half you register at Stark Bank')
             [CompletionResult]::new('issue-invoices', 'issue-invoices', [CompletionResultType]::ParameterValue, 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)')
@@ -47,32 +46,10 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the setup: configuration, key, authentication, clock, webhooks, ledger')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'stark;log' {
-            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only entries from this long ago on (e.g. 1h, 2d)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many entries (the latest of them), before following')
-            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
-            [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
-            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
-            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
-            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)')
-            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C')
-            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'stark;init' {
@@ -301,6 +278,29 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'stark;log' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only entries from this long ago on (e.g. 1h, 2d)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many entries (the latest of them), before following')
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
+            [CompletionResult]::new('--project-id', '--project-id', [CompletionResultType]::ParameterName, 'Stark Bank project id [env: STARK_PROJECT_ID]')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Private key PEM file [env: STARK_PRIVATE_KEY]')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable JSON output')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'stark;completions' {
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]')
@@ -343,7 +343,6 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             break
         }
         'stark;help' {
-            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the ledger (once, before the first campaign); no other command creates one')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make the secp256k1 key pair whose public half you register at Stark Bank')
             [CompletionResult]::new('issue-invoices', 'issue-invoices', [CompletionResultType]::ParameterValue, 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)')
@@ -353,12 +352,10 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the setup: configuration, key, authentication, clock, webhooks, ledger')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'stark;help;log' {
             break
         }
         'stark;help;init' {
@@ -386,6 +383,9 @@ Register-ArgumentCompleter -Native -CommandName 'stark' -ScriptBlock {
             break
         }
         'stark;help;status' {
+            break
+        }
+        'stark;help;log' {
             break
         }
         'stark;help;completions' {

@@ -101,7 +101,7 @@ _stark() {
 
     case "${cmd}" in
         stark)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,7 +281,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__help)
-            opts="log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help"
+            opts="init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

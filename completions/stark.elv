@@ -34,7 +34,6 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand log 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)'
             cand init 'Create the ledger (once, before the first campaign); no other command creates one'
             cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
             cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
@@ -44,31 +43,10 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand doctor 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
             cand sandbox 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
             cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+            cand log 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
             cand demo 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
             cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'stark;log'= {
-            cand --since 'Only entries from this long ago on (e.g. 1h, 2d)'
-            cand --limit 'At most this many entries (the latest of them), before following'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
-            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
-            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
-            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
-            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
-            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
-            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
-            cand -f 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C'
-            cand --follow 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C'
-            cand --json 'Machine-readable JSON output'
-            cand -q 'Print only errors (for cron)'
-            cand --quiet 'Print only errors (for cron)'
-            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
-            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'stark;init'= {
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
@@ -287,6 +265,28 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'stark;log'= {
+            cand --since 'Only entries from this long ago on (e.g. 1h, 2d)'
+            cand --limit 'At most this many entries (the latest of them), before following'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand -f 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C'
+            cand --follow 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'stark;completions'= {
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
@@ -327,7 +327,6 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --version 'Print version'
         }
         &'stark;help'= {
-            cand log 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)'
             cand init 'Create the ledger (once, before the first campaign); no other command creates one'
             cand keygen 'Make the secp256k1 key pair whose public half you register at Stark Bank'
             cand issue-invoices 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
@@ -337,11 +336,10 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand doctor 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
             cand sandbox 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
             cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+            cand log 'Show the ledger''s history as one stream, oldest first (`--follow` for new entries)'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
             cand demo 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
             cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'stark;help;log'= {
         }
         &'stark;help;init'= {
         }
@@ -360,6 +358,8 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;help;sandbox'= {
         }
         &'stark;help;status'= {
+        }
+        &'stark;help;log'= {
         }
         &'stark;help;completions'= {
         }

@@ -38,7 +38,6 @@ complete -c stark -n "__fish_stark_needs_command" -s q -l quiet -d 'Print only e
 complete -c stark -n "__fish_stark_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_needs_command" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_needs_command" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_needs_command" -f -a "log" -d 'Show the ledger\'s history as one stream, oldest first (`--follow` for new entries)'
 complete -c stark -n "__fish_stark_needs_command" -f -a "init" -d 'Create the ledger (once, before the first campaign); no other command creates one'
 complete -c stark -n "__fish_stark_needs_command" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
 complete -c stark -n "__fish_stark_needs_command" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
@@ -48,26 +47,10 @@ complete -c stark -n "__fish_stark_needs_command" -f -a "serve-webhook" -d 'Rece
 complete -c stark -n "__fish_stark_needs_command" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
 complete -c stark -n "__fish_stark_needs_command" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
 complete -c stark -n "__fish_stark_needs_command" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+complete -c stark -n "__fish_stark_needs_command" -f -a "log" -d 'Show the ledger\'s history as one stream, oldest first (`--follow` for new entries)'
 complete -c stark -n "__fish_stark_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
 complete -c stark -n "__fish_stark_needs_command" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
 complete -c stark -n "__fish_stark_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c stark -n "__fish_stark_using_subcommand log" -l since -d 'Only entries from this long ago on (e.g. 1h, 2d)' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l limit -d 'At most this many entries (the latest of them), before following' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand log" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand log" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand log" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c stark -n "__fish_stark_using_subcommand log" -s f -l follow -d 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C'
-complete -c stark -n "__fish_stark_using_subcommand log" -l json -d 'Machine-readable JSON output'
-complete -c stark -n "__fish_stark_using_subcommand log" -s q -l quiet -d 'Print only errors (for cron)'
-complete -c stark -n "__fish_stark_using_subcommand log" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
-complete -c stark -n "__fish_stark_using_subcommand log" -s h -l help -d 'Print help'
-complete -c stark -n "__fish_stark_using_subcommand log" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand init" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
@@ -243,6 +226,23 @@ complete -c stark -n "__fish_stark_using_subcommand status" -s q -l quiet -d 'Pr
 complete -c stark -n "__fish_stark_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand status" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand status" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand log" -l since -d 'Only entries from this long ago on (e.g. 1h, 2d)' -r
+complete -c stark -n "__fish_stark_using_subcommand log" -l limit -d 'At most this many entries (the latest of them), before following' -r
+complete -c stark -n "__fish_stark_using_subcommand log" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand log" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand log" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand log" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand log" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand log" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand log" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand log" -s f -l follow -d 'Keep printing new entries as they are recorded (the ledger is read every second) until Ctrl-C'
+complete -c stark -n "__fish_stark_using_subcommand log" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand log" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand log" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand log" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand log" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand completions" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
@@ -276,16 +276,16 @@ complete -c stark -n "__fish_stark_using_subcommand demo" -s q -l quiet -d 'Prin
 complete -c stark -n "__fish_stark_using_subcommand demo" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stark -n "__fish_stark_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "log" -d 'Show the ledger\'s history as one stream, oldest first (`--follow` for new entries)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "init" -d 'Create the ledger (once, before the first campaign); no other command creates one'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from log init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "init" -d 'Create the ledger (once, before the first campaign); no other command creates one'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "log" -d 'Show the ledger\'s history as one stream, oldest first (`--follow` for new entries)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

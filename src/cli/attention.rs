@@ -39,15 +39,16 @@ pub fn name(command: &Command) -> &'static str {
     }
 }
 
-/// Whether a command works on the ledger and is recorded as a run.
+/// Whether a command works on the ledger and is recorded as a run (a `--dry-run` changes
+/// nothing, its run included).
 pub fn is_ledger_command(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::IssueInvoices(_)
-            | Command::TransferCredited(_)
-            | Command::Reconcile(_)
-            | Command::ServeWebhook(_)
-    )
+    match command {
+        Command::IssueInvoices(a) => !a.dry_run,
+        Command::TransferCredited(a) => !a.dry_run,
+        Command::Reconcile(a) => !a.dry_run,
+        Command::ServeWebhook(_) => true,
+        _ => false,
+    }
 }
 
 /// A run being recorded.
@@ -55,6 +56,8 @@ pub struct Run {
     command: &'static str,
     ledger: Ledger,
     started: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--json`: the attention line is a JSON object on stderr, like errors.
+    json: bool,
 }
 
 /// The business time (`STARK_NOW` when set), as every ledger record uses.
@@ -70,6 +73,7 @@ pub fn begin(command: &'static str, global: &GlobalArgs) -> Option<Run> {
         command,
         ledger,
         started: now(),
+        json: global.json,
     })
 }
 
@@ -79,6 +83,7 @@ pub fn untouched(result: &anyhow::Result<ExitCode>) -> bool {
     result.as_ref().err().is_some_and(|e| {
         super::errors::exit_code(e) == USAGE
             || e.chain().any(|c| c.is::<crate::ledger::LedgerError>())
+            || e.is::<super::confirm::Declined>()
     })
 }
 
@@ -109,11 +114,20 @@ pub fn end(run: Option<Run>, code: ExitCode) -> ExitCode {
             return code;
         }
     };
-    let line = status::needs_you(&report).line();
+    let needs_you = status::needs_you(&report);
+    let line = needs_you.line();
     if let Some(line) = &line {
+        let shown = match run.json {
+            true => serde_json::json!({
+                "version": super::JSON_VERSION,
+                "attention": { "line": line, "needs_you": &needs_you },
+            })
+            .to_string(),
+            false => line.clone(),
+        };
         // Never panic on a closed stderr: the exit code still says it.
         use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        let _ = writeln!(std::io::stderr().lock(), "{shown}");
         if exit == SUCCESS {
             exit = ATTENTION;
         }

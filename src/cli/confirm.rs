@@ -32,7 +32,12 @@ pub fn confirm(consequence: &[String], question: &str, yes: bool) -> anyhow::Res
     ))
 }
 
-/// The error a declined prompt ends with (exit 1): nothing was changed.
+/// A question the operator answered no: nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: not confirmed; nothing changed (pass --yes to skip the question)")]
+pub struct Declined(String);
+
+/// The error a declined prompt ends with (exit 1): nothing was changed, so no run is recorded.
 pub fn declined(what: &str) -> anyhow::Error {
-    anyhow::anyhow!("{what}: not confirmed; nothing changed (pass --yes to skip the question)")
+    Declined(what.to_string()).into()
 }

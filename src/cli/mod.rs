@@ -328,6 +328,28 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "the most recent invoices",
             ),
             ("stark status --json", "the same data as JSON"),
+            (
+                "stark status --check",
+                "for monitors: exit 0 all well, 3 something needs you, 1 cannot tell",
+            ),
+        ],
+    ),
+    (
+        "log",
+        &[
+            ("stark log", "the latest 50 entries, oldest first"),
+            (
+                "stark log --since 1d",
+                "a day: batches, events, credits, transfers, runs",
+            ),
+            (
+                "stark log --follow",
+                "keep printing new entries until Ctrl-C",
+            ),
+            (
+                "stark log --json",
+                "JSON lines, each with a version and a type",
+            ),
         ],
     ),
     (

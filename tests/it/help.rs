@@ -144,7 +144,17 @@ fn error_label(vars: &[(&str, &str)], args: &[&str]) -> String {
         .args(args)
         .run(["status", "--ledger", missing.to_str().unwrap()])
         .exits(2);
-    out.stderr()
+    unstamped(&out.stderr())
+}
+
+/// A line of stderr without the time and command name it starts with when stderr is not a
+/// terminal (`2026-03-02T03:00:00Z status error: …`).
+fn unstamped(line: &str) -> String {
+    let mut parts = line.splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(t), Some(_), Some(rest)) if t.ends_with('Z') && t.contains('T') => rest.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 const RED_ERROR: &str = "\x1b[1;31merror:\x1b[0m ";

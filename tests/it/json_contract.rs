@@ -243,6 +243,7 @@ const CHECKED: &[&str] = &[
     "doctor",
     "error",
     "error-usage",
+    "attention",
     "issue-invoices-rejected",
     "issue-invoices",
     "reconcile",
@@ -264,6 +265,9 @@ fn json_contract_outputs_match_their_documented_shapes() {
         "init",
         &env.cmd().run(["init", "--json"]).success(),
     ));
+    // The config.toml it wrote goes: the refused tick below must find no project id.
+    let init: serde_json::Value = serde_json::from_str(got.last().unwrap().raw.trim()).unwrap();
+    std::fs::remove_file(init["config"].as_str().unwrap()).unwrap();
     let keys = env.dir.path().join("keys");
     got.push(stdout_of(
         "keygen",
@@ -303,18 +307,18 @@ fn json_contract_outputs_match_their_documented_shapes() {
         &first.run(["issue-invoices", "--json"]).exits(1),
     ));
     let second = env.at(env.t0 + Duration::hours(3) + Duration::minutes(1));
-    got.push(stdout_of(
-        "issue-invoices",
-        &second.run(["issue-invoices", "--json"]).success(),
-    ));
+    // Issued; batch 1 stays rejected, so it needs you: exit 3, the attention object on stderr.
+    let issued = second.run(["issue-invoices", "--json"]).exits(3);
+    got.push(stdout_of("issue-invoices", &issued));
+    got.push(stderr_of("attention", &issued));
     env.advance(Duration::hours(1));
     got.push(stdout_of(
         "reconcile",
-        &env.at_now().run(["reconcile", "--json"]).success(),
+        &env.at_now().run(["reconcile", "--json"]).exits(3),
     ));
     got.push(stdout_of(
         "transfer-credited",
-        &env.at_now().run(["transfer-credited", "--json"]).success(),
+        &env.at_now().run(["transfer-credited", "--json"]).exits(3),
     ));
     let now = env.at_now();
     got.push(stdout_of(

@@ -65,6 +65,8 @@ fn inline_lines(text: &str) -> Vec<Vec<String>> {
                 .iter()
                 .any(|p| span.contains(p))
         })
+        // `stark status --json | head -1`: the part before a pipe is stark's.
+        .map(|span| span.split(" | ").next().unwrap_or(span))
         .map(|span| span.split_whitespace().map(str::to_string).collect())
         .collect()
 }

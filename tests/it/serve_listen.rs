@@ -293,7 +293,10 @@ fn one_event_is_one_line_with_amount_fee_and_the_transfer_outcome() {
     }
     let (_, err, code) = s.stop();
     assert_eq!(code, Some(0), "{err:?}");
-    let summary = err.iter().find(|l| l.starts_with("stopped: ")).unwrap();
+    let summary = err
+        .iter()
+        .find(|l| l.contains(" stopped: ") || l.starts_with("stopped: "))
+        .unwrap();
     assert!(
         summary.contains("credited R$ ") && summary.contains("forwarded R$ "),
         "{summary}"
