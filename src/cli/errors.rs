@@ -62,8 +62,15 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     let mut stderr = io::stderr().lock();
     let _ = writeln!(stderr, "error: {err:#}");
     for cause in err.chain() {
-        if let Some(hint) = cause.downcast_ref::<ApiError>().and_then(ApiError::hint) {
-            let _ = writeln!(stderr, "hint: {hint}");
+        if let Some(e) = cause.downcast_ref::<ApiError>() {
+            // An authentication failure names the key loaded and where each value came from.
+            let hint = match crate::config::credentials_note() {
+                Some(note) if e.codes().contains(&"invalidCredentials") => Some(note),
+                _ => e.hint(),
+            };
+            if let Some(hint) = hint {
+                let _ = writeln!(stderr, "hint: {hint}");
+            }
         }
     }
     ExitCode::from(code)
