@@ -650,7 +650,11 @@ fn refused_credentials_exit_2_with_the_hint() {
     assert_exit(
         &out,
         2,
-        &["invalidCredentials", "hint: check STARK_PROJECT_ID"],
+        &[
+            "invalidCredentials",
+            "hint: the key loaded is SHA256:",
+            "project 999 (from environment STARK_PROJECT_ID): check the project id",
+        ],
         "unknown project",
     );
 }
