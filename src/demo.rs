@@ -235,7 +235,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
                     }
                 }
                 // A failed cron run (the bank had a bad minute); the next one picks up.
-                Err(e) => progress.note(format!("{}  reconcile failed: {e}", hm(since))),
+                Err(e) => progress.note(format!("{}  reconcile failed: {e:#}", hm(since))),
             }
         }
         progress.step(step, total_steps, now, server.is_some());
