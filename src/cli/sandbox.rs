@@ -400,7 +400,7 @@ fn run_admin(cmd: &AdminCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode
                     .to_string();
                 if !global.json {
                     outln!(
-                        "{id} {status}: paid {}, fee {}",
+                        "{id} {status}: amount {}, fee {}",
                         crate::domain::money::format_brl(amount),
                         crate::domain::money::format_brl(fee)
                     )?;
