@@ -241,6 +241,160 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand clock 'Show a running sandbox''s business time, or move it (`clock advance 20m`, `clock set T`)'
+            cand pay 'Pay and credit invoices now (their webhook events follow)'
+            cand fault 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'
+            cand flush 'Send every due webhook delivery now and wait until they are answered'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;sandbox;clock'= {
+            cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand advance 'Move business time forward by a duration (20m, 3h, 1h30m); what became due happens'
+            cand set 'Set business time (RFC 3339)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;sandbox;clock;advance'= {
+            cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;sandbox;clock;set'= {
+            cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;sandbox;clock;help'= {
+            cand advance 'Move business time forward by a duration (20m, 3h, 1h30m); what became due happens'
+            cand set 'Set business time (RFC 3339)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;sandbox;clock;help;advance'= {
+        }
+        &'stark;sandbox;clock;help;set'= {
+        }
+        &'stark;sandbox;clock;help;help'= {
+        }
+        &'stark;sandbox;pay'= {
+            cand --amount 'Amount paid, in cents [default: the invoice''s nominal amount]'
+            cand --fee 'Fee charged, in cents [default: drawn from the sandbox''s --invoice-fee]'
+            cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --all 'Pay every invoice that is still open (created or overdue)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;sandbox;fault'= {
+            cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --add 'Add the rules to the ones in force instead of replacing them'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;sandbox;flush'= {
+            cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;sandbox;help'= {
+            cand clock 'Show a running sandbox''s business time, or move it (`clock advance 20m`, `clock set T`)'
+            cand pay 'Pay and credit invoices now (their webhook events follow)'
+            cand fault 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'
+            cand flush 'Send every due webhook delivery now and wait until they are answered'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;sandbox;help;clock'= {
+            cand advance 'Move business time forward by a duration (20m, 3h, 1h30m); what became due happens'
+            cand set 'Set business time (RFC 3339)'
+        }
+        &'stark;sandbox;help;clock;advance'= {
+        }
+        &'stark;sandbox;help;clock;set'= {
+        }
+        &'stark;sandbox;help;pay'= {
+        }
+        &'stark;sandbox;help;fault'= {
+        }
+        &'stark;sandbox;help;flush'= {
+        }
+        &'stark;sandbox;help;help'= {
         }
         &'stark;status'= {
             cand --stale-minutes 'A credit of ours older than this many minutes without a successful transfer needs attention'
@@ -356,6 +510,24 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;help;doctor'= {
         }
         &'stark;help;sandbox'= {
+            cand clock 'Show a running sandbox''s business time, or move it (`clock advance 20m`, `clock set T`)'
+            cand pay 'Pay and credit invoices now (their webhook events follow)'
+            cand fault 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'
+            cand flush 'Send every due webhook delivery now and wait until they are answered'
+        }
+        &'stark;help;sandbox;clock'= {
+            cand advance 'Move business time forward by a duration (20m, 3h, 1h30m); what became due happens'
+            cand set 'Set business time (RFC 3339)'
+        }
+        &'stark;help;sandbox;clock;advance'= {
+        }
+        &'stark;help;sandbox;clock;set'= {
+        }
+        &'stark;help;sandbox;pay'= {
+        }
+        &'stark;help;sandbox;fault'= {
+        }
+        &'stark;help;sandbox;flush'= {
         }
         &'stark;help;status'= {
         }

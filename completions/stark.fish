@@ -179,34 +179,107 @@ complete -c stark -n "__fish_stark_using_subcommand doctor" -s q -l quiet -d 'Pr
 complete -c stark -n "__fish_stark_using_subcommand doctor" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l listen -d 'Address to listen on (port 0 picks a free port; the URL is printed first)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l project-id -d 'A project allowed to call the API (repeatable; pair each with a --public-key)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l public-key -d 'The public key PEM registered for the matching --project-id (repeatable)' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l seed -d 'Seed for every random choice (payments, delays, fees, ids, faults)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l speed -d 'Business time runs this many times faster than real time (0 freezes it)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l pay-rate -d 'Probability that an invoice gets paid' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l pay-delay -d 'Delay from creation to payment, business time (e.g. 5m..15m)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l invoice-fee -d 'Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l transfer-fee -d 'Fee debited with each successful transfer, in cents, on top of its amount' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l start-balance -d 'Balance a fresh sandbox starts with, in cents (0, like a new real sandbox workspace; a saved --state keeps its own)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l max-skew -d 'Allowed difference between Access-Time and this machine\'s clock, in seconds' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l fault -d 'Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l state -d 'Load state from FILE at start (if it exists); save it periodically and on exit' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l start -d 'Business time at start, RFC 3339 [default: the saved time of --state, else now]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l signing-key -d 'Sign webhooks with this private key PEM [default: from --state, else a new key]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l listen -d 'Address to listen on (port 0 picks a free port; the URL is printed first)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l project-id -d 'A project allowed to call the API (repeatable; pair each with a --public-key)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l public-key -d 'The public key PEM registered for the matching --project-id (repeatable)' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l seed -d 'Seed for every random choice (payments, delays, fees, ids, faults)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l speed -d 'Business time runs this many times faster than real time (0 freezes it)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l pay-rate -d 'Probability that an invoice gets paid' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l pay-delay -d 'Delay from creation to payment, business time (e.g. 5m..15m)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l invoice-fee -d 'Invoice fee range; each end in cents or a percentage of the amount (5..1% = 5 cents up to 1%)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l transfer-fee -d 'Fee debited with each successful transfer, in cents, on top of its amount' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l start-balance -d 'Balance a fresh sandbox starts with, in cents (0, like a new real sandbox workspace; a saved --state keeps its own)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l max-skew -d 'Allowed difference between Access-Time and this machine\'s clock, in seconds' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l fault -d 'Inject a fault: KIND=RATE or ROUTE:KIND=RATE (repeatable; see the README)' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l state -d 'Load state from FILE at start (if it exists); save it periodically and on exit' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l start -d 'Business time at start, RFC 3339 [default: the saved time of --state, else now]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l signing-key -d 'Sign webhooks with this private key PEM [default: from --state, else a new key]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -l json -d 'Machine-readable JSON output'
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (for cron)'
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c stark -n "__fish_stark_using_subcommand sandbox" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "clock" -d 'Show a running sandbox\'s business time, or move it (`clock advance 20m`, `clock set T`)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "pay" -d 'Pay and credit invoices now (their webhook events follow)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "fault" -d 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "flush" -d 'Send every due webhook delivery now and wait until they are answered'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -f -a "advance" -d 'Move business time forward by a duration (20m, 3h, 1h30m); what became due happens'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -f -a "set" -d 'Set business time (RFC 3339)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l amount -d 'Amount paid, in cents [default: the invoice\'s nominal amount]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l fee -d 'Fee charged, in cents [default: drawn from the sandbox\'s --invoice-fee]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l all -d 'Pay every invoice that is still open (created or overdue)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l add -d 'Add the rules to the ones in force instead of replacing them'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "clock" -d 'Show a running sandbox\'s business time, or move it (`clock advance 20m`, `clock set T`)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "pay" -d 'Pay and credit invoices now (their webhook events follow)'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "fault" -d 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "flush" -d 'Send every due webhook delivery now and wait until they are answered'
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers [default: 20]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
@@ -289,3 +362,7 @@ complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_su
 complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
 complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
 complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "clock" -d 'Show a running sandbox\'s business time, or move it (`clock advance 20m`, `clock set T`)'
+complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "pay" -d 'Pay and credit invoices now (their webhook events follow)'
+complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "fault" -d 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'
+complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "flush" -d 'Send every due webhook delivery now and wait until they are answered'

@@ -66,7 +66,12 @@ pub enum ConfigError {
         reason: String,
     },
     #[error("cannot read config file {path}: {reason}")]
-    File { path: PathBuf, reason: String },
+    File {
+        path: PathBuf,
+        reason: String,
+        /// An unknown key and the valid key it most likely means (`projectid`, `project_id`).
+        misspelt: Option<(String, &'static str)>,
+    },
     #[error("no data directory is known for this platform: pass --ledger or set STARK_LEDGER")]
     NoDataDir,
     /// The ledger the configuration points at does not exist (or was never initialised):
@@ -86,6 +91,98 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Key(#[from] KeyError),
+}
+
+impl ConfigError {
+    /// What to do about it, in one line (doctor's `fix:`).
+    pub fn fix(&self) -> String {
+        match self {
+            ConfigError::Missing {
+                flag,
+                var,
+                key,
+                file,
+                ..
+            } => format!(
+                "pass {flag}, set {var}, or add `{key} = \"...\"` to {}",
+                file.display()
+            ),
+            ConfigError::Invalid { what, origin, .. } => match origin {
+                Source::Flag(f) => format!("correct the {f} given"),
+                Source::Env(v) => format!("correct {v} (in the crontab too, if cron runs stark)"),
+                Source::File(p) => format!("correct the {what} in {}", p.display()),
+                Source::Default => format!("set the {what}"),
+            },
+            ConfigError::File {
+                path,
+                misspelt: Some((bad, good)),
+                ..
+            } => format!("rename `{bad}` to `{good}` in {}", path.display()),
+            ConfigError::File { path, .. } => format!(
+                "edit {}: TOML with the keys {}",
+                path.display(),
+                FILE_KEYS.join(", ")
+            ),
+            ConfigError::NoDataDir => "pass --ledger or set STARK_LEDGER".into(),
+            ConfigError::NoLedger { fix, init, .. } => format!("run `{init}`, or {fix}"),
+            ConfigError::Key(_) => {
+                "check the key file, or make a new pair with `stark keygen` and register its public key".into()
+            }
+        }
+    }
+}
+
+/// The keys a config file may hold.
+const FILE_KEYS: [&str; 5] = [
+    "project_id",
+    "private_key",
+    "environment",
+    "api_url",
+    "ledger",
+];
+
+/// The first key of a config file that is not a valid one but looks like one: the same
+/// letters without `_`/`-` or in another case, or at most two edits away.
+fn misspelt_key(text: &str) -> Option<(String, &'static str)> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let squash = |k: &str| {
+        k.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    table
+        .keys()
+        .filter(|k| !FILE_KEYS.contains(&k.as_str()))
+        .find_map(|k| {
+            FILE_KEYS
+                .iter()
+                .find(|good| squash(good) == squash(k))
+                .or_else(|| {
+                    FILE_KEYS
+                        .iter()
+                        .map(|good| (good, edit_distance(&squash(good), &squash(k))))
+                        .filter(|(_, d)| *d <= 2)
+                        .min_by_key(|(_, d)| *d)
+                        .map(|(good, _)| good)
+                })
+                .map(|good| (k.clone(), *good))
+        })
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,9 +310,17 @@ impl Settings {
         let path = config_file.value.clone();
         let (file, exists) = match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let parsed: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::File {
-                    path: path.clone(),
-                    reason: e.to_string().trim().to_string(),
+                let parsed: FileConfig = toml::from_str(&text).map_err(|e| {
+                    let misspelt = misspelt_key(&text);
+                    let mut reason = e.to_string().trim().to_string();
+                    if let Some((bad, good)) = &misspelt {
+                        reason.push_str(&format!("\ndid you mean `{good}` instead of `{bad}`?"));
+                    }
+                    ConfigError::File {
+                        path: path.clone(),
+                        reason,
+                        misspelt,
+                    }
                 })?;
                 (parsed, true)
             }
@@ -229,6 +334,7 @@ impl Settings {
                 return Err(ConfigError::File {
                     path: path.clone(),
                     reason: e.to_string(),
+                    misspelt: None,
                 });
             }
         };
@@ -401,6 +507,37 @@ impl Settings {
         }
     }
 
+    /// A warning when `environment` was set but `api_url` sends the requests elsewhere
+    /// (production to a non-production host, or sandbox to the production host).
+    pub fn environment_warning(&self) -> Option<String> {
+        let url = self.api_url.as_ref()?;
+        if self.environment.source == Source::Default {
+            return None;
+        }
+        let host = reqwest::Url::parse(&url.value)
+            .ok()?
+            .host_str()?
+            .to_string();
+        let production = reqwest::Url::parse(Environment::Production.base_url())
+            .ok()?
+            .host_str()?
+            .to_string();
+        let disagree = match self.environment.value {
+            Environment::Production => host != production,
+            Environment::Sandbox => host == production,
+        };
+        disagree.then(|| {
+            format!(
+                "environment {} (from {}) disagrees with API URL {} (from {}): requests go to {}; unset one of them",
+                self.environment.value.as_str(),
+                self.environment.source,
+                url.value,
+                url.source,
+                url.value
+            )
+        })
+    }
+
     /// The API base URL: the override if set, else the environment's host.
     pub fn base_url(&self) -> String {
         match &self.api_url {
@@ -409,11 +546,37 @@ impl Settings {
         }
     }
 
+    /// What the requests are signed with and where each value came from, for an
+    /// authentication failure: `the key loaded is SHA256:… (private key k.pem, from
+    /// environment STARK_PRIVATE_KEY), project 123 (from config file …): …`.
+    pub fn credentials_hint(&self, key: &PrivateKey) -> String {
+        let project = match &self.project_id {
+            Some(p) => format!("project {} (from {})", p.value, p.source),
+            None => "no project id".into(),
+        };
+        let path = match &self.private_key {
+            Some(p) => format!("private key {}, from {}", p.value.display(), p.source),
+            None => "private key".into(),
+        };
+        format!(
+            "the key loaded is {} ({path}), {project}: check the project id, and compare the fingerprint with the public key registered for that project in the Stark Bank web app (`openssl pkey -pubin -in public-key.pem -outform DER | sha256sum` prints it)",
+            key.public_key().fingerprint()
+        )
+    }
+
     /// Load the key and build an API client.
     pub fn client(&self) -> Result<Client, ConfigError> {
         let project = self.project_id()?.to_string();
         let key_path = self.private_key_path()?.to_path_buf();
-        let key = PrivateKey::load(&key_path)?;
+        let origin = self
+            .private_key
+            .as_ref()
+            .map_or(Source::Default, |p| p.source.clone());
+        let key = PrivateKey::load_from(&key_path, &origin)?;
+        let _ = CREDENTIALS.set(self.credentials_hint(&key));
+        if let Some(w) = self.environment_warning() {
+            tracing::warn!("{w}");
+        }
         let cfg = ClientConfig::new(self.base_url(), &project, Arc::new(key));
         Client::new(cfg).map_err(|e| ConfigError::Invalid {
             what: "API URL",
@@ -426,6 +589,15 @@ impl Settings {
             reason: e.to_string(),
         })
     }
+}
+
+/// The [`Settings::credentials_hint`] of the first client this process built.
+static CREDENTIALS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// What the API client of this process signs with and where each value came from (set when
+/// [`Settings::client`] builds one): the hint for an authentication failure.
+pub fn credentials_note() -> Option<&'static str> {
+    CREDENTIALS.get().map(String::as_str)
 }
 
 /// `p` as one shell word (single-quoted unless it needs no quoting).

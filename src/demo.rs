@@ -39,7 +39,21 @@ pub enum FaultLevel {
     Heavy,
 }
 
+/// `1 credit`, `2 credits`, `0 credits`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 impl FaultLevel {
+    /// The level as `--faults` spells it (`light`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultLevel::None => "none",
+            FaultLevel::Light => "light",
+            FaultLevel::Heavy => "heavy",
+        }
+    }
+
     pub fn rules(self) -> Vec<&'static str> {
         match self {
             FaultLevel::None => vec![],
@@ -212,16 +226,16 @@ pub async fn run(opts: &DemoOptions, progress: &dyn DemoProgress) -> anyhow::Res
                     let sent = r.transfers.as_ref().map_or(0, |t| t.sent);
                     if r.credits_from_events + r.credits_from_logs + sent > 0 {
                         progress.note(format!(
-                            "{}  reconcile: {} credits from events, {} from invoice logs, {} transfers sent",
+                            "{}  reconcile: {} from events, {} from invoice logs, {} sent",
                             hm(since),
-                            r.credits_from_events,
+                            count(r.credits_from_events, "credit", "credits"),
                             r.credits_from_logs,
-                            sent
+                            count(sent, "transfer", "transfers"),
                         ));
                     }
                 }
                 // A failed cron run (the bank had a bad minute); the next one picks up.
-                Err(e) => progress.note(format!("{}  reconcile failed: {e}", hm(since))),
+                Err(e) => progress.note(format!("{}  reconcile failed: {e:#}", hm(since))),
             }
         }
         progress.step(step, total_steps, now, server.is_some());
@@ -298,4 +312,17 @@ async fn start_webhook(
 
 fn hm(d: Duration) -> String {
     format!("+{:02}:{:02}", d.num_hours(), d.num_minutes() % 60)
+}
+
+#[cfg(test)]
+mod plural_tests {
+    use super::*;
+
+    #[test]
+    fn counts_say_one_credit_and_two_credits() {
+        assert_eq!(count(1, "credit", "credits"), "1 credit");
+        assert_eq!(count(0, "credit", "credits"), "0 credits");
+        assert_eq!(count(2, "batch", "batches"), "2 batches");
+        assert_eq!(FaultLevel::Light.name(), "light");
+    }
 }

@@ -767,6 +767,12 @@ impl Plan {
     }
 }
 
+/// `t` with its seconds and fractions dropped.
+fn to_the_minute(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::DurationRound;
+    t.duration_trunc(chrono::Duration::minutes(1)).unwrap_or(t)
+}
+
 /// Load, decide and claim, in one `BEGIN IMMEDIATE` transaction: no key, no network.
 fn plan(
     ledger: &mut Ledger,
@@ -806,7 +812,9 @@ fn plan_in(
                         notes.push(record_missed(tx, old, &ledger_id, slot, now)?);
                     }
                 }
-                let c = tx.insert_campaign(now, &opts.campaign, now)?;
+                // Anchored to the minute (truncated, so slot 1 is still due now): a first run
+                // at 10:20:21.4 due at 13:20, not 13:20:21.4, which cron never hits.
+                let c = tx.insert_campaign(to_the_minute(now), &opts.campaign, now)?;
                 tracing::info!(campaign = c.id, slots = c.slots(), "started a new campaign");
                 c
             }

@@ -20,15 +20,17 @@ use sha2::{Digest, Sha256};
 /// What went wrong loading or writing a key. Every variant names the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read key file {path}: {source}")]
+    /// `origin` says where the path came from (`environment STARK_PRIVATE_KEY`), when known.
+    #[error("cannot read key file {path}{}: {error}", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
+        origin: Option<String>,
     },
-    #[error("cannot write key file {path}: {source}")]
+    #[error("cannot write key file {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("key file {path} is empty")]
     Empty { path: PathBuf },
@@ -132,9 +134,30 @@ impl PrivateKey {
     }
 
     /// Load from a file, refusing files readable by group or others.
+    /// Load a private key file. What it holds is checked before its mode, so that a public
+    /// key given by mistake is named as such (one fix), not first as readable by others.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = read_key_file(path)?;
-        Self::from_pem_named(&text, path)
+        let (text, mode) = read_key_file(path)?;
+        let key = Self::from_pem_named(&text, path)?;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::InsecurePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        Ok(key)
+    }
+
+    /// [`PrivateKey::load`], with where the path came from named in a read error.
+    pub fn load_from(path: &Path, origin: &impl std::fmt::Display) -> Result<Self, KeyError> {
+        Self::load(path).map_err(|e| match e {
+            KeyError::Read { path, error, .. } => KeyError::Read {
+                path,
+                error,
+                origin: Some(origin.to_string()),
+            },
+            e => e,
+        })
     }
 
     /// Parse PEM text; `origin` names the source in error messages.
@@ -240,9 +263,10 @@ impl PublicKey {
 
     /// Read and parse a public key PEM file.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
+        let text = fs::read_to_string(path).map_err(|error| KeyError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
+            origin: None,
         })?;
         if text.trim().is_empty() {
             return Err(KeyError::Empty {
@@ -343,9 +367,9 @@ pub fn write_keypair(
             }
         }
     }
-    fs::create_dir_all(dir).map_err(|source| KeyError::Write {
+    fs::create_dir_all(dir).map_err(|error| KeyError::Write {
         path: dir.to_path_buf(),
-        source,
+        error,
     })?;
     write_atomic(&private_path, key.to_sec1_pem().as_bytes(), 0o600)?;
     write_atomic(&public_path, key.public_key().to_pem().as_bytes(), 0o644)?;
@@ -355,9 +379,9 @@ pub fn write_keypair(
 /// Write to a temporary sibling created with `mode`, fsync, then rename over `path`.
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let err = |source| KeyError::Write {
+    let err = |error| KeyError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
@@ -373,11 +397,13 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
 }
 
 /// Read a private key file after checking that only its owner can read it.
-fn read_key_file(path: &Path) -> Result<String, KeyError> {
+/// The text of a key file (at most 1 MiB) and its permission bits.
+fn read_key_file(path: &Path) -> Result<(String, u32), KeyError> {
     use std::os::unix::fs::MetadataExt;
-    let read_err = |source| KeyError::Read {
+    let read_err = |error| KeyError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
+        origin: None,
     };
     let file = fs::File::open(path).map_err(read_err)?;
     let meta = file.metadata().map_err(read_err)?;
@@ -385,12 +411,6 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
         return Err(read_err(std::io::Error::other("it is a directory")));
     }
     let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::InsecurePermissions {
-            path: path.to_path_buf(),
-            mode,
-        });
-    }
     let mut text = String::new();
     use std::io::Read;
     let mut limited = file.take(1 << 20);
@@ -405,7 +425,7 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
             });
         }
     }
-    Ok(text)
+    Ok((text, mode))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -91,7 +91,8 @@ pub(crate) struct FailedEvent {
 pub(crate) enum ReconcileError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    #[error("listing undelivered events failed: {0}")]
+    /// The API's error is the source (printed once, after this, by `{:#}`).
+    #[error("listing undelivered events failed")]
     Api(#[from] ApiError),
 }
 

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::GlobalArgs;
 use super::errors::{Report, UsageError};
-use crate::demo::{self, DemoOptions, DemoProgress, FaultLevel};
+use crate::demo::{self, DemoOptions, DemoProgress, FaultLevel, count};
 use crate::domain::money::format_brl;
 
 #[derive(Debug, Args)]
@@ -55,7 +55,8 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if args.speed.is_nan() || args.speed < 1.0 {
         return Err(UsageError::new("--speed must be at least 1").into());
     }
-    // A fresh ledger: --ledger if given (must not hold a campaign yet), else a temporary one.
+    // A fresh ledger: --ledger if given (must not hold a campaign yet), else a temporary one,
+    // removed when the demo ends (however it ends).
     let tmp;
     let ledger: PathBuf = match &global.ledger {
         Some(p) => {
@@ -69,8 +70,8 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             p.clone()
         }
         None => {
-            tmp = tempfile_dir()?;
-            tmp.join("ledger.sqlite3")
+            tmp = TempDir(tempfile_dir()?);
+            tmp.0.join("ledger.sqlite3")
         }
     };
     let bar = super::progress::enabled(global).then(|| {
@@ -86,10 +87,15 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         lines: !global.quiet && !global.json,
     };
     if !global.quiet && !global.json {
+        let kept = if global.ledger.is_some() {
+            ""
+        } else {
+            ", temporary: removed at the end unless --ledger is given"
+        };
         eprintln!(
-            "stark demo: a 24-hour campaign against the built-in sandbox (seed {}, faults {:?}, ledger {})",
+            "stark demo: a 24-hour campaign against the built-in sandbox (seed {}, faults {}, ledger {}{kept})",
             args.seed,
-            args.faults,
+            args.faults.name(),
             ledger.display()
         );
     }
@@ -131,14 +137,14 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if !a.failed() {
         if !global.json {
             outln!(
-                "verdict: PASS — {} batches, {} invoices; {} of ours credited, {} forwarded exactly once ({}), {} with nothing to forward, {} failed attempts retried, {} waiting for the operator; nothing else sent",
-                a.batches,
-                a.invoices,
+                "verdict: PASS — {}, {}; {} of ours credited, {} forwarded exactly once ({}), {} with nothing to forward, {} retried, {} waiting for the operator; nothing else sent",
+                count(a.batches, "batch", "batches"),
+                count(a.invoices, "invoice", "invoices"),
                 a.credited,
                 a.transferred,
                 format_brl(a.transferred_amount),
                 a.nothing_to_forward,
-                a.failed_attempts,
+                count(a.failed_attempts, "failed attempt", "failed attempts"),
                 a.waiting_for_operator
             )?;
         }
@@ -147,13 +153,22 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             eprintln!("violation: {v}");
         }
         eprintln!(
-            "verdict: FAIL — {} violations (seed {}, faults {:?})",
-            a.violations.len(),
+            "verdict: FAIL — {} (seed {}, faults {})",
+            count(a.violations.len(), "violation", "violations"),
             args.seed,
-            args.faults
+            args.faults.name()
         );
     }
     Ok(a.exit_code())
+}
+
+/// A directory removed (with what it holds) when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

@@ -57,12 +57,7 @@ pub fn run(_args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
     let mut no_ledger = false;
     match global.settings() {
         Ok(settings) => no_ledger = diagnose(&settings, &mut checks),
-        Err(e) => checks.push(check(
-            Level::Fail,
-            "config",
-            e.to_string(),
-            Some("fix the configuration value named above".into()),
-        )),
+        Err(e) => checks.push(check(Level::Fail, "config", e.to_string(), Some(e.fix()))),
     }
     print(&checks, global)?;
     if no_ledger {
@@ -114,6 +109,14 @@ pub(super) fn diagnose(s: &Settings, checks: &mut Vec<Check>) -> bool {
         ),
         None,
     ));
+    if let Some(w) = s.environment_warning() {
+        checks.push(check(
+            Level::Warn,
+            "environment",
+            w,
+            Some("keep `environment` and `api_url` for the same bank, or drop one".into()),
+        ));
+    }
     checks.push(check(
         Level::Pass,
         "api url",
@@ -139,7 +142,7 @@ fn api_checks(s: &Settings, checks: &mut Vec<Check>) {
             checks.push(check(Level::Fail, "private key", "not set", Some("pass --private-key, set STARK_PRIVATE_KEY, or add private_key to the config file; `stark keygen` makes one".into())));
             false
         }
-        Some(p) => match PrivateKey::load(&p.value) {
+        Some(p) => match PrivateKey::load_from(&p.value, &p.source) {
             Ok(k) => {
                 checks.push(check(
                     Level::Pass,
@@ -203,7 +206,12 @@ fn api_checks(s: &Settings, checks: &mut Vec<Check>) {
                 clock_check(answer.date.as_deref(), checks);
             }
             Err(e) => {
-                let fix = e.hint().map(str::to_string).or_else(|| match &e {
+                let fix = if e.codes().contains(&"invalidCredentials") {
+                    crate::config::credentials_note().map(str::to_string)
+                } else {
+                    e.hint().map(str::to_string)
+                };
+                let fix = fix.or_else(|| match &e {
                     ApiError::Connect { .. } => Some("check the network and the API URL".into()),
                     _ => None,
                 });

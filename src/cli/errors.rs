@@ -86,10 +86,12 @@ pub fn errors_as_json(json: bool) {
 
 fn hints(err: &anyhow::Error) -> impl Iterator<Item = String> + '_ {
     err.chain().filter_map(|cause| {
-        cause
-            .downcast_ref::<ApiError>()
-            .and_then(ApiError::hint)
-            .map(|h| h.to_string())
+        let e = cause.downcast_ref::<ApiError>()?;
+        // An authentication failure names the key loaded and where each value came from.
+        match crate::config::credentials_note() {
+            Some(note) if e.codes().contains(&"invalidCredentials") => Some(note.to_string()),
+            _ => e.hint().map(|h| h.to_string()),
+        }
     })
 }
 

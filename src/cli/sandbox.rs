@@ -1,7 +1,9 @@
-//! `stark sandbox`: run the local Stark Bank emulator until SIGINT/SIGTERM.
+//! `stark sandbox`: run the local Stark Bank emulator until SIGINT/SIGTERM; with a
+//! subcommand (`clock`, `pay`, `fault`, `flush`), drive a running one through its admin API.
 //!
 //! Prints `STARK_API_URL=http://HOST:PORT` as the first line of stdout, then the webhook
-//! signing public key (PEM), and flushes, so a parent process can read where it listens.
+//! signing public key (PEM), and flushes, so a parent process can read where it listens. Then
+//! one line per request and per webhook delivery on stderr (not with `--quiet`).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,7 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
 
 use super::GlobalArgs;
 use super::errors::UsageError;
@@ -17,7 +20,14 @@ use crate::keys::{PrivateKey, PublicKey};
 use crate::sandbox::{self, FaultRule, FeeRange, SandboxConfig};
 
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_long_help = SANDBOX_NOTES
+)]
 pub struct SandboxArgs {
+    /// Drive a running sandbox instead of starting one
+    #[command(subcommand)]
+    pub admin: Option<AdminCommand>,
     /// Address to listen on (port 0 picks a free port; the URL is printed first)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -140,8 +150,355 @@ impl SandboxArgs {
     }
 }
 
-pub fn run(args: &SandboxArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+/// What a rehearsal needs to know, shown by `stark sandbox --help`.
+const SANDBOX_NOTES: &str = "\
+Rehearsing:
+  The sandbox prints one line per request (time, method, path, status, ms) and per webhook
+  delivery (event, subscription, url, outcome, attempt) on stderr; --quiet silences them.
+  From another terminal: `stark sandbox clock advance 20m`, `stark sandbox pay <invoice-id>`,
+  `stark sandbox fault 503=0.5`, `stark sandbox fault clear`, `stark sandbox flush` (the
+  sandbox's URL from --url, --api-url or STARK_API_URL). GET /_sandbox/ lists the admin routes.
+
+  Events are delivered only to the webhooks registered when they were created: an event made
+  before `serve-webhook` registered its webhook is never delivered to it (`stark reconcile`
+  picks it up from the event list).
+
+  The sandbox clock (business time: --start, --speed, `stark sandbox clock`) and STARK_NOW
+  (the business time a stark command believes) are independent: move both when you rehearse
+  a schedule, e.g. `stark sandbox clock set 2026-03-02T03:00:00Z` and
+  `STARK_NOW=2026-03-02T03:00:00Z stark issue-invoices`.";
+
+/// `stark sandbox <subcommand>`: drive a running sandbox through `/_sandbox/`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Show a running sandbox's business time, or move it (`clock advance 20m`, `clock set T`)
+    Clock(ClockArgs),
+    /// Pay and credit invoices now (their webhook events follow)
+    Pay(PayArgs),
+    /// Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`
+    Fault(FaultArgs),
+    /// Send every due webhook delivery now and wait until they are answered
+    Flush(AdminUrl),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdminUrl {
+    /// The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]
+    #[arg(long, value_name = "URL", global = true)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    #[command(subcommand)]
+    pub action: Option<ClockAction>,
+    #[command(flatten)]
+    pub url: AdminUrl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClockAction {
+    /// Move business time forward by a duration (20m, 3h, 1h30m); what became due happens
+    Advance {
+        #[arg(value_name = "DURATION", value_parser = parse_advance)]
+        by: String,
+    },
+    /// Set business time (RFC 3339)
+    Set {
+        #[arg(value_name = "RFC3339", value_parser = parse_start)]
+        time: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PayArgs {
+    /// The invoices to pay
+    #[arg(value_name = "INVOICE_ID", required_unless_present = "all")]
+    pub ids: Vec<String>,
+    /// Pay every invoice that is still open (created or overdue)
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    /// Amount paid, in cents [default: the invoice's nominal amount]
+    #[arg(long, value_name = "CENTS")]
+    pub amount: Option<i64>,
+    /// Fee charged, in cents [default: drawn from the sandbox's --invoice-fee]
+    #[arg(long, value_name = "CENTS")]
+    pub fee: Option<i64>,
+    #[command(flatten)]
+    pub url: AdminUrl,
+}
+
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// Rules [ROUTE:]KIND=RATE (see `stark sandbox --help`), or `clear`; none shows the rules
+    #[arg(value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Add the rules to the ones in force instead of replacing them
+    #[arg(long)]
+    pub add: bool,
+    #[command(flatten)]
+    pub url: AdminUrl,
+}
+
+fn parse_advance(s: &str) -> Result<String, String> {
+    humantime::parse_duration(s.trim())
+        .map(|_| s.trim().to_string())
+        .map_err(|_| format!("{s:?} is not a duration like 20m, 3h or 1h30m"))
+}
+
+/// Where the running sandbox is: --url, else --api-url, else STARK_API_URL, else the default
+/// listen address of `stark sandbox`.
+fn admin_base(url: &AdminUrl, global: &GlobalArgs) -> String {
+    url.url
+        .clone()
+        .or_else(|| global.api_url.clone())
+        .or_else(|| {
+            std::env::var("STARK_API_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+        .trim()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// A client of one running sandbox's admin API.
+struct Admin {
+    base: String,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Admin {
+    fn new(url: &AdminUrl, global: &GlobalArgs) -> anyhow::Result<Admin> {
+        let base = admin_base(url, global);
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(UsageError(format!(
+                "the sandbox URL {base:?} must start with http:// (like the STARK_API_URL line `stark sandbox` prints)"
+            ))
+            .into());
+        }
+        Ok(Admin {
+            base,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .context("cannot build the HTTP client")?,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?,
+        })
+    }
+
+    /// GET (no body) or POST `body` to `/_sandbox/{path}`; the JSON answer, or the sandbox's
+    /// error message.
+    fn call(&self, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let url = format!("{}/_sandbox/{path}", self.base);
+        self.runtime.block_on(async {
+            let req = match &body {
+                None => self.http.get(&url),
+                Some(b) => self
+                    .http
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .body(b.to_string()),
+            };
+            let resp = req.send().await.with_context(|| {
+                format!(
+                    "cannot reach the sandbox at {} (is `stark sandbox` running there? pass --url or set STARK_API_URL)",
+                    self.base
+                )
+            })?;
+            let status = resp.status();
+            let text = resp
+                .text()
+                .await
+                .with_context(|| format!("cannot read the answer of {url}"))?;
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if !status.is_success() {
+                let message = v
+                    .pointer("/errors/0/message")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| text.trim().to_string(), str::to_string);
+                anyhow::bail!("the sandbox at {} refused: {message} ({status})", self.base);
+            }
+            if v.is_null() {
+                anyhow::bail!("the sandbox at {} answered something that is not JSON: {text}", self.base);
+            }
+            Ok(v)
+        })
+    }
+}
+
+fn run_admin(cmd: &AdminCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AdminCommand::Clock(a) => {
+            let admin = Admin::new(&a.url, global)?;
+            let v = match &a.action {
+                None => admin.call("clock", None)?,
+                Some(ClockAction::Advance { by }) => {
+                    admin.call("clock", Some(json!({ "advance": by })))?
+                }
+                Some(ClockAction::Set { time }) => admin.call(
+                    "clock",
+                    Some(
+                        json!({ "set": time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true) }),
+                    ),
+                )?,
+            };
+            let now = v.get("now").and_then(Value::as_str).unwrap_or_default();
+            let speed = v.get("speed").and_then(Value::as_f64).unwrap_or_default();
+            if global.json {
+                outln!("{}", json!({"version": 1, "now": now, "speed": speed}))?;
+            } else {
+                outln!("{now}")?;
+                if !global.quiet && speed == 0.0 {
+                    eprintln!("(the sandbox clock is frozen: --speed 0)");
+                }
+            }
+        }
+        AdminCommand::Pay(a) => {
+            let admin = Admin::new(&a.url, global)?;
+            let ids: Vec<String> = if a.all {
+                let truth = admin.call("truth", None)?;
+                truth
+                    .get("invoices")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|i| {
+                        matches!(
+                            i.get("status").and_then(Value::as_str),
+                            Some("created" | "overdue")
+                        )
+                    })
+                    .filter_map(|i| i.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            } else {
+                a.ids.clone()
+            };
+            let mut body = serde_json::Map::new();
+            if let Some(x) = a.amount {
+                body.insert("amount".into(), json!(x));
+            }
+            if let Some(x) = a.fee {
+                body.insert("fee".into(), json!(x));
+            }
+            let mut paid = Vec::new();
+            for id in &ids {
+                let v = admin.call(
+                    &format!("invoices/{id}/pay"),
+                    Some(Value::Object(body.clone())),
+                )?;
+                let inv = v.get("invoice").cloned().unwrap_or(Value::Null);
+                let amount = inv
+                    .get("amount")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default();
+                let fee = inv.get("fee").and_then(Value::as_i64).unwrap_or_default();
+                let status = inv
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if !global.json {
+                    outln!(
+                        "{id} {status}: amount {}, fee {}",
+                        crate::domain::money::format_brl(amount),
+                        crate::domain::money::format_brl(fee)
+                    )?;
+                }
+                paid.push(json!({"id": id, "status": status, "amount": amount, "fee": fee}));
+            }
+            if global.json {
+                outln!("{}", json!({"version": 1, "invoices": paid}))?;
+            } else if !global.quiet && paid.is_empty() {
+                eprintln!("no open invoice to pay");
+            }
+        }
+        AdminCommand::Fault(a) => {
+            let clear = a.rules.len() == 1 && a.rules[0] == "clear";
+            let mut rules = Vec::new();
+            if !clear {
+                for r in &a.rules {
+                    let rule = FaultRule::parse(r)
+                        .map_err(|e| UsageError(format!("fault rule {r:?}: {e}")))?;
+                    rules.push(rule.to_string());
+                }
+            }
+            if clear && a.add {
+                return Err(UsageError("`fault clear` takes no --add".into()).into());
+            }
+            let admin = Admin::new(&a.url, global)?;
+            let v = if a.rules.is_empty() {
+                admin.call("faults", None)?
+            } else {
+                if a.add {
+                    let now = admin.call("faults", None)?;
+                    let mut all: Vec<String> = now
+                        .get("rules")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect();
+                    all.extend(rules);
+                    rules = all;
+                }
+                admin.call("faults", Some(json!({ "rules": rules })))?
+            };
+            let rules: Vec<String> = v
+                .get("rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect();
+            if global.json {
+                outln!("{}", json!({"version": 1, "rules": rules}))?;
+            } else {
+                for r in &rules {
+                    outln!("{r}")?;
+                }
+                if rules.is_empty() && !global.quiet {
+                    eprintln!("no fault rule in force");
+                }
+            }
+        }
+        AdminCommand::Flush(url) => {
+            let admin = Admin::new(url, global)?;
+            let v = admin.call("webhooks/deliver", Some(json!({})))?;
+            let settled = v.get("settled").and_then(Value::as_bool).unwrap_or(false);
+            let in_flight = v
+                .get("inFlight")
+                .and_then(Value::as_u64)
+                .unwrap_or_default();
+            if global.json {
+                outln!(
+                    "{}",
+                    json!({"version": 1, "settled": settled, "in_flight": in_flight})
+                )?;
+            } else if !settled {
+                eprintln!("deliveries still in flight after 10 s: {in_flight}");
+            } else if !global.quiet {
+                eprintln!("every due delivery was answered");
+            }
+            if !settled {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: &SandboxArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(cmd) = &args.admin {
+        return run_admin(cmd, global);
+    }
     let config = args.config()?;
+    let log_traffic = !global.quiet;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -153,6 +510,7 @@ pub fn run(args: &SandboxArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
             );
         }
         let sb = sandbox::start(config).await?;
+        sb.log_traffic(log_traffic);
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "STARK_API_URL={}", sb.url())?;

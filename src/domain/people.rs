@@ -40,6 +40,7 @@ pub fn random_people<R: Rng + ?Sized>(
                 }
             };
             let name: String = Name(PT_BR).fake_with_rng(&mut name_rng);
+            let name = clean_name(&name);
             Person {
                 name,
                 tax_id,
@@ -47,6 +48,46 @@ pub fn random_people<R: Rng + ?Sized>(
             }
         })
         .collect()
+}
+
+/// A name as a person writes it: letters, single spaces, apostrophes and hyphens only. The
+/// name lists carry a stray `"` where an apostrophe belongs (`D"ávila`): quote-like marks
+/// become `'` and the letter after one is a capital (`D'Ávila`); anything else is dropped.
+pub fn clean_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut after_apostrophe = false;
+    for c in raw.chars() {
+        if c.is_alphabetic() {
+            if after_apostrophe {
+                out.extend(c.to_uppercase());
+            } else {
+                out.push(c);
+            }
+            after_apostrophe = false;
+        } else if matches!(c, '"' | '\'' | '`' | '´' | '‘' | '’' | '“' | '”') {
+            if out.chars().last().is_some_and(char::is_alphabetic) {
+                out.push('\'');
+                after_apostrophe = true;
+            }
+        } else if c == '-' {
+            if out.chars().last().is_some_and(char::is_alphabetic) {
+                out.push('-');
+            }
+            after_apostrophe = false;
+        } else if c.is_whitespace() {
+            while out.ends_with(['\'', '-']) {
+                out.pop();
+            }
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            after_apostrophe = false;
+        }
+    }
+    while out.ends_with([' ', '\'', '-']) {
+        out.pop();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -80,5 +121,36 @@ mod tests {
         };
         assert_eq!(draw(1), draw(1));
         assert_ne!(draw(1), draw(2));
+    }
+
+    #[test]
+    fn a_stray_quote_in_a_name_becomes_an_apostrophe() {
+        assert_eq!(clean_name("Miranda D\"ávila"), "Miranda D'Ávila");
+        assert_eq!(clean_name("Ana  O’neil-Souza "), "Ana O'Neil-Souza");
+        assert_eq!(clean_name("Sr. João (Jr.)"), "Sr João Jr");
+        assert_eq!(clean_name("Maria D'Ávila"), "Maria D'Ávila");
+    }
+
+    #[test]
+    fn generated_names_hold_only_letters_spaces_apostrophes_and_hyphens() {
+        let taken = HashSet::new();
+        for seed in 0..200 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            for p in random_people(&mut rng, 50, 1, 1, &taken) {
+                assert!(
+                    p.name
+                        .chars()
+                        .all(|c| c.is_alphabetic() || matches!(c, ' ' | '\'' | '-')),
+                    "seed {seed}: {:?}",
+                    p.name
+                );
+                assert!(
+                    !p.name.contains("  ") && p.name.trim() == p.name,
+                    "{:?}",
+                    p.name
+                );
+                assert!(p.name.split(' ').count() >= 2, "seed {seed}: {:?}", p.name);
+            }
+        }
     }
 }

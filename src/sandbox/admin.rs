@@ -22,6 +22,8 @@ use crate::keys::PublicKey;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
+        .route("/_sandbox", get(index))
+        .route("/_sandbox/", get(index))
         .route("/_sandbox/state", get(state))
         .route("/_sandbox/truth", get(truth))
         .route("/_sandbox/projects", post(add_project))
@@ -38,6 +40,81 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 type Answer = Result<Response, Response>;
+
+/// Every admin route: method, path, what it does (answered by `GET /_sandbox/`).
+pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/_sandbox/", "this list"),
+    (
+        "GET",
+        "/_sandbox/state",
+        "the whole emulated bank, business time, speed, faults",
+    ),
+    (
+        "GET",
+        "/_sandbox/truth",
+        "what really happened: invoices, transfers, balance, events",
+    ),
+    (
+        "POST",
+        "/_sandbox/projects",
+        "register a project: {\"id\", \"publicKey\"}",
+    ),
+    (
+        "POST",
+        "/_sandbox/invoices/{id}/pay",
+        "pay and credit an invoice now: {\"amount\"?, \"fee\"?}",
+    ),
+    (
+        "POST",
+        "/_sandbox/transfers/{id}/fail",
+        "end a pending transfer failed",
+    ),
+    (
+        "POST",
+        "/_sandbox/transfers/{id}/succeed",
+        "end a pending transfer successfully",
+    ),
+    ("GET", "/_sandbox/clock", "business time and speed"),
+    (
+        "POST",
+        "/_sandbox/clock",
+        "move business time: {\"advance\": \"20m\"} or {\"set\": RFC3339}",
+    ),
+    ("GET", "/_sandbox/faults", "the fault rules"),
+    (
+        "POST",
+        "/_sandbox/faults",
+        "replace the fault rules: {\"rules\": [\"KIND=RATE\", ...]}",
+    ),
+    (
+        "POST",
+        "/_sandbox/balance",
+        "set the balance: {\"amount\": cents}",
+    ),
+    (
+        "POST",
+        "/_sandbox/webhooks/deliver",
+        "send every due delivery now and wait for them",
+    ),
+    (
+        "POST",
+        "/_sandbox/save",
+        "save the state file now (with --state)",
+    ),
+    (
+        "POST",
+        "/_sandbox/generate",
+        "make invoices: {\"invoices\": n, \"credited\"?, \"tags\"?, \"amount\"?}",
+    ),
+];
+
+async fn index() -> Answer {
+    let routes: Vec<Value> = ROUTES
+        .iter()
+        .map(|(method, path, about)| json!({"method": method, "path": path, "description": about}))
+        .collect();
+    ok(json!({ "routes": routes }))
+}
 
 fn bad(e: Errors) -> Response {
     errors_response(StatusCode::BAD_REQUEST, &e)

@@ -88,6 +88,7 @@ fn spawn_batch(shared: &Arc<Shared>, batch: Vec<Dispatch>) {
                 let _ = post(&s, &d).await;
             }
             tracing::debug!(event = %d.event_id, webhook = %d.webhook_id, attempt = d.attempt, outcome = ?outcome, "delivery");
+            super::traffic::delivery(&s, &d, &outcome);
             s.bank().record_delivery(&d, &outcome);
         }
         s.in_flight.fetch_sub(1, Ordering::SeqCst);

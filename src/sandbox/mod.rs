@@ -40,6 +40,7 @@ pub mod memory;
 mod routes;
 mod server;
 pub mod state;
+mod traffic;
 mod transfer_extra;
 mod validate;
 
@@ -305,6 +306,8 @@ pub(crate) struct Shared {
     pub(crate) state_file: Option<PathBuf>,
     /// Set when the sandbox stops: ends the answers that `late-effect` holds.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
+    /// Print one stderr line per request and per delivery ([`Sandbox::log_traffic`]).
+    pub(crate) log_traffic: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -433,6 +436,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         held: Mutex::new(Vec::new()),
         state_file: config.state_file.clone(),
         closing: tokio::sync::watch::Sender::new(false),
+        log_traffic: std::sync::atomic::AtomicBool::new(false),
     });
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -512,6 +516,14 @@ impl Sandbox {
 
     pub fn register_project(&self, id: &str, key: PublicKey) {
         self.shared.bank().register_project(id, key);
+    }
+
+    /// Print one line on stderr per request answered and per webhook delivery made (time,
+    /// method, path, status, milliseconds; event, subscription, url, outcome, attempt).
+    pub fn log_traffic(&self, on: bool) {
+        self.shared
+            .log_traffic
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Replace the fault rules.

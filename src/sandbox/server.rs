@@ -25,7 +25,13 @@ pub(crate) const HANG_HOLD: std::time::Duration = std::time::Duration::from_secs
 use crate::api::model::{PublicKeyEntry, Timestamp};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    admin::routes().fallback(v2).with_state(shared)
+    admin::routes()
+        .fallback(v2)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            super::traffic::requests,
+        ))
+        .with_state(shared)
 }
 
 /// A JSON response.

@@ -650,9 +650,36 @@ fn refused_credentials_exit_2_with_the_hint() {
     assert_exit(
         &out,
         2,
-        &["invalidCredentials", "hint: check STARK_PROJECT_ID"],
+        &[
+            "invalidCredentials",
+            "hint: the key loaded is SHA256:",
+            "project 999 (from environment STARK_PROJECT_ID): check the project id",
+        ],
         "unknown project",
     );
+}
+
+#[test]
+fn reconcile_says_an_api_error_once() {
+    let env = Env::new(|_| {});
+    let out = env
+        .cmd()
+        .env("STARK_NOW", env.t0.to_rfc3339())
+        .env("STARK_API_URL", "http://127.0.0.1:9")
+        .arg("reconcile")
+        .output();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("listing undelivered events failed: "),
+        "{line}"
+    );
+    let cause = line.split("failed: ").nth(1).unwrap();
+    let first = cause.split(": ").next().unwrap();
+    assert_eq!(line.matches(first).count(), 1, "{line}");
 }
 
 /// Run with stdout a pipe whose read end is already closed, so the first write fails with

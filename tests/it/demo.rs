@@ -23,6 +23,29 @@ fn demo_seed_1_passes_with_no_configuration() {
         !stderr.contains("WARN"),
         "expected faults are not shouted about: {stderr}"
     );
+    // The flag's spelling, and the temporary ledger is gone once the demo ends.
+    assert!(stderr.contains("faults light,"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("stark-demo-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        for noun in [
+            "credits",
+            "transfers",
+            "batches",
+            "invoices",
+            "failed attempts",
+        ] {
+            assert!(
+                !line.contains(&format!(" 1 {noun} ")) && !line.contains(&format!(" 1 {noun},")),
+                "{line}"
+            );
+        }
+    }
 }
 
 #[test]

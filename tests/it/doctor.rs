@@ -67,10 +67,78 @@ fn doctor_fails_with_a_wrong_key_and_gives_the_hint() {
         fail.contains("authentication") && fail.contains("invalidCredentials"),
         "{fail}"
     );
+    // The fix names the key loaded (its fingerprint) and where each value came from, and
+    // does not send the reader to `stark doctor`, which is running.
+    let fingerprint = stark::keys::PrivateKey::load(&other)
+        .unwrap()
+        .public_key()
+        .fingerprint();
+    let fix = text
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL"))
+        .find(|l| l.contains("fix:"))
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(
-        text.contains("check STARK_PROJECT_ID and that the public key registered"),
+        fix.contains(&format!("the key loaded is {fingerprint}")),
+        "{fix}"
+    );
+    assert!(fix.contains("from environment STARK_PRIVATE_KEY"), "{fix}");
+    assert!(fix.contains("from environment STARK_PROJECT_ID"), "{fix}");
+    assert!(!fix.contains("stark doctor"), "{fix}");
+    // Any other command says the same in its hint.
+    let out = env
+        .cmd()
+        .env("STARK_PRIVATE_KEY", &other)
+        .run(["reconcile"])
+        .exits(2);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("hint: the key loaded is {fingerprint}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_misspelt_config_key_gets_a_suggestion_and_a_fix() {
+    let env = Env::new(|_| {});
+    let config = env.dir.path().join("config.toml");
+    std::fs::write(&config, "projectid = \"1234\"\n").unwrap();
+    let out = env
+        .cmd()
+        .env("STARK_CONFIG", &config)
+        .run(["doctor"])
+        .exits(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("did you mean `project_id` instead of `projectid`?"),
         "{text}"
     );
+    assert!(
+        text.contains(&format!(
+            "fix: rename `projectid` to `project_id` in {}",
+            config.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("named above"), "{text}");
+}
+
+#[test]
+fn an_environment_that_disagrees_with_the_api_url_is_a_warning() {
+    let env = Env::new(|_| {});
+    let out = env
+        .cmd()
+        .env("STARK_ENVIRONMENT", "production")
+        .run(["doctor"]);
+    let text = out.stdout();
+    let line = text
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("warn") && l.contains("environment"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("disagrees with API URL"), "{line}");
+    // The default environment with an override (the emulator) is no warning.
+    let text = env.cmd().run(["doctor"]).stdout();
+    assert!(!text.contains("disagrees"), "{text}");
 }
 
 #[test]

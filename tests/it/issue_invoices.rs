@@ -1178,3 +1178,22 @@ fn campaign_length_and_invoice_count_aliases() {
         "{v}"
     );
 }
+
+#[test]
+fn a_campaign_is_anchored_to_the_minute_of_its_first_run() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let first =
+        env.t0 + Duration::hours(10) + Duration::minutes(20) + Duration::microseconds(21_401_515);
+    tick(&env, first).success();
+    let started: String = env
+        .ledger_conn()
+        .query_row("SELECT started_at FROM campaigns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(started, "2026-03-02T10:20:00.000000Z");
+    let status = env.at(first).run(["status", "--json"]).success().stdout();
+    assert!(
+        status.contains("\"2026-03-02T13:20:00.000000Z\""),
+        "{status}"
+    );
+    assert!(!status.contains("13:20:21"), "{status}");
+}

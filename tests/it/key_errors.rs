@@ -129,3 +129,36 @@ fn unreadable_file() {
         "{e}"
     );
 }
+
+#[test]
+fn a_public_key_with_an_open_mode_is_named_a_public_key_first() {
+    let (_, e) = load_err("public-key.pem", PUBLIC, 0o644);
+    assert!(matches!(e, KeyError::PublicNotPrivate { .. }), "{e}");
+}
+
+#[test]
+fn a_missing_key_file_says_each_cause_once_and_where_the_path_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::harness::bare(dir.path())
+        .env("STARK_PROJECT_ID", "1234")
+        .env("STARK_PRIVATE_KEY", "./nope.pem")
+        .env("STARK_API_URL", "http://127.0.0.1:9")
+        .env("STARK_LEDGER", dir.path().join("ledger.sqlite3"))
+        .run(["init"]);
+    let _ = out;
+    let out = crate::harness::bare(dir.path())
+        .env("STARK_PROJECT_ID", "1234")
+        .env("STARK_PRIVATE_KEY", "./nope.pem")
+        .env("STARK_API_URL", "http://127.0.0.1:9")
+        .env("STARK_LEDGER", dir.path().join("ledger.sqlite3"))
+        .run(["reconcile"])
+        .exits(2);
+    let err = out.stderr();
+    assert!(
+        err.contains(
+            "cannot read key file ./nope.pem (from environment STARK_PRIVATE_KEY): No such file or directory"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}

@@ -16,11 +16,27 @@ struct Running {
 }
 
 fn spawn(args: &[&str]) -> Running {
+    spawn_with(args, Stdio::null())
+}
+
+/// [`spawn`], with stderr read to the end on a thread (joined after [`terminate`]).
+fn spawn_logging(args: &[&str]) -> (Running, std::thread::JoinHandle<String>) {
+    let mut run = spawn_with(args, Stdio::piped());
+    let mut err = run.child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+        s
+    });
+    (run, reader)
+}
+
+fn spawn_with(args: &[&str], stderr: Stdio) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stark"))
         .arg("sandbox")
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("the binary runs");
     let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -171,4 +187,193 @@ fn bad_flags_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
     }
+}
+
+/// `stark sandbox <admin subcommand> --url URL ...`: (exit code, stdout, stderr).
+fn admin(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stark"))
+        .arg("sandbox")
+        .args(args)
+        .args(["--url", url])
+        .env_remove("STARK_API_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_subcommands_drive_a_running_sandbox_which_logs_requests_and_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Arc::new(PrivateKey::generate());
+    let public = dir.path().join("public-key.pem");
+    std::fs::write(&public, key.public_key().to_pem()).unwrap();
+    let (run, stderr) = spawn_logging(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--project-id",
+        "31",
+        "--public-key",
+        public.to_str().unwrap(),
+        "--speed",
+        "0",
+        "--pay-rate",
+        "0",
+        "--start",
+        "2026-03-02T12:00:00Z",
+    ]);
+    let url = run.url.clone();
+
+    // The clock: shown, advanced, set; --json is one versioned line.
+    let (code, out, _) = admin(&url, &["clock"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("2026-03-02T12:00:00"), "{out}");
+    let (code, out, _) = admin(&url, &["clock", "advance", "20m"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("2026-03-02T12:20:00"), "{out}");
+    let (code, out, _) = admin(&url, &["clock", "set", "2026-03-02T15:00:00Z"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("2026-03-02T15:00:00"), "{out}");
+    let (code, out, _) = admin(&url, &["clock", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["version"], 1);
+    assert!(
+        v["now"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-02T15:00:00")
+    );
+    assert_eq!(admin(&url, &["clock", "advance", "soon"]).0, 2);
+
+    // Faults: replaced, added to, cleared; a bad rule is a usage error that changes nothing.
+    let (code, out, _) = admin(&url, &["fault", "503=0.5", "invoice.list:list-lag=1@60000"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let (code, out, _) = admin(&url, &["fault", "--add", "429=0.1"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.contains("429"), "{out}");
+    assert_eq!(admin(&url, &["fault", "teapot=1"]).0, 2);
+    assert_eq!(admin(&url, &["fault"]).1.lines().count(), 3);
+    let (code, out, _) = admin(&url, &["fault", "clear"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "");
+    assert_eq!(admin(&url, &["fault"]).1, "");
+
+    // Pay: a webhook (whose endpoint is down) sees the events; the invoice ends credited.
+    let client = Client::new(ClientConfig::new(&url, "31", key.clone())).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    client
+        .create_webhook(&format!("http://127.0.0.1:{port}/webhook"), &["invoice"])
+        .await
+        .unwrap();
+    let body =
+        br#"{"invoices":[{"amount":1234,"taxId":"012.345.678-90","name":"Child","tags":["cli"]}]}"#;
+    let created = client.create_invoices_raw(body).await.unwrap();
+    let id = created[0].id.clone();
+    let (code, out, err) = admin(&url, &["pay", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("{id} ")), "{out}");
+    assert!(out.contains("R$ 12,34") || out.contains("12.34"), "{out}");
+    let got = client.get_invoice(&id).await.unwrap();
+    assert_eq!(got.status, "paid");
+    let (code, _, err) = admin(&url, &["pay", "no-such-invoice"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no-such-invoice"), "{err}");
+    let (code, _, err) = admin(&url, &["flush"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = admin(&url, &["pay", "--all", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["invoices"],
+        serde_json::json!([]),
+        "nothing is left open"
+    );
+
+    // GET /_sandbox/ lists the admin routes; each GET route it lists answers.
+    let index: serde_json::Value = serde_json::from_slice(
+        &reqwest::get(format!("{url}/_sandbox/"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let routes = index["routes"].as_array().unwrap();
+    assert!(routes.len() >= 10, "{index}");
+    for r in routes {
+        let path = r["path"].as_str().unwrap();
+        assert!(!r["description"].as_str().unwrap().is_empty());
+        if r["method"] == "GET" {
+            let status = reqwest::get(format!("{url}{path}")).await.unwrap().status();
+            assert_eq!(status, 200, "{path}");
+        }
+    }
+    terminate(run);
+
+    let log = stderr.join().unwrap();
+    let has = |needle: &str| log.lines().any(|l| l.contains(needle));
+    assert!(has(" GET /_sandbox/clock 200 "), "{log}");
+    assert!(has(" POST /_sandbox/clock 200 "), "{log}");
+    assert!(
+        has(" POST /_sandbox/faults 400 ") || has(" POST /_sandbox/faults 200 "),
+        "{log}"
+    );
+    assert!(has(" POST /v2/invoice 200 "), "{log}");
+    assert!(
+        has(&format!(" POST /_sandbox/invoices/{id}/pay 200 ")),
+        "{log}"
+    );
+    let request = log
+        .lines()
+        .find(|l| l.contains(" GET /_sandbox/clock "))
+        .unwrap();
+    assert!(
+        request.starts_with("2026-") || request.starts_with("20"),
+        "{request}"
+    );
+    assert!(request.ends_with("ms"), "{request}");
+    let delivery = log
+        .lines()
+        .find(|l| l.contains(" delivery event ") && l.contains("(invoice)"))
+        .unwrap_or_else(|| panic!("no delivery line: {log}"));
+    assert!(
+        delivery.contains(&format!("127.0.0.1:{port}/webhook: failed")),
+        "{delivery}"
+    );
+    assert!(delivery.ends_with(", attempt 1"), "{delivery}");
+}
+
+#[test]
+fn quiet_sandbox_logs_no_requests() {
+    let (run, stderr) = spawn_logging(&["--listen", "127.0.0.1:0", "--speed", "0", "-q"]);
+    assert_eq!(admin(&run.url, &["clock"]).0, 0);
+    terminate(run);
+    let log = stderr.join().unwrap();
+    assert!(!log.contains("/_sandbox/clock"), "{log}");
+}
+
+#[test]
+fn admin_subcommands_name_the_sandbox_they_cannot_reach() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, _, err) = admin(&url, &["clock", "advance", "20m"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("cannot reach the sandbox at {url}")),
+        "{err}"
+    );
 }
