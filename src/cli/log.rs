@@ -152,6 +152,12 @@ fn text_line(e: &Entry) -> String {
                 s.push_str(&format!(" (id {})", short_id(t)));
             }
         }
+        EntryKind::Run => {
+            s.push_str(&format!(" {} {}", e.id, e.status.replace('_', " ")));
+            if let Some(d) = &e.detail {
+                s.push_str(&format!(": {d}"));
+            }
+        }
     }
     if matches!(
         e.kind,
@@ -206,6 +212,7 @@ fn json_line(e: &Entry) -> serde_json::Value {
             EntryKind::Event => ("verdict", serde_json::Value::String(d.clone())),
             EntryKind::Credit => ("skip_reason", serde_json::Value::String(d.clone())),
             EntryKind::Batch | EntryKind::Transfer => ("errors", json_text(d)),
+            EntryKind::Run => ("summary", serde_json::Value::String(d.clone())),
         };
         v[key] = value;
     }

@@ -1,6 +1,6 @@
 //! The ledger's history as one stream (`stark log`, and `serve-webhook`'s transfer lines):
 //! batches issued, missed or rejected; events received; credits recorded; transfers queued and
-//! how they ended. Read-only.
+//! how they ended; runs of the cron commands. Read-only.
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -16,6 +16,8 @@ pub enum EntryKind {
     Event,
     Credit,
     Transfer,
+    /// A run of a cron command (`issue-invoices`, `reconcile`…) and how it ended.
+    Run,
 }
 
 impl EntryKind {
@@ -25,6 +27,7 @@ impl EntryKind {
             EntryKind::Event => "event",
             EntryKind::Credit => "credit",
             EntryKind::Transfer => "transfer",
+            EntryKind::Run => "run",
         }
     }
 }
@@ -87,6 +90,9 @@ pub mod sql {
     pub const LOG_TRANSFERS: &str =
         "SELECT id, invoice_id, created_at, updated_at, status, amount, fee, transfer_id, errors
          FROM transfers WHERE updated_at >= ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2";
+    pub const LOG_RUNS: &str =
+        "SELECT id, command, COALESCE(ended_at, started_at) AS at, exit_code, summary
+         FROM runs WHERE COALESCE(ended_at, started_at) >= ?1 ORDER BY at DESC, id DESC LIMIT ?2";
     pub const TRANSFERS_FROM: &str = "SELECT id, invoice_id, amount, status, transfer_id, errors
          FROM transfers WHERE id >= ?1 ORDER BY id";
     pub const LAST_TRANSFER_ROW: &str = "SELECT COALESCE(MAX(id), 0) FROM transfers";
@@ -96,6 +102,7 @@ pub mod sql {
         LOG_EVENTS,
         LOG_CREDITS,
         LOG_TRANSFERS,
+        LOG_RUNS,
         TRANSFERS_FROM,
         LAST_TRANSFER_ROW
     ];
@@ -200,6 +207,27 @@ impl Db<'_> {
                 all.push(e);
             }
         }
+        all.extend(self.rows(sql::LOG_RUNS, params![since, lim], |r| {
+            let code: Option<i64> = r.get(3)?;
+            Ok(Entry {
+                at: parse_ts(&r.get::<_, String>(2)?)?,
+                kind: EntryKind::Run,
+                id: r.get(1)?,
+                status: match code {
+                    Some(0) => "ok".to_string(),
+                    Some(3) => "needs_you".to_string(),
+                    Some(c) => format!("exit_{c}"),
+                    None => "running".to_string(),
+                },
+                invoice_id: None,
+                amount: None,
+                fee: None,
+                count: None,
+                detail: r.get(4)?,
+                transfer_id: None,
+                seq: r.get(0)?,
+            })
+        })?);
         all.sort_by(|a, b| order(a).cmp(&order(b)));
         if let Some(n) = limit {
             let cut = all.len().saturating_sub(n);

@@ -669,9 +669,10 @@ fn reconcile_says_an_api_error_once() {
         .arg("reconcile")
         .output();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Past the time and command name a piped stderr line starts with.
     let line = err
         .lines()
-        .find(|l| l.starts_with("error:"))
+        .find_map(|l| l.find("error:").map(|at| &l[at..]))
         .unwrap_or_else(|| panic!("{err}"));
     assert!(
         line.contains("listing undelivered events failed: "),

@@ -46,6 +46,13 @@ fn log_lists_a_days_entries_in_order_and_json_parses() {
         .count();
     assert_eq!(queued, n, "{types:?}");
     assert!(types.contains(&"event"));
+    // Each cron run, and how it ended.
+    let runs: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|v| v["type"] == "run")
+        .map(|v| (v["id"].as_str().unwrap(), v["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(runs, [("issue-invoices", "ok"), ("reconcile", "ok")]);
     // Oldest first; and every credit comes before its transfer.
     let times: Vec<&str> = entries
         .iter()

@@ -437,6 +437,47 @@ mod binary {
         assert!(text.contains("stark-test01-inv-3-1"));
         assert!(text.contains("invalidAmount: Amount exceeds the available balance"));
     }
+
+    /// On a real terminal (a pseudo-terminal of 80 and of 120 columns, no `COLUMNS`), the
+    /// boxed tables fit its width.
+    #[test]
+    fn status_fits_the_terminal_it_runs_on() {
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join("ledger.sqlite3");
+        drop(fixture(&path));
+        for width in [80u16, 120] {
+            let mut t = stark(home.path()).env_remove("COLUMNS").pty(
+                ["status", "--ledger", path.to_str().unwrap()],
+                width,
+                200,
+            );
+            assert_eq!(
+                t.wait(std::time::Duration::from_secs(30)),
+                0,
+                "{}",
+                t.output()
+            );
+            let screen = t.output();
+            assert!(screen.contains("ACTION NEEDED"), "{screen}");
+            assert!(
+                screen.contains('│') || screen.contains('|'),
+                "boxed on a terminal: {screen}"
+            );
+            for line in screen.lines() {
+                let line = line.trim_end_matches('\r');
+                assert!(line.chars().count() <= width as usize, "{width}: {line}");
+            }
+            // Wider terminals get wider tables: the 120-column layout is not the 80 one.
+            if width == 120 {
+                assert!(
+                    screen
+                        .lines()
+                        .any(|l| l.trim_end_matches('\r').chars().count() > 80),
+                    "{screen}"
+                );
+            }
+        }
+    }
 }
 
 /// Invoice statuses only move forward. A reconcile-only day sweeps each invoice's events newest
