@@ -46,6 +46,9 @@ pub struct Flags {
     pub environment: Option<String>,
     pub api_url: Option<String>,
     pub ledger: Option<PathBuf>,
+    /// `stark init`, which writes the config file: one named by `--config` or `STARK_CONFIG`
+    /// may not exist yet (every other command refuses a named file that is missing).
+    pub config_may_be_missing: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -326,7 +329,7 @@ impl Settings {
             }
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
-                    && config_file.source == Source::Default =>
+                    && (config_file.source == Source::Default || flags.config_may_be_missing) =>
             {
                 (FileConfig::default(), false)
             }

@@ -42,7 +42,13 @@ enum Written {
 }
 
 pub fn run(args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let settings = global.settings()?;
+    // The config file `--config` / `STARK_CONFIG` names is the one init writes: it may not
+    // exist yet.
+    let flags = crate::config::Flags {
+        config_may_be_missing: true,
+        ..global.flags()
+    };
+    let settings = crate::config::Settings::resolve(&flags)?;
     let path = &settings.ledger.value;
     let (ledger, creation) = Ledger::create(path)?;
     let id = ledger.ledger_id()?;

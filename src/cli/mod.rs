@@ -119,6 +119,7 @@ impl GlobalArgs {
             environment: self.environment.clone(),
             api_url: self.api_url.clone(),
             ledger: self.ledger.clone(),
+            config_may_be_missing: false,
         }
     }
 

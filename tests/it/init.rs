@@ -382,3 +382,41 @@ fn init_asks_for_the_project_id_on_a_terminal() {
     let v: toml::Table = toml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(v["project_id"].as_str(), Some(PROJECT), "{v}");
 }
+
+/// The config file `--config` or `STARK_CONFIG` names is the one `init` writes: it need not
+/// exist yet (every other command still refuses a named file that is missing).
+#[test]
+fn init_writes_the_config_file_it_is_pointed_at_even_when_it_does_not_exist_yet() {
+    let env = Env::without_ledger(|_| {});
+    let named = env.dir.path().join("etc/stark.toml");
+    let out = env
+        .cmd()
+        .run(["init", "--config", path_str(&named)])
+        .success();
+    assert!(
+        out.stdout()
+            .contains(&format!("wrote {} (mode 600)", named.display())),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(std::fs::metadata(&named).unwrap().mode() & 0o777, 0o600);
+    let other = env.dir.path().join("etc/other.toml");
+    env.cmd()
+        .env("STARK_CONFIG", path_str(&other))
+        .run(["init"])
+        .success();
+    assert!(other.exists());
+    let out = env
+        .cmd()
+        .run([
+            "status",
+            "--config",
+            path_str(&env.dir.path().join("nope.toml")),
+        ])
+        .exits(2);
+    assert!(
+        out.stderr().contains("cannot read config file"),
+        "{}",
+        out.stderr()
+    );
+}
