@@ -436,26 +436,13 @@ fn run_admin(cmd: &AdminCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode
                 admin.call("faults", None)?
             } else {
                 if a.add {
-                    let now = admin.call("faults", None)?;
-                    let mut all: Vec<String> = now
-                        .get("rules")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|r| r.as_str().map(str::to_string))
-                        .collect();
+                    let mut all = rules_of(&admin.call("faults", None)?);
                     all.extend(rules);
                     rules = all;
                 }
                 admin.call("faults", Some(json!({ "rules": rules })))?
             };
-            let rules: Vec<String> = v
-                .get("rules")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str().map(str::to_string))
-                .collect();
+            let rules = rules_of(&v);
             if global.json {
                 outln!("{}", json!({"version": 1, "rules": rules}))?;
             } else {
@@ -543,4 +530,14 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// The fault rules an admin answer lists (`{"rules": ["503=0.3", …]}`).
+fn rules_of(v: &Value) -> Vec<String> {
+    v.get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect()
 }

@@ -376,6 +376,19 @@ impl Ledger {
     where
         E: From<LedgerError>,
     {
+        self.immediate(f, true)
+    }
+
+    /// `f` in a `BEGIN IMMEDIATE` transaction; with `commit`, what it wrote is kept when it
+    /// returns `Ok`. Everything else is rolled back.
+    fn immediate<T, E>(
+        &mut self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+        commit: bool,
+    ) -> Result<T, E>
+    where
+        E: From<LedgerError>,
+    {
         let started = std::time::Instant::now();
         let tx = self
             .conn
@@ -386,9 +399,20 @@ impl Ledger {
                 conn: &tx,
                 path: &self.path,
             },
-        })?;
-        tx.commit().map_err(|e| E::from(classify(&self.path, e)))?;
-        Ok(out)
+        });
+        match out {
+            Ok(out) if commit => {
+                tx.commit().map_err(|e| E::from(classify(&self.path, e)))?;
+                Ok(out)
+            }
+            Ok(out) => {
+                tx.rollback()
+                    .map_err(|e| E::from(classify(&self.path, e)))?;
+                Ok(out)
+            }
+            // Dropped, the transaction rolls back; the error is `f`'s.
+            Err(e) => Err(e),
+        }
     }
 
     /// A consistent copy of the ledger at `to` (`VACUUM INTO`; `to` must not exist): for a
@@ -408,20 +432,7 @@ impl Ledger {
     where
         E: From<LedgerError>,
     {
-        let started = std::time::Instant::now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(classify_since(&self.path, e, started)))?;
-        let out = f(&Tx {
-            db: Db {
-                conn: &tx,
-                path: &self.path,
-            },
-        });
-        tx.rollback()
-            .map_err(|e| E::from(classify(&self.path, e)))?;
-        out
+        self.immediate(f, false)
     }
 }
 
