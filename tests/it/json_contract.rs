@@ -1,6 +1,8 @@
 //! The `--json` contract of `docs/json.md`: every command's output is one compact line with
 //! `"version": 1` and snake_case keys, and has the SHAPE of the example documented for it (the
 //! same keys, recursively, with the same JSON types; arrays compared by their first element).
+//! The streams (`serve-webhook --json`, `log --json`) are JSON lines: each kind of line has the
+//! shape of the example for its `type`.
 //! Errors under `--json` are one JSON object on stderr. And every command exits quietly (0, no
 //! panic, no message) when its stdout is closed (`stark status --json | head -c1`).
 //!
@@ -12,11 +14,12 @@ use std::collections::BTreeSet;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use serde_json::Value;
 
-use crate::harness::{Env, Output, Run, bare, path_str};
+use crate::harness::{Env, Output, Run, bare, free_port, path_str, tick, wait_until};
 
 fn doc_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/json.md")
@@ -235,8 +238,10 @@ fn json_contract_every_documented_example_is_checked() {
     assert_eq!(names, checked);
 }
 
-/// The examples [`json_contract_outputs_match_their_documented_shapes`] and
-/// [`json_contract_demo_matches_its_documented_shape`] capture.
+/// The examples [`json_contract_outputs_match_their_documented_shapes`],
+/// [`json_contract_demo_matches_its_documented_shape`],
+/// [`json_contract_serve_webhook_lines_match_their_documented_shapes`] and
+/// [`json_contract_log_lines_match_their_documented_shapes`] capture.
 const CHECKED: &[&str] = &[
     "init",
     "keygen",
@@ -252,6 +257,15 @@ const CHECKED: &[&str] = &[
     "status-invoices",
     "status-transfers",
     "demo",
+    "serve-webhook-event",
+    "serve-webhook-refused",
+    "serve-webhook-transfer",
+    "serve-webhook-summary",
+    "log-batch",
+    "log-event",
+    "log-credit",
+    "log-transfer",
+    "log-run",
 ];
 
 /// One day against the sandbox that produces every documented output: a first tick refused
@@ -352,6 +366,159 @@ fn json_contract_demo_matches_its_documented_shape() {
         ])
         .success();
     check(&[stdout_of("demo", &out)], &[]);
+}
+
+/// The first line of a JSON-lines `stream` for which `which` holds, captured as the example
+/// `name` (the checker takes one line at a time).
+fn line_of(name: &'static str, stream: &str, which: impl Fn(&Value) -> bool) -> Captured {
+    let line = stream
+        .lines()
+        .find(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| which(&v)))
+        .unwrap_or_else(|| panic!("{name}: no such line in the stream:\n{stream}"));
+    Captured {
+        name,
+        raw: format!("{line}\n"),
+    }
+}
+
+/// Every line of a JSON-lines `stream` is JSON with `"version": 1`, snake_case keys and one of
+/// the documented `types`, and each of them occurs: a new kind of line cannot go unseen.
+fn every_line_is_of(stream: &str, types: &[&str]) {
+    let mut seen = BTreeSet::new();
+    for l in stream.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert_eq!(v["version"], 1, "{l}");
+        let mut bad = Vec::new();
+        not_snake_case("", &v, &mut bad);
+        assert!(bad.is_empty(), "keys not snake_case {bad:?}: {l}");
+        let t = v["type"].as_str().unwrap_or_else(|| panic!("no type: {l}"));
+        assert!(
+            types.contains(&t),
+            "a type docs/json.md does not document: {l}"
+        );
+        seen.insert(t.to_string());
+    }
+    let all: BTreeSet<String> = types.iter().map(|t| t.to_string()).collect();
+    assert_eq!(seen, all, "the run printed these types of line:\n{stream}");
+}
+
+/// `serve-webhook --json` through a short run: a request with a bad signature refused, a
+/// batch's events recorded, the transfers they queued sent, and the summary at stop. Each
+/// kind of line is checked against its example.
+#[test]
+fn json_contract_serve_webhook_lines_match_their_documented_shapes() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://127.0.0.1:{port}");
+    let stream_path = env.dir.path().join("serve-webhook.jsonl");
+    let mut child = env
+        .cmd()
+        .arg("--json")
+        .command([
+            "serve-webhook",
+            "--listen",
+            &listen,
+            "--public-url",
+            &public,
+        ])
+        .stdout(std::fs::File::create(&stream_path).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let up = wait_until(StdDuration::from_secs(15), || {
+        rx.try_iter().any(|l| l.contains("listening on"))
+    });
+    assert!(up, "serve-webhook did not start");
+    let stream = || std::fs::read_to_string(&stream_path).unwrap();
+    let status = env.rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{public}/webhook"))
+            .header("Digital-Signature", "not-a-signature")
+            .body(r#"{"event":{}}"#)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert!((400..500).contains(&status), "{status}");
+    tick(&env, env.t0).success();
+    env.advance(Duration::hours(1));
+    env.flush();
+    assert!(
+        wait_until(StdDuration::from_secs(20), || stream()
+            .contains(r#""outcome":"sent""#)),
+        "no transfer sent:\n{}",
+        stream()
+    );
+    // SAFETY: a plain kill(2) of the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let exit = child.wait().unwrap();
+    assert_eq!(
+        exit.code(),
+        Some(0),
+        "{:?}",
+        rx.try_iter().collect::<Vec<_>>()
+    );
+    let stream = stream();
+    every_line_is_of(&stream, &["event", "refused", "transfer", "summary"]);
+    let got = [
+        line_of("serve-webhook-refused", &stream, |v| v["type"] == "refused"),
+        line_of("serve-webhook-event", &stream, |v| {
+            v["type"] == "event" && v["log_type"] == "credited"
+        }),
+        line_of("serve-webhook-transfer", &stream, |v| {
+            v["type"] == "transfer" && v["outcome"] == "sent"
+        }),
+        line_of("serve-webhook-summary", &stream, |v| v["type"] == "summary"),
+    ];
+    check(&got, &[]);
+}
+
+/// `stark log --json` after a short day (a batch issued and paid, its events, credits and
+/// transfers recorded by reconcile): each type of entry is checked against its example.
+#[test]
+fn json_contract_log_lines_match_their_documented_shapes() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    tick(&env, env.t0).success();
+    env.advance(Duration::hours(1));
+    env.at_now().run(["reconcile"]).success();
+    let stream = env
+        .at_now()
+        .run(["log", "--json", "--limit", "1000"])
+        .success()
+        .stdout();
+    every_line_is_of(&stream, &["batch", "event", "credit", "transfer", "run"]);
+    let got = [
+        line_of("log-batch", &stream, |v| {
+            v["type"] == "batch" && v["status"] == "issued"
+        }),
+        line_of("log-event", &stream, |v| {
+            v["type"] == "event" && v["verdict"] == "credit"
+        }),
+        line_of("log-credit", &stream, |v| {
+            v["type"] == "credit" && v["status"] == "credited"
+        }),
+        line_of("log-transfer", &stream, |v| {
+            v["type"] == "transfer" && v["status"] == "created"
+        }),
+        line_of("log-run", &stream, |v| {
+            v["type"] == "run" && v["id"] == "reconcile"
+        }),
+    ];
+    check(&got, &[]);
 }
 
 /// A pipe whose reading end is already closed: every write to it fails with EPIPE.
