@@ -1215,6 +1215,14 @@ fn next_step(answer: Answer, attempt: u32, resumed: bool, settle: Settle) -> Ste
     }
 }
 
+/// What a warning says of the next try after a failure at `attempt` ([`next_step`]'s rule).
+fn retry_note(attempt: u32) -> String {
+    match MAX_ATTEMPTS.saturating_sub(attempt + 1) {
+        0 => "giving up for this run".to_string(),
+        left => format!("trying again ({left} left)"),
+    }
+}
+
 /// Lease a batch and drive its send loop: do each [`Step`], feed the answer to [`next_step`].
 /// Every batch is looked up by its tag before its first POST too (a restored or copied ledger
 /// finds what the bank holds); the unclear-since time is written before each POST and cleared
@@ -1274,7 +1282,7 @@ async fn send_batch<B: Bank>(
                     return Err(refused(e));
                 }
                 Err(e) => {
-                    tracing::warn!(tag = %batch.tag, error = %e, "lookup failed");
+                    tracing::warn!(tag = %batch.tag, cause = %e, "batch {}: {} when looking it up; {}", batch.slot + 1, e.brief(), retry_note(attempt));
                     let error = format!("looking up {}: {e}", batch.tag);
                     last_error = Some(error.clone());
                     next_step(Answer::LookUpFailed(error), attempt, resumed, settle)
@@ -1300,7 +1308,12 @@ async fn send_batch<B: Bank>(
                     Err(e) => {
                         let ambiguous = e.is_ambiguous();
                         had_unclear |= ambiguous;
-                        tracing::warn!(tag = %batch.tag, error = %e, ambiguous, "invoice POST failed");
+                        let unclear = if ambiguous {
+                            " (it may have been created: looked up before any resend)"
+                        } else {
+                            ""
+                        };
+                        tracing::warn!(tag = %batch.tag, cause = %e, ambiguous, "batch {}: {} when sending its invoices{unclear}; {}", batch.slot + 1, e.brief(), retry_note(attempt));
                         if !ambiguous {
                             ledger.db().mark_unclear(batch.id, None)?;
                             unclear_since = None;

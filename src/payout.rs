@@ -168,6 +168,28 @@ pub(crate) struct PayoutReport {
     /// A request-level refusal (credentials, clock, IP) that stopped the run; the rows stay
     /// claimed.
     pub refused: Option<RefusedRequest>,
+    /// What the bank created from this run's POSTs (the `sent` transfers), in cents.
+    pub sent_amount: i64,
+    /// The transfers this run saw settle (`succeeded`, `failed`), in cents.
+    pub succeeded_amount: i64,
+    pub failed_amount: i64,
+    /// The transfers this run filed rejected (they wait for the operator), in cents.
+    pub rejected_amount: i64,
+    /// The transfers left without a clear answer (`unresolved`, each once), in cents.
+    pub unresolved_amount: i64,
+    /// The `unresolved` rows already counted in `unresolved_amount`.
+    #[serde(skip)]
+    pub(crate) unresolved_ids: HashSet<i64>,
+}
+
+impl PayoutReport {
+    /// Note a row left without a clear answer; its amount counts once per run.
+    fn note_unresolved(&mut self, row: &TransferRow) {
+        self.unresolved.push(row.external_id.clone());
+        if self.unresolved_ids.insert(row.id) {
+            self.unresolved_amount += row.amount;
+        }
+    }
 }
 
 /// The bank refused a request as a whole (not one of its elements): a configuration error.
@@ -800,7 +822,8 @@ async fn send_group<B: Bank>(
         if !still_held(ledger, &group, report)? {
             return Ok(Flow::Stop);
         }
-        let mut answer = post(ledger, bank, &group, now, maybe_sent, report).await?;
+        let left = opts.max_tries.saturating_sub(tries);
+        let mut answer = post(ledger, bank, &group, now, maybe_sent, report, left).await?;
         loop {
             let at = Attempt {
                 len: group.len(),
@@ -838,12 +861,14 @@ async fn send_group<B: Bank>(
                     if !still_held(ledger, &group, report)? {
                         return Ok(Flow::Stop);
                     }
-                    answer = post(ledger, bank, &group, now, maybe_sent, report).await?;
+                    let left = opts.max_tries.saturating_sub(tries);
+                    answer = post(ledger, bank, &group, now, maybe_sent, report, left).await?;
                 }
                 Step::FileRejected(errors) => {
                     for r in &group {
                         tracing::warn!(invoice = %r.invoice_id, external_id = %r.external_id, ?errors, "transfer rejected; waiting for the operator");
                         ledger.db().mark_transfer_rejected(r.id, &errors, now)?;
+                        report.rejected_amount += r.amount;
                         report.rejected.push(RejectedTransfer {
                             invoice_id: r.invoice_id.clone(),
                             external_id: r.external_id.clone(),
@@ -880,6 +905,7 @@ async fn post<B: Bank>(
     now: DateTime<Utc>,
     maybe_sent: &mut HashSet<i64>,
     report: &mut PayoutReport,
+    left: u32,
 ) -> Result<Answer, LedgerError> {
     let elements: Vec<&str> = group.iter().map(|r| r.body.as_str()).collect();
     report.requests += 1;
@@ -892,6 +918,7 @@ async fn post<B: Bank>(
                 record(ledger, t, now)?;
             }
             report.sent += created.len();
+            report.sent_amount += created.iter().map(|t| t.amount).sum::<i64>();
             Ok(Answer::Created)
         }
         Err(e) => {
@@ -899,7 +926,16 @@ async fn post<B: Bank>(
                 maybe_sent.extend(group.iter().map(|r| r.id));
             }
             if !matches!(e, ApiError::Rejected { .. }) {
-                tracing::warn!(size = group.len(), error = %e, ambiguous = e.is_ambiguous(), "transfer POST failed");
+                let unclear = if e.is_ambiguous() {
+                    " (they may have been created: looked up before any resend)"
+                } else {
+                    ""
+                };
+                let next = match left {
+                    0 => "giving up for this run".to_string(),
+                    left => format!("trying again ({left} left)"),
+                };
+                tracing::warn!(size = group.len(), cause = %e, ambiguous = e.is_ambiguous(), "{} when sending {} transfer(s){unclear}; {next}", e.brief(), group.len());
             }
             Ok(Answer::Refused(e))
         }
@@ -919,7 +955,7 @@ fn still_held(
     let lost = ledger.db().renew_transfer_leases(&ids, until)?;
     for r in group.iter().filter(|r| lost.contains(&r.id)) {
         tracing::error!(invoice = %r.invoice_id, external_id = %r.external_id, "lost the transfer's lease to another process; sending nothing more");
-        report.unresolved.push(r.external_id.clone());
+        report.note_unresolved(r);
     }
     Ok(lost.is_empty())
 }
@@ -934,7 +970,7 @@ fn keep_open(
 ) -> Result<(), LedgerError> {
     for r in rows {
         ledger.db().note_transfer_error(r.id, note, now)?;
-        report.unresolved.push(r.external_id.clone());
+        report.note_unresolved(r);
     }
     Ok(())
 }
@@ -980,6 +1016,8 @@ where
         tries += 1;
         match call().await {
             Err(e) if e.is_transient() && tries < opts.max_tries => {
+                let left = opts.max_tries - tries;
+                tracing::warn!(cause = %e, "{}; asking again ({left} left)", e.brief());
                 tokio::time::sleep(backoff_delay(opts.backoff, tries - 1)).await;
             }
             other => return other,
@@ -1009,8 +1047,14 @@ pub(crate) async fn refresh<B: Bank>(
             report.refreshed += 1;
             if ledger.db().apply_bank_transfer(&t, now)?.is_some() {
                 match TransferStatus::from_bank(&t.status) {
-                    TransferStatus::Success => report.succeeded += 1,
-                    TransferStatus::Failed => report.failed += 1,
+                    TransferStatus::Success => {
+                        report.succeeded += 1;
+                        report.succeeded_amount += t.amount;
+                    }
+                    TransferStatus::Failed => {
+                        report.failed += 1;
+                        report.failed_amount += t.amount;
+                    }
                     _ => {}
                 }
             }

@@ -68,9 +68,35 @@ pub(crate) struct ReconcileReport {
     pub forgotten_invoices: Vec<String>,
     pub credits_from_events: usize,
     pub credits_from_logs: usize,
+    /// What the credits found in this run (`credits_from_events` + `credits_from_logs`) leave
+    /// to forward: the sum of their amount − fee, in cents.
+    pub credits_net: i64,
+    /// Credits of invoices this ledger did not issue, recorded in this run (never
+    /// transferred), and the sum of their amount − fee, in cents (0 for one without both).
+    pub foreign_credits: usize,
+    pub foreign_credits_net: i64,
     pub invoices_checked: usize,
     pub transfers: Option<PayoutReport>,
     pub errors: Vec<String>,
+}
+
+impl ReconcileReport {
+    /// Add a credit this run recorded to the money totals: ours (a transfer follows) or
+    /// foreign (counted, never transferred). Other verdicts record no new credit.
+    fn count_credit(&mut self, verdict: Verdict, log: &crate::api::model::InvoiceLog) {
+        let net = log
+            .subject
+            .credit_money()
+            .map_or(0, |(amount, fee)| amount - fee);
+        match verdict {
+            Verdict::Credit => self.credits_net += net,
+            Verdict::CreditForeign => {
+                self.foreign_credits += 1;
+                self.foreign_credits_net += net;
+            }
+            _ => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -366,12 +392,15 @@ async fn sweep_events<B: Bank>(
                     .events_undecodable
                     .push(UndecodableEvent { id, error, new });
             }
-            for (a, _) in &applied {
+            for ((a, _), (ev, _)) in applied.iter().zip(&decoded) {
                 if a.verdict != Verdict::Duplicate {
                     report.events_applied += 1;
                 }
                 if a.verdict == Verdict::Credit {
                     report.credits_from_events += 1;
+                }
+                if let crate::api::model::EventLog::Invoice(log) = &ev.log {
+                    report.count_credit(a.verdict, log);
                 }
                 if a.verdict == Verdict::CreditIncomplete {
                     report.credits_incomplete.extend(a.subject_id.clone());
@@ -539,20 +568,25 @@ async fn check_invoices<B: Bank>(
         report.invoices_checked += chunk.len();
         let logs = bank.invoice_credit_logs(chunk).await?;
         let invoices = bank.invoices_by_ids(chunk).await?;
-        let (found, incomplete) = ledger.write(|tx| {
-            let (mut found, mut incomplete) = (0, Vec::new());
+        let (found, incomplete, verdicts) = ledger.write(|tx| {
+            let (mut found, mut incomplete, mut verdicts) = (0, Vec::new(), Vec::new());
             for log in logs.iter().filter(|l| l.kind == "credited") {
-                match events::record_credit(tx, log, None, EventSource::InvoiceLog, now)?.0 {
+                let verdict = events::record_credit(tx, log, None, EventSource::InvoiceLog, now)?.0;
+                match verdict {
                     Verdict::Credit => found += 1,
                     Verdict::CreditIncomplete => incomplete.push(log.subject.id.clone()),
                     _ => {}
                 }
+                verdicts.push((verdict, log));
             }
             for inv in invoices.iter().filter(|i| !i.status.is_empty()) {
                 tx.update_invoice_status(&inv.id, &inv.status, now)?;
             }
-            Ok::<_, LedgerError>((found, incomplete))
+            Ok::<_, LedgerError>((found, incomplete, verdicts))
         })?;
+        for (verdict, log) in verdicts {
+            report.count_credit(verdict, log);
+        }
         report.credits_from_logs += found;
         report.credits_incomplete.extend(incomplete);
     }

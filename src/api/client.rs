@@ -121,6 +121,22 @@ impl ApiError {
         !matches!(self, ApiError::Rejected { .. } | ApiError::Connect { .. })
     }
 
+    /// The failure in a few words, for one line an operator reads (`no answer from Stark Bank
+    /// (connection refused)`); the `Display` form has the whole chain.
+    pub fn brief(&self) -> String {
+        match self {
+            ApiError::Connect { reason, .. } | ApiError::Transport { reason } => {
+                format!("no answer from Stark Bank ({})", last_cause(reason))
+            }
+            ApiError::Timeout(d) => format!("no answer from Stark Bank within {d:?}"),
+            ApiError::Status { status, .. } => format!("Stark Bank answered HTTP {status}"),
+            ApiError::Decode { status, .. } => {
+                format!("Stark Bank's answer does not decode (HTTP {status})")
+            }
+            ApiError::Rejected { .. } => self.to_string(),
+        }
+    }
+
     /// Worth another try for a request that is safe to repeat (a GET, a DELETE, the
     /// delivered mark): the failures that usually pass.
     pub fn is_transient(&self) -> bool {
@@ -408,7 +424,8 @@ impl Client {
             match self.send_once(&req).await {
                 Err(e) if e.is_transient() && attempt < self.cfg.retries => {
                     let delay = backoff_delay(self.cfg.backoff, attempt);
-                    tracing::debug!(path = req.path, attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                    let left = self.cfg.retries - attempt;
+                    tracing::warn!(method = %req.method, path = req.path, attempt, cause = %e, delay_ms = delay.as_millis() as u64, "{}; retrying ({left} left)", e.brief());
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -697,6 +714,23 @@ pub fn take_field<T: DeserializeOwned>(v: Value, key: &str) -> Result<T, ApiErro
     })
 }
 
+/// The innermost cause of an [`error_chain`], lower-cased and without the OS error number:
+/// `connection refused` for `…: tcp connect error: Connection refused (os error 111)`.
+fn last_cause(chain: &str) -> String {
+    let last = chain.rsplit(": ").next().unwrap_or(chain).trim();
+    let last = match last.rfind(" (os error ") {
+        Some(at) if last.ends_with(')') => &last[..at],
+        _ => last,
+    };
+    let mut chars = last.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => last.to_string(),
+    }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
@@ -727,6 +761,28 @@ pub fn backoff_delay(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_in_a_few_words() {
+        let refused = ApiError::Connect {
+            url: "http://127.0.0.1:9".into(),
+            reason: "error sending request for url (http://127.0.0.1:9/v2/event): client error (Connect): tcp connect error: Connection refused (os error 111)".into(),
+        };
+        assert_eq!(
+            refused.brief(),
+            "no answer from Stark Bank (connection refused)"
+        );
+        assert_eq!(
+            ApiError::Timeout(Duration::from_secs(30)).brief(),
+            "no answer from Stark Bank within 30s"
+        );
+        let busy = ApiError::Status {
+            status: 503,
+            body: "busy".into(),
+        };
+        assert_eq!(busy.brief(), "Stark Bank answered HTTP 503");
+        assert_eq!(last_cause("DNS error"), "DNS error");
+    }
 
     #[test]
     fn ambiguity_classification() {

@@ -44,6 +44,7 @@ pub mod attention;
 pub mod completions;
 pub mod confirm;
 pub mod demo;
+pub mod diagnostic;
 pub mod doctor;
 pub mod errors;
 pub mod init;
@@ -484,8 +485,13 @@ pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(style::enabled(style::Stream::Stderr));
+    // The default verbosity reads like cargo's diagnostics; -v and STARK_LOG keep the full
+    // structured lines.
+    let friendly = global.verbose == 0 && std::env::var_os("STARK_LOG").is_none();
     let _ = if global.json {
         builder.json().try_init()
+    } else if friendly {
+        builder.event_format(diagnostic::Friendly).try_init()
     } else if stamp::wanted(global.json) {
         // Each line gets the stamp's time and command name instead.
         builder.without_time().try_init()
@@ -548,6 +554,16 @@ pub(crate) fn nonzero(parts: &[(usize, String)]) -> String {
         "none".to_string()
     } else {
         shown.join(", ")
+    }
+}
+
+/// `text` with an R$ amount after it, `12 sent (R$ 50,00)`: the text alone when the amount is
+/// zero (a part [`nonzero`] leaves out anyway, or one without money).
+pub(crate) fn with_brl(text: &str, cents: i64) -> String {
+    if cents == 0 {
+        text.to_string()
+    } else {
+        format!("{text} ({})", crate::domain::money::format_brl(cents))
     }
 }
 

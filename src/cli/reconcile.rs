@@ -7,6 +7,7 @@ use clap::Args;
 use super::GlobalArgs;
 use super::errors::{Report, RequestRefused};
 use super::transfer::{payout_options, print_payout, runtime};
+use crate::domain::money::format_brl;
 use crate::reconcile::{self, ReconcileError, ReconcileOptions, ReconcileReport};
 
 #[derive(Debug, Args)]
@@ -139,8 +140,19 @@ fn print_reconcile(r: &ReconcileReport, quiet: bool) -> anyhow::Result<()> {
             (r.credits_from_events, "from events".to_string()),
             (r.credits_from_logs, "from invoice logs".to_string()),
         ]);
+        let credits = match r.credits_net {
+            0 => credits,
+            net => format!("{credits}, {} to forward", format_brl(net)),
+        };
+        let foreign = match r.foreign_credits {
+            0 => String::new(),
+            n => format!(
+                "; foreign credits: {}, not ours: recorded, never transferred",
+                super::with_brl(&n.to_string(), r.foreign_credits_net)
+            ),
+        };
         outln!(
-            "events: {events}; credits found: {credits} ({} invoices checked)",
+            "events: {events}; credits found: {credits} ({} invoices checked){foreign}",
             r.invoices_checked
         )?;
         if !r.events_undecodable.is_empty() || !r.credits_incomplete.is_empty() {

@@ -133,14 +133,15 @@ pub(super) fn print_payout(r: &PayoutReport, quiet: bool) -> anyhow::Result<()> 
             1 => "sent in 1 request".to_string(),
             n => format!("sent in {n} requests"),
         };
+        let money = super::with_brl;
         let parts = super::nonzero(&[
             (r.claimed, "claimed".to_string()),
-            (r.sent, sent),
+            (r.sent, money(&sent, r.sent_amount)),
             (r.found_by_lookup, "found already at the bank".to_string()),
-            (r.succeeded, "succeeded".to_string()),
-            (r.failed, "failed".to_string()),
-            (r.rejected.len(), "rejected".to_string()),
-            (r.unresolved.len(), "unresolved".to_string()),
+            (r.succeeded, money("succeeded", r.succeeded_amount)),
+            (r.failed, money("failed", r.failed_amount)),
+            (r.rejected.len(), money("rejected", r.rejected_amount)),
+            (r.unresolved.len(), money("unresolved", r.unresolved_amount)),
         ]);
         outln!("transfers: {parts}")?;
     }

@@ -683,6 +683,50 @@ fn reconcile_says_an_api_error_once() {
     assert_eq!(line.matches(first).count(), 1, "{line}");
 }
 
+#[test]
+fn with_the_network_down_the_retries_read_like_diagnostics() {
+    let env = Env::new(|_| {});
+    let reconcile = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .env("STARK_NOW", env.t0.to_rfc3339())
+            .env("STARK_API_URL", "http://127.0.0.1:9")
+            .args(args)
+            .output();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = reconcile(&["reconcile"]);
+    // Each line past the time and command name a piped stderr line starts with.
+    let lines: Vec<&str> = err
+        .lines()
+        .map(|l| l.splitn(3, ' ').nth(2).unwrap_or(l))
+        .collect();
+    assert!(
+        lines.contains(
+            &"warning: no answer from Stark Bank (connection refused); retrying (3 left)"
+        ),
+        "{err}"
+    );
+    assert!(
+        lines.contains(
+            &"warning: no answer from Stark Bank (connection refused); retrying (1 left)"
+        ),
+        "{err}"
+    );
+    for jargon in ["WARN", "cause=", "path=", "tag=", "ambiguous="] {
+        assert!(!err.contains(jargon), "{jargon} in: {err}");
+    }
+    // The stamp stays (stderr is a pipe here).
+    assert!(err.lines().all(|l| l.contains(" reconcile ")), "{err}");
+    // -v keeps the structured lines.
+    let err = reconcile(&["-v", "reconcile"]);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("WARN") && l.contains("retrying (3 left)") && l.contains("cause=")),
+        "{err}"
+    );
+}
+
 /// Run with stdout a pipe whose read end is already closed, so the first write fails with
 /// EPIPE (Rust ignores SIGPIPE): the command must end quietly with 0, never panic (101).
 fn with_closed_stdout(mut cmd: std::process::Command) -> std::process::Output {

@@ -793,3 +793,107 @@ fn retry_opens_a_new_attempt_for_a_maybe_sent_transfer_the_bank_refuses_and_does
     // Nothing left to retry: refused.
     run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
 }
+
+/// Another tool's invoice in the same workspace, paid: its id and what its credit leaves
+/// (amount − fee).
+fn paid_foreign_invoice(env: &Env) -> (String, i64) {
+    let client = env.other_client();
+    let foreign = env
+        .rt
+        .block_on(client.create_invoices_raw(
+            br#"{"invoices":[{"amount":5000,"taxId":"012.345.678-90","name":"Outra Ferramenta"}]}"#,
+        ))
+        .unwrap();
+    let id = foreign[0].id.clone();
+    env.admin(
+        "POST",
+        &format!("/_sandbox/invoices/{id}/pay"),
+        serde_json::json!({}),
+    );
+    let inv = env
+        .truth()
+        .invoices
+        .into_iter()
+        .find(|i| i.id == id)
+        .unwrap();
+    (id, inv.amount - inv.fee)
+}
+
+/// The bank's truth: what our credited invoices leave (amount − fee), and what was
+/// transferred.
+fn credited_and_transferred(env: &Env) -> (i64, i64) {
+    let ours: std::collections::HashSet<String> = env
+        .batches_at_bank()
+        .values()
+        .flatten()
+        .map(|i| i.id.clone())
+        .collect();
+    let truth = env.truth();
+    let credited = truth
+        .invoices
+        .iter()
+        .filter(|i| i.credited && ours.contains(&i.id))
+        .map(|i| i.amount - i.fee)
+        .sum();
+    let transferred = truth.transfers.iter().map(|t| t.amount).sum();
+    (credited, transferred)
+}
+
+#[test]
+fn the_reconcile_and_transfer_summaries_carry_the_money_they_moved() {
+    use stark::domain::money::format_brl;
+    // The text summaries.
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    issue(&env);
+    env.advance(Duration::hours(1));
+    let (_, foreign_net) = paid_foreign_invoice(&env);
+    let text = run(&env, &["reconcile", "--no-transfer"])
+        .success()
+        .stdout();
+    let (credited, _) = credited_and_transferred(&env);
+    assert!(credited > 0);
+    assert!(
+        text.contains(&format!(", {} to forward", format_brl(credited))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("foreign credits: 1 ({})", format_brl(foreign_net))),
+        "{text}"
+    );
+    let text = run(&env, &["transfer-credited"]).success().stdout();
+    let (_, transferred) = credited_and_transferred(&env);
+    assert_eq!(transferred, credited, "every credit forwarded once");
+    assert!(
+        text.contains(&format!("sent in 1 request ({})", format_brl(transferred))),
+        "{text}"
+    );
+
+    // The JSON documents: the same amounts, in cents.
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    issue(&env);
+    env.advance(Duration::hours(1));
+    let (_, foreign_net) = paid_foreign_invoice(&env);
+    let report = run(&env, &["reconcile", "--json"]).success().json();
+    let (credited, transferred) = credited_and_transferred(&env);
+    assert_eq!(report["credits_net"], credited, "{report}");
+    assert_eq!(report["foreign_credits"], 1, "{report}");
+    assert_eq!(report["foreign_credits_net"], foreign_net, "{report}");
+    assert_eq!(report["transfers"]["sent_amount"], transferred, "{report}");
+    assert_eq!(report["transfers"]["failed_amount"], 0, "{report}");
+    assert_eq!(report["transfers"]["unresolved_amount"], 0, "{report}");
+}
+
+#[test]
+fn transfers_without_a_clear_answer_are_summed_once_each() {
+    let env = Env::new(|c| c.pay_rate = 1.0);
+    let n = issue(&env);
+    env.advance(Duration::hours(1));
+    run(&env, &["reconcile", "--no-transfer"]).success();
+    // Every POST answers 503 (it may have been applied): no transfer gets a clear answer.
+    env.faults(&["transfer.create:503=1"]);
+    let (credited, _) = credited_and_transferred(&env);
+    let report = run(&env, &["transfer-credited", "--json"]).exits(1).json();
+    assert_eq!(report["sent_amount"], 0, "{report}");
+    assert_eq!(report["claimed"], n, "{report}");
+    assert_eq!(report["unresolved_amount"], credited, "{report}");
+}
