@@ -462,8 +462,9 @@ pub fn parse() -> Cli {
 }
 
 /// Initialise logging on stderr according to -v/--quiet (`STARK_LOG` overrides). `expected_noise`
-/// (the demo, whose faults are on purpose) hides warnings unless -v is given.
-pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
+/// (the demo, whose faults are on purpose) hides warnings unless -v is given; `stamped` (stderr
+/// lines get the time and command name from [`stamp`]) drops tracing's own time.
+pub fn init_logging(global: &GlobalArgs, expected_noise: bool, stamped: bool) {
     use tracing_subscriber::EnvFilter;
     let level = if global.quiet || (expected_noise && global.verbose == 0) {
         "error"
@@ -492,7 +493,7 @@ pub fn init_logging(global: &GlobalArgs, expected_noise: bool) {
         builder.json().try_init()
     } else if friendly {
         builder.event_format(diagnostic::Friendly).try_init()
-    } else if stamp::wanted(global.json) {
+    } else if stamped {
         // Each line gets the stamp's time and command name instead.
         builder.without_time().try_init()
     } else {
@@ -593,10 +594,14 @@ pub fn no_ledger(settings: &Settings, e: &LedgerError) -> Option<ConfigError> {
 pub fn run(cli: Cli) -> ExitCode {
     style::set_choice(cli.global.color);
     let name = attention::name(&cli.command);
-    let _stamp = stamp::wanted(cli.global.json)
-        .then(|| stamp::install(name))
-        .flatten();
-    init_logging(&cli.global, matches!(cli.command, Command::Demo(_)));
+    // The sandbox's request and delivery lines carry its business time already.
+    let stamped = stamp::wanted(cli.global.json) && !matches!(cli.command, Command::Sandbox(_));
+    let _stamp = stamped.then(|| stamp::install(name)).flatten();
+    init_logging(
+        &cli.global,
+        matches!(cli.command, Command::Demo(_)),
+        _stamp.is_some(),
+    );
     errors::errors_as_json(cli.global.json);
     let recorded = attention::is_ledger_command(&cli.command)
         .then(|| attention::begin(name, &cli.global))

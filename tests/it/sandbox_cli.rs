@@ -337,10 +337,9 @@ async fn admin_subcommands_drive_a_running_sandbox_which_logs_requests_and_deliv
         .lines()
         .find(|l| l.contains(" GET /_sandbox/clock "))
         .unwrap();
-    assert!(
-        request.starts_with("2026-") || request.starts_with("20"),
-        "{request}"
-    );
+    // One time, then the request: no second stamp and command name before it.
+    assert!(request.starts_with("20"), "{request}");
+    assert_eq!(request.split(' ').nth(1), Some("GET"), "{request}");
     assert!(request.ends_with("ms"), "{request}");
     let delivery = log
         .lines()
