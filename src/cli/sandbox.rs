@@ -403,14 +403,21 @@ fn run_admin(cmd: &AdminCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                if !global.json {
+                paid.push(json!({"id": id, "status": status, "amount": amount, "fee": fee}));
+            }
+            // Printed once every invoice is paid: a reader that stops early (`| head -1`)
+            // does not stop the paying.
+            if !global.json {
+                for p in &paid {
+                    let cents = |k: &str| p[k].as_i64().unwrap_or_default();
                     outln!(
-                        "{id} {status}: amount {}, fee {}",
-                        crate::domain::money::format_brl(amount),
-                        crate::domain::money::format_brl(fee)
+                        "{} {}: amount {}, fee {}",
+                        p["id"].as_str().unwrap_or_default(),
+                        p["status"].as_str().unwrap_or_default(),
+                        crate::domain::money::format_brl(cents("amount")),
+                        crate::domain::money::format_brl(cents("fee"))
                     )?;
                 }
-                paid.push(json!({"id": id, "status": status, "amount": amount, "fee": fee}));
             }
             if global.json {
                 outln!("{}", json!({"version": 1, "invoices": paid}))?;

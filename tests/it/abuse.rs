@@ -729,7 +729,7 @@ fn with_the_network_down_the_retries_read_like_diagnostics() {
 
 /// Run with stdout a pipe whose read end is already closed, so the first write fails with
 /// EPIPE (Rust ignores SIGPIPE): the command must end quietly with 0, never panic (101).
-fn with_closed_stdout(mut cmd: std::process::Command) -> std::process::Output {
+pub(crate) fn with_closed_stdout(mut cmd: std::process::Command) -> std::process::Output {
     use std::os::fd::{FromRawFd, OwnedFd};
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills both descriptors on success, which we then own.

@@ -297,6 +297,27 @@ async fn admin_subcommands_drive_a_running_sandbox_which_logs_requests_and_deliv
         serde_json::json!([]),
         "nothing is left open"
     );
+    // `pay --all` pays every open invoice even when its reader has gone (`| head -1`).
+    let body = br#"{"invoices":[{"amount":100,"taxId":"012.345.678-90","name":"Ana"},{"amount":200,"taxId":"012.345.678-90","name":"Bia"},{"amount":300,"taxId":"012.345.678-90","name":"Caio"}]}"#;
+    let three = client.create_invoices_raw(body).await.unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stark"));
+    cmd.args(["sandbox", "pay", "--all", "--url", &url])
+        .env_remove("STARK_API_URL");
+    let out = crate::abuse::with_closed_stdout(cmd);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for inv in &three {
+        assert_eq!(
+            client.get_invoice(&inv.id).await.unwrap().status,
+            "paid",
+            "{}",
+            inv.id
+        );
+    }
 
     // GET /_sandbox/ lists the admin routes; each GET route it lists answers.
     let index: serde_json::Value = serde_json::from_slice(
