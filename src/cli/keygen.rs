@@ -117,15 +117,14 @@ pub fn run(args: &KeygenArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     outln!(
         "  1. In the Stark Bank web app, open Integrations and create a project with the public key above."
     )?;
-    outln!("  2. Take the project id it shows and set it:")?;
-    outln!("       export STARK_PROJECT_ID=<project id>")?;
-    outln!("       export STARK_PRIVATE_KEY={}", private_path.display())?;
-    outln!("     or save both in config.toml (it also creates the ledger):")?;
+    outln!("  2. Take the project id it shows, then create the ledger and config.toml (once;")?;
+    outln!("     it ends with the doctor checks):")?;
     outln!(
         "       stark init --project-id <project id> --private-key {}",
         private_path.display()
     )?;
-    outln!("  3. Create the ledger (once): stark init")?;
-    outln!("  4. Check the setup: stark doctor")?;
+    outln!("     or set them in the environment instead, then run `stark init`:")?;
+    outln!("       export STARK_PROJECT_ID=<project id>")?;
+    outln!("       export STARK_PRIVATE_KEY={}", private_path.display())?;
     Ok(ExitCode::SUCCESS)
 }
