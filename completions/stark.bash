@@ -55,6 +55,9 @@ _stark() {
             stark,transfer-credited)
                 cmd="stark__subcmd__transfer__subcmd__credited"
                 ;;
+            stark,webhook)
+                cmd="stark__subcmd__webhook"
+                ;;
             stark__subcmd__help,completions)
                 cmd="stark__subcmd__help__subcmd__completions"
                 ;;
@@ -94,6 +97,9 @@ _stark() {
             stark__subcmd__help,transfer-credited)
                 cmd="stark__subcmd__help__subcmd__transfer__subcmd__credited"
                 ;;
+            stark__subcmd__help,webhook)
+                cmd="stark__subcmd__help__subcmd__webhook"
+                ;;
             stark__subcmd__help__subcmd__sandbox,clock)
                 cmd="stark__subcmd__help__subcmd__sandbox__subcmd__clock"
                 ;;
@@ -111,6 +117,12 @@ _stark() {
                 ;;
             stark__subcmd__help__subcmd__sandbox__subcmd__clock,set)
                 cmd="stark__subcmd__help__subcmd__sandbox__subcmd__clock__subcmd__set"
+                ;;
+            stark__subcmd__help__subcmd__webhook,ensure)
+                cmd="stark__subcmd__help__subcmd__webhook__subcmd__ensure"
+                ;;
+            stark__subcmd__help__subcmd__webhook,remove)
+                cmd="stark__subcmd__help__subcmd__webhook__subcmd__remove"
                 ;;
             stark__subcmd__sandbox,clock)
                 cmd="stark__subcmd__sandbox__subcmd__clock"
@@ -166,6 +178,24 @@ _stark() {
             stark__subcmd__sandbox__subcmd__help__subcmd__clock,set)
                 cmd="stark__subcmd__sandbox__subcmd__help__subcmd__clock__subcmd__set"
                 ;;
+            stark__subcmd__webhook,ensure)
+                cmd="stark__subcmd__webhook__subcmd__ensure"
+                ;;
+            stark__subcmd__webhook,help)
+                cmd="stark__subcmd__webhook__subcmd__help"
+                ;;
+            stark__subcmd__webhook,remove)
+                cmd="stark__subcmd__webhook__subcmd__remove"
+                ;;
+            stark__subcmd__webhook__subcmd__help,ensure)
+                cmd="stark__subcmd__webhook__subcmd__help__subcmd__ensure"
+                ;;
+            stark__subcmd__webhook__subcmd__help,help)
+                cmd="stark__subcmd__webhook__subcmd__help__subcmd__help"
+                ;;
+            stark__subcmd__webhook__subcmd__help,remove)
+                cmd="stark__subcmd__webhook__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -173,7 +203,7 @@ _stark() {
 
     case "${cmd}" in
         stark)
-            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help"
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,7 +383,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__help)
-            opts="init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help"
+            opts="init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +651,48 @@ _stark() {
         stark__subcmd__help__subcmd__transfer__subcmd__credited)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__help__subcmd__webhook)
+            opts="ensure remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__help__subcmd__webhook__subcmd__ensure)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__help__subcmd__webhook__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1433,7 +1505,7 @@ _stark() {
             return 0
             ;;
         stark__subcmd__serve__subcmd__webhook)
-            opts="-q -v -h -V --listen --public-url --for --webhook-key --no-transfer --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --listen --public-url --for --webhook-key --no-transfer --no-register --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1552,6 +1624,196 @@ _stark() {
                     return 0
                     ;;
                 --retry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --environment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook)
+            opts="-q -v -h -V --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version ensure remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --environment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook__subcmd__ensure)
+            opts="-q -v -h -V --url --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --environment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook__subcmd__help)
+            opts="ensure remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook__subcmd__help__subcmd__ensure)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        stark__subcmd__webhook__subcmd__remove)
+            opts="-q -v -h -V --url --ledger --config --project-id --private-key --environment --api-url --json --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

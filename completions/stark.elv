@@ -40,6 +40,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
             cand reconcile 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
             cand serve-webhook 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+            cand webhook 'Register or delete the webhook as a deploy step, for serve-webhook replicas (--no-register)'
             cand doctor 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
             cand sandbox 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
             cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
@@ -182,6 +183,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
             cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
             cand --no-transfer 'Only record; leave transfers to `transfer-credited` / `reconcile`'
+            cand --no-register 'Register and delete no webhook (replicas behind a load balancer, after `stark webhook ensure`); with --public-url, only its path is served'
             cand --json 'Machine-readable JSON output'
             cand -q 'Print only errors (for cron)'
             cand --quiet 'Print only errors (for cron)'
@@ -191,6 +193,76 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'stark;webhook'= {
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand ensure 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
+            cand remove 'Delete this ledger''s webhooks at Stark Bank (only URL''s with --url); none is no error'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;webhook;ensure'= {
+            cand --url 'Public HTTPS URL of the load balancer: exactly as given when it has a path, <URL>/webhook for a bare host (like `serve-webhook --public-url`)'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;webhook;remove'= {
+            cand --url 'Only the webhook for this URL (also when the ledger has no record of it)'
+            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
+            cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
+            cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY]'
+            cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
+            cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
+            cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
+            cand --json 'Machine-readable JSON output'
+            cand -q 'Print only errors (for cron)'
+            cand --quiet 'Print only errors (for cron)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'stark;webhook;help'= {
+            cand ensure 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
+            cand remove 'Delete this ledger''s webhooks at Stark Bank (only URL''s with --url); none is no error'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'stark;webhook;help;ensure'= {
+        }
+        &'stark;webhook;help;remove'= {
+        }
+        &'stark;webhook;help;help'= {
         }
         &'stark;doctor'= {
             cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
@@ -487,6 +559,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand transfer-credited 'Send each credited invoice''s amount minus fees to Stark Bank S.A., exactly once'
             cand reconcile 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
             cand serve-webhook 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+            cand webhook 'Register or delete the webhook as a deploy step, for serve-webhook replicas (--no-register)'
             cand doctor 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
             cand sandbox 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
             cand status 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
@@ -506,6 +579,14 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;help;reconcile'= {
         }
         &'stark;help;serve-webhook'= {
+        }
+        &'stark;help;webhook'= {
+            cand ensure 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
+            cand remove 'Delete this ledger''s webhooks at Stark Bank (only URL''s with --url); none is no error'
+        }
+        &'stark;help;webhook;ensure'= {
+        }
+        &'stark;help;webhook;remove'= {
         }
         &'stark;help;doctor'= {
         }

@@ -44,6 +44,7 @@ complete -c stark -n "__fish_stark_needs_command" -f -a "issue-invoices" -d 'Iss
 complete -c stark -n "__fish_stark_needs_command" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
 complete -c stark -n "__fish_stark_needs_command" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
 complete -c stark -n "__fish_stark_needs_command" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_needs_command" -f -a "webhook" -d 'Register or delete the webhook as a deploy step, for serve-webhook replicas (--no-register)'
 complete -c stark -n "__fish_stark_needs_command" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
 complete -c stark -n "__fish_stark_needs_command" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
 complete -c stark -n "__fish_stark_needs_command" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
@@ -160,11 +161,62 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l color -d '
 always\t''
 never\t''"
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l no-transfer -d 'Only record; leave transfers to `transfer-credited` / `reconcile`'
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l no-register -d 'Register and delete no webhook (replicas behind a load balancer, after `stark webhook ensure`); with --public-url, only its path is served'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l json -d 'Machine-readable JSON output'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s q -l quiet -d 'Print only errors (for cron)'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -f -a "ensure" -d 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -f -a "remove" -d 'Delete this ledger\'s webhooks at Stark Bank (only URL\'s with --url); none is no error'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l url -d 'Public HTTPS URL of the load balancer: exactly as given when it has a path, <URL>/webhook for a bare host (like `serve-webhook --public-url`)' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l url -d 'Only the webhook for this URL (also when the ledger has no record of it)' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable JSON output'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors (for cron)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from help" -f -a "ensure" -d 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Delete this ledger\'s webhooks at Stark Bank (only URL\'s with --url); none is no error'
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
@@ -349,19 +401,22 @@ complete -c stark -n "__fish_stark_using_subcommand demo" -s q -l quiet -d 'Prin
 complete -c stark -n "__fish_stark_using_subcommand demo" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c stark -n "__fish_stark_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "init" -d 'Create the ledger (once, before the first campaign); no other command creates one'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "log" -d 'Show the ledger\'s history as one stream, oldest first (`--follow` for new entries)'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
-complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook doctor sandbox status log completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "init" -d 'Create the ledger (once, before the first campaign); no other command creates one'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "keygen" -d 'Make the secp256k1 key pair whose public half you register at Stark Bank'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "issue-invoices" -d 'Issue the campaign batch that is due (one cron tick; every 3 h for 24 h by default)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "transfer-credited" -d 'Send each credited invoice\'s amount minus fees to Stark Bank S.A., exactly once'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "reconcile" -d 'Pick up what the webhook missed (undelivered events, credited invoice logs), then transfer'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "serve-webhook" -d 'Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "webhook" -d 'Register or delete the webhook as a deploy step, for serve-webhook replicas (--no-register)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "doctor" -d 'Check the setup: configuration, key, authentication, clock, webhooks, ledger'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "sandbox" -d 'Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "status" -d 'Show what the ledger says: campaign progress, invoices, credits, transfers, what needs you'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "log" -d 'Show the ledger\'s history as one stream, oldest first (`--follow` for new entries)'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
+complete -c stark -n "__fish_stark_using_subcommand help; and not __fish_seen_subcommand_from init keygen issue-invoices transfer-credited reconcile serve-webhook webhook doctor sandbox status log completions demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from webhook" -f -a "ensure" -d 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
+complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from webhook" -f -a "remove" -d 'Delete this ledger\'s webhooks at Stark Bank (only URL\'s with --url); none is no error'
 complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "clock" -d 'Show a running sandbox\'s business time, or move it (`clock advance 20m`, `clock set T`)'
 complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "pay" -d 'Pay and credit invoices now (their webhook events follow)'
 complete -c stark -n "__fish_stark_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "fault" -d 'Show the fault rules, replace them (`fault 503=0.5 invoice.list:list-lag=1@60000`), or `fault clear`'

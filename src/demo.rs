@@ -306,8 +306,8 @@ async fn start_webhook(
     cfg.clock = Arc::new(clock.clone());
     cfg.payout.backoff = StdDuration::from_millis(10);
     let srv = serve::start(cfg, std::future::pending()).await?;
-    let hook = serve::register(client, ledger, &format!("http://{}", srv.addr), clock).await?;
-    Ok((srv, hook.id))
+    let reg = serve::register(client, ledger, &format!("http://{}", srv.addr), clock).await?;
+    Ok((srv, reg.hook.id))
 }
 
 fn hm(d: Duration) -> String {

@@ -30,6 +30,7 @@ pub fn name(command: &Command) -> &'static str {
         Command::TransferCredited(_) => "transfer-credited",
         Command::Reconcile(_) => "reconcile",
         Command::ServeWebhook(_) => "serve-webhook",
+        Command::Webhook(_) => "webhook",
         Command::Doctor(_) => "doctor",
         Command::Sandbox(_) => "sandbox",
         Command::Status(_) => "status",

@@ -59,6 +59,7 @@ pub mod stamp;
 pub mod status;
 pub mod style;
 pub mod transfer;
+pub mod webhook;
 
 /// Run Stark Bank's invoice-to-transfer loop unattended.
 #[derive(Debug, Parser)]
@@ -145,6 +146,8 @@ pub enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Receive signed webhook events for a while (expose it with ngrok), record credits, transfer them
     ServeWebhook(serve::ServeArgs),
+    /// Register or delete the webhook as a deploy step, for serve-webhook replicas (--no-register)
+    Webhook(webhook::WebhookArgs),
     /// Check the setup: configuration, key, authentication, clock, webhooks, ledger
     Doctor(doctor::DoctorArgs),
     /// Run a local emulator of the Stark Bank API (for tests, demos and rehearsals)
@@ -292,6 +295,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "stark serve-webhook --listen 127.0.0.1:8000 --no-transfer",
                 "record only",
+            ),
+        ],
+    ),
+    (
+        "webhook",
+        &[
+            (
+                "stark webhook ensure --url https://stark.example.com",
+                "deploy step: register https://stark.example.com/webhook once",
+            ),
+            (
+                "stark webhook remove",
+                "delete this ledger's webhooks at Stark Bank",
             ),
         ],
     ),
@@ -613,6 +629,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::TransferCredited(args) => transfer::run(args, &cli.global),
         Command::Reconcile(args) => reconcile::run(args, &cli.global),
         Command::ServeWebhook(args) => serve::run(args, &cli.global),
+        Command::Webhook(args) => webhook::run(args, &cli.global),
         Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Sandbox(args) => sandbox::run(args, &cli.global),
         Command::Status(args) => status::run(args, &cli.global),

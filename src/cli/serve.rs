@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Only record; leave transfers to `transfer-credited` / `reconcile`
     #[arg(long)]
     pub no_transfer: bool,
+    /// Register and delete no webhook (replicas behind a load balancer, after `stark webhook
+    /// ensure`); with --public-url, only its path is served
+    #[arg(long)]
+    pub no_register: bool,
 }
 
 /// How often the transfer lines look at the ledger.
@@ -55,7 +59,11 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     // Credentials are needed to fetch the key, register the webhook and transfer.
     let client = match settings.client() {
         Ok(c) => Some(c),
-        Err(e) if webhook_key.is_some() && args.public_url.is_none() && args.no_transfer => {
+        Err(e)
+            if webhook_key.is_some()
+                && (args.public_url.is_none() || args.no_register)
+                && args.no_transfer =>
+        {
             tracing::info!(error = %e, "no API credentials: recording only");
             None
         }
@@ -93,12 +101,20 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         };
         let addr = server.addr;
         let registered = match (&public, &client) {
-            (Some(url), Some(c)) => {
+            (Some(url), Some(c)) if !args.no_register => {
                 match serve::register(c, &ledger_path, url.as_str(), &*clock).await {
-                    Ok(hook) => {
+                    Ok(serve::Registration { hook, ours: true }) => {
                         eprintln!("registered webhook {} for {}", hook.id, hook.url);
                         self_check(&hook.url, addr).await;
                         Some(hook.id)
+                    }
+                    Ok(serve::Registration { hook, ours: false }) => {
+                        eprintln!(
+                            "serving webhook {} for {}, registered by `stark webhook ensure` (left in place at stop)",
+                            hook.id, hook.url
+                        );
+                        self_check(&hook.url, addr).await;
+                        None
                     }
                     Err(e) => {
                         // Nothing stays registered (`register` removes what it could not
@@ -116,6 +132,26 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                         });
                     }
                 }
+            }
+            _ if args.no_register => {
+                if !global.quiet {
+                    let deployed = deployed_webhooks(&ledger_path);
+                    if deployed.is_empty() {
+                        eprintln!(
+                            "note: --no-register, and this ledger records no webhook from `stark webhook ensure`: \
+                             Stark Bank delivers here only through a webhook registered elsewhere"
+                        );
+                    } else {
+                        eprintln!(
+                            "not registering (--no-register): deliveries come through {}",
+                            deployed.join(", ")
+                        );
+                    }
+                }
+                if let Some(url) = &public {
+                    self_check(url.as_str(), addr).await;
+                }
+                None
             }
             _ => {
                 if !global.quiet {
@@ -143,7 +179,10 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let _ = watcher.await;
         if let (Some(id), Some(c)) = (registered, &client) {
             match serve::unregister(c, &ledger_path, &id, &*clock).await {
-                Ok(()) => eprintln!("deleted webhook {id}"),
+                Ok(true) => eprintln!("deleted webhook {id}"),
+                Ok(false) => eprintln!(
+                    "left webhook {id} in place: `stark webhook ensure` registered it meanwhile"
+                ),
                 Err(e) => eprintln!(
                     "warning: could not delete webhook {id} ({e}); the next serve-webhook --public-url removes it"
                 ),
@@ -156,6 +195,20 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The webhooks `stark webhook ensure` recorded in the ledger, as `<id> (<url>)`.
+fn deployed_webhooks(ledger: &Path) -> Vec<String> {
+    let Ok(l) = Ledger::open(ledger) else {
+        return Vec::new();
+    };
+    l.db()
+        .live_webhooks()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|h| l.db().is_deployed_webhook(&h.id).unwrap_or(false))
+        .map(|h| format!("webhook {} ({})", h.id, h.url))
+        .collect()
 }
 
 /// A listen address in use (or not ours): name it, suggest the next port.
@@ -190,7 +243,12 @@ async fn self_check(webhook: &str, addr: SocketAddr) {
 }
 
 /// The public URL to register, or a usage error saying why it cannot be.
-fn validate_public_url(url: &str) -> Result<reqwest::Url, UsageError> {
+pub(super) fn validate_public_url(url: &str) -> Result<reqwest::Url, UsageError> {
+    validate_url("--public-url", url)
+}
+
+/// [`validate_public_url`] for the option `flag`.
+pub(super) fn validate_url(flag: &str, url: &str) -> Result<reqwest::Url, UsageError> {
     let parsed = serve::webhook_url(url).map_err(|e| {
         let hint = if url.contains("://") {
             String::new()
@@ -198,14 +256,14 @@ fn validate_public_url(url: &str) -> Result<reqwest::Url, UsageError> {
             format!("; did you mean https://{}?", url.trim_start_matches('/'))
         };
         UsageError(format!(
-            "--public-url {url:?} is not a URL ({e}): give an absolute https:// URL{hint}"
+            "{flag} {url:?} is not a URL ({e}): give an absolute https:// URL{hint}"
         ))
     })?;
     let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if parsed.scheme() != "https" && !loopback {
-        return Err(UsageError::new(
-            "--public-url must be https:// (Stark Bank only delivers to HTTPS with a valid certificate, e.g. an ngrok URL)",
-        ));
+        return Err(UsageError(format!(
+            "{flag} must be https:// (Stark Bank only delivers to HTTPS with a valid certificate, e.g. an ngrok URL)"
+        )));
     }
     Ok(parsed)
 }

@@ -7,6 +7,11 @@ use rusqlite::params;
 use super::ts;
 use super::{Db, LedgerError};
 
+/// The owner recorded for a webhook `stark webhook ensure` registered (a deploy step's): it
+/// is served by whichever replica the load balancer picks, so no `serve-webhook` ever deletes
+/// it or takes it over; only `stark webhook remove` does.
+pub const DEPLOYED_OWNER: &str = "stark webhook ensure";
+
 /// A webhook this ledger registered and has not seen deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredWebhook {
@@ -76,6 +81,11 @@ impl Db<'_> {
     pub fn webhook_owner(&self, id: &str) -> Result<Option<String>, LedgerError> {
         self.row(sql::WEBHOOK_OWNER, params![id], |r| r.get(0))
     }
+
+    /// Whether `stark webhook ensure` registered this webhook ([`DEPLOYED_OWNER`]).
+    pub fn is_deployed_webhook(&self, id: &str) -> Result<bool, LedgerError> {
+        Ok(self.webhook_owner(id)?.as_deref() == Some(DEPLOYED_OWNER))
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +122,9 @@ mod tests {
             db.set_webhook_owner("2", "h:3:4:b:n").unwrap();
             assert_eq!(db.webhook_owner("2").unwrap().as_deref(), Some("h:3:4:b:n"));
             assert_eq!(db.webhook_owner("1").unwrap(), None);
+            assert!(!db.is_deployed_webhook("2").unwrap());
+            db.set_webhook_owner("2", super::DEPLOYED_OWNER).unwrap();
+            assert!(db.is_deployed_webhook("2").unwrap());
             db.mark_webhook_deleted("2", t).unwrap();
             assert_eq!(db.webhook_owner("2").unwrap(), None);
         })

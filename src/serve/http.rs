@@ -36,13 +36,18 @@ pub(crate) struct App {
     /// The path of the registered public URL when it is not `/webhook` (a tunnel forwards
     /// it as is): deliveries are taken there too, and its sibling `healthz` answers.
     pub(crate) public_path: Option<String>,
+    /// The ledger `/healthz` reads.
+    pub(crate) ledger: std::path::PathBuf,
 }
+
+/// How long `/healthz` waits for its read of the ledger.
+const HEALTH_READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `POST /webhook`, `GET /healthz` (and the same at the public URL's path), 404 for the rest.
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/webhook", post(webhook))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .fallback(other_path)
         .with_state(app)
 }
@@ -61,10 +66,37 @@ async fn other_path(
             return webhook(State(app.clone()), headers, body).await;
         }
         if health.as_deref() == Some(uri.path()) && method == axum::http::Method::GET {
-            return "ok\n".into_response();
+            return healthz(State(app.clone())).await;
         }
     }
     (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// `GET /healthz`: 200 when the ledger can be read (its id, a cheap read of a fresh
+/// connection, so a removed or unreadable file shows), else 503 with a short reason (no path:
+/// the answer may go out through a tunnel).
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let path = app.ledger.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        crate::ledger::Ledger::open(&path).and_then(|l| l.ledger_id())
+    });
+    let reason = match tokio::time::timeout(HEALTH_READ_TIMEOUT, read).await {
+        Ok(Ok(Ok(_))) => return "ok\n".into_response(),
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "healthz: cannot read the ledger");
+            use crate::ledger::LedgerError as E;
+            match e {
+                E::Missing { .. } => "ledger missing",
+                E::Busy { .. } => "ledger busy",
+                E::Corrupt { .. } | E::Uninitialised { .. } => "ledger corrupt",
+                E::TooNew { .. } => "ledger written by a newer stark",
+                _ => "ledger cannot be read",
+            }
+        }
+        Ok(Err(_)) => "ledger cannot be read",
+        Err(_) => "ledger does not answer",
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response()
 }
 
 /// Accept loop with header read timeouts and graceful shutdown.

@@ -48,8 +48,9 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::payout::PayoutOptions;
 
 pub use record::{Discard, EventIds, Refusal, RequestOutcome, RequestRecord, RequestSink};
+pub use registration::{Ensured, Removal, ensure, remove};
 pub use registration::{HEALTH_TIMEOUT, health_check, health_url, webhook_url};
-pub(crate) use registration::{register, unregister};
+pub(crate) use registration::{Registration, register, unregister};
 
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -117,6 +118,19 @@ pub enum ServeError {
     ServedElsewhere { id: String, url: String, by: String },
     #[error("registering the webhook {url}")]
     Register {
+        url: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("listing the webhooks at Stark Bank")]
+    ListWebhooks {
+        #[source]
+        source: ApiError,
+    },
+    /// Deleting a webhook for `stark webhook remove`.
+    #[error("removing the webhook {id} ({url})")]
+    Remove {
+        id: String,
         url: String,
         #[source]
         source: ApiError,
@@ -208,6 +222,7 @@ pub async fn start(
         sink: cfg.sink.clone(),
         body_timeout: cfg.body_timeout,
         public_path: cfg.public_path.clone().filter(|p| p != "/webhook"),
+        ledger: cfg.ledger.clone(),
     });
     let router = http::router(app.clone());
 
@@ -333,7 +348,7 @@ mod tests {
         cfg.client = Some(client.clone());
         cfg.clock = Arc::new(clock.clone());
         let srv = start(cfg, std::future::pending()).await.unwrap();
-        register(&client, &path, &format!("http://{}", srv.addr), &clock)
+        let _ = register(&client, &path, &format!("http://{}", srv.addr), &clock)
             .await
             .unwrap();
         // Every invoice is paid; the credits reach the server, which starts its transfer step.

@@ -39,4 +39,5 @@ mod secrets;
 mod serve_listen;
 mod status;
 mod vectors;
+mod webhook_cmd;
 mod webhook_hostile;
