@@ -249,6 +249,8 @@ const CHECKED: &[&str] = &[
     "error",
     "error-usage",
     "attention",
+    "webhook-ensure",
+    "webhook-remove",
     "issue-invoices-rejected",
     "issue-invoices",
     "reconcile",
@@ -517,6 +519,55 @@ fn json_contract_log_lines_match_their_documented_shapes() {
         line_of("log-run", &stream, |v| {
             v["type"] == "run" && v["id"] == "reconcile"
         }),
+    ];
+    check(&got, &[]);
+}
+
+/// `stark webhook ensure` (created, then already registered: one shape) and `stark webhook
+/// remove` (removed, then nothing to remove), each checked against its example.
+#[test]
+fn json_contract_webhook_documents_match_their_documented_shapes() {
+    let env = Env::new(|_| {});
+    let url = "http://127.0.0.1:9/hooks/stark";
+    let ensure = || {
+        env.at(env.t0)
+            .run(["webhook", "ensure", "--url", url, "--json"])
+            .success()
+    };
+    let created = ensure();
+    assert!(
+        created.stdout().contains("\"outcome\":\"created\""),
+        "{}",
+        created.stdout()
+    );
+    let again = ensure();
+    assert!(
+        again.stdout().contains("already_registered"),
+        "{}",
+        again.stdout()
+    );
+    let removed = env
+        .at(env.t0)
+        .run(["webhook", "remove", "--json"])
+        .success();
+    assert!(
+        removed.stdout().contains("\"outcome\":\"removed\""),
+        "{}",
+        removed.stdout()
+    );
+    let none = env
+        .at(env.t0)
+        .run(["webhook", "remove", "--json"])
+        .success();
+    assert!(
+        none.stdout().contains("nothing_to_remove"),
+        "{}",
+        none.stdout()
+    );
+    let got = [
+        stdout_of("webhook-ensure", &created),
+        stdout_of("webhook-ensure", &again),
+        stdout_of("webhook-remove", &removed),
     ];
     check(&got, &[]);
 }
