@@ -164,56 +164,27 @@ pub enum Command {
 
 /// The global options that mean nothing for a command, hidden from its help (and its man page
 /// and completions); given anyway, they are still accepted and ignored, so scripts do not break.
-pub const HIDDEN_GLOBALS: &[(&str, &[&str])] = &[
+pub const HIDDEN_GLOBALS: &[(&str, &[&[&str]])] = &[
     // Writes a key pair to a directory: no ledger, no bank, no configuration read.
-    (
-        "keygen",
-        &[
-            "ledger",
-            "config",
-            "project_id",
-            "private_key",
-            "environment",
-            "api_url",
-        ],
-    ),
+    ("keygen", &[LEDGER, SETUP, BANK]),
     // Prints a script: nothing is read, logged or reported.
-    (
-        "completions",
-        &[
-            "ledger",
-            "config",
-            "project_id",
-            "private_key",
-            "environment",
-            "api_url",
-            "json",
-            "quiet",
-            "verbose",
-        ],
-    ),
+    ("completions", &[LEDGER, SETUP, BANK, OUTPUT]),
     // The emulator itself: its projects are its own `--project-id`/`--public-key` pairs.
     (
         "sandbox",
-        &["ledger", "config", "private_key", "environment", "api_url"],
+        &[LEDGER, SETUP, &["private_key", "environment", "api_url"]],
     ),
     // Brings its own emulator, key and project; only `--ledger` (keep it) applies.
-    (
-        "demo",
-        &[
-            "config",
-            "project_id",
-            "private_key",
-            "environment",
-            "api_url",
-        ],
-    ),
+    ("demo", &[SETUP, BANK]),
     // Reads the ledger only: no key, no bank.
-    (
-        "status",
-        &["project_id", "private_key", "environment", "api_url"],
-    ),
+    ("status", &[BANK]),
 ];
+
+/// The groups [`HIDDEN_GLOBALS`] is made of.
+const LEDGER: &[&str] = &["ledger"];
+const SETUP: &[&str] = &["config"];
+const BANK: &[&str] = &["project_id", "private_key", "environment", "api_url"];
+const OUTPUT: &[&str] = &["json", "quiet", "verbose"];
 
 /// The EXAMPLES section of each command's help: (command, [(command line, what it does)]).
 /// Every line is parsed by a test, so they stay true.
@@ -448,8 +419,9 @@ fn command_colored(color: style::ColorChoice) -> clap::Command {
     });
     cmd = cmd.after_help(examples_section(None, TOP_EXAMPLES));
     let top = cmd.clone();
-    for (name, ids) in HIDDEN_GLOBALS {
-        cmd = cmd.mut_subcommand(*name, |c| hide_globals(&top, c, ids));
+    for (name, groups) in HIDDEN_GLOBALS {
+        let ids: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+        cmd = cmd.mut_subcommand(*name, |c| hide_globals(&top, c, &ids));
     }
     for (name, examples) in EXAMPLES {
         cmd = cmd.mut_subcommand(*name, |c| {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Db, LedgerError, parse_ts, ts};
+use super::{Db, FromRow, LedgerError, parse_ts, ts};
 
 /// What an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -76,6 +76,15 @@ pub struct TransferState {
     pub transfer_id: Option<String>,
     pub errors: Option<String>,
 }
+
+from_row!(TransferState {
+    row,
+    invoice_id,
+    amount,
+    status,
+    transfer_id,
+    errors
+});
 
 /// The history statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
@@ -238,16 +247,7 @@ impl Db<'_> {
 
     /// The transfer attempts with a row id of at least `from`, in row order.
     pub fn transfers_from(&self, from: i64) -> Result<Vec<TransferState>, LedgerError> {
-        self.rows(sql::TRANSFERS_FROM, params![from], |r| {
-            Ok(TransferState {
-                row: r.get(0)?,
-                invoice_id: r.get(1)?,
-                amount: r.get(2)?,
-                status: r.get(3)?,
-                transfer_id: r.get(4)?,
-                errors: r.get(5)?,
-            })
-        })
+        self.rows(sql::TRANSFERS_FROM, params![from], TransferState::from_row)
     }
 
     /// The highest transfer row id (0 for none).
