@@ -1003,10 +1003,10 @@ fn decide_slots(
         .filter(|(_, status)| status.is_open())
         .map(|(slot, _)| SlotStep::Resume(*slot))
         .collect();
+    // The slots whose windows have closed: the current one is still open.
     let passed = match position {
-        Position::Before => 0,
         Position::Slot(k) => k,
-        Position::After => slots,
+        other => opened_slots(other, slots),
     };
     for slot in 0..passed {
         match existing.get(&slot) {
