@@ -3,7 +3,6 @@
 //! how they ended; runs of the cron commands. Read-only.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::Serialize;
 
 use super::{Db, FromRow, LedgerError, parse_ts, ts};
@@ -128,11 +127,11 @@ impl Db<'_> {
         let from = since;
         let since = ts(since);
         let lim = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let mut all = self.rows(sql::LOG_BATCHES, params![since, lim], |r| {
+        let mut all = self.rows(sql::LOG_BATCHES, args![since, lim], |r| {
             Ok(Entry {
-                at: parse_ts(&r.get::<_, String>(1)?)?,
+                at: parse_ts(&r.get::<String>(1)?)?,
                 kind: EntryKind::Batch,
-                id: r.get::<_, i64>(0)?.to_string(),
+                id: r.get::<i64>(0)?.to_string(),
                 status: r.get(2)?,
                 invoice_id: None,
                 amount: Some(r.get(4)?),
@@ -143,11 +142,11 @@ impl Db<'_> {
                 seq: r.get(0)?,
             })
         })?;
-        all.extend(self.rows(sql::LOG_EVENTS, params![since, lim], |r| {
+        all.extend(self.rows(sql::LOG_EVENTS, args![since, lim], |r| {
             let sub: String = r.get(2)?;
             let log: Option<String> = r.get(3)?;
             Ok(Entry {
-                at: parse_ts(&r.get::<_, String>(1)?)?,
+                at: parse_ts(&r.get::<String>(1)?)?,
                 kind: EntryKind::Event,
                 id: r.get(0)?,
                 status: match log {
@@ -163,10 +162,10 @@ impl Db<'_> {
                 seq: r.get(6)?,
             })
         })?);
-        all.extend(self.rows(sql::LOG_CREDITS, params![since, lim], |r| {
+        all.extend(self.rows(sql::LOG_CREDITS, args![since, lim], |r| {
             let skip: Option<String> = r.get(4)?;
             Ok(Entry {
-                at: parse_ts(&r.get::<_, String>(1)?)?,
+                at: parse_ts(&r.get::<String>(1)?)?,
                 kind: EntryKind::Credit,
                 id: r.get(0)?,
                 status: if skip.is_some() {
@@ -184,13 +183,13 @@ impl Db<'_> {
                 seq: r.get(5)?,
             })
         })?);
-        for row in self.rows(sql::LOG_TRANSFERS, params![since, lim], |r| {
-            let created = parse_ts(&r.get::<_, String>(2)?)?;
-            let updated = parse_ts(&r.get::<_, String>(3)?)?;
+        for row in self.rows(sql::LOG_TRANSFERS, args![since, lim], |r| {
+            let created = parse_ts(&r.get::<String>(2)?)?;
+            let updated = parse_ts(&r.get::<String>(3)?)?;
             let e = Entry {
                 at: updated,
                 kind: EntryKind::Transfer,
-                id: r.get::<_, i64>(0)?.to_string(),
+                id: r.get::<i64>(0)?.to_string(),
                 status: r.get(4)?,
                 invoice_id: r.get(1)?,
                 amount: Some(r.get(5)?),
@@ -216,10 +215,10 @@ impl Db<'_> {
                 all.push(e);
             }
         }
-        all.extend(self.rows(sql::LOG_RUNS, params![since, lim], |r| {
+        all.extend(self.rows(sql::LOG_RUNS, args![since, lim], |r| {
             let code: Option<i64> = r.get(3)?;
             Ok(Entry {
-                at: parse_ts(&r.get::<_, String>(2)?)?,
+                at: parse_ts(&r.get::<String>(2)?)?,
                 kind: EntryKind::Run,
                 id: r.get(1)?,
                 status: match code {
@@ -247,13 +246,13 @@ impl Db<'_> {
 
     /// The transfer attempts with a row id of at least `from`, in row order.
     pub fn transfers_from(&self, from: i64) -> Result<Vec<TransferState>, LedgerError> {
-        self.rows(sql::TRANSFERS_FROM, params![from], TransferState::from_row)
+        self.rows(sql::TRANSFERS_FROM, args![from], TransferState::from_row)
     }
 
     /// The highest transfer row id (0 for none).
     pub fn last_transfer_row(&self) -> Result<i64, LedgerError> {
         Ok(self
-            .row(sql::LAST_TRANSFER_ROW, [], |r| r.get(0))?
+            .row(sql::LAST_TRANSFER_ROW, args![], |r| r.get(0))?
             .unwrap_or(0))
     }
 }

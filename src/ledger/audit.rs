@@ -60,29 +60,19 @@ pub mod sql {
 impl Db<'_> {
     /// The issued invoice ids, the missed slots and every transfer attempt.
     pub(crate) fn audit_view(&self) -> Result<LedgerView, LedgerError> {
-        self.q((|| {
-            let ours = self
-                .conn
-                .prepare(sql::AUDIT_ISSUED_INVOICE_IDS)?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let missed_batches = self
-                .conn
-                .query_row(sql::AUDIT_MISSED_BATCHES, [], |r| r.get(0))?;
-            let transfers = self
-                .conn
-                .prepare(sql::AUDIT_TRANSFERS)?
-                .query_map([], |r| {
-                    Ok(RecordedTransfer {
-                        external_id: r.get(0)?,
-                        status: r.get(1)?,
-                        amount: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok((ours, missed_batches, transfers))
-        })())
-        .and_then(|(ours, missed_batches, transfers)| {
+        let ours = self
+            .rows(sql::AUDIT_ISSUED_INVOICE_IDS, args![], |r| r.get(0))?
+            .into_iter()
+            .collect();
+        let missed_batches = self.one(sql::AUDIT_MISSED_BATCHES, args![], |r| r.get(0))?;
+        let transfers = self.rows(sql::AUDIT_TRANSFERS, args![], |r| {
+            Ok(RecordedTransfer {
+                external_id: r.get(0)?,
+                status: r.get(1)?,
+                amount: r.get(2)?,
+            })
+        })?;
+        Ok((ours, missed_batches, transfers)).and_then(|(ours, missed_batches, transfers)| {
             Ok(LedgerView {
                 ours,
                 missed_batches,
@@ -109,12 +99,12 @@ impl Db<'_> {
 
     /// How many events arrived by webhook and how many by a reconcile sweep.
     pub(crate) fn event_counts(&self) -> Result<EventCounts, LedgerError> {
-        self.q(self.conn.query_row(sql::EVENT_COUNTS_BY_SOURCE, [], |r| {
+        self.one(sql::EVENT_COUNTS_BY_SOURCE, args![], |r| {
             Ok(EventCounts {
                 webhook: r.get(0)?,
                 sweep: r.get(1)?,
             })
-        }))
+        })
     }
 }
 
@@ -130,7 +120,7 @@ mod tests {
         assert_eq!(db.event_counts().unwrap(), EventCounts::default());
         assert_eq!(db.audit_view().unwrap(), LedgerView::default());
         db.conn
-            .execute_batch(
+            .batch(
                 "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, 'x');
                  INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
                    VALUES (1, 1, 0, 't0', 'issued', 2, 2000, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z'),

@@ -6,9 +6,9 @@
 
 use std::collections::HashSet;
 
+use super::conn::{Conn, FromSql, Value};
+use super::{Row, SqlResult};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::lease::{self, LeaseTable};
 use super::report::StoredErrors;
@@ -79,9 +79,9 @@ impl BatchStatus {
 
 /// A stored status; text that is none is a conversion failure.
 impl FromSql for BatchStatus {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        BatchStatus::parse(s).ok_or_else(|| FromSqlError::Other(format!("bad status {s}").into()))
+    fn from_value(v: &Value) -> Result<Self, String> {
+        let s = String::from_value(v)?;
+        BatchStatus::parse(&s).ok_or_else(|| format!("bad status {s}"))
     }
 }
 
@@ -171,7 +171,8 @@ pub mod sql {
     /// and so the tags, of a campaign a restored ledger forgot.
     pub const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns(id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
          VALUES (MAX((SELECT COALESCE(MAX(id), 0) FROM campaigns), (SELECT COALESCE(MAX(campaign), 0) FROM tagged_invoices)) + 1,
-                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         RETURNING id";
     pub const BATCHES: &str = concat!(
         "SELECT ",
         batch_cols!(),
@@ -191,7 +192,7 @@ pub mod sql {
     pub const DELETE_MISSED: &str = "DELETE FROM batches WHERE id = ?1 AND status = 'missed'";
     pub const INSERT_PLANNED: &str = "INSERT INTO batches(campaign_id, slot, tag, status, body, invoice_count, total_amount, due_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'planned', ?4, ?5, ?6, ?7, ?8, ?8)
-         ON CONFLICT DO NOTHING";
+         ON CONFLICT DO NOTHING RETURNING id";
     pub const INSERT_PLANNED_INVOICE: &str =
         "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -273,7 +274,7 @@ pub mod sql {
     ];
 }
 
-fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
+fn campaign_from_row(r: &Row) -> SqlResult<Campaign> {
     let every = Duration::seconds(r.get(2)?);
     let slots: u32 = r.get(3)?;
     let length = i32::try_from(slots)
@@ -282,7 +283,7 @@ fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
         .ok_or_else(|| conversion(3, format!("a campaign of {slots} slots of {every}")))?;
     Ok(Campaign {
         id: r.get(0)?,
-        started_at: parse_ts(&r.get::<_, String>(1)?)?,
+        started_at: parse_ts(&r.get::<String>(1)?)?,
         spec: CampaignSpec {
             every,
             length,
@@ -294,7 +295,7 @@ fn campaign_from_row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
     })
 }
 
-fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
+fn batch_from_row(r: &Row) -> SqlResult<Batch> {
     Ok(Batch {
         id: r.get(0)?,
         campaign_id: r.get(1)?,
@@ -307,9 +308,9 @@ fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
         attempts: r.get(8)?,
         errors: r.get(9)?,
         lease_until: r.get(10)?,
-        due_at: parse_ts(&r.get::<_, String>(11)?)?,
+        due_at: parse_ts(&r.get::<String>(11)?)?,
         unclear_since: r
-            .get::<_, Option<String>>(12)?
+            .get::<Option<String>>(12)?
             .map(|s| parse_ts(&s))
             .transpose()?,
     })
@@ -317,13 +318,18 @@ fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
 
 /// The latest campaign over a connection (for reads that combine it with others in one
 /// closure, such as the status read model's); callers outside use [`Db::latest_campaign`].
-pub(super) fn latest_campaign(conn: &Connection) -> rusqlite::Result<Option<Campaign>> {
-    conn.query_row(sql::LATEST_CAMPAIGN, [], campaign_from_row)
-        .optional()
+pub(super) fn latest_campaign(conn: Conn<'_>) -> SqlResult<Option<Campaign>> {
+    conn.query_opt(sql::LATEST_CAMPAIGN, args![])?
+        .as_ref()
+        .map(campaign_from_row)
+        .transpose()
 }
 
-fn batch(conn: &Connection, id: i64) -> rusqlite::Result<Option<Batch>> {
-    conn.query_row(sql::BATCH, [id], batch_from_row).optional()
+fn batch(conn: Conn<'_>, id: i64) -> SqlResult<Option<Batch>> {
+    conn.query_opt(sql::BATCH, args![id])?
+        .as_ref()
+        .map(batch_from_row)
+        .transpose()
 }
 
 impl Db<'_> {
@@ -334,17 +340,17 @@ impl Db<'_> {
 
     /// A campaign by id.
     pub(crate) fn campaign(&self, id: i64) -> Result<Option<Campaign>, LedgerError> {
-        self.row(sql::CAMPAIGN, [id], campaign_from_row)
+        self.row(sql::CAMPAIGN, args![id], campaign_from_row)
     }
 
     /// Every open batch (`planned` or `sending`) of every campaign, by campaign and slot.
     pub(crate) fn open_batches(&self) -> Result<Vec<Batch>, LedgerError> {
-        self.rows(sql::OPEN_BATCHES, [], batch_from_row)
+        self.rows(sql::OPEN_BATCHES, args![], batch_from_row)
     }
 
     /// A campaign's batches, by slot.
     pub(crate) fn batches(&self, campaign_id: i64) -> Result<Vec<Batch>, LedgerError> {
-        self.rows(sql::BATCHES, [campaign_id], batch_from_row)
+        self.rows(sql::BATCHES, args![campaign_id], batch_from_row)
     }
 
     /// Tax ids already used in a campaign (CPFs are unique within a campaign).
@@ -352,9 +358,8 @@ impl Db<'_> {
         &self,
         campaign_id: i64,
     ) -> Result<HashSet<String>, LedgerError> {
-        self.cached(sql::CAMPAIGN_TAX_IDS, |s| {
-            s.query_map([campaign_id], |r| r.get(0))?.collect()
-        })
+        self.rows(sql::CAMPAIGN_TAX_IDS, args![campaign_id], |r| r.get(0))
+            .map(|v| v.into_iter().collect())
     }
 
     /// Record a slot whose window passed without a run (a no-op if the slot has a batch).
@@ -367,7 +372,7 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::INSERT_MISSED,
-            params![
+            args![
                 campaign.id,
                 slot,
                 tag,
@@ -380,20 +385,16 @@ impl Db<'_> {
 
     /// Whether the ledger knows this bank invoice id (issued by it, or cancelled as an extra).
     pub(crate) fn invoice_known(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.cached(sql::INVOICE_KNOWN, |s| {
-            s.query_row([invoice_id], |r| r.get(0))
-        })
+        self.row(sql::INVOICE_KNOWN, args![invoice_id], |r| r.get(0))
+            .map(|v| v.unwrap_or(false))
     }
 
     /// Extend this process's lease on a batch (before each POST and each retry). `until` is
     /// real Unix time. `false` when this process no longer holds it (another took it over):
     /// the lease is lost, and the caller must send nothing more.
     pub(crate) fn renew_lease(&self, batch_id: i64, until: i64) -> Result<bool, LedgerError> {
-        self.exec(
-            sql::RENEW_LEASE,
-            params![batch_id, until, lease::owner_id()],
-        )
-        .map(|n| n > 0)
+        self.exec(sql::RENEW_LEASE, args![batch_id, until, lease::owner_id()])
+            .map(|n| n > 0)
     }
 
     /// File a batch the bank refused, with its errors for the operator; it is not retried.
@@ -405,7 +406,7 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::MARK_REJECTED,
-            params![batch_id, StoredErrors::encode(errors), ts(now)],
+            args![batch_id, StoredErrors::encode(errors), ts(now)],
         )
         .map(drop)
     }
@@ -417,7 +418,7 @@ impl Db<'_> {
         batch_id: i64,
         since: Option<DateTime<Utc>>,
     ) -> Result<(), LedgerError> {
-        self.exec(sql::MARK_UNCLEAR, params![batch_id, since.map(ts)])
+        self.exec(sql::MARK_UNCLEAR, args![batch_id, since.map(ts)])
             .map(drop)
     }
 
@@ -431,7 +432,7 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::NOTE_ERROR,
-            params![batch_id, error, ts(now), lease::owner_id()],
+            args![batch_id, error, ts(now), lease::owner_id()],
         )
         .map(drop)
     }
@@ -446,9 +447,9 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<Campaign, LedgerError> {
         self.q((|| {
-            self.conn.execute(
+            let id: i64 = self.conn.query(
                 sql::INSERT_CAMPAIGN,
-                params![
+                args![
                     ts(started_at),
                     spec.every.num_seconds(),
                     spec.slots(),
@@ -458,19 +459,17 @@ impl Tx<'_> {
                     spec.max_amount,
                     ts(now)
                 ],
-            )?;
-            self.conn.query_row(
-                sql::CAMPAIGN,
-                [self.conn.last_insert_rowid()],
-                campaign_from_row,
-            )
+            )?[0]
+                .get(0)?;
+            campaign_from_row(&self.conn.query(sql::CAMPAIGN, args![id])?[0])
         })())
     }
 
     /// Drop a slot's `missed` record so that it can be claimed again (`--catch-up`), in the
     /// same transaction as the claim. Whether there was one.
     pub(crate) fn replan_missed(&self, batch_id: i64) -> Result<bool, LedgerError> {
-        self.exec(sql::DELETE_MISSED, [batch_id]).map(|n| n > 0)
+        self.exec(sql::DELETE_MISSED, args![batch_id])
+            .map(|n| n > 0)
     }
 
     /// Claim a slot: insert its batch with the exact body to send and its planned invoices.
@@ -483,9 +482,9 @@ impl Tx<'_> {
     ) -> Result<Option<Batch>, LedgerError> {
         let total: i64 = new.invoices.iter().map(|i| i.amount).sum();
         self.q((|| {
-            let inserted = self.conn.execute(
+            let inserted = self.conn.query(
                 sql::INSERT_PLANNED,
-                params![
+                args![
                     campaign.id,
                     new.slot,
                     new.tag,
@@ -496,21 +495,23 @@ impl Tx<'_> {
                     ts(now)
                 ],
             )?;
-            if inserted == 0 {
+            let Some(row) = inserted.first() else {
                 return Ok(None);
-            }
-            let batch_id = self.conn.last_insert_rowid();
-            let mut stmt = self.conn.prepare_cached(sql::INSERT_PLANNED_INVOICE)?;
+            };
+            let batch_id: i64 = row.get(0)?;
             for inv in &new.invoices {
-                stmt.execute(params![
-                    batch_id,
-                    campaign.id,
-                    inv.position,
-                    inv.name,
-                    inv.tax_id,
-                    inv.amount,
-                    ts(now)
-                ])?;
+                self.conn.execute(
+                    sql::INSERT_PLANNED_INVOICE,
+                    args![
+                        batch_id,
+                        campaign.id,
+                        inv.position,
+                        inv.name,
+                        inv.tax_id,
+                        inv.amount,
+                        ts(now)
+                    ],
+                )?;
             }
             batch(self.conn, batch_id)
         })())
@@ -535,7 +536,7 @@ impl Tx<'_> {
             };
             let n = self.conn.execute(
                 sql::TAKE_LEASE,
-                params![
+                args![
                     batch_id,
                     wall_now + lease_secs,
                     wall_now,
@@ -556,7 +557,7 @@ impl Tx<'_> {
 
     /// A batch by its tag.
     pub(crate) fn batch_by_tag(&self, tag: &str) -> Result<Option<Batch>, LedgerError> {
-        self.row(sql::BATCH_BY_TAG, [tag], batch_from_row)
+        self.row(sql::BATCH_BY_TAG, args![tag], batch_from_row)
     }
 
     /// A campaign's batch by slot (0-based).
@@ -565,11 +566,7 @@ impl Tx<'_> {
         campaign_id: i64,
         slot: u32,
     ) -> Result<Option<Batch>, LedgerError> {
-        self.row(
-            sql::BATCH_BY_SLOT,
-            params![campaign_id, slot],
-            batch_from_row,
-        )
+        self.row(sql::BATCH_BY_SLOT, args![campaign_id, slot], batch_from_row)
     }
 
     /// Reopen a rejected batch (`planned` again, its errors and unclear time cleared). Whether
@@ -579,7 +576,7 @@ impl Tx<'_> {
         batch_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.exec(sql::REOPEN_REJECTED, params![batch_id, ts(now)])
+        self.exec(sql::REOPEN_REJECTED, args![batch_id, ts(now)])
             .map(|n| n > 0)
     }
 
@@ -589,9 +586,10 @@ impl Tx<'_> {
         self.q((|| {
             let due: Vec<(i64, String)> = self
                 .conn
-                .prepare_cached(sql::RECHECK_DUE)?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .query(sql::RECHECK_DUE, args![])?
+                .iter()
+                .map(|r| Ok((r.get(0)?, r.get(1)?)))
+                .collect::<SqlResult<_>>()?;
             let mut out = Vec::with_capacity(due.len());
             for (id, until) in due {
                 if let Some(b) = batch(self.conn, id)? {
@@ -608,7 +606,7 @@ impl Tx<'_> {
         batch_id: i64,
         until: Option<DateTime<Utc>>,
     ) -> Result<(), LedgerError> {
-        self.exec(sql::SET_RECHECK, params![batch_id, until.map(ts)])
+        self.exec(sql::SET_RECHECK, args![batch_id, until.map(ts)])
             .map(drop)
     }
 
@@ -639,19 +637,22 @@ impl Tx<'_> {
         cancelled: &[Invoice],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.cached(sql::INSERT_CANCELLED_INVOICE, |stmt| {
+        self.q((|| {
             for inv in cancelled {
-                stmt.execute(params![
-                    inv.id,
-                    batch_id,
-                    inv.name,
-                    inv.tax_id,
-                    nominal(inv),
-                    ts(now)
-                ])?;
+                self.conn.execute(
+                    sql::INSERT_CANCELLED_INVOICE,
+                    args![
+                        inv.id,
+                        batch_id,
+                        inv.name,
+                        inv.tax_id,
+                        nominal(inv),
+                        ts(now)
+                    ],
+                )?;
             }
             Ok(())
-        })
+        })())
     }
 
     /// Adopt what the bank holds under a batch's tag and mark it issued. The bank's own data
@@ -672,18 +673,20 @@ impl Tx<'_> {
             };
             let mut matched = 0;
             let mut unmatched = Vec::new();
-            let mut stmt = self.conn.prepare_cached(sql::MATCH_ISSUED_INVOICE)?;
             for inv in invoices {
                 let digits: String = inv.tax_id.chars().filter(|c| c.is_ascii_digit()).collect();
-                let n = stmt.execute(params![
-                    inv.id,
-                    inv.status,
-                    inv.created.to_api(),
-                    ts(now),
-                    batch_id,
-                    digits,
-                    nominal(inv)
-                ])?;
+                let n = self.conn.execute(
+                    sql::MATCH_ISSUED_INVOICE,
+                    args![
+                        inv.id,
+                        inv.status,
+                        inv.created.to_api(),
+                        ts(now),
+                        batch_id,
+                        digits,
+                        nominal(inv)
+                    ],
+                )?;
                 matched += n;
                 if n == 0 {
                     unmatched.push(inv);
@@ -691,7 +694,7 @@ impl Tx<'_> {
             }
             if !unmatched.is_empty() {
                 self.conn
-                    .execute(sql::DROP_UNMATCHED_INVOICES, [batch_id])?;
+                    .execute(sql::DROP_UNMATCHED_INVOICES, args![batch_id])?;
                 for inv in unmatched {
                     insert_adopted(self.conn, batch_id, b.campaign_id, inv, now)?;
                 }
@@ -699,7 +702,7 @@ impl Tx<'_> {
             let total: i64 = invoices.iter().map(nominal).sum();
             self.conn.execute(
                 sql::MARK_ISSUED,
-                params![batch_id, ts(now), invoices.len() as i64, total],
+                args![batch_id, ts(now), invoices.len() as i64, total],
             )?;
             Ok(matched)
         })())
@@ -709,14 +712,15 @@ impl Tx<'_> {
 /// Insert an invoice the bank holds under a batch's tag, with its id, at the batch's next
 /// position (a no-op for an id already recorded); the number of rows inserted.
 fn insert_adopted(
-    conn: &Connection,
+    conn: Conn<'_>,
     batch_id: i64,
     campaign_id: i64,
     inv: &Invoice,
     now: DateTime<Utc>,
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql::INSERT_ADOPTED_INVOICE)?
-        .execute(params![
+) -> SqlResult<usize> {
+    conn.execute(
+        sql::INSERT_ADOPTED_INVOICE,
+        args![
             batch_id,
             campaign_id,
             inv.name,
@@ -726,7 +730,8 @@ fn insert_adopted(
             inv.status,
             inv.created.to_api(),
             ts(now)
-        ])
+        ],
+    )
 }
 
 /// The amount an invoice was issued for: its `nominalAmount` (its `amount` grows with fine and
@@ -769,22 +774,17 @@ mod tests {
     #[test]
     fn a_stored_status_reads_back_and_an_unknown_one_is_a_conversion_failure() {
         use crate::ledger::transfers::TransferStatus;
-        use rusqlite::types::ValueRef;
         assert_eq!(
-            BatchStatus::column_result(ValueRef::Text(b"issued")).ok(),
+            BatchStatus::from_value(&Value::Text("issued".into())).ok(),
             Some(BatchStatus::Issued)
         );
         assert_eq!(
-            TransferStatus::column_result(ValueRef::Text(b"success")).ok(),
+            TransferStatus::from_value(&Value::Text("success".into())).ok(),
             Some(TransferStatus::Success)
         );
-        for bad in [
-            ValueRef::Text(b"lost"),
-            ValueRef::Integer(1),
-            ValueRef::Null,
-        ] {
-            assert!(BatchStatus::column_result(bad).is_err(), "{bad:?}");
-            assert!(TransferStatus::column_result(bad).is_err(), "{bad:?}");
+        for bad in [Value::Text("lost".into()), Value::Int(1), Value::Null] {
+            assert!(BatchStatus::from_value(&bad).is_err(), "{bad:?}");
+            assert!(TransferStatus::from_value(&bad).is_err(), "{bad:?}");
         }
     }
 
@@ -832,11 +832,11 @@ mod tests {
                 Ok::<_, LedgerError>(tx.insert_planned(&c, &new, now)?.unwrap())
             })
             .unwrap();
-        let raw = Connection::open(ledger.path()).unwrap();
+        let raw = rusqlite::Connection::open(ledger.path()).unwrap();
         let set_lease = |owner: &str, until: i64| {
             raw.execute(
                 "UPDATE batches SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
-                params![b.id, owner, until],
+                rusqlite::params![b.id, owner, until],
             )
             .unwrap()
         };
@@ -1011,7 +1011,7 @@ mod tests {
         assert_eq!(after.status, BatchStatus::Issued);
         assert_eq!((after.invoice_count, after.total_amount), (3, 11_000));
         assert_eq!(after.unclear_since, None);
-        let conn = Connection::open(dir.path().join("l.sqlite3")).unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("l.sqlite3")).unwrap();
         let mut stmt = conn
             .prepare("SELECT invoice_id, name, tax_id, amount FROM invoices ORDER BY invoice_id")
             .unwrap();

@@ -7,7 +7,6 @@
 //! misfiled forever: it becomes ours as soon as the batch is.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::events::EventSource;
 use super::ts;
@@ -101,7 +100,7 @@ impl Db<'_> {
         };
         let n = self.exec(
             sql::INSERT_CREDIT,
-            params![
+            args![
                 c.invoice_id,
                 c.log_id,
                 c.amount,
@@ -119,8 +118,8 @@ impl Db<'_> {
     /// Whether the invoice is ours: one of our batches issued it, or the bank holds it under
     /// our tags ([`Db::note_tagged_invoice`]).
     pub(crate) fn is_our_invoice(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        Ok(self.any(sql::IS_OUR_INVOICE, [invoice_id])?
-            || self.any(sql::IS_TAGGED_INVOICE, [invoice_id])?)
+        Ok(self.any(sql::IS_OUR_INVOICE, args![invoice_id])?
+            || self.any(sql::IS_TAGGED_INVOICE, args![invoice_id])?)
     }
 
     /// Update one of our invoices' status from a log snapshot (the bank's status word).
@@ -133,7 +132,7 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
         let current: Option<Option<String>> =
-            self.row(sql::INVOICE_STATUS, [invoice_id], |r| r.get(0))?;
+            self.row(sql::INVOICE_STATUS, args![invoice_id], |r| r.get(0))?;
         // Not ours, or an older snapshot than what the ledger holds: nothing to note.
         match current {
             Some(current) if crate::domain::invoice::advances(current.as_deref(), status) => {}
@@ -141,7 +140,7 @@ impl Db<'_> {
         }
         self.exec(
             sql::UPDATE_INVOICE_STATUS,
-            params![invoice_id, status, ts(now)],
+            args![invoice_id, status, ts(now)],
         )
         .map(|n| n > 0)
     }
@@ -149,8 +148,8 @@ impl Db<'_> {
     /// Our invoices with no credit recorded yet and a status that can still be paid: those
     /// our batches issued, then those the bank holds under our tags that no batch knows.
     pub(crate) fn uncredited_invoices(&self) -> Result<Vec<String>, LedgerError> {
-        let mut ids: Vec<String> = self.rows(sql::UNCREDITED_INVOICES, [], |r| r.get(0))?;
-        ids.extend(self.rows::<String>(sql::UNCREDITED_TAGGED_INVOICES, [], |r| r.get(0))?);
+        let mut ids: Vec<String> = self.rows(sql::UNCREDITED_INVOICES, args![], |r| r.get(0))?;
+        ids.extend(self.rows::<String>(sql::UNCREDITED_TAGGED_INVOICES, args![], |r| r.get(0))?);
         Ok(ids)
     }
 
@@ -169,17 +168,17 @@ impl Db<'_> {
         let status = Some(status).filter(|s| !s.is_empty());
         let n = self.exec(
             sql::INSERT_TAGGED_INVOICE,
-            params![invoice_id, campaign, tag, status, ts(now)],
+            args![invoice_id, campaign, tag, status, ts(now)],
         )?;
         if n == 0
             && let Some(status) = status
         {
             let current: Option<Option<String>> =
-                self.row(sql::TAGGED_STATUS, [invoice_id], |r| r.get(0))?;
+                self.row(sql::TAGGED_STATUS, args![invoice_id], |r| r.get(0))?;
             if let Some(current) = current
                 && crate::domain::invoice::advances(current.as_deref(), status)
             {
-                self.exec(sql::UPDATE_TAGGED_STATUS, params![invoice_id, status])?;
+                self.exec(sql::UPDATE_TAGGED_STATUS, args![invoice_id, status])?;
             }
         }
         Ok(n == 1)
@@ -188,24 +187,22 @@ impl Db<'_> {
     /// The highest campaign number found at the bank under our tags that the ledger does not
     /// have (0 when none): a new campaign is numbered past it.
     pub(crate) fn max_tagged_campaign(&self) -> Result<i64, LedgerError> {
-        self.q(self
-            .conn
-            .query_row(sql::MAX_TAGGED_CAMPAIGN, [], |r| r.get(0)))
+        self.one(sql::MAX_TAGGED_CAMPAIGN, args![], |r| r.get(0))
     }
 
     /// Whether the ledger has a batch (of any status) under this tag.
     pub(crate) fn batch_tag_known(&self, tag: &str) -> Result<bool, LedgerError> {
-        self.any(sql::BATCH_TAG_KNOWN, [tag])
+        self.any(sql::BATCH_TAG_KNOWN, args![tag])
     }
 
     /// This ledger's id (the part of its tags that tells them from other ledgers').
     pub(crate) fn ledger_id(&self) -> Result<Option<String>, LedgerError> {
-        self.row(sql::LEDGER_ID, [], |r| r.get(0))
+        self.row(sql::LEDGER_ID, args![], |r| r.get(0))
     }
 
     /// The net of the invoice's credit, if it is ours and has something to forward.
     pub(crate) fn transferable_net(&self, invoice_id: &str) -> Result<Option<i64>, LedgerError> {
-        self.row(sql::TRANSFERABLE_NET, [invoice_id], |r| r.get(0))
+        self.row(sql::TRANSFERABLE_NET, args![invoice_id], |r| r.get(0))
     }
 }
 
@@ -214,11 +211,11 @@ impl Db<'_> {
 #[cfg(test)]
 impl Db<'_> {
     pub(crate) fn fixture_sql(&self, sql: &str) -> Result<(), LedgerError> {
-        self.q(self.conn.execute_batch(sql))
+        self.q(self.conn.batch(sql))
     }
 
     pub(crate) fn fixture_i64(&self, sql: &str) -> Result<i64, LedgerError> {
-        self.q(self.conn.query_row(sql, [], |r| r.get(0)))
+        self.one(sql, args![], |r| r.get(0))
     }
 }
 

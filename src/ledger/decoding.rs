@@ -8,7 +8,6 @@
 //! is recorded (reconcile reads its `credited` log again while the invoice has no credit).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::Serialize;
 
 use super::events::EventSource;
@@ -125,10 +124,10 @@ impl Db<'_> {
         e: &UndecodedRecord<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        let known = self.any(sql::UNDECODED_EVENT_EXISTS, [e.id])?;
+        let known = self.any(sql::UNDECODED_EVENT_EXISTS, args![e.id])?;
         self.exec(
             sql::INSERT_UNDECODED_EVENT,
-            params![e.id, e.source.as_str(), e.reason, e.body, ts(now)],
+            args![e.id, e.source.as_str(), e.reason, e.body, ts(now)],
         )?;
         Ok(!known)
     }
@@ -141,7 +140,7 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::NOTE_INCOMPLETE_CREDIT,
-            params![
+            args![
                 c.invoice_id,
                 c.log_id,
                 c.event_id,
@@ -155,7 +154,7 @@ impl Db<'_> {
 
     /// Whether the invoice's credit is recorded (by any path).
     pub(crate) fn credit_recorded(&self, invoice_id: &str) -> Result<bool, LedgerError> {
-        self.any(sql::CREDIT_RECORDED, [invoice_id])
+        self.any(sql::CREDIT_RECORDED, args![invoice_id])
     }
 }
 

@@ -3,7 +3,6 @@
 //! delivered.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::ts;
 use super::{Db, LedgerError};
@@ -75,7 +74,7 @@ impl Db<'_> {
     ) -> Result<bool, LedgerError> {
         let n = self.exec(
             sql::INSERT_EVENT,
-            params![
+            args![
                 e.id,
                 e.subscription,
                 e.log_type,
@@ -93,7 +92,7 @@ impl Db<'_> {
 
     /// Whether this event id is recorded.
     pub(crate) fn event_exists(&self, id: &str) -> Result<bool, LedgerError> {
-        self.any(sql::EVENT_EXISTS, [id])
+        self.any(sql::EVENT_EXISTS, args![id])
     }
 
     /// Note that the API was told these events are delivered (one statement each; inside
@@ -104,12 +103,10 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         let at = ts(now);
-        self.cached(sql::MARK_EVENT_DELIVERED, |stmt| {
-            for id in ids {
-                stmt.execute(params![id, at])?;
-            }
-            Ok(())
-        })
+        for id in ids {
+            self.exec(sql::MARK_EVENT_DELIVERED, args![id, at])?;
+        }
+        Ok(())
     }
 }
 

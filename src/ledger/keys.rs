@@ -2,7 +2,6 @@
 //! its first delivery without calling the API.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::ts;
 use super::{Db, LedgerError};
@@ -21,7 +20,7 @@ pub mod sql {
 impl Db<'_> {
     /// The PEM of the signing key fetched most recently, if any was ever stored.
     pub fn cached_webhook_key(&self) -> Result<Option<String>, LedgerError> {
-        self.row(sql::LATEST_WEBHOOK_KEY, [], |r| r.get(0))
+        self.row(sql::LATEST_WEBHOOK_KEY, args![], |r| r.get(0))
     }
 
     /// Store a signing key (identified by its fingerprint) as fetched at `now`; storing a
@@ -32,7 +31,7 @@ impl Db<'_> {
         pem: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.exec(sql::STORE_WEBHOOK_KEY, params![fingerprint, pem, ts(now)])
+        self.exec(sql::STORE_WEBHOOK_KEY, args![fingerprint, pem, ts(now)])
             .map(drop)
     }
 }

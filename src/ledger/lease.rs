@@ -18,7 +18,8 @@
 
 use std::sync::OnceLock;
 
-use rusqlite::{Connection, params};
+use super::SqlResult;
+use super::conn::Conn;
 
 /// A lease owner: one process, named so that another process can tell whether it is the same
 /// live process. Written as `host:pid:start:boot:pidns` (the host may hold `:`; the others
@@ -211,20 +212,20 @@ pub fn lease_secs() -> i64 {
 /// Clear the live leases of `table` held by processes that are gone, and return the owners
 /// judged alive here, as a JSON array: the take statements never take a lease held by one of
 /// them, expired or not. Run it inside the transaction that takes a lease.
-pub fn reap(conn: &Connection, table: LeaseTable, wall_now: i64) -> rusqlite::Result<String> {
+pub(crate) fn reap(conn: Conn<'_>, table: LeaseTable, wall_now: i64) -> SqlResult<String> {
     let (holders, void) = match table {
         LeaseTable::Batches => (sql::HOLDERS_BATCHES, sql::VOID_BATCHES),
         LeaseTable::Transfers => (sql::HOLDERS_TRANSFERS, sql::VOID_TRANSFERS),
     };
-    let owners: Vec<String> = {
-        let mut stmt = conn.prepare_cached(holders)?;
-        stmt.query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
+    let owners: Vec<String> = conn
+        .query(holders, args![])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<SqlResult<_>>()?;
     let mut alive = Vec::new();
     for owner in owners {
         let judged = is_alive(&owner);
-        if judged == Some(false) && conn.execute(void, params![owner, wall_now])? > 0 {
+        if judged == Some(false) && conn.execute(void, args![owner, wall_now])? > 0 {
             tracing::info!(table = table.name(), %owner, "voided the leases of a process that is gone");
         }
         if judged == Some(true) {

@@ -11,7 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use conn::Conn;
+pub use conn::{Dialect, FromSql, Row, SqlError, SqlResult, ToSql, Value};
 
 /// `impl FromRow` for a struct read from a row whose columns are its fields, in the order
 /// listed (the order of the statement's result columns): `field` reads its column as is,
@@ -19,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 macro_rules! from_row {
     ($ty:ident { $($field:ident $(: $conv:expr)?),* $(,)? }) => {
         impl $crate::ledger::FromRow for $ty {
-            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            fn from_row(r: &$crate::ledger::Row) -> $crate::ledger::SqlResult<Self> {
                 let mut col = 0;
                 let mut next = || {
                     col += 1;
@@ -48,15 +51,20 @@ macro_rules! statements {
     };
 }
 
+#[macro_use]
+pub mod conn;
+
 pub mod activity;
 pub(crate) mod audit;
 pub mod campaigns;
+mod copy;
 pub mod credits;
 pub mod decoding;
 pub mod events;
 pub mod keys;
 pub mod lease;
 mod migrations;
+pub mod pg;
 pub mod report;
 pub mod runs;
 pub mod transfers;
@@ -115,17 +123,23 @@ pub enum LedgerError {
     },
     #[error("the ledger {path} cannot be written: {reason}")]
     ReadOnly { path: PathBuf, reason: String },
+    /// The database server cannot be reached (PostgreSQL: refused, lost, shutting down).
+    #[error("the ledger {path} cannot be reached: {reason}")]
+    Unreachable { path: PathBuf, reason: String },
     #[error("ledger {path}: {source}")]
-    Sql {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Sql { path: PathBuf, source: SqlError },
 }
 
 /// An open ledger.
 pub struct Ledger {
-    conn: Connection,
+    backend: Backend,
+    /// The file, or for PostgreSQL the URL without its password: what messages name.
     path: PathBuf,
+}
+
+enum Backend {
+    Sqlite(Connection),
+    Pg(pg::Client),
 }
 
 impl std::fmt::Debug for Ledger {
@@ -143,11 +157,29 @@ pub enum Creation {
     Existing,
 }
 
+/// Whether a ledger address (`--ledger`, `STARK_LEDGER`, config `ledger`) names a PostgreSQL
+/// database rather than a SQLite file.
+pub fn is_postgres(path: &Path) -> bool {
+    path.to_str().is_some_and(pg::url::is_postgres_url)
+}
+
+/// A ledger address as messages may show it: a PostgreSQL URL without its password.
+pub fn display_address(path: &Path) -> String {
+    match path.to_str() {
+        Some(s) if pg::url::is_postgres_url(s) => pg::url::redact(s),
+        _ => path.display().to_string(),
+    }
+}
+
 impl Ledger {
     /// Open the existing ledger at `path` and migrate it. Creates nothing: a missing file is
     /// [`LedgerError::Missing`], a file that was never initialised (empty, or left by an
-    /// interrupted `stark init`) is [`LedgerError::Uninitialised`].
+    /// interrupted `stark init`) is [`LedgerError::Uninitialised`]. A `postgres://` URL opens
+    /// that database, which must hold a ledger (`stark init` makes one).
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if is_postgres(path) {
+            return Ledger::connect_pg(path, false).map(|(l, _)| l);
+        }
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LedgerError::Missing {
@@ -168,8 +200,12 @@ impl Ledger {
 
     /// Create the ledger at `path` — its parent directories, the file (mode 0600), the schema
     /// and a new ledger id — or, if a ledger is already there, open it unchanged. Only
-    /// `stark init` and the demo's own temporary ledger call this.
+    /// `stark init` and the demo's own temporary ledger call this. For a `postgres://` URL the
+    /// database must exist; the schema is created in it.
     pub fn create(path: &Path) -> Result<(Ledger, Creation), LedgerError> {
+        if is_postgres(path) {
+            return Ledger::connect_pg(path, true);
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.exists() {
                 std::fs::create_dir_all(parent).map_err(|source| LedgerError::CreateDir {
@@ -217,7 +253,7 @@ impl Ledger {
             }
         })?;
         let mut ledger = Ledger {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
         };
         ledger.configure()?;
@@ -225,53 +261,85 @@ impl Ledger {
         Ok((ledger, creation))
     }
 
+    /// Connect to the PostgreSQL database at the URL `url` and migrate; `init` allows creating
+    /// the schema in a database without it.
+    fn connect_pg(url: &Path, init: bool) -> Result<(Ledger, Creation), LedgerError> {
+        let text = url.to_str().unwrap_or_default();
+        let target = pg::url::PgTarget::parse(text).map_err(|e| LedgerError::Open {
+            path: PathBuf::from(pg::url::redact(text)),
+            reason: e.to_string(),
+        })?;
+        let path = PathBuf::from(target.redacted());
+        let client =
+            pg::Client::connect(&target, busy_timeout()).map_err(|e| classify(&path, e.into()))?;
+        let mut ledger = Ledger {
+            backend: Backend::Pg(client),
+            path,
+        };
+        let creation = ledger.migrate_pg(init)?;
+        Ok((ledger, creation))
+    }
+
+    /// The file this ledger lives in, or for PostgreSQL its URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Map a SQLite error to what the operator should know.
-    fn err(&self, e: rusqlite::Error) -> LedgerError {
-        classify(&self.path, e)
+    /// Which database the ledger lives in.
+    pub fn dialect(&self) -> Dialect {
+        self.db().conn.dialect()
+    }
+
+    /// Map a database error to what the operator should know.
+    fn err(&self, e: impl Into<SqlError>) -> LedgerError {
+        classify(&self.path, e.into())
+    }
+
+    fn sqlite(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => Some(c),
+            Backend::Pg(_) => None,
+        }
     }
 
     fn configure(&mut self) -> Result<(), LedgerError> {
-        self.conn
-            .busy_timeout(busy_timeout())
-            .map_err(|e| self.err(e))?;
+        let Backend::Sqlite(conn) = &self.backend else {
+            return Ok(());
+        };
+        conn.busy_timeout(busy_timeout()).map_err(|e| self.err(e))?;
         // A garbage file fails here with "file is not a database". Switching a new file to WAL
         // needs an exclusive lock and answers SQLITE_BUSY at once, without the busy handler,
         // when another process is opening the same new file: retry within the busy timeout.
         let started = std::time::Instant::now();
         let deadline = started + busy_timeout();
         let mode: String = loop {
-            match self
-                .conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
                 Err(rusqlite::Error::SqliteFailure(f, _))
                     if f.code == rusqlite::ErrorCode::DatabaseBusy
                         && std::time::Instant::now() < deadline =>
                 {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                other => break other.map_err(|e| classify_since(&self.path, e, started))?,
+                other => break other.map_err(|e| classify_since(&self.path, e.into(), started))?,
             }
         };
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %self.path.display(), mode, "ledger is not in WAL mode");
         }
         // FULL: a commit is on disk before we act on it (the money path relies on that).
-        self.conn
-            .execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// The schema version stored in the file.
+    /// The schema version stored in the ledger.
     pub fn schema_version(&self) -> Result<i64, LedgerError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))
+        match &self.backend {
+            Backend::Sqlite(c) => c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| self.err(e)),
+            Backend::Pg(c) => pg::schema_version(c).map_err(|e| self.err(e)),
+        }
     }
 
     /// Apply the migrations the file lacks. A file without schema is initialised only when
@@ -290,15 +358,18 @@ impl Ledger {
             return Ok(Creation::Existing);
         }
         let path = self.path.clone();
+        let Backend::Sqlite(conn) = &mut self.backend else {
+            unreachable!("migrate is SQLite's");
+        };
         let started = std::time::Instant::now();
-        let tx = self
-            .conn
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify_since(&path, e, started))?;
+            .map_err(|e| classify_since(&path, e.into(), started))?;
+        let sq = |e: rusqlite::Error| classify(&path, e.into());
         // Re-read inside the write lock: another process may have migrated meanwhile.
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| classify(&path, e))?;
+            .map_err(sq)?;
         if current == 0 {
             // A database that already holds tables but no stark schema belongs to something
             // else: never add our tables to it.
@@ -306,43 +377,82 @@ impl Ledger {
                 .prepare(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 5",
                 )
-                .map_err(|e| classify(&path, e))?;
+                .map_err(sq)?;
             let foreign: Vec<String> = stmt
                 .query_map([], |r| r.get(0))
                 .and_then(Iterator::collect)
-                .map_err(|e| classify(&path, e))?;
+                .map_err(sq)?;
             if !foreign.is_empty() {
-                return Err(LedgerError::Corrupt {
-                    path,
-                    reason: format!(
-                        "it is another application's database (tables: {}); point --ledger / STARK_LEDGER at a new file",
-                        foreign.join(", ")
-                    ),
-                });
+                return Err(foreign_database(path, &foreign));
             }
             if !init {
                 return Err(LedgerError::Uninitialised { path });
             }
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
+            tx.execute_batch(sql).map_err(sq)?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-                .map_err(|e| classify(&path, e))?;
+                .map_err(sq)?;
         }
         if current == 0 {
-            let id = new_ledger_id();
-            tx.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?1), ('created_at', ?2)",
-                params![id, crate::clock::system_now().to_rfc3339()],
-            )
-            .map_err(|e| classify(&path, e))?;
+            Conn::Sqlite(&tx)
+                .execute(
+                    sql::INSERT_LEDGER_ID,
+                    args![new_ledger_id(), crate::clock::system_now().to_rfc3339()],
+                )
+                .map_err(|e| classify(&path, e))?;
         }
-        tx.commit().map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(sq)?;
         Ok(if current == 0 {
             Creation::New
         } else {
             Creation::Existing
         })
+    }
+
+    /// [`Ledger::migrate`] for PostgreSQL: under the write lock, so that replicas starting
+    /// together migrate once.
+    fn migrate_pg(&mut self, init: bool) -> Result<Creation, LedgerError> {
+        let supported = MIGRATIONS.len() as i64;
+        let path = self.path.clone();
+        let Backend::Pg(client) = &self.backend else {
+            unreachable!("migrate_pg is PostgreSQL's");
+        };
+        // The fast path, without the lock: already at this build's version.
+        if let Ok(found) = pg::schema_version(client) {
+            if found == supported {
+                return Ok(Creation::Existing);
+            }
+        }
+        let pe = |e: pg::PgError| classify(&path, e.into());
+        client.begin().map_err(pe)?;
+        let out = (|| {
+            let creation = pg::migrate(client, supported, init, new_ledger_id).map_err(pe)?;
+            match creation {
+                pg::Migrated::TooNew(found) => Err(LedgerError::TooNew {
+                    path: path.clone(),
+                    found,
+                    supported,
+                }),
+                pg::Migrated::Foreign(tables) => Err(foreign_database(path.clone(), &tables)),
+                pg::Migrated::Uninitialised => {
+                    Err(LedgerError::Uninitialised { path: path.clone() })
+                }
+                pg::Migrated::Current => Ok(Creation::Existing),
+                pg::Migrated::Upgraded => Ok(Creation::Existing),
+                pg::Migrated::Created => Ok(Creation::New),
+            }
+        })();
+        match out {
+            Ok(c) => {
+                client.commit().map_err(pe)?;
+                Ok(c)
+            }
+            Err(e) => {
+                let _ = client.rollback();
+                Err(e)
+            }
+        }
     }
 
     /// A short random id that makes this ledger's tags differ from any other ledger's.
@@ -354,24 +464,24 @@ impl Ledger {
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.err(e))
+        self.db().row(sql::META, args![key], |r| r.get(0))
     }
 
     /// Reads and single-statement writes outside a transaction (each statement commits on its
-    /// own).
+    /// own; on PostgreSQL a write takes the write lock for its statement).
     pub fn db(&self) -> Db<'_> {
         Db {
-            conn: &self.conn,
+            conn: match &self.backend {
+                Backend::Sqlite(c) => Conn::Sqlite(c),
+                Backend::Pg(c) => Conn::Pg(c),
+            },
             path: &self.path,
         }
     }
 
-    /// Run `f` in a `BEGIN IMMEDIATE` transaction (the write lock is taken up front, so two
-    /// processes can never both decide on stale reads). Commits when `f` returns `Ok`, rolls
-    /// back otherwise.
+    /// Run `f` in a write transaction (the write lock is taken up front — `BEGIN IMMEDIATE` on
+    /// SQLite, `pg_advisory_xact_lock` on PostgreSQL — so two processes can never both decide
+    /// on stale reads). Commits when `f` returns `Ok`, rolls back otherwise.
     pub fn write<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<LedgerError>,
@@ -379,8 +489,8 @@ impl Ledger {
         self.immediate(f, true)
     }
 
-    /// `f` in a `BEGIN IMMEDIATE` transaction; with `commit`, what it wrote is kept when it
-    /// returns `Ok`. Everything else is rolled back.
+    /// `f` in a write transaction; with `commit`, what it wrote is kept when it returns `Ok`.
+    /// Everything else is rolled back.
     fn immediate<T, E>(
         &mut self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
@@ -390,44 +500,83 @@ impl Ledger {
         E: From<LedgerError>,
     {
         let started = std::time::Instant::now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(classify_since(&self.path, e, started)))?;
-        let out = f(&Tx {
-            db: Db {
-                conn: &tx,
-                path: &self.path,
-            },
-        });
-        match out {
-            Ok(out) if commit => {
-                tx.commit().map_err(|e| E::from(classify(&self.path, e)))?;
-                Ok(out)
+        let path = &self.path;
+        match &mut self.backend {
+            Backend::Sqlite(conn) => {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| E::from(classify_since(path, e.into(), started)))?;
+                let out = f(&Tx {
+                    db: Db {
+                        conn: Conn::Sqlite(&tx),
+                        path,
+                    },
+                });
+                match out {
+                    Ok(out) if commit => {
+                        tx.commit().map_err(|e| E::from(classify(path, e.into())))?;
+                        Ok(out)
+                    }
+                    Ok(out) => {
+                        tx.rollback()
+                            .map_err(|e| E::from(classify(path, e.into())))?;
+                        Ok(out)
+                    }
+                    // Dropped, the transaction rolls back; the error is `f`'s.
+                    Err(e) => Err(e),
+                }
             }
-            Ok(out) => {
-                tx.rollback()
-                    .map_err(|e| E::from(classify(&self.path, e)))?;
-                Ok(out)
+            Backend::Pg(client) => {
+                client
+                    .begin()
+                    .map_err(|e| E::from(classify_since(path, e.into(), started)))?;
+                // Rolled back if `f` panics (the connection is then dropped with the ledger).
+                let out = f(&Tx {
+                    db: Db {
+                        conn: Conn::Pg(client),
+                        path,
+                    },
+                });
+                match out {
+                    Ok(out) if commit => {
+                        client
+                            .commit()
+                            .map_err(|e| E::from(classify(path, e.into())))?;
+                        Ok(out)
+                    }
+                    Ok(out) => {
+                        client
+                            .rollback()
+                            .map_err(|e| E::from(classify(path, e.into())))?;
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        let _ = client.rollback();
+                        Err(e)
+                    }
+                }
             }
-            // Dropped, the transaction rolls back; the error is `f`'s.
-            Err(e) => Err(e),
         }
     }
 
     /// A consistent copy of the ledger at `to` (`VACUUM INTO`; `to` must not exist): for a
-    /// dry run that replays a whole command on the copy.
+    /// dry run that replays a whole command on the copy. A PostgreSQL ledger is copied into a
+    /// new SQLite file at `to`, table by table, inside one snapshot.
     pub fn copy_to(&self, to: &Path) -> Result<(), LedgerError> {
-        let target = to.to_string_lossy();
-        self.conn
-            .execute("VACUUM INTO ?1", [target.as_ref()])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let target = to.to_string_lossy();
+                conn.execute("VACUUM INTO ?1", [target.as_ref()])
+                    .map(|_| ())
+                    .map_err(|e| self.err(e))
+            }
+            Backend::Pg(_) => copy::pg_to_sqlite(self, to),
+        }
     }
 
-    /// [`Ledger::write`] that never commits: `f` runs in the same `BEGIN IMMEDIATE`
-    /// transaction (so it decides exactly as a real run would, claims included), and
-    /// everything it wrote is rolled back whatever it returns. For `--dry-run`.
+    /// [`Ledger::write`] that never commits: `f` runs in the same write transaction (so it
+    /// decides exactly as a real run would, claims included), and everything it wrote is
+    /// rolled back whatever it returns. For `--dry-run`.
     pub fn dry<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<LedgerError>,
@@ -436,13 +585,30 @@ impl Ledger {
     }
 }
 
+/// The ledger's own statements (opening, meta).
+mod sql {
+    pub const META: &str = "SELECT value FROM meta WHERE key = ?1";
+    pub const INSERT_LEDGER_ID: &str = "INSERT INTO meta(key, value) VALUES ('ledger_id', ?1), ('created_at', ?2) ON CONFLICT DO NOTHING";
+}
+
+/// Why a database that holds other tables is not migrated.
+fn foreign_database(path: PathBuf, tables: &[String]) -> LedgerError {
+    LedgerError::Corrupt {
+        path,
+        reason: format!(
+            "it is another application's database (tables: {}); point --ledger / STARK_LEDGER at a new file or database",
+            tables.join(", ")
+        ),
+    }
+}
+
 /// The ledger's typed store for reads and single-statement writes. Each aggregate module
 /// (`campaigns`, `transfers`, …) adds its methods with `impl Db<'_> { … }`; they take and
 /// return domain types and [`LedgerError`], classified here where the path is known. No
-/// `rusqlite` type crosses this boundary.
+/// database driver's type crosses this boundary.
 #[derive(Clone, Copy)]
 pub struct Db<'c> {
-    conn: &'c Connection,
+    conn: Conn<'c>,
     path: &'c Path,
 }
 
@@ -468,74 +634,93 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 
 impl Db<'_> {
     /// `EXPLAIN QUERY PLAN` of a statement, one detail line per step (parameters bound to
-    /// NULL).
+    /// NULL). SQLite only: on PostgreSQL it is empty.
     pub fn query_plan(&self, sql: &str) -> Result<Vec<String>, LedgerError> {
+        let Conn::Sqlite(conn) = self.conn else {
+            return Ok(Vec::new());
+        };
         self.q((|| {
-            let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
-            stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))?
-                .collect()
+            Ok(stmt
+                .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
         })())
     }
 
-    /// The ledger file this handle reads.
+    /// The ledger this handle reads (a file, or a PostgreSQL URL without its password).
     pub fn path(&self) -> &Path {
         self.path
     }
 
-    /// Classify a SQLite result for the operator (every store method ends with this).
-    fn q<T>(&self, r: rusqlite::Result<T>) -> Result<T, LedgerError> {
+    /// Which database this handle reads.
+    pub fn dialect(&self) -> Dialect {
+        self.conn.dialect()
+    }
+
+    /// Classify a database result for the operator (every store method ends with this).
+    fn q<T>(&self, r: SqlResult<T>) -> Result<T, LedgerError> {
         r.map_err(|e| classify(self.path, e))
     }
 
-    /// Run `f` on a (cached) statement; its error classified.
-    fn cached<T>(
-        &self,
-        sql: &str,
-        f: impl FnOnce(&mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, LedgerError> {
-        self.q(self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)))
-    }
-
-    /// Every row of a (cached) statement, each mapped by `map`.
+    /// Every row of a statement, each mapped by `map`.
     fn rows<T>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
-        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        args: &[&dyn ToSql],
+        map: impl FnMut(&Row) -> SqlResult<T>,
     ) -> Result<Vec<T>, LedgerError> {
-        self.cached(sql, |s| s.query_map(params, map)?.collect())
+        self.q(self
+            .conn
+            .query(sql, args)
+            .and_then(|rows| rows.iter().map(map).collect()))
     }
 
-    /// The first row of a (cached) statement mapped by `map`, if there is one.
+    /// The first row of a statement mapped by `map`, if there is one.
     fn row<T>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
-        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        args: &[&dyn ToSql],
+        map: impl FnOnce(&Row) -> SqlResult<T>,
     ) -> Result<Option<T>, LedgerError> {
-        self.cached(sql, |s| s.query_row(params, map).optional())
+        self.q(self
+            .conn
+            .query_opt(sql, args)
+            .and_then(|r| r.as_ref().map(map).transpose()))
     }
 
-    /// Whether a (cached) statement returns any row.
-    fn any(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool, LedgerError> {
-        self.row(sql, params, |_| Ok(())).map(|o| o.is_some())
+    /// The one row a statement always returns (an aggregate), mapped by `map`.
+    fn one<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        map: impl FnOnce(&Row) -> SqlResult<T>,
+    ) -> Result<T, LedgerError> {
+        self.row(sql, args, map)?.ok_or_else(|| LedgerError::Sql {
+            path: self.path.to_path_buf(),
+            source: conversion(0, "the statement returned no row"),
+        })
     }
 
-    /// Run a (cached) statement; the number of rows it changed.
-    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, LedgerError> {
-        self.cached(sql, |s| s.execute(params))
+    /// Whether a statement returns any row.
+    fn any(&self, sql: &str, args: &[&dyn ToSql]) -> Result<bool, LedgerError> {
+        self.row(sql, args, |_| Ok(())).map(|o| o.is_some())
+    }
+
+    /// Run a statement; the number of rows it changed.
+    fn exec(&self, sql: &str, args: &[&dyn ToSql]) -> Result<usize, LedgerError> {
+        self.q(self.conn.execute(sql, args))
     }
 }
 
 /// A value read from one result row (most are implemented with `from_row!`).
 pub(crate) trait FromRow: Sized {
-    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    fn from_row(r: &Row) -> SqlResult<Self>;
 }
 
-/// A `BEGIN IMMEDIATE` transaction on the ledger, handed to [`Ledger::write`]'s closure.
-/// Everything [`Db`] does (through `Deref`), plus the multi-statement claims that are only
-/// safe under the write lock (aggregate modules add them with `impl Tx<'_> { … }`).
+/// A write transaction on the ledger, handed to [`Ledger::write`]'s closure. Everything
+/// [`Db`] does (through `Deref`), plus the multi-statement claims that are only safe under the
+/// write lock (aggregate modules add them with `impl Tx<'_> { … }`).
 pub struct Tx<'c> {
     db: Db<'c>,
 }
@@ -552,18 +737,13 @@ pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// A text column that does not hold what it should (column `col`, and why).
-pub(crate) fn conversion(col: usize, reason: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, reason.into())
-}
+pub(crate) use conn::conversion;
 
 /// A stored time read back (a column that does not parse is a conversion failure).
-pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn parse_ts(s: &str) -> SqlResult<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|d| d.with_timezone(&chrono::Utc))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+        .map_err(|e| conversion(0, format!("bad time {s:?}: {e}")))
 }
 
 /// What [`LedgerError::Busy`] says: the busy timeout actually used, and a duration of
@@ -577,7 +757,7 @@ fn busy_message(path: &Path, timeout: Duration, waited: Option<Duration>) -> Str
             "the ledger {path} is busy: another process held its lock for more than the {secs:.1} s busy timeout; try again"
         ),
         Some(w) => format!(
-            "the ledger {path} is busy: SQLite answered busy after {} ms, without waiting for the {secs:.1} s busy timeout, because another process is using the ledger; try again",
+            "the ledger {path} is busy: the database answered busy after {} ms, without waiting for the {secs:.1} s busy timeout, because another process is using the ledger; try again",
             w.as_millis()
         ),
         None => format!(
@@ -588,7 +768,7 @@ fn busy_message(path: &Path, timeout: Duration, waited: Option<Duration>) -> Str
 
 /// [`classify`] for a request that started at `started`: a busy answer records how long this
 /// command waited for it.
-fn classify_since(path: &Path, e: rusqlite::Error, started: std::time::Instant) -> LedgerError {
+fn classify_since(path: &Path, e: SqlError, started: std::time::Instant) -> LedgerError {
     match classify(path, e) {
         LedgerError::Busy { path, timeout, .. } => LedgerError::Busy {
             path,
@@ -599,8 +779,55 @@ fn classify_since(path: &Path, e: rusqlite::Error, started: std::time::Instant) 
     }
 }
 
+/// Turn a database error into an operator-facing ledger error.
+pub(crate) fn classify(path: &Path, e: SqlError) -> LedgerError {
+    match e {
+        SqlError::Sqlite(e) => classify_sqlite(path, e),
+        SqlError::Pg(e) => classify_pg(path, e),
+        e @ SqlError::Conversion { .. } => LedgerError::Sql {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    }
+}
+
+/// A PostgreSQL error by its SQLSTATE: lock waits, serialization failures and deadlocks are
+/// busy (try again); a read-only server (a standby after failover) or a full disk cannot be
+/// written; a lost or refused connection is unreachable; a refused login cannot open.
+fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
+    let path = path.to_path_buf();
+    let state = e.sqlstate.as_deref().unwrap_or("");
+    match state {
+        "55P03" | "40001" | "40P01" => LedgerError::Busy {
+            path,
+            timeout: busy_timeout(),
+            waited: None,
+        },
+        "25006" | "53100" | "53200" | "53300" => LedgerError::ReadOnly {
+            path,
+            reason: format!("{} (SQLSTATE {state})", e.message),
+        },
+        "28P01" | "28000" | "3D000" | "42501" => LedgerError::Open {
+            path,
+            reason: format!("{} (SQLSTATE {state})", e.message),
+        },
+        s if s.starts_with("08") || s.starts_with("57P") => LedgerError::Unreachable {
+            path,
+            reason: format!("{} (SQLSTATE {state})", e.message),
+        },
+        _ if e.connection => LedgerError::Unreachable {
+            path,
+            reason: e.message.clone(),
+        },
+        _ => LedgerError::Sql {
+            path,
+            source: SqlError::Pg(e),
+        },
+    }
+}
+
 /// Turn a SQLite error into an operator-facing ledger error.
-pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
+fn classify_sqlite(path: &Path, e: rusqlite::Error) -> LedgerError {
     use rusqlite::ErrorCode;
     let path = path.to_path_buf();
     if let rusqlite::Error::SqliteFailure(f, ref msg) = e {
@@ -636,7 +863,10 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
             _ => {}
         }
     }
-    LedgerError::Sql { path, source: e }
+    LedgerError::Sql {
+        path,
+        source: SqlError::Sqlite(e),
+    }
 }
 
 fn new_ledger_id() -> String {
@@ -722,12 +952,12 @@ pub(crate) mod testing {
     /// The source and verdict an event was stored with.
     pub(crate) fn event_source_and_verdict(l: &Ledger, id: &str) -> (String, String) {
         l.db()
-            .conn
-            .query_row(
+            .row(
                 "SELECT source, verdict FROM events WHERE id = ?1",
-                [id],
+                args![id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
+            .unwrap()
             .unwrap()
     }
 
@@ -761,25 +991,13 @@ mod tests {
     fn dry_runs_the_transaction_and_rolls_it_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut l = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
-        let count = |l: &Ledger| -> i64 {
-            l.conn
-                .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get(0))
-                .unwrap()
-        };
+        let count =
+            |l: &Ledger| -> i64 { l.db().fixture_i64("SELECT COUNT(*) FROM meta").unwrap() };
         let before = count(&l);
         let seen = l
             .dry(|tx| {
-                tx.conn
-                    .execute("INSERT INTO meta (key, value) VALUES ('dry', 'x')", [])
-                    .map_err(|e| LedgerError::Sql {
-                        path: PathBuf::new(),
-                        source: e,
-                    })?;
-                Ok::<_, LedgerError>(
-                    tx.conn
-                        .query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))
-                        .unwrap(),
-                )
+                tx.exec("INSERT INTO meta (key, value) VALUES ('dry', 'x')", args![])?;
+                Ok::<_, LedgerError>(tx.fixture_i64("SELECT COUNT(*) FROM meta").unwrap())
             })
             .unwrap();
         assert_eq!(seen, before + 1, "the closure sees its own writes");
@@ -863,7 +1081,7 @@ mod tests {
             rusqlite::ffi::Error::new(4874), // SQLITE_IOERR_SHMSIZE, seen on a full tmpfs
             Some("disk I/O error".into()),
         );
-        let err = classify(Path::new("l.sqlite3"), e);
+        let err = classify(Path::new("l.sqlite3"), e.into());
         assert!(matches!(err, LedgerError::ReadOnly { .. }), "{err}");
         let msg = err.to_string();
         assert!(

@@ -7,9 +7,9 @@
 //! ledger issued, *foreign* otherwise; it is *settled* when one of its transfers reached
 //! `success` (both kept as flags by triggers, migration 7).
 
+use super::conn::{FromSql, ToSql, Value};
+use super::{Row, SqlResult};
 use chrono::{DateTime, Utc};
-use rusqlite::types::{FromSql, FromSqlResult, ValueRef};
-use rusqlite::{Row, params};
 use serde::{Serialize, Serializer};
 
 use super::campaigns::{BatchStatus, Campaign};
@@ -436,10 +436,10 @@ pub(super) fn bound(limit: usize) -> i64 {
 impl Db<'_> {
     /// Invoices by status (`planned` = not issued yet, no status from the bank), by status.
     pub(crate) fn invoice_totals(&self) -> Result<Vec<StatusTotal>, LedgerError> {
-        self.rows(sql::INVOICES_BY_STATUS, [], |r| {
+        self.rows(sql::INVOICES_BY_STATUS, args![], |r| {
             Ok(StatusTotal {
                 status: r
-                    .get::<_, Option<String>>(0)?
+                    .get::<Option<String>>(0)?
                     .unwrap_or_else(|| "planned".into()),
                 count: r.get(1)?,
                 amount: r.get(2)?,
@@ -449,29 +449,28 @@ impl Db<'_> {
 
     /// Credits of ours and foreign ones: count, gross, fees and net.
     pub(crate) fn credit_totals(&self) -> Result<CreditTotals, LedgerError> {
-        self.cached(sql::CREDIT_TOTALS, |stmt| {
+        self.q((|| {
             let mut credits = CreditTotals::default();
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
+            for r in self.conn.query(sql::CREDIT_TOTALS, args![])? {
                 let totals = MoneyTotals {
                     count: r.get(1)?,
                     gross: r.get(2)?,
                     fees: r.get(3)?,
                     net: r.get(4)?,
                 };
-                if r.get::<_, bool>(0)? {
+                if r.get::<bool>(0)? {
                     credits.ours = totals;
                 } else {
                     credits.foreign = totals;
                 }
             }
             Ok(credits)
-        })
+        })())
     }
 
     /// Transfer attempts by status.
     pub(crate) fn transfer_totals(&self) -> Result<Vec<TransferTotal>, LedgerError> {
-        self.rows(sql::TRANSFERS_BY_STATUS, [], TransferTotal::from_row)
+        self.rows(sql::TRANSFERS_BY_STATUS, args![], TransferTotal::from_row)
     }
 
     /// The most recent campaign with the status of each of its batches, if there is one.
@@ -479,7 +478,7 @@ impl Db<'_> {
         let Some(campaign) = self.latest_campaign()? else {
             return Ok(None);
         };
-        let batches = self.rows(sql::CAMPAIGN_BATCHES, [campaign.id], |r| {
+        let batches = self.rows(sql::CAMPAIGN_BATCHES, args![campaign.id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(Some(CampaignProgress { campaign, batches }))
@@ -492,7 +491,7 @@ impl Db<'_> {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<Group<UnsettledCredit>, LedgerError> {
-        self.group(sql::STALE_CREDITS, params![ts(cutoff), bound(limit)], |r| {
+        self.group(sql::STALE_CREDITS, args![ts(cutoff), bound(limit)], |r| {
             let recorded_at: String = r.get(2)?;
             Ok(UnsettledCredit {
                 invoice_id: r.get(0)?,
@@ -516,10 +515,10 @@ impl Db<'_> {
         let mut total = 0;
         let items = self.rows(
             sql::WAITING_CREDITS,
-            params![max_attempts, bound(limit)],
+            args![max_attempts, bound(limit)],
             |r| {
                 total = r.get(5)?;
-                sum = r.get::<_, Option<i64>>(6)?.unwrap_or(0);
+                sum = r.get::<Option<i64>>(6)?.unwrap_or(0);
                 Ok(WaitingCredit {
                     invoice_id: r.get(0)?,
                     net: r.get(1)?,
@@ -539,7 +538,7 @@ impl Db<'_> {
         max_attempts: u32,
     ) -> Result<CountAmount, LedgerError> {
         Ok(self
-            .row(sql::STUCK_CREDITS, params![ts(cutoff), max_attempts], |r| {
+            .row(sql::STUCK_CREDITS, args![ts(cutoff), max_attempts], |r| {
                 Ok(CountAmount {
                     count: r.get(0)?,
                     amount: r.get(1)?,
@@ -562,7 +561,7 @@ impl Db<'_> {
     pub(crate) fn foreign_credit_rows(&self, limit: usize) -> Result<Vec<CreditRow>, LedgerError> {
         self.rows(
             sql::FOREIGN_CREDITS,
-            params![bound(limit)],
+            args![bound(limit)],
             CreditRow::from_row,
         )
     }
@@ -583,7 +582,7 @@ impl Db<'_> {
     ) -> Result<Group<BatchIssue>, LedgerError> {
         self.group(
             sql::BATCHES_IN_STATUS,
-            params![status.as_str(), bound(limit)],
+            args![status.as_str(), bound(limit)],
             BatchIssue::from_row,
         )
     }
@@ -595,12 +594,12 @@ impl Db<'_> {
 
     /// The most recent invoices (newest first).
     pub fn recent_invoices(&self, limit: u32) -> Result<Vec<InvoiceRow>, LedgerError> {
-        self.rows(sql::LIST_INVOICES, [limit], InvoiceRow::from_row)
+        self.rows(sql::LIST_INVOICES, args![limit], InvoiceRow::from_row)
     }
 
     /// The most recent transfer attempts (newest first).
     pub fn recent_transfers(&self, limit: u32) -> Result<Vec<TransferListRow>, LedgerError> {
-        self.rows(sql::LIST_TRANSFERS, [limit], TransferListRow::from_row)
+        self.rows(sql::LIST_TRANSFERS, args![limit], TransferListRow::from_row)
     }
 }
 
@@ -632,35 +631,33 @@ impl Db<'_> {
         &self,
         sql: &str,
         limit: usize,
-        f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        f: impl Fn(&Row) -> SqlResult<T>,
     ) -> Result<Group<T>, LedgerError> {
-        self.group(sql, params![bound(limit)], f)
+        self.group(sql, args![bound(limit)], f)
     }
 
     /// Run a query whose last column is `COUNT(*) OVER ()` (the count before LIMIT).
     fn group<T>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
-        f: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        args: &[&dyn ToSql],
+        f: impl Fn(&Row) -> SqlResult<T>,
     ) -> Result<Group<T>, LedgerError> {
-        self.cached(sql, |stmt| {
-            let total_col = stmt.column_count().saturating_sub(1);
-            let mut rows = stmt.query(params)?;
+        self.q((|| {
             let mut g = Group::default();
-            while let Some(r) = rows.next()? {
-                g.total = r.get(total_col)?;
-                g.items.push(f(r)?);
+            for r in self.conn.query(sql, args)? {
+                g.total = r.get(r.len().saturating_sub(1))?;
+                g.items.push(f(&r)?);
             }
             Ok(g)
-        })
+        })())
     }
 }
 
 /// Errors are stored as the bank's JSON text.
 impl FromSql for StoredErrors {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        String::column_result(v).map(StoredErrors::parse)
+    fn from_value(v: &Value) -> Result<Self, String> {
+        String::from_value(v).map(StoredErrors::parse)
     }
 }
 

@@ -4,7 +4,6 @@
 //! command).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::Serialize;
 
 use super::{Db, LedgerError, parse_ts, ts};
@@ -50,7 +49,7 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::RECORD_RUN,
-            params![
+            args![
                 command,
                 ts(started),
                 ts(ended),
@@ -63,7 +62,7 @@ impl Db<'_> {
 
     /// The latest run of each command that ever ran, by command name.
     pub fn last_runs(&self) -> Result<Vec<LastRun>, LedgerError> {
-        self.rows(sql::LAST_RUNS, [], |r| {
+        self.rows(sql::LAST_RUNS, args![], |r| {
             let started_at: String = r.get(1)?;
             Ok(LastRun {
                 command: r.get(0)?,

@@ -2,9 +2,9 @@
 //! (a deterministic `externalId`, unique per invoice and attempt), leased while a process
 //! sends it, and settled with what the bank says.
 
+use super::SqlResult;
+use super::conn::{FromSql, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 
 use super::lease::{self, LeaseTable};
 use super::report::StoredErrors;
@@ -105,10 +105,9 @@ impl TransferStatus {
 
 /// A stored status; text that is none is a conversion failure.
 impl FromSql for TransferStatus {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        TransferStatus::parse(s)
-            .ok_or_else(|| FromSqlError::Other(format!("bad transfer status {s}").into()))
+    fn from_value(v: &Value) -> Result<Self, String> {
+        let s = String::from_value(v)?;
+        TransferStatus::parse(&s).ok_or_else(|| format!("bad transfer status {s}"))
     }
 }
 
@@ -309,7 +308,7 @@ impl Db<'_> {
         &self,
         max_attempts: u32,
     ) -> Result<Vec<CreditDue>, LedgerError> {
-        self.rows(sql::CREDITS_NEEDING_TRANSFER, [max_attempts], |r| {
+        self.rows(sql::CREDITS_NEEDING_TRANSFER, args![max_attempts], |r| {
             Ok(CreditDue {
                 invoice_id: r.get(0)?,
                 net: r.get(1)?,
@@ -327,7 +326,7 @@ impl Db<'_> {
     ) -> Result<bool, LedgerError> {
         self.exec(
             sql::INSERT_CLAIM,
-            params![
+            args![
                 t.invoice_id,
                 t.attempt,
                 t.external_id,
@@ -355,15 +354,13 @@ impl Db<'_> {
         until: i64,
     ) -> Result<Vec<i64>, LedgerError> {
         let owner = lease::owner_id();
-        self.cached(sql::RENEW_TRANSFER_LEASE, |stmt| {
-            let mut lost = Vec::new();
-            for id in ids {
-                if stmt.execute(params![id, until, owner])? == 0 {
-                    lost.push(*id);
-                }
+        let mut lost = Vec::new();
+        for id in ids {
+            if self.exec(sql::RENEW_TRANSFER_LEASE, args![id, until, owner])? == 0 {
+                lost.push(*id);
             }
-            Ok(lost)
-        })
+        }
+        Ok(lost)
     }
 
     /// Record what the bank holds for one of our transfers (from a create answer, a lookup, a
@@ -378,7 +375,7 @@ impl Db<'_> {
         let settled = status.is_final().then(|| ts(now));
         self.row(
             sql::APPLY_BANK_TRANSFER,
-            params![
+            args![
                 t.external_id,
                 t.id,
                 status.as_str(),
@@ -415,7 +412,7 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::MARK_TRANSFER_REJECTED,
-            params![id, StoredErrors::encode(errors), ts(now)],
+            args![id, StoredErrors::encode(errors), ts(now)],
         )
         .map(drop)
     }
@@ -429,19 +426,19 @@ impl Db<'_> {
     ) -> Result<(), LedgerError> {
         self.exec(
             sql::NOTE_TRANSFER_ERROR,
-            params![id, error, ts(now), lease::owner_id()],
+            args![id, error, ts(now), lease::owner_id()],
         )
         .map(drop)
     }
 
     /// Bank ids of transfers not yet final (to refresh).
     pub(crate) fn unsettled_transfer_ids(&self) -> Result<Vec<String>, LedgerError> {
-        self.rows(sql::UNSETTLED_TRANSFER_IDS, [], |r| r.get(0))
+        self.rows(sql::UNSETTLED_TRANSFER_IDS, args![], |r| r.get(0))
     }
 
     /// Number of transfers still open (claimed, sending, created, processing).
     pub(crate) fn open_transfer_count(&self) -> Result<i64, LedgerError> {
-        self.cached(sql::OPEN_TRANSFER_COUNT, |s| s.query_row([], |r| r.get(0)))
+        self.one(sql::OPEN_TRANSFER_COUNT, args![], |r| r.get(0))
     }
 
     pub(crate) fn transfer_by_external_id(
@@ -450,7 +447,7 @@ impl Db<'_> {
     ) -> Result<Option<TransferRow>, LedgerError> {
         self.row(
             sql::TRANSFER_BY_EXTERNAL_ID,
-            [external_id],
+            args![external_id],
             TransferRow::from_row,
         )
     }
@@ -461,7 +458,7 @@ impl Db<'_> {
         invoice_id: &str,
     ) -> Result<Option<(String, TransferStatus)>, LedgerError> {
         let row: Option<(String, String)> =
-            self.row(sql::PAYING_TRANSFER_OF_INVOICE, [invoice_id], |r| {
+            self.row(sql::PAYING_TRANSFER_OF_INVOICE, args![invoice_id], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         row.map(
@@ -475,16 +472,14 @@ impl Db<'_> {
 
     /// The highest attempt number of the invoice's credit (0 if none; the next is this + 1).
     pub(crate) fn transfer_attempts(&self, invoice_id: &str) -> Result<u32, LedgerError> {
-        self.cached(sql::TRANSFER_ATTEMPTS, |s| {
-            s.query_row([invoice_id], |r| r.get(0))
-        })
+        self.one(sql::TRANSFER_ATTEMPTS, args![invoice_id], |r| r.get(0))
     }
 
     /// The errors noted on a transfer row, as stored.
     pub(crate) fn transfer_errors(&self, id: i64) -> Result<Option<String>, LedgerError> {
         Ok(self
-            .row(sql::TRANSFER_ERRORS, [id], |r| {
-                r.get::<_, Option<String>>(0)
+            .row(sql::TRANSFER_ERRORS, args![id], |r| {
+                r.get::<Option<String>>(0)
             })?
             .flatten())
     }
@@ -497,11 +492,8 @@ impl Db<'_> {
         wall_now: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        self.exec(
-            sql::CLOSE_UNRESOLVED_TRANSFER,
-            params![id, ts(now), wall_now],
-        )
-        .map(|n| n == 1)
+        self.exec(sql::CLOSE_UNRESOLVED_TRANSFER, args![id, ts(now), wall_now])
+            .map(|n| n == 1)
     }
 
     /// Put claims the bank never saw back to `claimed` (rows that may have been sent stay
@@ -513,7 +505,7 @@ impl Db<'_> {
     /// Withdraw (delete) a claim that was never sent, superseded by a live transfer the bank
     /// holds for the same invoice. `false` if the row is not a never-sent claim.
     pub(crate) fn withdraw_transfer_claim(&self, id: i64) -> Result<bool, LedgerError> {
-        self.exec(sql::WITHDRAW_TRANSFER_CLAIM, [id])
+        self.exec(sql::WITHDRAW_TRANSFER_CLAIM, args![id])
             .map(|n| n == 1)
     }
 
@@ -521,12 +513,10 @@ impl Db<'_> {
     /// lease owner (`?2`).
     fn exec_each_as_owner(&self, sql: &str, ids: &[i64]) -> Result<(), LedgerError> {
         let owner = lease::owner_id();
-        self.cached(sql, |stmt| {
-            for id in ids {
-                stmt.execute(params![id, owner])?;
-            }
-            Ok(())
-        })
+        for id in ids {
+            self.exec(sql, args![id, owner])?;
+        }
+        Ok(())
     }
 
     fn bad_status(&self, status: &str) -> LedgerError {
@@ -553,18 +543,21 @@ impl Tx<'_> {
     ) -> Result<Vec<TransferRow>, LedgerError> {
         self.q((|| {
             let alive = lease::reap(self.conn, LeaseTable::Transfers, wall_now)?;
-            let rows: Vec<TransferRow> = {
-                let mut stmt = self.conn.prepare_cached(sql::LEASE_UNSENT)?;
-                stmt.query_map(
-                    params![wall_now, limit as i64, after_id, alive],
-                    TransferRow::from_row,
+            let rows: Vec<TransferRow> = self
+                .conn
+                .query(
+                    sql::LEASE_UNSENT,
+                    args![wall_now, limit as i64, after_id, alive],
                 )?
-                .collect::<Result<_, _>>()?
-            };
-            let mut upd = self.conn.prepare_cached(sql::TAKE_TRANSFER_LEASE)?;
+                .iter()
+                .map(TransferRow::from_row)
+                .collect::<SqlResult<_>>()?;
             let owner = lease::owner_id();
             for r in &rows {
-                upd.execute(params![r.id, wall_now + lease_secs, ts(now), owner])?;
+                self.conn.execute(
+                    sql::TAKE_TRANSFER_LEASE,
+                    args![r.id, wall_now + lease_secs, ts(now), owner],
+                )?;
             }
             Ok(rows)
         })())
@@ -592,28 +585,32 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
         self.q((|| {
-            let taken = |n: u32| -> rusqlite::Result<bool> {
-                self.conn
-                    .prepare_cached(sql::ATTEMPT_TAKEN)?
-                    .query_row(params![a.invoice_id, n], |r| r.get(0))
+            let taken = |n: u32| -> SqlResult<bool> {
+                match self
+                    .conn
+                    .query_opt(sql::ATTEMPT_TAKEN, args![a.invoice_id, n])?
+                {
+                    Some(r) => r.get(0),
+                    None => Ok(false),
+                }
             };
             let attempt = match a.attempt {
                 Some(n) if n >= 1 && !taken(n)? => n,
                 _ => {
                     let max: u32 = self
                         .conn
-                        .prepare_cached(sql::TRANSFER_ATTEMPTS)?
-                        .query_row([a.invoice_id], |r| r.get(0))?;
+                        .query(sql::TRANSFER_ATTEMPTS, args![a.invoice_id])?
+                        .first()
+                        .map_or(Ok(0), |r| r.get(0))?;
                     max + 1
                 }
             };
             let status = TransferStatus::from_bank(&t.status);
             let settled = status.is_final().then(|| ts(now));
             let body = serde_json::to_string(t).unwrap_or_default();
-            let n = self
-                .conn
-                .prepare_cached(sql::INSERT_ADOPTED)?
-                .execute(params![
+            let n = self.conn.execute(
+                sql::INSERT_ADOPTED,
+                args![
                     a.invoice_id,
                     attempt,
                     t.external_id,
@@ -625,7 +622,8 @@ impl Tx<'_> {
                     t.fee,
                     ts(now),
                     settled
-                ])?;
+                ],
+            )?;
             Ok(n == 1)
         })())
     }
@@ -713,7 +711,7 @@ mod tests {
         let set_lease = |owner: &str, until: i64| {
             raw.execute(
                 "UPDATE transfers SET lease_owner = ?1, lease_until = ?2",
-                params![owner, until],
+                rusqlite::params![owner, until],
             )
             .unwrap()
         };

@@ -13,17 +13,23 @@ impl Ledger {
     /// Stop this connection's commits from checkpointing the WAL (another connection then
     /// calls [`Ledger::checkpoint`]). Durability is unchanged: the WAL is synced at every
     /// commit.
+    /// On PostgreSQL there is nothing to do: the server checkpoints.
     pub fn disable_autocheckpoint(&self) -> Result<(), LedgerError> {
-        self.conn
-            .execute_batch(sql::DISABLE_AUTOCHECKPOINT)
+        let Some(conn) = self.sqlite() else {
+            return Ok(());
+        };
+        conn.execute_batch(sql::DISABLE_AUTOCHECKPOINT)
             .map_err(|e| self.err(e))
     }
 
     /// Copy what it can of the WAL back into the database without waiting for readers or
     /// the writer (PASSIVE), so the WAL stops growing.
+    /// On PostgreSQL there is nothing to do: the server checkpoints.
     pub fn checkpoint(&self) -> Result<(), LedgerError> {
-        self.conn
-            .query_row(sql::CHECKPOINT_PASSIVE, [], |_| Ok(()))
+        let Some(conn) = self.sqlite() else {
+            return Ok(());
+        };
+        conn.query_row(sql::CHECKPOINT_PASSIVE, [], |_| Ok(()))
             .map_err(|e| self.err(e))
     }
 }
@@ -39,7 +45,8 @@ mod tests {
         let path = writer.path().to_path_buf();
         writer.disable_autocheckpoint().unwrap();
         let pages: i64 = writer
-            .conn
+            .sqlite()
+            .unwrap()
             .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
             .unwrap();
         assert_eq!(pages, 0);
@@ -67,7 +74,8 @@ mod tests {
             .unwrap();
         assert_eq!(wal(), before);
         let (log, done): (i64, i64) = checkpointer
-            .conn
+            .sqlite()
+            .unwrap()
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                 Ok((r.get(1)?, r.get(2)?))
             })

@@ -2,7 +2,6 @@
 //! URL it left behind, and never someone else's).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::ts;
 use super::{Db, LedgerError};
@@ -50,13 +49,13 @@ impl Db<'_> {
         url: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.exec(sql::RECORD_WEBHOOK, params![id, url, ts(now)])
+        self.exec(sql::RECORD_WEBHOOK, args![id, url, ts(now)])
             .map(drop)
     }
 
     /// The webhooks this ledger registered and has not deleted, oldest first.
     pub fn live_webhooks(&self) -> Result<Vec<RegisteredWebhook>, LedgerError> {
-        self.rows(sql::LIVE_WEBHOOKS, [], |r| {
+        self.rows(sql::LIVE_WEBHOOKS, args![], |r| {
             Ok(RegisteredWebhook {
                 id: r.get(0)?,
                 url: r.get(1)?,
@@ -66,20 +65,20 @@ impl Db<'_> {
 
     /// Note that a webhook is gone at the bank (and that nobody serves it any more).
     pub fn mark_webhook_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        self.exec(sql::MARK_WEBHOOK_DELETED, params![id, ts(now)])?;
-        self.exec(sql::CLEAR_WEBHOOK_OWNER, params![id]).map(drop)
+        self.exec(sql::MARK_WEBHOOK_DELETED, args![id, ts(now)])?;
+        self.exec(sql::CLEAR_WEBHOOK_OWNER, args![id]).map(drop)
     }
 
     /// Note the process serving a webhook (`ledger::lease::owner_id()` of that process).
     pub fn set_webhook_owner(&self, id: &str, owner: &str) -> Result<(), LedgerError> {
-        self.exec(sql::SET_WEBHOOK_OWNER, params![id, owner])
+        self.exec(sql::SET_WEBHOOK_OWNER, args![id, owner])
             .map(drop)
     }
 
     /// The process recorded as serving a webhook, if any (none for webhooks registered by an
     /// older stark).
     pub fn webhook_owner(&self, id: &str) -> Result<Option<String>, LedgerError> {
-        self.row(sql::WEBHOOK_OWNER, params![id], |r| r.get(0))
+        self.row(sql::WEBHOOK_OWNER, args![id], |r| r.get(0))
     }
 
     /// Whether `stark webhook ensure` registered this webhook ([`DEPLOYED_OWNER`]).

@@ -1,0 +1,462 @@
+//! A synchronous PostgreSQL connection for the store.
+//!
+//! The store is synchronous (so is SQLite), and it is called from async commands running on
+//! tokio runtimes, where a nested runtime cannot block. So one thread per connection owns a
+//! current-thread runtime and the `tokio_postgres::Client`; each call sends it a job over a
+//! channel and waits for the answer. Statements are prepared once per connection (cached by
+//! their text, `?N` rewritten to `$N`) and their parameters converted to the types the server
+//! inferred.
+//!
+//! Every write happens under the ledger's write lock, as on SQLite: [`Client::begin`] opens a
+//! READ COMMITTED transaction that first takes `pg_advisory_xact_lock` (READ COMMITTED, not
+//! REPEATABLE READ, so that statements after the wait see every commit made before it), and a
+//! write outside a transaction is wrapped in one.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio_postgres::types::{IsNull, Type};
+
+use super::super::conn::{Row, Value};
+use super::url::PgTarget;
+
+/// What a PostgreSQL request failed with: the server's SQLSTATE when it answered, and whether
+/// the connection itself is gone.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct PgError {
+    pub sqlstate: Option<String>,
+    pub message: String,
+    /// The connection failed or was lost (the server is unreachable, restarting, or closed it).
+    pub connection: bool,
+}
+
+impl PgError {
+    fn closed() -> PgError {
+        PgError {
+            sqlstate: None,
+            message: "the connection to PostgreSQL was lost".into(),
+            connection: true,
+        }
+    }
+
+    fn other(message: impl Into<String>) -> PgError {
+        PgError {
+            sqlstate: None,
+            message: message.into(),
+            connection: false,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(e: tokio_postgres::Error) -> PgError {
+        let sqlstate = e.code().map(|c| c.code().to_string());
+        let message = match e.as_db_error() {
+            Some(db) => {
+                let mut m = db.message().to_string();
+                if let Some(d) = db.detail() {
+                    m.push_str(&format!(" ({d})"));
+                }
+                m
+            }
+            None => {
+                let mut m = e.to_string();
+                let mut src = std::error::Error::source(&e);
+                while let Some(s) = src {
+                    m.push_str(&format!(": {s}"));
+                    src = s.source();
+                }
+                m
+            }
+        };
+        let connection = e.is_closed()
+            || (e.as_db_error().is_none()
+                && sqlstate.is_none()
+                && !message.contains("error serializing")
+                && !message.contains("error deserializing"));
+        PgError {
+            sqlstate,
+            message,
+            connection,
+        }
+    }
+}
+
+/// The lock every write takes (one writer at a time per ledger: per database and schema).
+pub(crate) const WRITE_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('stark-ledger'), hashtext(current_schema()))";
+
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// One connection to a PostgreSQL ledger.
+pub struct Client {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    in_tx: std::cell::Cell<bool>,
+    lock_timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("pg::Client").finish_non_exhaustive()
+    }
+}
+
+struct Worker {
+    rt: tokio::runtime::Runtime,
+    target: PgTarget,
+    client: tokio_postgres::Client,
+    statements: HashMap<String, tokio_postgres::Statement>,
+}
+
+/// The session settings of every connection: a commit is durable before it is answered (a 200
+/// to Stark Bank must survive a crash), and no statement hangs forever.
+const SESSION: &str = "SET synchronous_commit TO on; SET statement_timeout TO '60s'; SET idle_in_transaction_session_timeout TO '120s'";
+
+async fn open(target: &PgTarget) -> Result<tokio_postgres::Client, PgError> {
+    let client = target.connect().await.map_err(|e| PgError {
+        sqlstate: e.sqlstate().map(str::to_owned),
+        message: e.to_string(),
+        connection: e.is_unreachable(),
+    })?;
+    client.batch_execute(SESSION).await?;
+    Ok(client)
+}
+
+impl Client {
+    /// Connect (and set the session up); `lock_timeout` bounds the wait for the write lock.
+    pub fn connect(target: &PgTarget, lock_timeout: Duration) -> Result<Client, PgError> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let (ready, ready_rx) = mpsc::sync_channel::<Result<(), PgError>>(1);
+        let target = target.clone();
+        let thread = std::thread::Builder::new()
+            .name("stark-pg".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready.send(Err(PgError::other(format!("cannot start: {e}"))));
+                        return;
+                    }
+                };
+                let client = match rt.block_on(open(&target)) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(()));
+                let mut w = Worker {
+                    rt,
+                    target,
+                    client,
+                    statements: HashMap::new(),
+                };
+                while let Ok(job) = rx.recv() {
+                    job(&mut w);
+                }
+            })
+            .map_err(|e| PgError::other(format!("cannot start a thread: {e}")))?;
+        ready_rx.recv().map_err(|_| PgError::closed())??;
+        Ok(Client {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            in_tx: std::cell::Cell::new(false),
+            lock_timeout,
+        })
+    }
+
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Worker) -> Result<T, PgError> + Send + 'static,
+    ) -> Result<T, PgError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |w| {
+            let _ = tx.send(f(w));
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(PgError::closed)?
+            .send(job)
+            .map_err(|_| PgError::closed())?;
+        rx.recv().map_err(|_| PgError::closed())?
+    }
+
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx.get()
+    }
+
+    /// Every row of a statement.
+    pub fn query(&self, sql: &str, args: Vec<Value>) -> Result<Vec<Row>, PgError> {
+        let sql = sql.to_owned();
+        let reconnect = !self.in_tx.get();
+        self.call(move |w| w.query(&sql, &args, reconnect))
+    }
+
+    /// Run a statement; the rows it changed. Outside a transaction a write takes the write
+    /// lock in a transaction of its own.
+    pub fn execute(&self, sql: &str, args: Vec<Value>) -> Result<usize, PgError> {
+        let sql = sql.to_owned();
+        if self.in_tx.get() {
+            return self.call(move |w| w.execute(&sql, &args, false));
+        }
+        self.begin()?;
+        let out = self
+            .call(move |w| w.execute(&sql, &args, false))
+            .and_then(|n| self.commit().map(|()| n));
+        if out.is_err() {
+            let _ = self.rollback();
+        }
+        out
+    }
+
+    /// Statements without parameters (simple protocol; several separated by `;`).
+    pub fn batch(&self, sql: &str) -> Result<(), PgError> {
+        let sql = sql.to_owned();
+        let reconnect = !self.in_tx.get();
+        self.call(move |w| {
+            if reconnect {
+                w.ensure_connected()?;
+            }
+            w.rt.block_on(w.client.batch_execute(&sql))?;
+            Ok(())
+        })
+    }
+
+    /// Open a READ COMMITTED transaction holding the ledger's write lock.
+    pub fn begin(&self) -> Result<(), PgError> {
+        let ms = self.lock_timeout.as_millis().max(1);
+        let sql = format!(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout TO '{ms}ms'; {WRITE_LOCK}"
+        );
+        self.call(move |w| {
+            w.ensure_connected()?;
+            match w.rt.block_on(w.client.batch_execute(&sql)) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let e = PgError::from(e);
+                    let _ = w.rt.block_on(w.client.batch_execute("ROLLBACK"));
+                    Err(e)
+                }
+            }
+        })?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<(), PgError> {
+        self.in_tx.set(false);
+        self.call(|w| Ok(w.rt.block_on(w.client.batch_execute("COMMIT"))?))
+    }
+
+    pub fn rollback(&self) -> Result<(), PgError> {
+        self.in_tx.set(false);
+        self.call(|w| Ok(w.rt.block_on(w.client.batch_execute("ROLLBACK"))?))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if self.in_tx.get() {
+            let _ = self.rollback();
+        }
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Worker {
+    /// A connection lost between requests is opened again (its prepared statements with it).
+    fn ensure_connected(&mut self) -> Result<(), PgError> {
+        if self.client.is_closed() {
+            self.statements.clear();
+            self.client = self.rt.block_on(open(&self.target))?;
+        }
+        Ok(())
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement, PgError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let text = placeholders(sql);
+        let stmt = self.rt.block_on(self.client.prepare(&text))?;
+        self.statements.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Value], reconnect: bool) -> Result<Vec<Row>, PgError> {
+        if reconnect {
+            self.ensure_connected()?;
+        }
+        let stmt = self.statement(sql)?;
+        let params = bind(&stmt, args)?;
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.rt.block_on(self.client.query(&stmt, &refs))?;
+        rows.iter().map(row).collect()
+    }
+
+    fn execute(&mut self, sql: &str, args: &[Value], reconnect: bool) -> Result<usize, PgError> {
+        if reconnect {
+            self.ensure_connected()?;
+        }
+        let stmt = self.statement(sql)?;
+        let params = bind(&stmt, args)?;
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let n = self.rt.block_on(self.client.execute(&stmt, &refs))?;
+        Ok(n as usize)
+    }
+}
+
+/// `?N` placeholders as PostgreSQL's `$N` (outside quoted strings and identifiers).
+pub(crate) fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// A [`Value`] bound as the type the server inferred for its parameter.
+#[derive(Debug)]
+struct Arg {
+    value: Value,
+    ty: Type,
+}
+
+fn bind(stmt: &tokio_postgres::Statement, args: &[Value]) -> Result<Vec<Arg>, PgError> {
+    let types = stmt.params();
+    if types.len() != args.len() {
+        return Err(PgError::other(format!(
+            "statement takes {} parameters, {} given",
+            types.len(),
+            args.len()
+        )));
+    }
+    Ok(args
+        .iter()
+        .zip(types)
+        .map(|(v, ty)| Arg {
+            value: v.clone(),
+            ty: ty.clone(),
+        })
+        .collect())
+}
+
+impl tokio_postgres::types::ToSql for Arg {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        debug_assert_eq!(ty, &self.ty);
+        match &self.value {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                    i.to_string().as_str().to_sql(&Type::TEXT, out)
+                }
+                ref other => Err(format!("cannot bind an integer as {other}").into()),
+            },
+            Value::Text(s) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                    s.as_str().to_sql(&Type::TEXT, out)
+                }
+                ref other => Err(format!(
+                    "cannot bind text as {other} (cast the parameter in the statement)"
+                )
+                .into()),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// A result row as [`Value`]s (only integer, boolean and text columns cross the seam).
+fn row(r: &tokio_postgres::Row) -> Result<Row, PgError> {
+    let mut values = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let bad = |e: tokio_postgres::Error| {
+            PgError::other(format!("column {} ({}): {e}", col.name(), col.type_()))
+        };
+        let v = match *col.type_() {
+            Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(bad)?.map(Value::Int),
+            Type::INT4 => r
+                .try_get::<_, Option<i32>>(i)
+                .map_err(bad)?
+                .map(|v| Value::Int(v.into())),
+            Type::INT2 => r
+                .try_get::<_, Option<i16>>(i)
+                .map_err(bad)?
+                .map(|v| Value::Int(v.into())),
+            Type::BOOL => r
+                .try_get::<_, Option<bool>>(i)
+                .map_err(bad)?
+                .map(|v| Value::Int(v.into())),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => r
+                .try_get::<_, Option<String>>(i)
+                .map_err(bad)?
+                .map(Value::Text),
+            ref other => {
+                return Err(PgError::other(format!(
+                    "column {} is of type {other}, which the ledger does not read (cast it to BIGINT or TEXT)",
+                    col.name()
+                )));
+            }
+        };
+        values.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row::new(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn placeholders_become_dollars_outside_quotes() {
+        assert_eq!(
+            placeholders("SELECT ?1, '?2', \"a?3\" FROM t WHERE x = ?12 AND y IS ?"),
+            "SELECT $1, '?2', \"a?3\" FROM t WHERE x = $12 AND y IS ?"
+        );
+    }
+}
