@@ -57,6 +57,7 @@ pub mod events;
 pub mod keys;
 pub mod lease;
 mod migrations;
+pub mod pg;
 pub mod report;
 pub mod runs;
 pub mod transfers;
