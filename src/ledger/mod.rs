@@ -811,6 +811,10 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
             path,
             reason: format!("{} (SQLSTATE {state})", e.message),
         },
+        _ if e.refused => LedgerError::Open {
+            path,
+            reason: e.message.clone(),
+        },
         s if s.starts_with("08") || s.starts_with("57P") => LedgerError::Unreachable {
             path,
             reason: format!("{} (SQLSTATE {state})", e.message),

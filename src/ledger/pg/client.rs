@@ -30,6 +30,9 @@ pub struct PgError {
     pub message: String,
     /// The connection failed or was lost (the server is unreachable, restarting, or closed it).
     pub connection: bool,
+    /// The connection was refused for a reason retrying does not change (credentials, a
+    /// missing database, a TLS check).
+    pub refused: bool,
 }
 
 impl PgError {
@@ -38,6 +41,7 @@ impl PgError {
             sqlstate: None,
             message: "the connection to PostgreSQL was lost".into(),
             connection: true,
+            refused: false,
         }
     }
 
@@ -46,6 +50,7 @@ impl PgError {
             sqlstate: None,
             message: message.into(),
             connection: false,
+            refused: false,
         }
     }
 }
@@ -80,6 +85,7 @@ impl From<tokio_postgres::Error> for PgError {
             sqlstate,
             message,
             connection,
+            refused: false,
         }
     }
 }
@@ -116,10 +122,22 @@ struct Worker {
 const SESSION: &str = "SET synchronous_commit TO on; SET statement_timeout TO '60s'; SET idle_in_transaction_session_timeout TO '120s'";
 
 async fn open(target: &PgTarget) -> Result<tokio_postgres::Client, PgError> {
-    let client = target.connect().await.map_err(|e| PgError {
-        sqlstate: e.sqlstate().map(str::to_owned),
-        message: e.to_string(),
-        connection: e.is_unreachable(),
+    use super::url::ConnectErrorKind as Kind;
+    let client = target.connect().await.map_err(|e| {
+        let (sqlstate, connection) = match e.kind() {
+            Kind::Unreachable => (None, true),
+            Kind::Auth => (Some("28P01"), false),
+            Kind::DatabaseMissing => (Some("3D000"), false),
+            // A certificate or TLS setting the operator must fix: it cannot open, as a refused
+            // login cannot.
+            Kind::Tls | Kind::Other => (None, false),
+        };
+        PgError {
+            sqlstate: sqlstate.map(str::to_owned),
+            message: e.detail().to_string(),
+            connection,
+            refused: !connection,
+        }
     })?;
     client.batch_execute(SESSION).await?;
     Ok(client)

@@ -6,6 +6,7 @@
 //! [`AFTER_BASELINE`], at the same position. The version lives in `stark_schema_version`.
 
 mod client;
+mod tls;
 pub mod url;
 
 pub use client::{Client, PgError};
