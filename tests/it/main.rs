@@ -24,6 +24,7 @@ mod key_errors;
 mod leases;
 mod log;
 mod money_path;
+mod pg_harness;
 mod prompts;
 mod properties;
 mod query_plans;
