@@ -23,3 +23,5 @@ pub mod sandbox;
 pub mod serve;
 pub mod status;
 pub(crate) mod test_hooks;
+#[doc(hidden)]
+pub mod testing;

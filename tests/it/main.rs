@@ -24,6 +24,7 @@ mod key_errors;
 mod leases;
 mod log;
 mod money_path;
+mod pg_harness;
 mod pg_tls;
 mod prompts;
 mod properties;
