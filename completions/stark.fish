@@ -27,7 +27,7 @@ end
 complete -c stark -n "__fish_stark_needs_command" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_needs_command" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_needs_command" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_needs_command" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_needs_command" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -55,7 +55,7 @@ complete -c stark -n "__fish_stark_needs_command" -f -a "help" -d 'Print this me
 complete -c stark -n "__fish_stark_using_subcommand init" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand init" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand init" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand init" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand init" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -71,7 +71,7 @@ complete -c stark -n "__fish_stark_using_subcommand keygen" -l dir -d 'Directory
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -95,7 +95,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l retry-bat
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -116,7 +116,7 @@ complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l retry 
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -134,7 +134,7 @@ complete -c stark -n "__fish_stark_using_subcommand reconcile" -l max-attempts -
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -154,7 +154,7 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l webhook-ke
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -170,7 +170,7 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s V -l versi
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -188,7 +188,7 @@ complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -203,7 +203,7 @@ complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -220,7 +220,7 @@ complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand doctor" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -248,7 +248,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l signing-key -d 'Sign webhooks with this private key PEM [default: from --state, else a new key]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -267,7 +267,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -286,7 +286,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -301,7 +301,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -316,7 +316,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -335,7 +335,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand status" -l stale-minutes -d 'A credit of ours older than this many minutes without a successful transfer needs attention' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l limit -d 'Rows to list with --invoices or --transfers [default: 20]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand status" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
@@ -356,7 +356,7 @@ complete -c stark -n "__fish_stark_using_subcommand log" -l limit -d 'At most th
 complete -c stark -n "__fish_stark_using_subcommand log" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand log" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand log" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand log" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand log" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand log" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand log" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -371,7 +371,7 @@ complete -c stark -n "__fish_stark_using_subcommand log" -s V -l version -d 'Pri
 complete -c stark -n "__fish_stark_using_subcommand completions" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand completions" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand completions" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand completions" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand completions" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
@@ -389,7 +389,7 @@ light\t'Some dropped, duplicated and reordered deliveries; a few lost responses'
 heavy\t'A rough day: many lost responses, 5xx and 429, latency, failing transfers'"
 complete -c stark -n "__fish_stark_using_subcommand demo" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
-complete -c stark -n "__fish_stark_using_subcommand demo" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand demo" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F

@@ -128,6 +128,9 @@ impl ConfigError {
             ),
             ConfigError::NoDataDir => "pass --ledger or set STARK_LEDGER".into(),
             ConfigError::NoLedger { fix, init, .. } => format!("run `{init}`, or {fix}"),
+            ConfigError::Key(KeyError::InEnv { var, .. }) => format!(
+                "correct {var}: it must hold the whole PEM text of the private key, line breaks included"
+            ),
             ConfigError::Key(_) => {
                 "check the key file, or make a new pair with `stark keygen` and register its public key".into()
             }
@@ -198,13 +201,41 @@ struct FileConfig {
     ledger: Option<PathBuf>,
 }
 
+/// The environment variable that holds the private key's PEM text itself (for containers,
+/// where a key file's mode is not the operator's to set). Read from the environment only:
+/// there is no flag and no config key for it, so it never lands in shell history or a file.
+pub const PRIVATE_KEY_PEM_VAR: &str = "STARK_PRIVATE_KEY_PEM";
+
+/// The PEM text of `STARK_PRIVATE_KEY_PEM`. Its `Debug` output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyPem(String);
+
+impl fmt::Debug for KeyPem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyPem(<redacted>)")
+    }
+}
+
+/// Where the key that signs comes from (see [`Settings::key_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource<'a> {
+    /// `STARK_PRIVATE_KEY_PEM`.
+    EnvPem,
+    /// A key file, and where its path came from.
+    File(&'a Sourced<PathBuf>),
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub config_file: Sourced<PathBuf>,
     pub config_file_exists: bool,
     pub project_id: Option<Sourced<String>>,
+    /// The key file's path (flag, `STARK_PRIVATE_KEY`, config file or the default file);
+    /// [`Settings::key_source`] says whether it or `private_key_pem` signs.
     pub private_key: Option<Sourced<PathBuf>>,
+    /// The key's PEM text from `STARK_PRIVATE_KEY_PEM`.
+    pub private_key_pem: Option<KeyPem>,
     pub environment: Sourced<Environment>,
     pub api_url: Option<Sourced<String>>,
     pub ledger: Sourced<PathBuf>,
@@ -261,6 +292,12 @@ impl Names {
 
 const PROJECT_ID: Names = Names::new("--project-id", "STARK_PROJECT_ID", "project_id");
 const PRIVATE_KEY: Names = Names::new("--private-key", "STARK_PRIVATE_KEY", "private_key");
+/// For the error when no key is set at all: both variables.
+const ANY_PRIVATE_KEY: Names = Names::new(
+    "--private-key",
+    "STARK_PRIVATE_KEY (a path) or STARK_PRIVATE_KEY_PEM (the PEM text)",
+    "private_key",
+);
 const ENVIRONMENT: Names = Names::new("--environment", "STARK_ENVIRONMENT", "environment");
 const API_URL: Names = Names::new("--api-url", "STARK_API_URL", "api_url");
 const LEDGER: Names = Names::new("--ledger", "STARK_LEDGER", "ledger");
@@ -395,6 +432,10 @@ impl Settings {
                 source: Source::Default,
             })
         });
+        let private_key_pem = std::env::var(PRIVATE_KEY_PEM_VAR)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(KeyPem);
         let environment = match pick(
             &ENVIRONMENT,
             flags.environment.clone(),
@@ -446,6 +487,7 @@ impl Settings {
             config_file_exists: exists,
             project_id,
             private_key,
+            private_key_pem,
             environment,
             api_url,
             ledger,
@@ -459,11 +501,46 @@ impl Settings {
             .ok_or_else(|| self.missing("the Stark Bank project id", &PROJECT_ID))
     }
 
-    pub fn private_key_path(&self) -> Result<&Path, ConfigError> {
-        self.private_key
-            .as_ref()
-            .map(|p| p.value.as_path())
-            .ok_or_else(|| self.missing("the private key file", &PRIVATE_KEY))
+    /// Where the key that signs comes from: the `--private-key` flag, else
+    /// `STARK_PRIVATE_KEY_PEM`, else the path of `STARK_PRIVATE_KEY`, the config file's
+    /// `private_key` or the default file. `None`: no key is set.
+    pub fn key_source(&self) -> Option<KeySource<'_>> {
+        match (&self.private_key, &self.private_key_pem) {
+            (Some(p), _) if matches!(p.source, Source::Flag(_)) => Some(KeySource::File(p)),
+            (_, Some(_)) => Some(KeySource::EnvPem),
+            (Some(p), None) => Some(KeySource::File(p)),
+            (None, None) => None,
+        }
+    }
+
+    /// When `STARK_PRIVATE_KEY_PEM` and a key path set explicitly (not the default file) are
+    /// both given: which one signs, in a sentence.
+    pub fn key_override_note(&self) -> Option<String> {
+        let path = self.private_key.as_ref()?;
+        self.private_key_pem.as_ref()?;
+        match &path.source {
+            Source::Default => None,
+            Source::Flag(flag) => Some(format!(
+                "{flag} {} wins over {PRIVATE_KEY_PEM_VAR}, which is not used",
+                path.value.display()
+            )),
+            source => Some(format!(
+                "{PRIVATE_KEY_PEM_VAR} wins over {} (from {source}), which is not used",
+                path.value.display()
+            )),
+        }
+    }
+
+    /// Load the key that signs ([`Settings::key_source`]).
+    pub fn private_key(&self) -> Result<PrivateKey, ConfigError> {
+        match self.key_source() {
+            Some(KeySource::EnvPem) => {
+                let pem = self.private_key_pem.as_ref().expect("key_source saw it");
+                Ok(PrivateKey::from_env_pem(PRIVATE_KEY_PEM_VAR, &pem.0)?)
+            }
+            Some(KeySource::File(p)) => Ok(PrivateKey::load_from(&p.value, &p.source)?),
+            None => Err(self.missing("the private key", &ANY_PRIVATE_KEY)),
+        }
     }
 
     /// `what` is not set: the error names the flag, the variable and the key of the
@@ -557,8 +634,13 @@ impl Settings {
             Some(p) => format!("project {} (from {})", p.value, p.source),
             None => "no project id".into(),
         };
-        let path = match &self.private_key {
-            Some(p) => format!("private key {}, from {}", p.value.display(), p.source),
+        let path = match self.key_source() {
+            Some(KeySource::File(p)) => {
+                format!("private key {}, from {}", p.value.display(), p.source)
+            }
+            Some(KeySource::EnvPem) => {
+                format!("private key from {}", Source::Env(PRIVATE_KEY_PEM_VAR))
+            }
             None => "private key".into(),
         };
         format!(
@@ -570,12 +652,7 @@ impl Settings {
     /// Load the key and build an API client.
     pub fn client(&self) -> Result<Client, ConfigError> {
         let project = self.project_id()?.to_string();
-        let key_path = self.private_key_path()?.to_path_buf();
-        let origin = self
-            .private_key
-            .as_ref()
-            .map_or(Source::Default, |p| p.source.clone());
-        let key = PrivateKey::load_from(&key_path, &origin)?;
+        let key = self.private_key()?;
         let _ = CREDENTIALS.set(self.credentials_hint(&key));
         if let Some(w) = self.environment_warning() {
             tracing::warn!("{w}");

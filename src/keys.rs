@@ -58,6 +58,10 @@ pub enum KeyError {
     InsecurePermissions { path: PathBuf, mode: u32 },
     #[error("{path} already exists; pass --force to overwrite it")]
     Exists { path: PathBuf },
+    /// The PEM text held in an environment variable (`STARK_PRIVATE_KEY_PEM`) is not a usable
+    /// key. `problem` never quotes the variable's value.
+    #[error("{var} does not hold a usable private key: {problem}")]
+    InEnv { var: &'static str, problem: String },
 }
 
 /// Key material held in memory that is not a usable secp256k1 key ([`KeyError`] is the same
@@ -201,6 +205,44 @@ impl PrivateKey {
             return Err(malformed("a PEM block is not terminated".into()));
         }
         Err(KeyError::NoKeyBlock { path: err_path() })
+    }
+
+    /// Parse the PEM text of an environment variable `var` (`STARK_PRIVATE_KEY_PEM`). The
+    /// text may have literal `\n` escapes instead of line breaks (a one-line `.env` file).
+    /// Errors name `var` and never quote the text.
+    pub fn from_env_pem(var: &'static str, text: &str) -> Result<Self, KeyError> {
+        let unescaped;
+        let text = if !text.trim().contains('\n') && text.contains("\\n") {
+            unescaped = text.replace("\\r\\n", "\n").replace("\\n", "\n");
+            unescaped.as_str()
+        } else {
+            text
+        };
+        let one_line = !text.trim().contains('\n');
+        let err = match Self::from_pem_named(text, Path::new(var)) {
+            Ok(key) => return Ok(key),
+            Err(e) => e,
+        };
+        let problem = match err {
+            KeyError::Empty { .. } => "it is empty".to_string(),
+            KeyError::NoKeyBlock { .. } if one_line && !text.contains("-----") => {
+                "it holds no PEM block, and looks like a file path or a bare value: put the PEM text itself in it (`-----BEGIN EC PRIVATE KEY-----` and the lines after), or name a key file with STARK_PRIVATE_KEY".to_string()
+            }
+            KeyError::NoKeyBlock { .. } => "it holds no PEM key block (expected `-----BEGIN EC PRIVATE KEY-----` or `-----BEGIN PRIVATE KEY-----`)".to_string(),
+            KeyError::PublicNotPrivate { .. } => {
+                "it holds a public key, not the private key (private-key.pem)".to_string()
+            }
+            KeyError::Encrypted { .. } => "it holds an encrypted private key: decrypt it first, e.g. `openssl ec -in KEY -out private-key.pem`".to_string(),
+            KeyError::WrongCurve { curve, .. } => format!(
+                "it is a key on {curve}, but Stark Bank uses secp256k1: generate one with `stark keygen`"
+            ),
+            KeyError::Malformed { reason, .. } if one_line => format!(
+                "it is truncated or corrupted ({reason}), and it is one line: keep the PEM's line breaks (a YAML `|` block, or a Secret made with `kubectl create secret generic --from-file`)"
+            ),
+            KeyError::Malformed { reason, .. } => format!("it is truncated or corrupted: {reason}"),
+            other => other.to_string(),
+        };
+        Err(KeyError::InEnv { var, problem })
     }
 
     /// Parse PEM text held in memory (errors name it `<memory>`).
@@ -453,9 +495,12 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, String> {
         .lines()
         .map(|l| l.trim_matches(|c: char| c.is_ascii_whitespace()));
     while let Some(line) = lines.next() {
+        // A label never holds `-----` (a PEM joined into one line is no block, and its body
+        // never becomes a label that an error message would quote).
         let Some(label) = line
             .strip_prefix("-----BEGIN ")
             .and_then(|rest| rest.strip_suffix("-----"))
+            .filter(|label| !label.contains("-----"))
         else {
             continue;
         };
@@ -468,7 +513,17 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, String> {
                 break;
             }
             if inner.starts_with("-----") {
-                return Err(format!("the `{label}` block ends with `{inner}`"));
+                // Quoted only when it is a marker line, never the key's body.
+                return Err(
+                    match inner
+                        .strip_prefix("-----")
+                        .and_then(|l| l.strip_suffix("-----"))
+                        .filter(|l| !l.contains("-----"))
+                    {
+                        Some(other) => format!("the `{label}` block ends with `-----{other}-----`"),
+                        None => format!("the `{label}` block is cut short by a `-----` line"),
+                    },
+                );
             }
             if inner.contains(':') {
                 continue; // RFC 1421 header such as Proc-Type / DEK-Info

@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::GlobalArgs;
 use super::errors::Report;
 use crate::api::ApiError;
-use crate::config::Settings;
-use crate::keys::{KeyError, PrivateKey};
+use crate::config::{ConfigError, KeySource, PRIVATE_KEY_PEM_VAR, Settings, Source};
+use crate::keys::KeyError;
 use crate::ledger::{Ledger, MIGRATIONS};
 
 #[derive(Debug, Args)]
@@ -137,30 +137,31 @@ pub(super) fn diagnose(s: &Settings, checks: &mut Vec<Check>) -> bool {
 
 /// The key, the API and what the API says (authentication, clock, webhooks, deliveries).
 fn api_checks(s: &Settings, checks: &mut Vec<Check>) {
-    let key_ok = match &s.private_key {
+    let described = match s.key_source() {
+        None => None,
+        Some(KeySource::EnvPem) => Some(format!("from {}", Source::Env(PRIVATE_KEY_PEM_VAR))),
+        Some(KeySource::File(p)) => Some(format!("{} ({})", p.value.display(), p.source)),
+    };
+    let key_ok = match described {
         None => {
-            checks.push(check(Level::Fail, "private key", "not set", Some("pass --private-key, set STARK_PRIVATE_KEY, or add private_key to the config file; `stark keygen` makes one".into())));
+            checks.push(check(Level::Fail, "private key", "not set", Some("pass --private-key, set STARK_PRIVATE_KEY (a path) or STARK_PRIVATE_KEY_PEM (the PEM text), or add private_key to the config file; `stark keygen` makes one".into())));
             false
         }
-        Some(p) => match PrivateKey::load_from(&p.value, &p.source) {
+        Some(described) => match s.private_key() {
             Ok(k) => {
                 checks.push(check(
                     Level::Pass,
                     "private key",
-                    format!(
-                        "{} ({}), public key {}",
-                        p.value.display(),
-                        p.source,
-                        k.public_key().fingerprint()
-                    ),
+                    format!("{described}, public key {}", k.public_key().fingerprint()),
                     None,
                 ));
                 true
             }
             Err(e) => {
                 let fix = match &e {
-                    KeyError::InsecurePermissions { path, .. } => format!("chmod 600 {}", path.display()),
-                    KeyError::PublicNotPrivate { .. } => "point it at private-key.pem, not public-key.pem".into(),
+                    ConfigError::Key(KeyError::InsecurePermissions { path, .. }) => format!("chmod 600 {}", path.display()),
+                    ConfigError::Key(KeyError::PublicNotPrivate { .. }) => "point it at private-key.pem, not public-key.pem".into(),
+                    ConfigError::Key(KeyError::InEnv { .. }) => e.fix(),
                     _ => "check the file, or make a new pair with `stark keygen` and register its public key".into(),
                 };
                 checks.push(check(Level::Fail, "private key", e.to_string(), Some(fix)));
@@ -168,6 +169,16 @@ fn api_checks(s: &Settings, checks: &mut Vec<Check>) {
             }
         },
     };
+    if let Some(note) = s.key_override_note() {
+        checks.push(check(
+            Level::Warn,
+            "private key",
+            note,
+            Some(format!(
+                "unset the one not meant to be used ({PRIVATE_KEY_PEM_VAR} or the key path)"
+            )),
+        ));
+    }
     if !key_ok || s.project_id.is_none() {
         checks.push(check(
             Level::Warn,

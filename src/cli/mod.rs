@@ -89,7 +89,7 @@ pub struct GlobalArgs {
     /// Stark Bank project id [env: STARK_PROJECT_ID]
     #[arg(long, global = true, value_name = "ID")]
     pub project_id: Option<String>,
-    /// Private key PEM file [env: STARK_PRIVATE_KEY]
+    /// Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]
     #[arg(long, global = true, value_name = "PATH")]
     pub private_key: Option<PathBuf>,
     /// `sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]

@@ -172,3 +172,100 @@ fn doctor_reports_missing_configuration_and_unsafe_keys() {
         .exits(1);
     assert!(stdout(&out).contains("cannot connect"), "{}", stdout(&out));
 }
+
+#[test]
+fn doctor_names_stark_private_key_pem_as_the_source_and_says_which_key_wins() {
+    let env = Env::new(|_| {});
+    let pem = std::fs::read_to_string(&env.key_path).unwrap();
+    let fingerprint = stark::keys::PrivateKey::from_pem(&pem)
+        .unwrap()
+        .public_key()
+        .fingerprint();
+    let key_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("private key"))
+            .map(str::to_string)
+            .collect()
+    };
+    // The variable alone: the source and the fingerprint, and authentication passes.
+    let out = env
+        .cmd()
+        .env_remove("STARK_PRIVATE_KEY")
+        .env("STARK_PRIVATE_KEY_PEM", &pem)
+        .run(["doctor"])
+        .success();
+    let text = stdout(&out);
+    let lines = key_lines(&text);
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].starts_with("pass"), "{text}");
+    assert!(
+        lines[0].contains(&format!(
+            "from environment STARK_PRIVATE_KEY_PEM, public key {fingerprint}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pass") && l.contains("authentication")),
+        "{text}"
+    );
+    assert!(!text.contains(pem.lines().nth(1).unwrap()), "key material");
+    // With STARK_PRIVATE_KEY too: the variable signs, and a warning says so.
+    let text = env
+        .cmd()
+        .env("STARK_PRIVATE_KEY_PEM", &pem)
+        .run(["doctor"])
+        .success()
+        .stdout();
+    let warn = key_lines(&text)
+        .into_iter()
+        .find(|l| l.starts_with("warn"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        warn.contains(&format!(
+            "STARK_PRIVATE_KEY_PEM wins over {} (from environment STARK_PRIVATE_KEY), which is not used",
+            env.key_path.display()
+        )),
+        "{warn}"
+    );
+    // The flag beats the variable: doctor says that instead.
+    let text = env
+        .cmd()
+        .env("STARK_PRIVATE_KEY_PEM", "not a key")
+        .arg("--private-key")
+        .arg(&env.key_path)
+        .run(["doctor"])
+        .success()
+        .stdout();
+    assert!(
+        text.contains(&format!(
+            "--private-key {} wins over STARK_PRIVATE_KEY_PEM, which is not used",
+            env.key_path.display()
+        )),
+        "{text}"
+    );
+    // A broken variable is a failed check that names it and how to fix it.
+    let text = env
+        .cmd()
+        .env_remove("STARK_PRIVATE_KEY")
+        .env("STARK_PRIVATE_KEY_PEM", pem.replace('\n', " "))
+        .run(["doctor"])
+        .exits(1)
+        .stdout();
+    let fail = key_lines(&text)
+        .into_iter()
+        .find(|l| l.starts_with("FAIL"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        fail.contains("STARK_PRIVATE_KEY_PEM does not hold a usable private key"),
+        "{fail}"
+    );
+    assert!(
+        text.contains("fix: correct STARK_PRIVATE_KEY_PEM"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&pem.lines().nth(1).unwrap()[..16]),
+        "key material: {text}"
+    );
+}

@@ -1197,3 +1197,54 @@ fn a_campaign_is_anchored_to_the_minute_of_its_first_run() {
     );
     assert!(!status.contains("13:20:21"), "{status}");
 }
+
+#[test]
+fn a_key_in_stark_private_key_pem_signs_and_only_the_flag_beats_it() {
+    let env = Env::new(|c| c.pay_rate = 0.0);
+    let pem = std::fs::read_to_string(&env.key_path).unwrap();
+    // Another key, not registered for the project, as a file with a safe mode.
+    let other = env.dir.path().join("other.pem");
+    std::fs::write(&other, stark::keys::PrivateKey::generate().to_sec1_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let at = env.at(env.t0).env("STARK_PRIVATE_KEY_PEM", &pem);
+    // --private-key beats the variable: the wrong key signs, the bank refuses, nothing is sent.
+    let out = at
+        .clone()
+        .arg("--private-key")
+        .arg(&other)
+        .run(["issue-invoices"])
+        .exits(2);
+    assert!(
+        stderr(&out).contains("invalidCredentials"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env.batches_at_bank().is_empty());
+    // The variable beats STARK_PRIVATE_KEY (here the wrong key): the batch is signed with the
+    // key of the variable and accepted.
+    let out = at
+        .env("STARK_PRIVATE_KEY", &other)
+        .run(["issue-invoices"])
+        .success();
+    assert!(
+        stdout(&out).contains("batch 1/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank().len(), 1);
+    // With no key file anywhere, the variable alone is enough.
+    std::fs::remove_file(&env.key_path).unwrap();
+    let out = env
+        .at(env.t0 + Duration::hours(3) + Duration::seconds(7))
+        .env_remove("STARK_PRIVATE_KEY")
+        .env("STARK_PRIVATE_KEY_PEM", &pem)
+        .run(["issue-invoices"])
+        .success();
+    assert!(
+        stdout(&out).contains("batch 2/8: issued"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.batches_at_bank().len(), 2);
+}

@@ -162,3 +162,96 @@ fn a_missing_key_file_says_each_cause_once_and_where_the_path_came_from() {
     );
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
+
+/// Each base64 line of the key's body (what must never be printed).
+fn body_lines(pem: &str) -> Vec<&str> {
+    pem.lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        .collect()
+}
+
+#[test]
+fn stark_private_key_pem_takes_the_text_with_line_breaks_crlf_or_escaped_ones() {
+    let want = PrivateKey::from_pem(GOOD).unwrap().public_key();
+    let var = "STARK_PRIVATE_KEY_PEM";
+    for text in [
+        GOOD.to_string(),
+        GOOD.replace('\n', "\r\n"),
+        GOOD.replace('\n', "\\n"),
+        format!("\n  {}\n", GOOD.trim()),
+    ] {
+        let key = PrivateKey::from_env_pem(var, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(key.public_key(), want);
+    }
+}
+
+#[test]
+fn a_bad_stark_private_key_pem_names_the_variable_says_why_and_quotes_nothing() {
+    let var = "STARK_PRIVATE_KEY_PEM";
+    let cut: String = GOOD.lines().take(5).collect::<Vec<_>>().join("\n");
+    let cases = [
+        // Cut short: no END line.
+        (cut.clone(), "truncated or corrupted"),
+        // Joined into one line (a YAML folded block): no block, and a hint.
+        (GOOD.replace('\n', " "), "keep the PEM's line breaks"),
+        // A path where the text belongs.
+        (
+            "/etc/stark/private-key.pem".to_string(),
+            "name a key file with STARK_PRIVATE_KEY",
+        ),
+        (PUBLIC.to_string(), "public key"),
+        (P256.to_string(), "secp256k1"),
+        (ED25519.to_string(), "secp256k1"),
+    ];
+    for (text, says) in cases {
+        let e = PrivateKey::from_env_pem(var, &text).unwrap_err();
+        assert!(matches!(e, KeyError::InEnv { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("STARK_PRIVATE_KEY_PEM does not hold a usable private key: "),
+            "{msg}"
+        );
+        assert!(msg.contains(says), "{says}: {msg}");
+        for line in body_lines(GOOD).into_iter().chain(body_lines(P256)) {
+            assert!(!msg.contains(&line[..16]), "key material in: {msg}");
+        }
+    }
+}
+
+#[test]
+fn a_malformed_pem_in_the_variable_stops_a_command_naming_it_without_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        crate::harness::bare(dir.path())
+            .env("STARK_PROJECT_ID", "1234")
+            .env("STARK_API_URL", "http://127.0.0.1:9")
+            .env("STARK_LEDGER", dir.path().join("ledger.sqlite3"))
+    };
+    run().run(["init"]).success();
+    // The key's last body line is lost (a copy cut short by a paste).
+    let mut lines: Vec<&str> = GOOD.lines().collect();
+    lines.remove(lines.len() - 2);
+    let broken = lines.join("\n");
+    for json in [false, true] {
+        let mut args = vec!["reconcile"];
+        if json {
+            args.insert(0, "--json");
+        }
+        let out = run()
+            .env("STARK_PRIVATE_KEY_PEM", &broken)
+            .run(&args)
+            .exits(2);
+        let err = out.stderr();
+        assert!(
+            err.contains("STARK_PRIVATE_KEY_PEM does not hold a usable private key"),
+            "{err}"
+        );
+        for line in body_lines(GOOD) {
+            assert!(!err.contains(&line[..16]), "key material in: {err}");
+            assert!(
+                !out.stdout().contains(&line[..16]),
+                "key material on stdout"
+            );
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod cli_keys;
 mod completions;
 mod decoding;
 mod demo;
+mod deploy_examples;
 mod doctor;
 mod dry_run;
 mod examples;
