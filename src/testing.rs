@@ -13,6 +13,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::Rng;
 
+/// Which backend the store's tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend the tests that honour it run on: PostgreSQL when `STARK_TEST_BACKEND=postgres`
+/// (`tests/run` runs the store's tests and the money-path suites that way too), else SQLite.
+pub fn backend_under_test() -> Backend {
+    match std::env::var("STARK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
 /// The variable that names the admin URL of the test server.
 pub const SERVER_VAR: &str = "STARK_TEST_PG";
 

@@ -93,8 +93,16 @@ pub mod sql {
     pub const LOG_EVENTS: &str =
         "SELECT id, received_at, subscription, log_type, subject_id, verdict, rowid
          FROM events WHERE received_at >= ?1 ORDER BY received_at DESC, rowid DESC LIMIT ?2";
+    /// [`LOG_EVENTS`] on PostgreSQL, which has no rowid: entries at the same time are ordered
+    /// by id instead of by arrival.
+    pub const LOG_EVENTS_PG: &str =
+        "SELECT id, received_at, subscription, log_type, subject_id, verdict, ROW_NUMBER() OVER (ORDER BY received_at, id)
+         FROM events WHERE received_at >= ?1 ORDER BY received_at DESC, id DESC LIMIT ?2";
     pub const LOG_CREDITS: &str = "SELECT invoice_id, recorded_at, amount, fee, skip_reason, rowid
          FROM credits WHERE recorded_at >= ?1 ORDER BY recorded_at DESC, rowid DESC LIMIT ?2";
+    /// [`LOG_CREDITS`] on PostgreSQL (see [`LOG_EVENTS_PG`]).
+    pub const LOG_CREDITS_PG: &str = "SELECT invoice_id, recorded_at, amount, fee, skip_reason, ROW_NUMBER() OVER (ORDER BY recorded_at, invoice_id)
+         FROM credits WHERE recorded_at >= ?1 ORDER BY recorded_at DESC, invoice_id DESC LIMIT ?2";
     pub const LOG_TRANSFERS: &str =
         "SELECT id, invoice_id, created_at, updated_at, status, amount, fee, transfer_id, errors
          FROM transfers WHERE updated_at >= ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2";
@@ -126,7 +134,7 @@ impl Db<'_> {
     ) -> Result<Vec<Entry>, LedgerError> {
         let from = since;
         let since = ts(since);
-        let lim = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let lim = limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let mut all = self.rows(sql::LOG_BATCHES, args![since, lim], |r| {
             Ok(Entry {
                 at: parse_ts(&r.get::<String>(1)?)?,
@@ -142,47 +150,55 @@ impl Db<'_> {
                 seq: r.get(0)?,
             })
         })?;
-        all.extend(self.rows(sql::LOG_EVENTS, args![since, lim], |r| {
-            let sub: String = r.get(2)?;
-            let log: Option<String> = r.get(3)?;
-            Ok(Entry {
-                at: parse_ts(&r.get::<String>(1)?)?,
-                kind: EntryKind::Event,
-                id: r.get(0)?,
-                status: match log {
-                    Some(l) => format!("{sub}/{l}"),
-                    None => sub,
-                },
-                invoice_id: r.get(4)?,
-                amount: None,
-                fee: None,
-                count: None,
-                detail: Some(r.get(5)?),
-                transfer_id: None,
-                seq: r.get(6)?,
-            })
-        })?);
-        all.extend(self.rows(sql::LOG_CREDITS, args![since, lim], |r| {
-            let skip: Option<String> = r.get(4)?;
-            Ok(Entry {
-                at: parse_ts(&r.get::<String>(1)?)?,
-                kind: EntryKind::Credit,
-                id: r.get(0)?,
-                status: if skip.is_some() {
-                    "not_forwarded"
-                } else {
-                    "credited"
-                }
-                .into(),
-                invoice_id: r.get(0)?,
-                amount: Some(r.get(2)?),
-                fee: Some(r.get(3)?),
-                count: None,
-                detail: skip,
-                transfer_id: None,
-                seq: r.get(5)?,
-            })
-        })?);
+        all.extend(self.rows(
+            self.conn.pick(sql::LOG_EVENTS, sql::LOG_EVENTS_PG),
+            args![since, lim],
+            |r| {
+                let sub: String = r.get(2)?;
+                let log: Option<String> = r.get(3)?;
+                Ok(Entry {
+                    at: parse_ts(&r.get::<String>(1)?)?,
+                    kind: EntryKind::Event,
+                    id: r.get(0)?,
+                    status: match log {
+                        Some(l) => format!("{sub}/{l}"),
+                        None => sub,
+                    },
+                    invoice_id: r.get(4)?,
+                    amount: None,
+                    fee: None,
+                    count: None,
+                    detail: Some(r.get(5)?),
+                    transfer_id: None,
+                    seq: r.get(6)?,
+                })
+            },
+        )?);
+        all.extend(self.rows(
+            self.conn.pick(sql::LOG_CREDITS, sql::LOG_CREDITS_PG),
+            args![since, lim],
+            |r| {
+                let skip: Option<String> = r.get(4)?;
+                Ok(Entry {
+                    at: parse_ts(&r.get::<String>(1)?)?,
+                    kind: EntryKind::Credit,
+                    id: r.get(0)?,
+                    status: if skip.is_some() {
+                        "not_forwarded"
+                    } else {
+                        "credited"
+                    }
+                    .into(),
+                    invoice_id: r.get(0)?,
+                    amount: Some(r.get(2)?),
+                    fee: Some(r.get(3)?),
+                    count: None,
+                    detail: skip,
+                    transfer_id: None,
+                    seq: r.get(5)?,
+                })
+            },
+        )?);
         for row in self.rows(sql::LOG_TRANSFERS, args![since, lim], |r| {
             let created = parse_ts(&r.get::<String>(2)?)?;
             let updated = parse_ts(&r.get::<String>(3)?)?;

@@ -170,7 +170,7 @@ pub mod sql {
     /// the ledger does not have (`tagged_invoices`): a new campaign never takes the number,
     /// and so the tags, of a campaign a restored ledger forgot.
     pub const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns(id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
-         VALUES (MAX((SELECT COALESCE(MAX(id), 0) FROM campaigns), (SELECT COALESCE(MAX(campaign), 0) FROM tagged_invoices)) + 1,
+         VALUES ((SELECT COALESCE(MAX(m), 0) + 1 FROM (SELECT MAX(id) AS m FROM campaigns UNION ALL SELECT MAX(campaign) FROM tagged_invoices) AS known),
                  ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          RETURNING id";
     pub const BATCHES: &str = concat!(
@@ -199,7 +199,11 @@ pub mod sql {
     pub const CAMPAIGN_TAX_IDS: &str = "SELECT tax_id FROM invoices WHERE campaign_id = ?1";
     pub const TAKE_LEASE: &str = "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
          WHERE id = ?1 AND status IN ('planned', 'sending')
-           AND (lease_until IS NULL OR (lease_until <= ?3 AND IFNULL(lease_owner, '') NOT IN (SELECT value FROM json_each(?6))))";
+           AND (lease_until IS NULL OR (lease_until <= ?3 AND COALESCE(lease_owner, '') NOT IN (SELECT value FROM json_each(?6))))";
+    /// [`TAKE_LEASE`] on PostgreSQL (its JSON function).
+    pub const TAKE_LEASE_PG: &str = "UPDATE batches SET lease_until = ?2, lease_owner = ?5, status = 'sending', attempts = attempts + 1, updated_at = ?4
+         WHERE id = ?1 AND status IN ('planned', 'sending')
+           AND (lease_until IS NULL OR (lease_until <= ?3 AND COALESCE(lease_owner, '') NOT IN (SELECT value FROM json_array_elements_text(CAST(CAST(?6 AS TEXT) AS json)))))";
     /// Only by its owner: a holder whose lease was taken over renews nothing.
     pub const RENEW_LEASE: &str =
         "UPDATE batches SET lease_until = ?2 WHERE id = ?1 AND lease_owner = ?3";
@@ -236,8 +240,8 @@ pub mod sql {
          WHERE status IN ('issued', 'missed') AND recheck_until IS NOT NULL ORDER BY campaign_id, slot";
     pub const SET_RECHECK: &str = "UPDATE batches SET recheck_until = ?2 WHERE id = ?1";
     /// The ledger knows this invoice id: one of its invoices, or an extra it cancelled.
-    pub const INVOICE_KNOWN: &str = "SELECT EXISTS (SELECT 1 FROM invoices WHERE invoice_id = ?1)
-             OR EXISTS (SELECT 1 FROM cancelled_invoices WHERE invoice_id = ?1)";
+    pub const INVOICE_KNOWN: &str = "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM invoices WHERE invoice_id = ?1)
+             OR EXISTS (SELECT 1 FROM cancelled_invoices WHERE invoice_id = ?1) THEN 1 ELSE 0 END AS BIGINT)";
     /// An extra invoice under a batch's tag, cancelled at the bank while unpaid.
     pub const INSERT_CANCELLED_INVOICE: &str =
         "INSERT INTO cancelled_invoices(invoice_id, batch_id, name, tax_id, amount, cancelled_at)
@@ -535,7 +539,7 @@ impl Tx<'_> {
                 return Ok(Claim::Busy);
             };
             let n = self.conn.execute(
-                sql::TAKE_LEASE,
+                self.conn.pick(sql::TAKE_LEASE, sql::TAKE_LEASE_PG),
                 args![
                     batch_id,
                     wall_now + lease_secs,

@@ -245,6 +245,14 @@ impl Conn<'_> {
         }
     }
 
+    /// The statement text for this backend: `sqlite`'s, or `pg`'s on PostgreSQL.
+    pub fn pick(&self, sqlite: &'static str, pg: &'static str) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => pg,
+        }
+    }
+
     /// Every row of a statement.
     pub fn query(&self, sql: &str, args: &[&dyn ToSql]) -> SqlResult<Vec<Row>> {
         match self {

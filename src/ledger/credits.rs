@@ -21,7 +21,7 @@ pub mod sql {
     pub const IS_OUR_INVOICE: &str = "SELECT 1 FROM invoices WHERE invoice_id = ?1";
     pub const IS_TAGGED_INVOICE: &str = "SELECT 1 FROM tagged_invoices WHERE invoice_id = ?1";
     pub const INVOICE_STATUS: &str = "SELECT status FROM invoices WHERE invoice_id = ?1";
-    pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS NOT ?2";
+    pub const UPDATE_INVOICE_STATUS: &str = "UPDATE invoices SET status = ?2, updated_at = ?3 WHERE invoice_id = ?1 AND status IS DISTINCT FROM ?2";
     /// Every issued invoice of ours without a credit (the reconcile check): reads all of
     /// `invoices` by design; the credit lookup is by primary key.
     pub const UNCREDITED_INVOICES: &str = "SELECT i.invoice_id FROM invoices i
@@ -42,8 +42,7 @@ pub mod sql {
          SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM invoices WHERE invoice_id = ?1)
          ON CONFLICT(invoice_id) DO NOTHING";
     pub const TAGGED_STATUS: &str = "SELECT status FROM tagged_invoices WHERE invoice_id = ?1";
-    pub const UPDATE_TAGGED_STATUS: &str =
-        "UPDATE tagged_invoices SET status = ?2 WHERE invoice_id = ?1 AND status IS NOT ?2";
+    pub const UPDATE_TAGGED_STATUS: &str = "UPDATE tagged_invoices SET status = ?2 WHERE invoice_id = ?1 AND status IS DISTINCT FROM ?2";
     /// The highest campaign number the bank is known to hold under our tags without the
     /// ledger having it (0 when none).
     pub const MAX_TAGGED_CAMPAIGN: &str = "SELECT COALESCE(MAX(campaign), 0) FROM tagged_invoices";
@@ -210,8 +209,14 @@ impl Db<'_> {
 /// aggregates), and counts to check.
 #[cfg(test)]
 impl Db<'_> {
+    /// On PostgreSQL the identities are moved past the ids the fixture inserted (SQLite's
+    /// rowids follow explicit ids by themselves).
     pub(crate) fn fixture_sql(&self, sql: &str) -> Result<(), LedgerError> {
-        self.q(self.conn.batch(sql))
+        self.q(self.conn.batch(sql))?;
+        if self.dialect() == super::Dialect::Postgres {
+            self.q(self.conn.batch(super::pg::RESYNC_IDENTITIES))?;
+        }
+        Ok(())
     }
 
     pub(crate) fn fixture_i64(&self, sql: &str) -> Result<i64, LedgerError> {

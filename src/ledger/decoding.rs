@@ -26,7 +26,7 @@ pub mod sql {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
          ON CONFLICT(invoice_id) DO UPDATE SET log_id = excluded.log_id, missing = excluded.missing,
              source = excluded.source, last_seen_at = excluded.last_seen_at,
-             event_id = COALESCE(excluded.event_id, event_id)";
+             event_id = COALESCE(excluded.event_id, incomplete_credits.event_id)";
     pub const CREDIT_RECORDED: &str = "SELECT 1 FROM credits WHERE invoice_id = ?1";
     /// For `status`: undecodable events no event of the same id replaced (both tables are
     /// looked up by primary key; `undecoded_events` only holds what went wrong).

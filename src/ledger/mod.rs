@@ -889,11 +889,26 @@ pub(crate) mod testing {
 
     use super::{Db, Ledger};
 
-    /// A fresh ledger in a temporary directory that lives as long as the guard.
+    /// A fresh ledger in a temporary directory that lives as long as the guard: a SQLite file,
+    /// or with `STARK_TEST_BACKEND=postgres` a fresh PostgreSQL database on `STARK_TEST_PG`
+    /// (`tests/run` runs the store's tests both ways).
     pub(crate) fn scratch_ledger() -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open_or_create(&dir.path().join("l.sqlite3")).unwrap();
+        let path = match crate::testing::backend_under_test() {
+            crate::testing::Backend::Sqlite => dir.path().join("l.sqlite3"),
+            crate::testing::Backend::Postgres => std::path::PathBuf::from(
+                crate::testing::pg_test_database("scratch ledger")
+                    .expect("STARK_TEST_BACKEND=postgres needs STARK_TEST_PG"),
+            ),
+        };
+        let ledger = Ledger::open_or_create(&path).unwrap();
         (dir, ledger)
+    }
+
+    /// Whether the store's tests run on PostgreSQL (`STARK_TEST_BACKEND=postgres`): tests of
+    /// what only SQLite has (the file, its pragmas) return early.
+    pub(crate) fn on_postgres() -> bool {
+        crate::testing::backend_under_test() == crate::testing::Backend::Postgres
     }
 
     /// Run `f` on the store of a fresh scratch ledger, with the tests' "now" ([`new_year`]).
@@ -948,7 +963,7 @@ pub(crate) mod testing {
         (
             l.db().fixture_i64("SELECT COUNT(*) FROM credits").unwrap(),
             l.db()
-                .fixture_i64("SELECT COALESCE(SUM(net), 0) FROM credits")
+                .fixture_i64("SELECT CAST(COALESCE(SUM(net), 0) AS BIGINT) FROM credits")
                 .unwrap(),
         )
     }

@@ -281,16 +281,18 @@ pub(crate) struct UnsettledCredit {
 
 /// The queries the report runs, by name (`tests/it/status.rs` checks each plan).
 pub mod sql {
-    pub const INVOICES_BY_STATUS: &str = "SELECT status, COUNT(*), COALESCE(SUM(amount), 0)
-         FROM invoices GROUP BY status ORDER BY status";
+    pub const INVOICES_BY_STATUS: &str =
+        "SELECT status, COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
+         FROM invoices GROUP BY status ORDER BY status NULLS FIRST";
 
     /// `ours` and `settled` are kept by triggers (migration 7).
     pub const CREDIT_TOTALS: &str = "SELECT c.ours,
-                COUNT(*), COALESCE(SUM(c.amount), 0), COALESCE(SUM(c.fee), 0), COALESCE(SUM(c.net), 0)
-         FROM credits c GROUP BY c.ours";
+                COUNT(*), CAST(COALESCE(SUM(c.amount), 0) AS BIGINT), CAST(COALESCE(SUM(c.fee), 0) AS BIGINT),
+                CAST(COALESCE(SUM(c.net), 0) AS BIGINT)
+         FROM credits c GROUP BY c.ours ORDER BY c.ours";
 
     pub const TRANSFERS_BY_STATUS: &str =
-        "SELECT status, COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0)
+        "SELECT status, COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(COALESCE(SUM(fee), 0) AS BIGINT)
          FROM transfers GROUP BY status ORDER BY status";
 
     pub const CAMPAIGN_BATCHES: &str =
@@ -331,8 +333,9 @@ pub mod sql {
          FROM batches WHERE status = ?1 ORDER BY campaign_id, slot LIMIT ?2";
 
     /// Invoices of this ledger with more than one transfer the bank holds and has not failed.
-    pub const PAID_MORE_THAN_ONCE: &str = "SELECT t.invoice_id, COUNT(*), SUM(t.amount),
-                group_concat(t.external_id, ', '), COUNT(*) OVER ()
+    pub const PAID_MORE_THAN_ONCE: &str =
+        "SELECT t.invoice_id, COUNT(*), CAST(SUM(t.amount) AS BIGINT),
+                string_agg(t.external_id, ', ' ORDER BY t.attempt), COUNT(*) OVER ()
          FROM transfers t JOIN invoices i ON i.invoice_id = t.invoice_id
          WHERE t.status IN ('created', 'processing', 'success')
          GROUP BY t.invoice_id HAVING COUNT(*) > 1
@@ -384,7 +387,7 @@ pub mod sql {
     pub const WAITING_CREDITS: &str = "SELECT c.invoice_id, c.net, c.recorded_at,
                 (SELECT COUNT(*) FROM transfers t WHERE t.invoice_id = c.invoice_id),
                 (SELECT t.status FROM transfers t WHERE t.invoice_id = c.invoice_id ORDER BY t.attempt DESC LIMIT 1),
-                COUNT(*) OVER (), SUM(c.net) OVER ()
+                COUNT(*) OVER (), CAST(SUM(c.net) OVER () AS BIGINT)
          FROM credits c
          WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL
            AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id
@@ -397,7 +400,7 @@ pub mod sql {
     /// transfer of theirs is at the bank (`created` or `processing`: the bank is paying it)
     /// and they do not wait for the operator (see [`WAITING_CREDITS`]). Counted, with their
     /// money.
-    pub const STUCK_CREDITS: &str = "SELECT COUNT(*), COALESCE(SUM(c.net), 0)
+    pub const STUCK_CREDITS: &str = "SELECT COUNT(*), CAST(COALESCE(SUM(c.net), 0) AS BIGINT)
          FROM credits c
          WHERE c.ours = 1 AND c.settled = 0 AND c.skip_reason IS NULL AND c.recorded_at < ?1
            AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id

@@ -147,14 +147,16 @@ macro_rules! transfer_cols {
 /// The transfer statements, by name (`tests/it/query_plans.rs` checks their plans).
 pub mod sql {
     pub const CREDITS_NEEDING_TRANSFER: &str = concat!(
-        "SELECT c.invoice_id, c.net, (SELECT COALESCE(MAX(t.attempt), 0) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
-         FROM credits c
-         WHERE c.ours = 1 AND c.skip_reason IS NULL AND c.net > 0
-           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN (",
+        "SELECT invoice_id, net, attempts FROM (
+           SELECT c.invoice_id, c.net, c.recorded_at,
+                  (SELECT COALESCE(MAX(t.attempt), 0) FROM transfers t WHERE t.invoice_id = c.invoice_id) AS attempts
+           FROM credits c
+           WHERE c.ours = 1 AND c.skip_reason IS NULL AND c.net > 0
+             AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.invoice_id = c.invoice_id AND t.status IN (",
         live_statuses!(),
-        "))
-           AND attempts < ?1
-         ORDER BY c.recorded_at, c.invoice_id"
+        "))) AS due
+         WHERE attempts < ?1
+         ORDER BY recorded_at, invoice_id"
     );
     pub const INSERT_CLAIM: &str = "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claimed', ?7, ?7) ON CONFLICT DO NOTHING";
@@ -163,8 +165,18 @@ pub mod sql {
         transfer_cols!(),
         " FROM transfers
          WHERE status IN ('claimed', 'sending') AND id > ?3
-           AND (lease_until IS NULL OR (lease_until <= ?1 AND IFNULL(lease_owner, '') NOT IN (SELECT value FROM json_each(?4))))
+           AND (lease_until IS NULL OR (lease_until <= ?1 AND COALESCE(lease_owner, '') NOT IN (SELECT value FROM json_each(?4))))
          ORDER BY id LIMIT ?2"
+    );
+    /// [`LEASE_UNSENT`] on PostgreSQL: its JSON function, and rows another transaction has
+    /// locked are skipped rather than waited for (`FOR UPDATE SKIP LOCKED`).
+    pub const LEASE_UNSENT_PG: &str = concat!(
+        "SELECT ",
+        transfer_cols!(),
+        " FROM transfers
+         WHERE status IN ('claimed', 'sending') AND id > ?3
+           AND (lease_until IS NULL OR (lease_until <= ?1 AND COALESCE(lease_owner, '') NOT IN (SELECT value FROM json_array_elements_text(CAST(CAST(?4 AS TEXT) AS json)))))
+         ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED"
     );
     pub const TAKE_TRANSFER_LEASE: &str = "UPDATE transfers SET status = 'sending', lease_until = ?2, lease_owner = ?4, updated_at = ?3 WHERE id = ?1";
     /// Renew and release only by the owner: a holder whose lease was taken over touches
@@ -212,8 +224,7 @@ pub mod sql {
     /// not hold: closed as `rejected` (its note kept) so that a new attempt can be claimed.
     pub const CLOSE_UNRESOLVED_TRANSFER: &str = "UPDATE transfers SET status = 'rejected', lease_until = NULL, lease_owner = NULL, updated_at = ?2
          WHERE id = ?1 AND status = 'sending' AND transfer_id IS NULL AND (lease_until IS NULL OR lease_until <= ?3)";
-    pub const ATTEMPT_TAKEN: &str =
-        "SELECT EXISTS (SELECT 1 FROM transfers WHERE invoice_id = ?1 AND attempt = ?2)";
+    pub const ATTEMPT_TAKEN: &str = "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM transfers WHERE invoice_id = ?1 AND attempt = ?2) THEN 1 ELSE 0 END AS BIGINT)";
     /// A transfer the bank holds under the invoice's tag that this ledger did not know (a
     /// restored or copied ledger): recorded as its own attempt.
     pub const INSERT_ADOPTED: &str = "INSERT INTO transfers(invoice_id, attempt, external_id, tag, amount, body, status, transfer_id, fee, created_at, updated_at, sent_at, settled_at)
@@ -546,7 +557,7 @@ impl Tx<'_> {
             let rows: Vec<TransferRow> = self
                 .conn
                 .query(
-                    sql::LEASE_UNSENT,
+                    self.conn.pick(sql::LEASE_UNSENT, sql::LEASE_UNSENT_PG),
                     args![wall_now, limit as i64, after_id, alive],
                 )?
                 .iter()
@@ -707,19 +718,25 @@ mod tests {
         let (_dir, mut l) = crate::ledger::testing::ledger_with_invoice("paid", true);
         let now = Utc::now();
         assert!(l.db().claim_transfer(&first_claim(), now).unwrap());
-        let raw = rusqlite::Connection::open(l.path()).unwrap();
+        // Another connection to the same ledger, as another process would have.
+        let raw = crate::ledger::Ledger::open(l.path()).unwrap();
         let set_lease = |owner: &str, until: i64| {
-            raw.execute(
-                "UPDATE transfers SET lease_owner = ?1, lease_until = ?2",
-                rusqlite::params![owner, until],
-            )
-            .unwrap()
+            raw.db()
+                .exec(
+                    "UPDATE transfers SET lease_owner = ?1, lease_until = ?2",
+                    args![owner, until],
+                )
+                .unwrap()
         };
         let lease = || -> (String, Option<i64>) {
-            raw.query_row("SELECT lease_owner, lease_until FROM transfers", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap()
+            raw.db()
+                .row(
+                    "SELECT lease_owner, lease_until FROM transfers",
+                    args![],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+                .unwrap()
         };
         let lease_at = |l: &mut crate::ledger::Ledger, wall| {
             l.write(|tx| tx.lease_unsent(0, wall, 300, 100, now))
@@ -753,7 +770,8 @@ mod tests {
         l.db().reopen_transfer_claims(&[id]).unwrap();
         assert_eq!(lease(), (other_namespace(), Some(wall + 600)));
         let status: String = raw
-            .query_row("SELECT status FROM transfers", [], |r| r.get(0))
+            .db()
+            .one("SELECT status FROM transfers", args![], |r| r.get(0))
             .unwrap();
         assert_eq!(
             status, "sending",

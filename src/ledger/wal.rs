@@ -41,6 +41,9 @@ mod tests {
 
     #[test]
     fn a_manual_checkpoint_empties_the_wal() {
+        if crate::ledger::testing::on_postgres() {
+            return; // SQLite's WAL only
+        }
         let (_dir, writer) = scratch_ledger();
         let path = writer.path().to_path_buf();
         writer.disable_autocheckpoint().unwrap();

@@ -21,6 +21,19 @@ pub const SCHEMA: &str = include_str!("schema.sql");
 /// `BASELINE + 1 + i`).
 pub const AFTER_BASELINE: &[&str] = &[];
 
+/// Move every identity past the highest id its table holds (after rows were inserted with
+/// explicit ids: test fixtures, a copy).
+pub const RESYNC_IDENTITIES: &str = "DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.table_name, c.column_name FROM information_schema.columns c
+           WHERE c.table_schema = current_schema() AND c.is_identity = 'YES'
+  LOOP
+    EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE((SELECT MAX(%I) FROM %I), 0) + 1, false)',
+                   r.table_name, r.column_name, r.column_name, r.table_name);
+  END LOOP;
+END $$";
+
 const VERSION_TABLE_EXISTS: &str = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'stark_schema_version'";
 const VERSION: &str = "SELECT version FROM stark_schema_version";
 const TABLES: &str = "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name LIMIT 5";
