@@ -29,7 +29,7 @@ use crate::domain::schedule::Position;
 use crate::ledger::campaigns::{
     Batch, BatchStatus, Campaign, Claim, NewBatch, PlannedInvoice, nominal,
 };
-use crate::ledger::lease::{lease_secs, wall_now};
+use crate::ledger::lease::lease_secs;
 use crate::ledger::{Ledger, LedgerError, Tx, ts};
 
 /// How long a sending tick holds a batch; longer than one request's timeout.
@@ -1235,14 +1235,15 @@ async fn send_batch<B: Bank>(
     now: DateTime<Utc>,
     opts: &TickOptions,
 ) -> Result<Outcome, IssueError> {
-    let batch = match ledger.write(|tx| tx.take_lease(planned.id, wall_now(), lease_secs(), now))? {
-        Claim::Busy => {
-            return Ok(Outcome::Busy {
-                batch: BatchLabel::new(c, planned),
-            });
-        }
-        Claim::Send(b) | Claim::LookUpFirst(b) => b,
-    };
+    let batch =
+        match ledger.write(|tx| tx.take_lease(planned.id, tx.wall_now()?, lease_secs(), now))? {
+            Claim::Busy => {
+                return Ok(Outcome::Busy {
+                    batch: BatchLabel::new(c, planned),
+                });
+            }
+            Claim::Send(b) | Claim::LookUpFirst(b) => b,
+        };
     let label = BatchLabel::new(c, &batch);
     let resumed = batch.attempts > 1;
     let body = batch.body.as_deref().unwrap_or_default();
@@ -1291,7 +1292,7 @@ async fn send_batch<B: Bank>(
             Step::Send => {
                 if !ledger
                     .db()
-                    .renew_lease(batch.id, wall_now() + lease_secs())?
+                    .renew_lease(batch.id, ledger.db().wall_now()? + lease_secs())?
                 {
                     return Err(lease_lost());
                 }
@@ -1335,7 +1336,7 @@ async fn send_batch<B: Bank>(
                 tokio::time::sleep(crate::api::client::backoff_delay(opts.backoff, next - 1)).await;
                 if !ledger
                     .db()
-                    .renew_lease(batch.id, wall_now() + lease_secs())?
+                    .renew_lease(batch.id, ledger.db().wall_now()? + lease_secs())?
                 {
                     return Err(lease_lost());
                 }

@@ -278,7 +278,7 @@ pub(crate) fn preview_in(
     loop {
         let rows = tx.lease_unsent(
             after_id,
-            crate::ledger::lease::wall_now(),
+            tx.wall_now()?,
             crate::ledger::lease::lease_secs(),
             CHUNK,
             now,
@@ -410,7 +410,7 @@ pub(crate) async fn retry<B: Bank>(
             .transferable_net(invoice_id)?
             .ok_or_else(|| RetryError::NoCredit(invoice_id.to_string()))?;
         if let Some((id, external_id)) = &unresolved {
-            let wall = crate::ledger::lease::wall_now();
+            let wall = tx.wall_now()?;
             if !tx.close_unresolved_transfer(*id, wall, now)? {
                 // Taken by a run meanwhile, or resolved: decide again next time.
                 return Err(live(external_id.clone(), TransferStatus::Sending));
@@ -498,7 +498,7 @@ async fn send_open<B: Bank>(
         let rows = ledger.write(|tx| {
             tx.lease_unsent(
                 after_id,
-                crate::ledger::lease::wall_now(),
+                tx.wall_now()?,
                 crate::ledger::lease::lease_secs(),
                 CHUNK,
                 now,
@@ -951,7 +951,7 @@ fn still_held(
     report: &mut PayoutReport,
 ) -> Result<bool, LedgerError> {
     let ids: Vec<i64> = group.iter().map(|r| r.id).collect();
-    let until = crate::ledger::lease::wall_now() + crate::ledger::lease::lease_secs();
+    let until = ledger.db().wall_now()? + crate::ledger::lease::lease_secs();
     let lost = ledger.db().renew_transfer_leases(&ids, until)?;
     for r in group.iter().filter(|r| lost.contains(&r.id)) {
         tracing::error!(invoice = %r.invoice_id, external_id = %r.external_id, "lost the transfer's lease to another process; sending nothing more");

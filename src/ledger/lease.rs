@@ -203,6 +203,10 @@ pub fn wall_now() -> i64 {
     now + crate::test_hooks::wall_skew_secs().unwrap_or(0)
 }
 
+/// The database clock on PostgreSQL, read for leases (see [`super::Db::wall_now`]).
+pub(super) const DB_NOW_PG: &str =
+    "SELECT CAST(floor(extract(epoch FROM clock_timestamp())) AS BIGINT)";
+
 /// How long a lease on a batch or a transfer lasts: 300 s, far longer than one send takes
 /// (tests may shorten it: [`crate::test_hooks::lease_secs`]).
 pub fn lease_secs() -> i64 {

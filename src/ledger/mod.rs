@@ -658,6 +658,16 @@ impl Db<'_> {
         self.conn.dialect()
     }
 
+    /// Real Unix time in seconds for leases: this host's clock on SQLite (one machine), the
+    /// database server's on PostgreSQL, so that leases taken from several hosts are judged by
+    /// one clock whatever the hosts' skew.
+    pub fn wall_now(&self) -> Result<i64, LedgerError> {
+        match self.conn {
+            Conn::Sqlite(_) => Ok(lease::wall_now()),
+            Conn::Pg(_) => self.one(lease::DB_NOW_PG, args![], |r| r.get(0)),
+        }
+    }
+
     /// Classify a database result for the operator (every store method ends with this).
     fn q<T>(&self, r: SqlResult<T>) -> Result<T, LedgerError> {
         r.map_err(|e| classify(self.path, e))
