@@ -632,6 +632,17 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
     .concat()
 }
 
+/// The statements of [`statements`] that PostgreSQL runs in a text of its own, as
+/// `(name, PostgreSQL text)`.
+pub fn pg_variants() -> &'static [(&'static str, &'static str)] {
+    &[
+        ("TAKE_LEASE", campaigns::sql::TAKE_LEASE_PG),
+        ("LEASE_UNSENT", transfers::sql::LEASE_UNSENT_PG),
+        ("LOG_EVENTS", activity::sql::LOG_EVENTS_PG),
+        ("LOG_CREDITS", activity::sql::LOG_CREDITS_PG),
+    ]
+}
+
 impl Db<'_> {
     /// `EXPLAIN QUERY PLAN` of a statement, one detail line per step (parameters bound to
     /// NULL). SQLite only: on PostgreSQL it is empty.
@@ -1144,6 +1155,102 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 1, "nothing added");
+    }
+
+    /// Every statement the store runs, in the text PostgreSQL gets, prepares on PostgreSQL
+    /// against the baseline schema (a statement no test happens to run is checked too).
+    #[test]
+    fn every_statement_prepares_on_postgres() {
+        let Some(url) = crate::testing::pg_test_database("every statement prepares") else {
+            return;
+        };
+        let l = Ledger::open_or_create(Path::new(&url)).unwrap();
+        let Backend::Pg(client) = &l.backend else {
+            panic!("a PostgreSQL ledger");
+        };
+        let variants: std::collections::HashMap<_, _> = pg_variants().iter().copied().collect();
+        let mut failed = Vec::new();
+        let all = statements();
+        for (name, sql) in &all {
+            let text = variants.get(name).copied().unwrap_or(sql);
+            if let Err(e) = client.prepare(text) {
+                failed.push(format!("{name}: {e}"));
+            }
+        }
+        assert!(variants.keys().all(|v| all.iter().any(|(n, _)| n == v)));
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+    }
+
+    /// SQLSTATEs map to what the operator should know: wait and retry, cannot write, cannot
+    /// reach, cannot open.
+    #[test]
+    fn postgres_errors_are_classified_by_sqlstate() {
+        let e = |state: &str| {
+            SqlError::Pg(pg::PgError {
+                sqlstate: Some(state.into()),
+                message: "m".into(),
+                connection: false,
+                refused: false,
+            })
+        };
+        let p = Path::new("postgres://u@h/db");
+        for s in ["55P03", "40001", "40P01"] {
+            assert!(matches!(classify(p, e(s)), LedgerError::Busy { .. }), "{s}");
+        }
+        for s in ["25006", "53100"] {
+            assert!(
+                matches!(classify(p, e(s)), LedgerError::ReadOnly { .. }),
+                "{s}"
+            );
+        }
+        for s in ["08006", "57P01", "57P03"] {
+            assert!(
+                matches!(classify(p, e(s)), LedgerError::Unreachable { .. }),
+                "{s}"
+            );
+        }
+        for s in ["28P01", "3D000"] {
+            assert!(matches!(classify(p, e(s)), LedgerError::Open { .. }), "{s}");
+        }
+        assert!(matches!(classify(p, e("23505")), LedgerError::Sql { .. }));
+        let lost = SqlError::Pg(pg::PgError {
+            sqlstate: None,
+            message: "connection closed".into(),
+            connection: true,
+            refused: false,
+        });
+        assert!(matches!(classify(p, lost), LedgerError::Unreachable { .. }));
+    }
+
+    /// A writer waits for the write lock at most the busy timeout, then the ledger is busy;
+    /// readers are never blocked by it.
+    #[test]
+    fn on_postgres_a_second_writer_waits_for_the_lock_then_is_busy() {
+        let Some(url) = crate::testing::pg_test_database("a second writer is busy") else {
+            return;
+        };
+        drop(Ledger::open_or_create(Path::new(&url)).unwrap());
+        let target = pg::url::PgTarget::parse(&url).unwrap();
+        let a = pg::Client::connect(&target, Duration::from_secs(10)).unwrap();
+        let b = pg::Client::connect(&target, Duration::from_millis(300)).unwrap();
+        a.begin().unwrap();
+        let started = std::time::Instant::now();
+        let err = b.begin().unwrap_err();
+        let waited = started.elapsed();
+        assert_eq!(err.sqlstate.as_deref(), Some("55P03"), "{err}");
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+        assert!(matches!(
+            classify(Path::new("x"), err.into()),
+            LedgerError::Busy { .. }
+        ));
+        // A read goes on meanwhile.
+        assert_eq!(
+            b.query("SELECT COUNT(*) FROM meta", vec![]).unwrap().len(),
+            1
+        );
+        a.commit().unwrap();
+        b.begin().unwrap();
+        b.rollback().unwrap();
     }
 
     #[test]

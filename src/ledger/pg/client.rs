@@ -206,6 +206,12 @@ impl Client {
         rx.recv().map_err(|_| PgError::closed())?
     }
 
+    /// Prepare a statement without running it (it is cached for later runs).
+    pub fn prepare(&self, sql: &str) -> Result<(), PgError> {
+        let sql = sql.to_owned();
+        self.call(move |w| w.statement(&sql).map(drop))
+    }
+
     /// Whether a transaction is open on this connection.
     pub fn in_transaction(&self) -> bool {
         self.in_tx.get()
