@@ -1253,6 +1253,40 @@ mod tests {
         b.rollback().unwrap();
     }
 
+    /// A connection the server dropped (a restart, a failover, a proxy) is made again for the
+    /// next read or write; a transaction it was in is not resumed.
+    #[test]
+    fn on_postgres_a_dropped_connection_is_made_again() {
+        let Some(url) = crate::testing::pg_test_database("a dropped connection") else {
+            return;
+        };
+        let mut l = Ledger::open_or_create(Path::new(&url)).unwrap();
+        let id = l.ledger_id().unwrap();
+        let kill = |l: &Ledger| {
+            let pid: i64 = l
+                .db()
+                .one("SELECT CAST(pg_backend_pid() AS BIGINT)", args![], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            crate::testing::psql(&url, &format!("SELECT pg_terminate_backend({pid})"));
+        };
+        kill(&l);
+        assert_eq!(l.ledger_id().unwrap(), id, "a read after the drop");
+        kill(&l);
+        l.write(|tx| tx.exec("INSERT INTO meta (key, value) VALUES ('k', 'v')", args![]))
+            .unwrap();
+        assert_eq!(
+            l.meta("k").unwrap().as_deref(),
+            Some("v"),
+            "a write after the drop"
+        );
+        kill(&l);
+        l.db()
+            .record_webhook("w", "https://a.example/webhook", chrono::Utc::now())
+            .unwrap();
+    }
+
     #[test]
     fn garbage_file_is_reported_as_corrupt() {
         let dir = tempfile::tempdir().unwrap();

@@ -76,7 +76,11 @@ impl From<tokio_postgres::Error> for PgError {
                 m
             }
         };
+        let lost_state = sqlstate
+            .as_deref()
+            .is_some_and(|s| s.starts_with("08") || s.starts_with("57P"));
         let connection = e.is_closed()
+            || lost_state
             || (e.as_db_error().is_none()
                 && sqlstate.is_none()
                 && !message.contains("error serializing")
@@ -229,11 +233,11 @@ impl Client {
     pub fn execute(&self, sql: &str, args: Vec<Value>) -> Result<usize, PgError> {
         let sql = sql.to_owned();
         if self.in_tx.get() {
-            return self.call(move |w| w.execute(&sql, &args, false));
+            return self.call(move |w| w.execute(&sql, &args));
         }
         self.begin()?;
         let out = self
-            .call(move |w| w.execute(&sql, &args, false))
+            .call(move |w| w.execute(&sql, &args))
             .and_then(|n| self.commit().map(|()| n));
         if out.is_err() {
             let _ = self.rollback();
@@ -246,11 +250,9 @@ impl Client {
         let sql = sql.to_owned();
         let reconnect = !self.in_tx.get();
         self.call(move |w| {
-            if reconnect {
-                w.ensure_connected()?;
-            }
-            w.rt.block_on(w.client.batch_execute(&sql))?;
-            Ok(())
+            w.retrying(reconnect, |w| {
+                Ok(w.rt.block_on(w.client.batch_execute(&sql))?)
+            })
         })
     }
 
@@ -261,15 +263,16 @@ impl Client {
             "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout TO '{ms}ms'; {WRITE_LOCK}"
         );
         self.call(move |w| {
-            w.ensure_connected()?;
-            match w.rt.block_on(w.client.batch_execute(&sql)) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let e = PgError::from(e);
-                    let _ = w.rt.block_on(w.client.batch_execute("ROLLBACK"));
-                    Err(e)
+            w.retrying(true, |w| {
+                match w.rt.block_on(w.client.batch_execute(&sql)) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        let e = PgError::from(e);
+                        let _ = w.rt.block_on(w.client.batch_execute("ROLLBACK"));
+                        Err(e)
+                    }
                 }
-            }
+            })
         })?;
         self.in_tx.set(true);
         Ok(())
@@ -302,10 +305,36 @@ impl Worker {
     /// A connection lost between requests is opened again (its prepared statements with it).
     fn ensure_connected(&mut self) -> Result<(), PgError> {
         if self.client.is_closed() {
-            self.statements.clear();
-            self.client = self.rt.block_on(open(&self.target))?;
+            self.reconnect()?;
         }
         Ok(())
+    }
+
+    fn reconnect(&mut self) -> Result<(), PgError> {
+        self.statements.clear();
+        self.client = self.rt.block_on(open(&self.target))?;
+        Ok(())
+    }
+
+    /// `f`, and once more on a new connection if the connection turned out to be lost (a
+    /// server restart, a failover, an idle connection a proxy closed) — only for requests that
+    /// are safe to repeat: outside a transaction, or the `BEGIN` that opens one.
+    fn retrying<T>(
+        &mut self,
+        retry: bool,
+        mut f: impl FnMut(&mut Worker) -> Result<T, PgError>,
+    ) -> Result<T, PgError> {
+        if retry {
+            self.ensure_connected()?;
+        }
+        match f(self) {
+            Err(e) if retry && e.connection => {
+                tracing::info!(error = %e, "the PostgreSQL connection was lost; connecting again");
+                self.reconnect()?;
+                f(self)
+            }
+            other => other,
+        }
     }
 
     fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement, PgError> {
@@ -318,10 +347,11 @@ impl Worker {
         Ok(stmt)
     }
 
-    fn query(&mut self, sql: &str, args: &[Value], reconnect: bool) -> Result<Vec<Row>, PgError> {
-        if reconnect {
-            self.ensure_connected()?;
-        }
+    fn query(&mut self, sql: &str, args: &[Value], retry: bool) -> Result<Vec<Row>, PgError> {
+        self.retrying(retry, |w| w.query_once(sql, args))
+    }
+
+    fn query_once(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
         let stmt = self.statement(sql)?;
         let params = bind(&stmt, args)?;
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
@@ -332,10 +362,7 @@ impl Worker {
         rows.iter().map(row).collect()
     }
 
-    fn execute(&mut self, sql: &str, args: &[Value], reconnect: bool) -> Result<usize, PgError> {
-        if reconnect {
-            self.ensure_connected()?;
-        }
+    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<usize, PgError> {
         let stmt = self.statement(sql)?;
         let params = bind(&stmt, args)?;
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
