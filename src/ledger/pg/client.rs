@@ -352,26 +352,35 @@ impl Worker {
     }
 
     fn query_once(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, PgError> {
-        let stmt = self.statement(sql)?;
-        let params = bind(&stmt, args)?;
-        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self.rt.block_on(self.client.query(&stmt, &refs))?;
+        let (stmt, params) = self.bound(sql, args)?;
+        let rows = self.rt.block_on(self.client.query(&stmt, &refs(&params)))?;
         rows.iter().map(row).collect()
     }
 
     fn execute(&mut self, sql: &str, args: &[Value]) -> Result<usize, PgError> {
-        let stmt = self.statement(sql)?;
-        let params = bind(&stmt, args)?;
-        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        let n = self.rt.block_on(self.client.execute(&stmt, &refs))?;
+        let (stmt, params) = self.bound(sql, args)?;
+        let n = self.rt.block_on(self.client.execute(&stmt, &refs(&params)))?;
         Ok(n as usize)
     }
+
+    /// The prepared statement and its arguments, bound as the types it takes.
+    fn bound(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(tokio_postgres::Statement, Vec<Arg>), PgError> {
+        let stmt = self.statement(sql)?;
+        let params = bind(&stmt, args)?;
+        Ok((stmt, params))
+    }
+}
+
+/// Arguments as tokio-postgres takes them.
+fn refs(params: &[Arg]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect()
 }
 
 /// `?N` placeholders as PostgreSQL's `$N` (outside quoted strings and identifiers).
