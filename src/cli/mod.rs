@@ -604,15 +604,24 @@ pub const PG_UNREACHABLE_FIX: &str = "check the host and port in the ledger URL,
 /// What to change when the PostgreSQL server refused to open the ledger for `reason` (a
 /// [`LedgerError::Open`]'s).
 pub fn pg_refusal_fix(reason: &str) -> String {
-    if reason.contains("SQLSTATE 28P01") || reason.contains("SQLSTATE 28000") {
+    let lower = reason.to_ascii_lowercase();
+    if reason.contains("SQLSTATE 28P01")
+        || reason.contains("SQLSTATE 28000")
+        || lower.contains("password")
+    {
         "check the user and password: in the ledger URL, or PGPASSWORD when the URL has none (and the server's pg_hba.conf for this host)".into()
     } else if reason.contains("SQLSTATE 3D000") {
         "create the database (`createdb <name>`), or correct the database name in the ledger URL"
             .into()
     } else if reason.contains("SQLSTATE 42501") {
         "grant the user of the ledger URL the rights to connect and to create tables in the database".into()
-    } else {
+    } else if ["tls", "ssl", "certificate"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         "check sslmode and sslrootcert in the ledger URL (verify-full needs the server's CA in sslrootcert, or the platform's roots)".into()
+    } else {
+        "check the ledger URL (user, password or PGPASSWORD, database, sslmode) and the server's log".into()
     }
 }
 
@@ -665,4 +674,23 @@ pub fn run(cli: Cli) -> ExitCode {
     // Bad input leaves the ledger as it was: no run is recorded.
     let recorded = recorded.filter(|_| !attention::untouched(&result));
     attention::end(recorded, errors::finish(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pg_refusal_fix;
+
+    #[test]
+    fn a_refused_postgres_login_gets_the_fix_for_its_cause() {
+        let fix = |r: &str| pg_refusal_fix(r);
+        assert!(
+            fix("password authentication failed for user \"u\" (SQLSTATE 28P01)")
+                .contains("PGPASSWORD")
+        );
+        assert!(fix("invalid configuration: password missing").contains("PGPASSWORD"));
+        assert!(fix("database \"x\" does not exist (SQLSTATE 3D000)").contains("createdb"));
+        assert!(fix("the certificate is not valid for db.example.com").contains("sslrootcert"));
+        assert!(fix("the server does not accept TLS").contains("sslmode"));
+        assert!(fix("something else").contains("server's log"));
+    }
 }

@@ -431,3 +431,67 @@ fn get(port: u16, path: &str) -> String {
     s.read_to_string(&mut answer).unwrap();
     answer
 }
+
+#[test]
+fn pg_webhook_ensure_and_remove_and_transfer_credited_work_on_the_database() {
+    let Some(env) = pg_env("pg_webhook_ensure_and_remove") else {
+        return;
+    };
+    env.cmd().run(["init"]).success();
+    let hooks_at_bank = || {
+        env.rt
+            .block_on(env.other_client().list_webhooks())
+            .unwrap()
+            .len()
+    };
+    let url = "https://stark.example.com/webhook";
+    let first = env
+        .cmd()
+        .run(["webhook", "ensure", "--url", url, "--json"])
+        .success()
+        .json();
+    assert_eq!(first["outcome"], "created", "{first}");
+    let again = env
+        .cmd()
+        .run(["webhook", "ensure", "--url", url, "--json"])
+        .success()
+        .json();
+    assert_eq!(again["outcome"], "already_registered", "{again}");
+    assert_eq!(hooks_at_bank(), 1);
+    assert_eq!(
+        psql(
+            &env,
+            "SELECT count(*) FROM webhooks WHERE deleted_at IS NULL"
+        ),
+        "1"
+    );
+    let removed = env.cmd().run(["webhook", "remove"]).success().stdout();
+    assert!(removed.contains("deleted webhook"), "{removed}");
+    assert_eq!(hooks_at_bank(), 0);
+    assert_eq!(
+        psql(
+            &env,
+            "SELECT count(*) FROM webhooks WHERE deleted_at IS NULL"
+        ),
+        "0"
+    );
+
+    // The money path without a webhook: reconcile records the credits (no transfers), then
+    // transfer-credited forwards each once.
+    tick(&env, env.t0).success();
+    let issued = env.truth().invoices.len();
+    env.advance(Duration::hours(1));
+    env.at_now().run(["reconcile", "--no-transfer"]).success();
+    assert_eq!(
+        psql(&env, "SELECT count(*) FROM credits"),
+        issued.to_string()
+    );
+    assert_eq!(psql(&env, "SELECT count(*) FROM transfers"), "0");
+    env.at_now().run(["transfer-credited"]).success();
+    env.at_now().run(["transfer-credited"]).success();
+    assert_eq!(
+        psql(&env, "SELECT count(DISTINCT invoice_id) FROM transfers"),
+        issued.to_string()
+    );
+    assert_eq!(env.truth().transfers.len(), issued, "each credit paid once");
+}
