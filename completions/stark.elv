@@ -18,7 +18,7 @@ set edit:completion:arg-completer[stark] = {|@words|
     }
     var completions = [
         &'stark'= {
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -50,7 +50,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'stark;init'= {
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -70,7 +70,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;keygen'= {
             cand --dir 'Directory for private-key.pem and public-key.pem [default: the config directory]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -102,7 +102,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --max-amount 'Largest invoice amount, in reais (new campaigns only) [default: 1000,00]'
             cand --settle 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again'
             cand --retry-batch 'Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run (looked up by its tag first): its number in the latest campaign, or its tag'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -128,7 +128,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;transfer-credited'= {
             cand --max-attempts 'Attempts per credit (a new one only after the bank confirms the previous failed)'
             cand --retry 'Operator override: one more attempt for this invoice''s credit, which waits for you (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit that waits for you'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;reconcile'= {
             cand --concurrency 'Event PATCHes in flight at once'
             cand --max-attempts 'Attempts per credit (see transfer-credited)'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -175,7 +175,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --public-url 'Public HTTPS URL (e.g. an ngrok URL) registered at Stark Bank: exactly as given when it has a path, <URL>/webhook for a bare host; deleted again on shutdown'
             cand --for 'Stop by itself after this long (e.g. 30m)'
             cand --webhook-key 'Verify with this public key instead of fetching Stark Bank''s (SPKI PEM)'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -195,7 +195,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --version 'Print version'
         }
         &'stark;webhook'= {
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -217,7 +217,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;webhook;ensure'= {
             cand --url 'Public HTTPS URL of the load balancer: exactly as given when it has a path, <URL>/webhook for a bare host (like `serve-webhook --public-url`)'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -236,7 +236,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;webhook;remove'= {
             cand --url 'Only the webhook for this URL (also when the ledger has no record of it)'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -265,7 +265,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;webhook;help;help'= {
         }
         &'stark;doctor'= {
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -298,7 +298,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --state 'Load state from FILE at start (if it exists); save it periodically and on exit'
             cand --start 'Business time at start, RFC 3339 [default: the saved time of --state, else now]'
             cand --signing-key 'Sign webhooks with this private key PEM [default: from --state, else a new key]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -321,7 +321,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;sandbox;clock'= {
             cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -342,7 +342,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;sandbox;clock;advance'= {
             cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -360,7 +360,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;sandbox;clock;set'= {
             cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -391,7 +391,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --amount 'Amount paid, in cents [default: the invoice''s nominal amount]'
             cand --fee 'Fee charged, in cents [default: drawn from the sandbox''s --invoice-fee]'
             cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -410,7 +410,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;sandbox;fault'= {
             cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -429,7 +429,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         }
         &'stark;sandbox;flush'= {
             cand --url 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
@@ -475,7 +475,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
             cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
             cand --invoices 'List the most recent invoices instead of the summary'
@@ -494,7 +494,7 @@ set edit:completion:arg-completer[stark] = {|@words|
         &'stark;log'= {
             cand --since 'Only entries from this long ago on (e.g. 1h, 2d)'
             cand --limit 'At most this many entries (the latest of them), before following'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -514,7 +514,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --version 'Print version'
         }
         &'stark;completions'= {
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --config 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]'
             cand --project-id 'Stark Bank project id [env: STARK_PROJECT_ID]'
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
@@ -540,7 +540,7 @@ set edit:completion:arg-completer[stark] = {|@words|
             cand --private-key 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]'
             cand --environment '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]'
             cand --api-url 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]'
-            cand --ledger 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
+            cand --ledger 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]'
             cand --color 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)'
             cand --json 'Machine-readable JSON output'
             cand -q 'Print only errors (for cron)'

@@ -24,7 +24,7 @@ function __fish_stark_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c stark -n "__fish_stark_needs_command" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_needs_command" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_needs_command" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_needs_command" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -52,7 +52,7 @@ complete -c stark -n "__fish_stark_needs_command" -f -a "log" -d 'Show the ledge
 complete -c stark -n "__fish_stark_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout'
 complete -c stark -n "__fish_stark_needs_command" -f -a "demo" -d 'Rehearse the whole 24-hour flow in about 30 seconds against the built-in emulator'
 complete -c stark -n "__fish_stark_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c stark -n "__fish_stark_using_subcommand init" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand init" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand init" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand init" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -68,7 +68,7 @@ complete -c stark -n "__fish_stark_using_subcommand init" -s v -l verbose -d 'Mo
 complete -c stark -n "__fish_stark_using_subcommand init" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand init" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l dir -d 'Directory for private-key.pem and public-key.pem [default: the config directory]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand keygen" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand keygen" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand keygen" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -92,7 +92,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l min-amoun
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l max-amount -d 'Largest invoice amount, in reais (new campaigns only) [default: 1000,00]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l settle -d 'After a POST without a clear answer, how long (business time) to give the bank to apply it before an empty lookup allows sending the batch again' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l retry-batch -d 'Reopen a rejected batch once the cause of its refusal is fixed, and send it in this run (looked up by its tag first): its number in the latest campaign, or its tag' -r
-complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -113,7 +113,7 @@ complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s h -l help
 complete -c stark -n "__fish_stark_using_subcommand issue-invoices" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l max-attempts -d 'Attempts per credit (a new one only after the bank confirms the previous failed)' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l retry -d 'Operator override: one more attempt for this invoice\'s credit, which waits for you (its transfers were rejected or all failed); repeatable. `all-waiting`: every credit that waits for you' -r
-complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -131,7 +131,7 @@ complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s h -l h
 complete -c stark -n "__fish_stark_using_subcommand transfer-credited" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l concurrency -d 'Event PATCHes in flight at once' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l max-attempts -d 'Attempts per credit (see transfer-credited)' -r
-complete -c stark -n "__fish_stark_using_subcommand reconcile" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand reconcile" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand reconcile" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -151,7 +151,7 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l listen -d 
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l public-url -d 'Public HTTPS URL (e.g. an ngrok URL) registered at Stark Bank: exactly as given when it has a path, <URL>/webhook for a bare host; deleted again on shutdown' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l for -d 'Stop by itself after this long (e.g. 30m)' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l webhook-key -d 'Verify with this public key instead of fetching Stark Bank\'s (SPKI PEM)' -r -F
-complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -167,7 +167,7 @@ complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s q -l quiet
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand serve-webhook" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -185,7 +185,7 @@ complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -f -a "remove" -d 'Delete this ledger\'s webhooks at Stark Bank (only URL\'s with --url); none is no error'
 complete -c stark -n "__fish_stark_using_subcommand webhook; and not __fish_seen_subcommand_from ensure remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l url -d 'Public HTTPS URL of the load balancer: exactly as given when it has a path, <URL>/webhook for a bare host (like `serve-webhook --public-url`)' -r
-complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -200,7 +200,7 @@ complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from ensure" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l url -d 'Only the webhook for this URL (also when the ledger has no record of it)' -r
-complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from remove" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -217,7 +217,7 @@ complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from help" -f -a "ensure" -d 'Register the webhook for URL (invoice and transfer events) unless Stark Bank already has it'
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Delete this ledger\'s webhooks at Stark Bank (only URL\'s with --url); none is no error'
 complete -c stark -n "__fish_stark_using_subcommand webhook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c stark -n "__fish_stark_using_subcommand doctor" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand doctor" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand doctor" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -246,7 +246,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l state -d 'Load state from FILE at start (if it exists); save it periodically and on exit' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l start -d 'Business time at start, RFC 3339 [default: the saved time of --state, else now]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l signing-key -d 'Sign webhooks with this private key PEM [default: from --state, else a new key]' -r -F
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
@@ -265,7 +265,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "flush" -d 'Send every due webhook delivery now and wait until they are answered'
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and not __fish_seen_subcommand_from clock pay fault flush help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from clock" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
@@ -284,7 +284,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l amount -d 'Amount paid, in cents [default: the invoice\'s nominal amount]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l fee -d 'Fee charged, in cents [default: drawn from the sandbox\'s --invoice-fee]' -r
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
@@ -299,7 +299,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from pay" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
@@ -314,7 +314,7 @@ complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_sub
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from fault" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l url -d 'The running sandbox [default: --api-url, else STARK_API_URL, else http://127.0.0.1:8080]' -r
-complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand sandbox; and __fish_seen_subcommand_from flush" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
@@ -338,7 +338,7 @@ complete -c stark -n "__fish_stark_using_subcommand status" -l project-id -d 'St
 complete -c stark -n "__fish_stark_using_subcommand status" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand status" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand status" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand status" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
@@ -353,7 +353,7 @@ complete -c stark -n "__fish_stark_using_subcommand status" -s h -l help -d 'Pri
 complete -c stark -n "__fish_stark_using_subcommand status" -s V -l version -d 'Print version'
 complete -c stark -n "__fish_stark_using_subcommand log" -l since -d 'Only entries from this long ago on (e.g. 1h, 2d)' -r
 complete -c stark -n "__fish_stark_using_subcommand log" -l limit -d 'At most this many entries (the latest of them), before following' -r
-complete -c stark -n "__fish_stark_using_subcommand log" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand log" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand log" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand log" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand log" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -368,7 +368,7 @@ complete -c stark -n "__fish_stark_using_subcommand log" -s q -l quiet -d 'Print
 complete -c stark -n "__fish_stark_using_subcommand log" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace)'
 complete -c stark -n "__fish_stark_using_subcommand log" -s h -l help -d 'Print help'
 complete -c stark -n "__fish_stark_using_subcommand log" -s V -l version -d 'Print version'
-complete -c stark -n "__fish_stark_using_subcommand completions" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand completions" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l config -d 'Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand completions" -l project-id -d 'Stark Bank project id [env: STARK_PROJECT_ID]' -r
 complete -c stark -n "__fish_stark_using_subcommand completions" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
@@ -392,7 +392,7 @@ complete -c stark -n "__fish_stark_using_subcommand demo" -l project-id -d 'Star
 complete -c stark -n "__fish_stark_using_subcommand demo" -l private-key -d 'Private key PEM file [env: STARK_PRIVATE_KEY; the PEM text itself: STARK_PRIVATE_KEY_PEM]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l environment -d '`sandbox` or `production` [env: STARK_ENVIRONMENT] [default: sandbox]' -r
 complete -c stark -n "__fish_stark_using_subcommand demo" -l api-url -d 'Override the API base URL, e.g. http://127.0.0.1:8080 [env: STARK_API_URL]' -r
-complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
+complete -c stark -n "__fish_stark_using_subcommand demo" -l ledger -d 'The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]' -r -F
 complete -c stark -n "__fish_stark_using_subcommand demo" -l color -d 'When to colour FAIL, error and warnings (auto: on a terminal, unless NO_COLOR is set)' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -92,6 +92,27 @@ pub enum ConfigError {
         /// What to correct if the path is wrong (the flag, the variable, the config file's key).
         fix: String,
     },
+    /// The PostgreSQL database the ledger URL names holds no stark ledger (yet).
+    #[error(
+        "the database {address} has no stark ledger (ledger URL from {origin}): run `{init}` to create one there. If the URL is wrong (another database, host or port), {fix}"
+    )]
+    NoDatabaseLedger {
+        /// The URL without its password.
+        address: String,
+        origin: Source,
+        /// The `stark init` command line that creates the ledger in this database.
+        init: String,
+        fix: String,
+    },
+    /// The PostgreSQL server refused the connection for a reason that only a change of the
+    /// setup fixes (credentials, a missing database, a TLS check).
+    #[error("cannot open the ledger {address} (ledger URL from {origin}): {reason}; {fix}")]
+    LedgerRefused {
+        address: String,
+        origin: Source,
+        reason: String,
+        fix: String,
+    },
     #[error(transparent)]
     Key(#[from] KeyError),
 }
@@ -128,6 +149,8 @@ impl ConfigError {
             ),
             ConfigError::NoDataDir => "pass --ledger or set STARK_LEDGER".into(),
             ConfigError::NoLedger { fix, init, .. } => format!("run `{init}`, or {fix}"),
+            ConfigError::NoDatabaseLedger { fix, init, .. } => format!("run `{init}`, or {fix}"),
+            ConfigError::LedgerRefused { fix, .. } => fix.clone(),
             ConfigError::Key(KeyError::InEnv { var, .. }) => format!(
                 "correct {var}: it must hold the whole PEM text of the private key, line breaks included"
             ),
@@ -302,6 +325,24 @@ const ENVIRONMENT: Names = Names::new("--environment", "STARK_ENVIRONMENT", "env
 const API_URL: Names = Names::new("--api-url", "STARK_API_URL", "api_url");
 const LEDGER: Names = Names::new("--ledger", "STARK_LEDGER", "ledger");
 
+/// A PostgreSQL ledger URL that does not parse is a configuration error naming where it came
+/// from; neither the message nor the value shown contains the password.
+fn check_ledger_url(ledger: &Sourced<PathBuf>) -> Result<(), ConfigError> {
+    if !crate::ledger::is_postgres(&ledger.value) {
+        return Ok(());
+    }
+    let text = ledger.value.to_str().unwrap_or_default();
+    match crate::ledger::pg::url::PgTarget::parse(text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ConfigError::Invalid {
+            what: "ledger URL",
+            value: crate::ledger::pg::url::redact(text),
+            origin: ledger.source.clone(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// The setting `names` from its flag, else its environment variable, else the config file
 /// `file_path` (the value it holds there: `file`).
 fn pick<T: From<String>>(
@@ -475,13 +516,27 @@ impl Settings {
                 });
             }
         }
-        let ledger = match pick(&LEDGER, flags.ledger.clone(), file.ledger.map(rel), &path) {
+        // A PostgreSQL URL in the config file is kept as it is (it is not a path).
+        let ledger_rel = |p: PathBuf| {
+            if crate::ledger::is_postgres(&p) {
+                p
+            } else {
+                rel(p)
+            }
+        };
+        let ledger = match pick(
+            &LEDGER,
+            flags.ledger.clone(),
+            file.ledger.map(ledger_rel),
+            &path,
+        ) {
             Some(l) => l,
             None => Sourced {
                 value: default_ledger_path().ok_or(ConfigError::NoDataDir)?,
                 source: Source::Default,
             },
         };
+        check_ledger_url(&ledger)?;
         Ok(Settings {
             config_file,
             config_file_exists: exists,
@@ -560,24 +615,44 @@ impl Settings {
     /// if the path is wrong.
     pub fn no_ledger(&self, found: String) -> ConfigError {
         let path = self.ledger.value.clone();
+        let postgres = crate::ledger::is_postgres(&path);
+        let shown = if postgres {
+            // Without the password (not even masked): a line to copy, with PGPASSWORD set.
+            let text = path.to_str().unwrap_or_default();
+            let url = crate::ledger::pg::url::PgTarget::parse(text)
+                .map(|t| t.without_password())
+                .unwrap_or_else(|_| crate::ledger::pg::url::redact(text));
+            shell_word(Path::new(&url))
+        } else {
+            shell_word(&path)
+        };
+        let what = if postgres { "URL" } else { "path" };
         let (init, fix) = match &self.ledger.source {
             Source::Default => (
                 "stark init".to_string(),
-                "pass --ledger or set STARK_LEDGER to the ledger's path".to_string(),
+                format!("pass --ledger or set STARK_LEDGER to the ledger's {what}"),
             ),
             Source::Flag(flag) => (
-                format!("stark init {flag} {}", shell_word(&path)),
+                format!("stark init {flag} {shown}"),
                 format!("correct the {flag} given"),
             ),
             Source::Env(var) => (
-                format!("stark init --ledger {}", shell_word(&path)),
+                format!("stark init --ledger {shown}"),
                 format!("correct {var} (in the crontab too, if cron runs stark)"),
             ),
             Source::File(file) => (
-                format!("stark init --ledger {}", shell_word(&path)),
+                format!("stark init --ledger {shown}"),
                 format!("correct `ledger` in {}", file.display()),
             ),
         };
+        if postgres {
+            return ConfigError::NoDatabaseLedger {
+                address: crate::ledger::display_address(&path),
+                origin: self.ledger.source.clone(),
+                init,
+                fix,
+            };
+        }
         ConfigError::NoLedger {
             found,
             path,
@@ -585,6 +660,16 @@ impl Settings {
             init,
             fix,
         }
+    }
+
+    /// The ledger's address as messages show it (a PostgreSQL URL without its password).
+    pub fn ledger_address(&self) -> String {
+        crate::ledger::display_address(&self.ledger.value)
+    }
+
+    /// Whether the ledger is a PostgreSQL database rather than a SQLite file.
+    pub fn ledger_is_postgres(&self) -> bool {
+        crate::ledger::is_postgres(&self.ledger.value)
     }
 
     /// A warning when `environment` was set but `api_url` sends the requests elsewhere
@@ -783,6 +868,49 @@ mod tests {
             "quoted for the shell: {msg}"
         );
         assert!(msg.contains("correct the --ledger given"), "{msg}");
+    }
+
+    #[test]
+    fn a_postgres_ledger_url_is_kept_as_is_and_checked_early_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let url = "postgres://stark:s3cr3t-Pa55@db.example.com:5432/stark?sslmode=verify-full";
+        std::fs::write(&cfg, format!("ledger = \"{url}\"\n")).unwrap();
+        let resolve = |ledger: Option<&str>| {
+            Settings::resolve(&Flags {
+                config: Some(cfg.clone()),
+                ledger: ledger.map(PathBuf::from),
+                ..Flags::default()
+            })
+        };
+        if std::env::var_os("STARK_LEDGER").is_none() {
+            let s = resolve(None).unwrap();
+            assert_eq!(s.ledger.value, PathBuf::from(url), "not made relative");
+            assert!(s.ledger_is_postgres());
+            assert!(
+                !s.ledger_address().contains("s3cr3t"),
+                "{}",
+                s.ledger_address()
+            );
+            let msg = s.no_ledger(String::new()).to_string();
+            assert!(msg.contains("the database postgres://"), "{msg}");
+            assert!(
+                msg.contains(
+                    "run `stark init --ledger 'postgres://stark@db.example.com:5432/stark?sslmode=verify-full'`"
+                ),
+                "{msg}"
+            );
+            assert!(!msg.contains("s3cr3t") && !msg.contains("backup"), "{msg}");
+        }
+        let err = resolve(Some("postgresql://stark:s3cr3t-Pa55@db:99999/stark")).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{msg}");
+        assert!(
+            msg.contains("flag --ledger") && msg.contains("port"),
+            "{msg}"
+        );
+        assert!(!msg.contains("s3cr3t"), "{msg}");
+        assert!(!err.fix().contains("s3cr3t"));
     }
 
     #[test]

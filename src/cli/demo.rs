@@ -59,6 +59,18 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     // removed when the demo ends (however it ends).
     let tmp;
     let ledger: PathBuf = match &global.ledger {
+        Some(p) if crate::ledger::is_postgres(p) => {
+            // A database: fresh when it holds no ledger yet (an unreachable one fails later,
+            // with its own message).
+            if crate::ledger::Ledger::open(p).is_ok() {
+                return Err(UsageError(format!(
+                    "the database {} holds a ledger already: the demo needs a fresh one (an empty database)",
+                    crate::ledger::display_address(p)
+                ))
+                .into());
+            }
+            p.clone()
+        }
         Some(p) => {
             if p.exists() {
                 return Err(UsageError(format!(
@@ -96,7 +108,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             "stark demo: a 24-hour campaign against the built-in sandbox (seed {}, faults {}, ledger {}{kept})",
             args.seed,
             args.faults.name(),
-            ledger.display()
+            crate::ledger::display_address(&ledger)
         );
     }
     let rt = super::transfer::runtime()?;

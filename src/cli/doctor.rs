@@ -312,6 +312,9 @@ fn api_checks(s: &Settings, checks: &mut Vec<Check>) {
 
 /// The ledger check; whether the ledger is missing (or was never initialised).
 fn ledger_check(s: &Settings, checks: &mut Vec<Check>) -> bool {
+    if s.ledger_is_postgres() {
+        return pg_ledger_check(s, checks);
+    }
     let path = &s.ledger.value;
     match Ledger::open(path) {
         Ok(l) => {
@@ -340,6 +343,151 @@ fn ledger_check(s: &Settings, checks: &mut Vec<Check>) -> bool {
                 Some("restore the ledger from a backup, or point --ledger elsewhere".into()),
             )),
         },
+    }
+    false
+}
+
+/// The checks of a PostgreSQL ledger: the connection (host, port, database, TLS, server
+/// version), the schema, `synchronous_commit`, and the write lock within the busy timeout.
+/// No file checks. Whether the database holds no ledger.
+fn pg_ledger_check(s: &Settings, checks: &mut Vec<Check>) -> bool {
+    use crate::ledger::LedgerError;
+    let address = s.ledger_address();
+    let text = s.ledger.value.to_str().unwrap_or_default();
+    let target = match crate::ledger::pg::url::PgTarget::parse(text) {
+        Ok(t) => t,
+        Err(e) => {
+            // Settings refuse a URL that does not parse; kept for completeness.
+            checks.push(check(Level::Fail, "ledger", e.to_string(), None));
+            return false;
+        }
+    };
+    let server = if target.is_unix_socket() {
+        format!("socket {} port {}", target.host(), target.port())
+    } else {
+        format!("{}:{}", target.host(), target.port())
+    };
+    let ledger = match Ledger::open(&s.ledger.value) {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(missing) = super::no_ledger(s, &e) {
+                checks.push(check(
+                    Level::Fail,
+                    "ledger",
+                    missing.to_string(),
+                    Some(missing.fix()),
+                ));
+                return true;
+            }
+            let fix = match &e {
+                LedgerError::Unreachable { .. } => super::PG_UNREACHABLE_FIX.to_string(),
+                LedgerError::Open { reason, .. } => super::pg_refusal_fix(reason),
+                LedgerError::Corrupt { .. } => {
+                    "point --ledger / STARK_LEDGER at an empty database of its own (`createdb stark`), or at the right one".into()
+                }
+                LedgerError::TooNew { .. } => "upgrade stark".into(),
+                LedgerError::Busy { .. } => {
+                    "another stark holds the ledger's write lock (a migration?); try again".into()
+                }
+                _ => "check the server's log".into(),
+            };
+            checks.push(check(
+                Level::Fail,
+                "ledger",
+                format!("{e} (server {server}, database {})", target.dbname()),
+                Some(fix),
+            ));
+            return false;
+        }
+    };
+    let v = ledger.schema_version().unwrap_or(-1);
+    let id = ledger.ledger_id().unwrap_or_default();
+    let info = match ledger.server_info() {
+        Ok(Some(info)) => info,
+        Ok(None) => return false,
+        Err(e) => {
+            checks.push(check(
+                Level::Fail,
+                "ledger",
+                format!("{address}: cannot read the server's settings: {e}"),
+                Some("check the server's log".into()),
+            ));
+            return false;
+        }
+    };
+    let tls = match &info.tls {
+        Some(version) => format!("TLS {version}"),
+        None => "no TLS".to_string(),
+    };
+    checks.push(check(
+        Level::Pass,
+        "ledger",
+        format!(
+            "{address} (PostgreSQL {}, server {server}, database {}, user {}, {tls}, sslmode={})",
+            info.version,
+            info.database,
+            info.user,
+            target.sslmode()
+        ),
+        None,
+    ));
+    let supported = MIGRATIONS.len() as i64;
+    checks.push(check(
+        if v == supported {
+            Level::Pass
+        } else {
+            Level::Fail
+        },
+        "ledger schema",
+        format!("schema {v} of {supported}, id {id}"),
+        (v != supported).then(|| "run any ledger command once to migrate it".to_string()),
+    ));
+    if info.synchronous_commit == "on" {
+        checks.push(check(
+            Level::Pass,
+            "durability",
+            "synchronous_commit is on: a commit is on disk before it is answered",
+            None,
+        ));
+    } else {
+        checks.push(check(
+            Level::Fail,
+            "durability",
+            format!(
+                "synchronous_commit is {}: a commit may be lost after it was answered",
+                info.synchronous_commit
+            ),
+            Some(
+                "let stark's session keep synchronous_commit on (check `options` in the URL and the role's settings)"
+                    .into(),
+            ),
+        ));
+    }
+    let mut ledger = ledger;
+    let started = std::time::Instant::now();
+    match ledger.write(|_| Ok::<_, LedgerError>(())) {
+        Ok(()) => checks.push(check(
+            Level::Pass,
+            "write lock",
+            format!(
+                "taken in {} ms (busy timeout {} s)",
+                started.elapsed().as_millis(),
+                crate::ledger::busy_timeout().as_secs()
+            ),
+            None,
+        )),
+        Err(e @ LedgerError::Busy { .. }) => checks.push(check(
+            Level::Fail,
+            "write lock",
+            e.to_string(),
+            Some("another stark holds the ledger's write lock: see `stark status` and the running commands".into()),
+        )),
+        Err(e) => checks.push(check(
+            Level::Fail,
+            "write lock",
+            e.to_string(),
+            Some("grant the user of the ledger URL write access to the ledger's tables".into()),
+        )),
     }
     false
 }

@@ -8,6 +8,10 @@
 //! run it every time. It never overwrites a ledger; a file that is not a stark ledger is
 //! refused as every command refuses it.
 //!
+//! With a `postgres://` URL it creates the schema in the database, which must exist and be
+//! empty (a database holding other tables is refused, and nothing is added to it). The config
+//! file gets the URL without its password: `PGPASSWORD` gives it (a note says so).
+//!
 //! It then writes the config file (`--config`, `STARK_CONFIG`, or `<config dir>/stark/
 //! config.toml`; mode 0600) with absolute paths: the ledger, the private key (as configured,
 //! else where `stark keygen` writes by default if that file exists), the project id (as
@@ -50,27 +54,35 @@ pub fn run(args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     };
     let settings = crate::config::Settings::resolve(&flags)?;
     let path = &settings.ledger.value;
-    let (ledger, creation) = Ledger::create(path)?;
+    let postgres = settings.ledger_is_postgres();
+    let address = settings.ledger_address();
+    let (ledger, creation) = Ledger::create(path).map_err(|e| super::ledger_error(&settings, e))?;
     let id = ledger.ledger_id()?;
     drop(ledger);
     let created = creation == Creation::New;
+    let what = if postgres { "URL" } else { "path" };
     if !global.json && !global.quiet {
         if created {
             outln!(
-                "created ledger {} (id {id}; path from {})",
-                path.display(),
+                "created ledger {address} (id {id}; {what} from {})",
                 settings.ledger.source
             )?;
         } else {
             outln!(
-                "already initialised: {} (id {id}; path from {}); nothing changed",
-                path.display(),
+                "already initialised: {address} (id {id}; {what} from {}); nothing changed",
                 settings.ledger.source
             )?;
         }
     }
     let config_path = absolute(&settings.config_file.value)?;
     let written = write_config(&settings, &config_path, args.force, global)?;
+    if postgres && written != Written::Kept && url_has_password(path) && !global.quiet {
+        eprintln!(
+            "note: {} holds the ledger URL without its password: give the password with PGPASSWORD \
+             (or STARK_LEDGER with the whole URL) wherever stark runs",
+            config_path.display()
+        );
+    }
     if !global.json && !global.quiet {
         match written {
             Written::Created => outln!("wrote {} (mode 600)", config_path.display())?,
@@ -100,7 +112,7 @@ pub fn run(args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         super::print_json(
             "init",
             &serde_json::json!({
-                "ledger": path,
+                "ledger": address,
                 "ledger_id": id,
                 "created": created,
                 "source": settings.ledger.source.to_string(),
@@ -113,6 +125,12 @@ pub fn run(args: &InitArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         super::doctor::print(&checks, global)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the ledger URL itself holds a password (not counting PGPASSWORD).
+fn url_has_password(path: &Path) -> bool {
+    let text = path.to_str().unwrap_or_default();
+    crate::ledger::pg::url::redact(text) != text
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
@@ -134,10 +152,16 @@ fn write_config(
         return Ok(Written::Kept);
     }
     let mut table = toml::Table::new();
-    table.insert(
-        "ledger".into(),
-        absolute(&s.ledger.value)?.display().to_string().into(),
-    );
+    let ledger = if s.ledger_is_postgres() {
+        // Never the password: PGPASSWORD (or STARK_LEDGER) gives it.
+        let text = s.ledger.value.to_str().unwrap_or_default();
+        crate::ledger::pg::url::PgTarget::parse(text)
+            .map(|t| t.without_password())
+            .map_err(|e| anyhow::anyhow!("the ledger URL is invalid: {e}"))?
+    } else {
+        absolute(&s.ledger.value)?.display().to_string()
+    };
+    table.insert("ledger".into(), ledger.into());
     let key = match &s.private_key {
         Some(k) => Some(k.value.clone()),
         None => crate::config::default_private_key(),

@@ -80,8 +80,8 @@ pub const VERSION: &str = env!("STARK_VERSION");
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// The SQLite ledger [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The ledger: a SQLite file, or a postgres:// URL [env: STARK_LEDGER] [default: <data dir>/stark/ledger.sqlite3]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub ledger: Option<PathBuf>,
     /// Config file [env: STARK_CONFIG] [default: <config dir>/stark/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
@@ -196,6 +196,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "stark init --ledger /srv/stark/ledger.sqlite3",
                 "elsewhere (or set STARK_LEDGER)",
+            ),
+            (
+                "stark init --ledger postgres://stark@db.example.com/stark",
+                "in an empty PostgreSQL database (the password from PGPASSWORD)",
             ),
         ],
     ),
@@ -558,11 +562,66 @@ pub(crate) fn with_brl(text: &str, cents: i64) -> String {
 
 /// Open the ledger the settings point at. A missing or never-initialised ledger is a
 /// configuration error (exit 2) that names the path, where it came from and the `stark init`
-/// that creates it; nothing is created.
+/// that creates it; nothing is created. A PostgreSQL server that refuses the login, the
+/// database or the TLS setup is a configuration error too (exit 2); one that cannot be reached
+/// is a failure (exit 1: the next run tries again), said with what to check.
 pub fn open_ledger(settings: &Settings) -> anyhow::Result<Ledger> {
     match Ledger::open(&settings.ledger.value) {
         Ok(l) => Ok(l),
-        Err(e) => Err(no_ledger(settings, &e).map_or_else(|| e.into(), Into::into)),
+        Err(e) => Err(ledger_error(settings, e)),
+    }
+}
+
+/// `e`, an error opening the settings' ledger, as the operator should read it (see
+/// [`open_ledger`]).
+pub fn ledger_error(settings: &Settings, e: LedgerError) -> anyhow::Error {
+    if let Some(missing) = no_ledger(settings, &e) {
+        return missing.into();
+    }
+    if !settings.ledger_is_postgres() {
+        return e.into();
+    }
+    let address = settings.ledger_address();
+    match e {
+        LedgerError::Open { reason, .. } => ConfigError::LedgerRefused {
+            fix: pg_refusal_fix(&reason),
+            address,
+            origin: settings.ledger.source.clone(),
+            reason,
+        }
+        .into(),
+        e @ LedgerError::Unreachable { .. } => anyhow::Error::new(e).context(format!(
+            "the PostgreSQL server of the ledger (URL from {}) does not answer; {}",
+            settings.ledger.source, PG_UNREACHABLE_FIX
+        )),
+        e => e.into(),
+    }
+}
+
+/// What to check when the PostgreSQL server of the ledger cannot be reached.
+pub const PG_UNREACHABLE_FIX: &str = "check the host and port in the ledger URL, that the server runs, and that this host reaches it (network, firewall)";
+
+/// What to change when the PostgreSQL server refused to open the ledger for `reason` (a
+/// [`LedgerError::Open`]'s).
+pub fn pg_refusal_fix(reason: &str) -> String {
+    let lower = reason.to_ascii_lowercase();
+    if reason.contains("SQLSTATE 28P01")
+        || reason.contains("SQLSTATE 28000")
+        || lower.contains("password")
+    {
+        "check the user and password: in the ledger URL, or PGPASSWORD when the URL has none (and the server's pg_hba.conf for this host)".into()
+    } else if reason.contains("SQLSTATE 3D000") {
+        "create the database (`createdb <name>`), or correct the database name in the ledger URL"
+            .into()
+    } else if reason.contains("SQLSTATE 42501") {
+        "grant the user of the ledger URL the rights to connect and to create tables in the database".into()
+    } else if ["tls", "ssl", "certificate"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        "check sslmode and sslrootcert in the ledger URL (verify-full needs the server's CA in sslrootcert, or the platform's roots)".into()
+    } else {
+        "check the ledger URL (user, password or PGPASSWORD, database, sslmode) and the server's log".into()
     }
 }
 
@@ -571,6 +630,9 @@ pub fn no_ledger(settings: &Settings, e: &LedgerError) -> Option<ConfigError> {
     let path = settings.ledger.value.display();
     match e {
         LedgerError::Missing { .. } => Some(settings.no_ledger(format!("no ledger at {path}"))),
+        LedgerError::Uninitialised { .. } if settings.ledger_is_postgres() => {
+            Some(settings.no_ledger(String::new()))
+        }
         LedgerError::Uninitialised { .. } => Some(settings.no_ledger(format!(
             "{path} is an empty file, not an initialised ledger"
         ))),
@@ -612,4 +674,23 @@ pub fn run(cli: Cli) -> ExitCode {
     // Bad input leaves the ledger as it was: no run is recorded.
     let recorded = recorded.filter(|_| !attention::untouched(&result));
     attention::end(recorded, errors::finish(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pg_refusal_fix;
+
+    #[test]
+    fn a_refused_postgres_login_gets_the_fix_for_its_cause() {
+        let fix = |r: &str| pg_refusal_fix(r);
+        assert!(
+            fix("password authentication failed for user \"u\" (SQLSTATE 28P01)")
+                .contains("PGPASSWORD")
+        );
+        assert!(fix("invalid configuration: password missing").contains("PGPASSWORD"));
+        assert!(fix("database \"x\" does not exist (SQLSTATE 3D000)").contains("createdb"));
+        assert!(fix("the certificate is not valid for db.example.com").contains("sslrootcert"));
+        assert!(fix("the server does not accept TLS").contains("sslmode"));
+        assert!(fix("something else").contains("server's log"));
+    }
 }

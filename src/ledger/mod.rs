@@ -98,9 +98,7 @@ pub enum LedgerError {
     Missing { path: PathBuf },
     /// A file without any schema (an interrupted `stark init`, or an empty file): only
     /// `stark init` initialises it.
-    #[error(
-        "{path} is an empty file, not an initialised ledger: run `stark init` to initialise it"
-    )]
+    #[error("{}", uninitialised_message(path))]
     Uninitialised { path: PathBuf },
     #[error(
         "the ledger {path} was written by a newer stark (schema version {found}, this build knows up to {supported}); upgrade stark"
@@ -128,6 +126,21 @@ pub enum LedgerError {
     Unreachable { path: PathBuf, reason: String },
     #[error("ledger {path}: {source}")]
     Sql { path: PathBuf, source: SqlError },
+}
+
+/// [`LedgerError::Uninitialised`]'s message: a file, or a database without the schema.
+fn uninitialised_message(path: &Path) -> String {
+    if is_postgres(path) {
+        format!(
+            "the database {} has no stark ledger: run `stark init` to create one",
+            display_address(path)
+        )
+    } else {
+        format!(
+            "{} is an empty file, not an initialised ledger: run `stark init` to initialise it",
+            path.display()
+        )
+    }
 }
 
 /// An open ledger.
@@ -830,7 +843,7 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
         },
         "28P01" | "28000" | "3D000" | "42501" => LedgerError::Open {
             path,
-            reason: format!("{} (SQLSTATE {state})", e.message),
+            reason: with_sqlstate(&e.message, state),
         },
         _ if e.refused => LedgerError::Open {
             path,
@@ -848,6 +861,15 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
             path,
             source: SqlError::Pg(e),
         },
+    }
+}
+
+/// `message (SQLSTATE code)`, unless the message names it already (a refused connection's does).
+fn with_sqlstate(message: &str, state: &str) -> String {
+    if message.contains(&format!("SQLSTATE {state}")) {
+        message.to_string()
+    } else {
+        format!("{message} (SQLSTATE {state})")
     }
 }
 

@@ -49,7 +49,8 @@ pub(crate) enum Incoming {
 /// The running writer and checkpointer threads.
 pub(crate) struct Writer {
     thread: std::thread::JoinHandle<()>,
-    checkpointer: Checkpointer,
+    /// `None` on PostgreSQL: the server checkpoints.
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Writer {
@@ -63,8 +64,16 @@ impl Writer {
         clock: Arc<dyn Clock>,
     ) -> Result<(Writer, mpsc::Sender<Job>), ServeError> {
         ledger.disable_autocheckpoint()?;
-        let checkpointer = Checkpointer::start(ledger.path())?;
-        let kick = checkpointer.kick.clone();
+        // PostgreSQL checkpoints by itself; and its ledger's path() is the URL without the
+        // password, which must not be opened again.
+        let (checkpointer, kick) = match ledger.dialect() {
+            crate::ledger::Dialect::Postgres => (None, std::sync::mpsc::sync_channel(1).0),
+            crate::ledger::Dialect::Sqlite => {
+                let c = Checkpointer::start(ledger.path())?;
+                let kick = c.kick.clone();
+                (Some(c), kick)
+            }
+        };
         let (tx, rx) = mpsc::channel::<Job>(QUEUE);
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -85,7 +94,9 @@ impl Writer {
     /// checkpointer (which checkpoints once more). Blocking.
     pub(crate) fn join(self) {
         let _ = self.thread.join();
-        self.checkpointer.stop();
+        if let Some(c) = self.checkpointer {
+            c.stop();
+        }
     }
 }
 

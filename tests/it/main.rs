@@ -26,6 +26,7 @@ mod leases;
 mod log;
 mod money_path;
 mod pg_clock;
+mod pg_cli;
 mod pg_harness;
 mod pg_tls;
 mod prompts;

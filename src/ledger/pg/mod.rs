@@ -6,10 +6,12 @@
 //! [`AFTER_BASELINE`], at the same position. The version lives in `stark_schema_version`.
 
 mod client;
+mod info;
 mod tls;
 pub mod url;
 
 pub use client::{Client, PgError};
+pub use info::ServerInfo;
 
 /// The SQLite migration the baseline schema equals.
 pub const BASELINE: i64 = 13;

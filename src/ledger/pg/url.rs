@@ -25,6 +25,9 @@
 //!   the chain and the host name. The roots are `sslrootcert=<file>` (PEM, one or more
 //!   certificates), or the platform's roots when it is absent or `sslrootcert=system`.
 //!
+//! - Without a password in the URL, `PGPASSWORD` (libpq's variable) gives it, so that it can stay
+//!   out of config files and command lines.
+//!
 //! No error message, [`PgTarget::redacted`] or `Debug` output contains the password.
 
 use std::fmt;
@@ -43,6 +46,9 @@ pub const DEFAULT_APPLICATION_NAME: &str = "stark";
 
 const SUPPORTED_PARAMS: &str = "host, port, user, password, dbname, sslmode, sslrootcert, \
                                 connect_timeout, application_name, options";
+
+/// The environment variable that gives the password when the URL has none (libpq's).
+pub const PASSWORD_VAR: &str = "PGPASSWORD";
 
 /// Whether `s` is a PostgreSQL URL (`postgres://` or `postgresql://`, scheme in any case).
 pub fn is_postgres_url(s: &str) -> bool {
@@ -368,8 +374,24 @@ impl PgTarget {
             options,
             redacted: String::new(),
         };
-        target.redacted = target.render_redacted();
+        target.redacted = target.render(true);
+        // libpq's PGPASSWORD, when the URL has no password: the password stays out of files
+        // and command lines. The redacted address says nothing about it.
+        if target.password.is_none() {
+            target.password = std::env::var(PASSWORD_VAR).ok().filter(|p| !p.is_empty());
+        }
         Ok(target)
+    }
+
+    /// The address without any password (none shown, none masked), in the canonical form of
+    /// [`PgTarget::redacted`]: what `stark init` writes to the config file.
+    pub fn without_password(&self) -> String {
+        self.render(false)
+    }
+
+    /// Whether a password is set (in the URL, or from `PGPASSWORD`).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
     }
 
     /// The address with the password as `***`, in a canonical form:
@@ -444,9 +466,9 @@ impl PgTarget {
         self.roots.as_ref().unwrap_or(&RootCerts::System)
     }
 
-    fn render_redacted(&self) -> String {
+    fn render(&self, masked: bool) -> String {
         let user = encode(&self.user);
-        let auth = if self.password.is_some() {
+        let auth = if masked && self.password.is_some() {
             format!("{user}:***@")
         } else {
             format!("{user}@")
