@@ -25,6 +25,7 @@ mod key_errors;
 mod leases;
 mod log;
 mod money_path;
+mod pg_concurrency;
 mod pg_harness;
 mod pg_tls;
 mod prompts;
