@@ -27,6 +27,7 @@ mod log;
 mod money_path;
 mod pg_clock;
 mod pg_cli;
+mod pg_concurrency;
 mod pg_harness;
 mod pg_tls;
 mod prompts;

@@ -221,11 +221,24 @@ impl Client {
         self.in_tx.get()
     }
 
-    /// Every row of a statement.
+    /// Every row of a statement. Outside a transaction a write (`… RETURNING`) takes the write
+    /// lock in a transaction of its own, as [`Client::execute`] does.
     pub fn query(&self, sql: &str, args: Vec<Value>) -> Result<Vec<Row>, PgError> {
         let sql = sql.to_owned();
-        let reconnect = !self.in_tx.get();
-        self.call(move |w| w.query(&sql, &args, reconnect))
+        if self.in_tx.get() {
+            return self.call(move |w| w.query(&sql, &args, false));
+        }
+        if !writes(&sql) {
+            return self.call(move |w| w.query(&sql, &args, true));
+        }
+        self.begin()?;
+        let out = self
+            .call(move |w| w.query(&sql, &args, false))
+            .and_then(|rows| self.commit().map(|()| rows));
+        if out.is_err() {
+            let _ = self.rollback();
+        }
+        out
     }
 
     /// Run a statement; the rows it changed. Outside a transaction a write takes the write
@@ -383,6 +396,19 @@ fn refs(params: &[Arg]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
         .collect()
 }
 
+/// Whether a statement writes: it starts with `INSERT`, `UPDATE`, `DELETE` or `MERGE` (the
+/// store writes no other way).
+fn writes(sql: &str) -> bool {
+    let head = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    ["INSERT", "UPDATE", "DELETE", "MERGE"]
+        .iter()
+        .any(|k| head.eq_ignore_ascii_case(k))
+}
+
 /// `?N` placeholders as PostgreSQL's `$N` (outside quoted strings and identifiers).
 pub(crate) fn placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -510,7 +536,60 @@ fn row(r: &tokio_postgres::Row) -> Result<Row, PgError> {
 
 #[cfg(test)]
 mod tests {
-    use super::placeholders;
+    use super::{Client, Value, placeholders, writes};
+    use crate::ledger::pg::url::PgTarget;
+    use std::time::Duration;
+
+    #[test]
+    fn statements_that_write_are_told_from_reads() {
+        for sql in [
+            "UPDATE transfers SET status = ?2 WHERE id = ?1 RETURNING invoice_id",
+            "  insert into t values (1) returning id",
+            "\n\tDELETE FROM t RETURNING id",
+        ] {
+            assert!(writes(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT 1",
+            "  select updated_at FROM t",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+        ] {
+            assert!(!writes(sql), "{sql}");
+        }
+    }
+
+    /// A write that returns rows, outside a transaction (`Db::apply_bank_transfer`'s
+    /// `UPDATE … RETURNING`), waits for the ledger's write lock like every other write: while
+    /// another connection holds it, it times out and changes nothing.
+    #[test]
+    fn a_write_returning_rows_outside_a_transaction_takes_the_write_lock() {
+        let Some(url) = crate::testing::pg_test_database(
+            "pg::client::a_write_returning_rows_outside_a_transaction_takes_the_write_lock",
+        ) else {
+            return;
+        };
+        let target = PgTarget::parse(&url).unwrap();
+        let holder = Client::connect(&target, Duration::from_secs(5)).unwrap();
+        let writer = Client::connect(&target, Duration::from_millis(300)).unwrap();
+        writer
+            .batch("CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT); INSERT INTO t VALUES (1, 1)")
+            .unwrap();
+        let update = "UPDATE t SET v = v + 1 WHERE id = ?1 RETURNING v";
+        let v = |c: &Client| {
+            c.query("SELECT v FROM t WHERE id = 1", vec![]).unwrap()[0].values()[0].clone()
+        };
+
+        holder.begin().unwrap(); // holds the ledger's write lock
+        let e = writer.query(update, vec![Value::Int(1)]).unwrap_err();
+        assert_eq!(e.sqlstate.as_deref(), Some("55P03"), "{e}");
+        assert!(!writer.in_transaction());
+        assert_eq!(v(&holder), Value::Int(1), "written without the lock");
+        holder.rollback().unwrap();
+
+        let rows = writer.query(update, vec![Value::Int(1)]).unwrap();
+        assert_eq!(rows[0].values()[0], Value::Int(2));
+        assert_eq!(v(&holder), Value::Int(2), "committed");
+    }
 
     #[test]
     fn placeholders_become_dollars_outside_quotes() {
