@@ -190,7 +190,7 @@ fn replicas_starting_together_migrate_an_empty_database_once() {
             .unwrap_or_else(|e| panic!("status: {e}: {}", stderr(o)));
         assert_eq!(o.status.code(), Some(2), "{doc}");
         let msg = doc["error"]["message"].as_str().unwrap_or_default();
-        assert!(msg.contains("not an initialised ledger"), "{doc}");
+        assert!(msg.contains("has no stark ledger"), "{doc}");
     }
     let created = outs
         .iter()
