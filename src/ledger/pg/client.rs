@@ -372,7 +372,9 @@ impl Worker {
 
     fn execute(&mut self, sql: &str, args: &[Value]) -> Result<usize, PgError> {
         let (stmt, params) = self.bound(sql, args)?;
-        let n = self.rt.block_on(self.client.execute(&stmt, &refs(&params)))?;
+        let n = self
+            .rt
+            .block_on(self.client.execute(&stmt, &refs(&params)))?;
         Ok(n as usize)
     }
 
@@ -589,6 +591,25 @@ mod tests {
         let rows = writer.query(update, vec![Value::Int(1)]).unwrap();
         assert_eq!(rows[0].values()[0], Value::Int(2));
         assert_eq!(v(&holder), Value::Int(2), "committed");
+    }
+
+    /// Every statement of the store that writes anything is seen to write, so that outside a
+    /// transaction it takes the write lock (a `WITH … UPDATE` would not be: there is none).
+    #[test]
+    fn every_writing_statement_of_the_store_is_seen_to_write() {
+        let all = crate::ledger::statements();
+        let texts = all
+            .iter()
+            .copied()
+            .chain(crate::ledger::pg_variants().iter().copied());
+        for (name, sql) in texts {
+            // `FOR UPDATE` locks rows a transaction reads; it writes nothing.
+            let upper = sql.to_ascii_uppercase().replace("FOR UPDATE", "");
+            let mentions = upper
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .any(|w| matches!(w, "INSERT" | "UPDATE" | "DELETE" | "MERGE"));
+            assert_eq!(super::writes(sql), mentions, "{name}: {sql}");
+        }
     }
 
     #[test]
