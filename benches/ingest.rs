@@ -4,7 +4,16 @@
 //! ```sh
 //! cargo bench --bench ingest
 //! INGEST_N=4000 INGEST_OPEN_SECS=10 cargo bench --bench ingest   # knobs, see below
+//! eval "$(tests/pg/cluster.sh start)"; cargo bench --bench ingest  # SQLite, then PostgreSQL
 //! ```
+//!
+//! Steps 2–5 run once per backend of `STARK_BENCH_BACKEND` (`sqlite`, `postgres`, `both`: the
+//! default; PostgreSQL needs `STARK_TEST_PG`, else it is skipped with a printed line), each on
+//! a fresh ledger with the same requests. On PostgreSQL the bench also prints the server's
+//! version and durability settings, the latency of a `SELECT 1` round trip through the
+//! ledger's client, the CPU of the database processes serving the server's connections (pinned
+//! to CPU 0 beside the server when pinning, as SQLite runs inside it), and, when the server
+//! preloads `pg_stat_statements`, the round trips and commits per event.
 //!
 //! 1. Bare k256 verification of the same (pre-decoded, normalized) signatures, one thread on
 //!    the server's CPU: the ceiling for a one-core server.
@@ -18,7 +27,7 @@
 //! 5. The ledger must hold exactly one event and one credit per request sent (each 200 came
 //!    after its commit; the server is stopped before counting).
 //!
-//! Knobs (environment): `INGEST_N` (2000), `INGEST_LEVELS` (1,8,32,128), `INGEST_OPEN_RATE`
+//! Knobs (environment): `STARK_BENCH_BACKEND` (both), `INGEST_N` (2000), `INGEST_LEVELS` (1,8,32,128), `INGEST_OPEN_RATE`
 //! (1000), `INGEST_OPEN_SECS` (10), `INGEST_PIN` (1: server on CPU 0, client on CPU 1),
 //! `INGEST_QUIET` (0: the server prints its one line per request to stderr, into a file).
 
@@ -102,35 +111,26 @@ fn build(key: &PrivateKey, i: usize) -> Req {
 }
 
 fn prefill(ledger: &Path, n: usize) {
-    drop(stark::ledger::Ledger::open_or_create(ledger).unwrap()); // created and migrated
-    let mut c = rusqlite::Connection::open(ledger).unwrap();
-    let tx = c.transaction().unwrap();
-    tx.execute_batch(
-        "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
-         INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-           VALUES (1, 1, 0, 'stark-bench1-c1-b1', 'issued', 0, 0, '2026-03-02T00:00:00Z', 'x', 'x');",
-    )
-    .unwrap();
-    {
-        let mut ins = tx
-            .prepare(
-                "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-                 VALUES (1, 1, ?1, ?2, ?3, ?4, ?5, 'created', '2026-03-02T00:00:00Z')",
-            )
-            .unwrap();
-        for i in 0..n {
-            let amount = 1_000 + (i as i64 * 7919) % 99_000;
-            ins.execute(rusqlite::params![
-                i as i64,
-                format!("Cliente Exemplo {i}"),
-                tax_id(i),
-                amount,
-                format!("inv{i}")
-            ])
-            .unwrap();
-        }
-    }
-    tx.commit().unwrap();
+    let f = Fixture::create(ledger);
+    f.transaction(|f| {
+        f.batch(
+            "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
+             INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+               VALUES (1, 1, 0, 'stark-bench1-c1-b1', 'issued', 0, 0, '2026-03-02T00:00:00Z', 'x', 'x');",
+        );
+        f.insert_rows(
+            "invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)",
+            (0..n).map(|i| {
+                let amount = 1_000 + (i as i64 * 7919) % 99_000;
+                format!(
+                    "(1, 1, {i}, {}, {}, {amount}, {}, 'created', '2026-03-02T00:00:00Z')",
+                    lit(&format!("Cliente Exemplo {i}")),
+                    lit(&tax_id(i)),
+                    lit(&format!("inv{i}"))
+                )
+            }),
+        );
+    });
 }
 
 /// Send one request on a keep-alive connection and read the answer; returns the status.
@@ -327,6 +327,29 @@ fn stop(mut child: Child) {
     assert!(status.success(), "serve-webhook exited with {status}");
 }
 
+/// What one backend's run gave, for the summary.
+struct Summary {
+    backend: Backend,
+    /// (label, events/s, p50, p99, server CPU µs per event, database backend CPU µs per event)
+    rows: Vec<(String, f64, Duration, Duration, f64, Option<f64>)>,
+    best: (f64, f64),
+    hwm: Option<u64>,
+}
+
+/// What every backend's run shares: the requests and the knobs.
+struct Setup {
+    dir: tempfile::TempDir,
+    pem: std::path::PathBuf,
+    pem_text: String,
+    reqs: Arc<Vec<Req>>,
+    n: usize,
+    levels: Vec<usize>,
+    open_rate: usize,
+    open_n: usize,
+    pin: bool,
+    quiet: bool,
+}
+
 fn main() {
     let n = env_usize("INGEST_N", 2000);
     let levels: Vec<usize> = std::env::var("INGEST_LEVELS")
@@ -343,8 +366,14 @@ fn main() {
     let total = n * levels.len() + open_n;
 
     println!("ingest bench: {machine}");
+    let backends = backends("ingest");
     println!(
-        "server pinned to CPU 0, load generator to CPU 1: {pin}; server log lines: {}",
+        "backends: {} | server pinned to CPU 0, load generator to CPU 1: {pin}; server log lines: {}",
+        backends
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", "),
         if quiet {
             "off (--quiet)"
         } else {
@@ -355,13 +384,11 @@ fn main() {
     let key = PrivateKey::generate();
     let pem = dir.path().join("webhook-public.pem");
     std::fs::write(&pem, key.public_key().to_pem()).unwrap();
-    let ledger = dir.path().join("ledger.sqlite3");
 
     let t = Instant::now();
-    prefill(&ledger, total);
     let reqs: Arc<Vec<Req>> = Arc::new((0..total).map(|i| build(&key, i)).collect());
     println!(
-        "prepared {total} invoices and signed {total} events ({} bytes each on average) in {:.1} s",
+        "signed {total} events ({} bytes each on average) in {:.1} s; each backend gets a fresh ledger holding their {total} invoices",
         reqs.iter().map(|r| r.body_len).sum::<usize>() / total,
         t.elapsed().as_secs_f64()
     );
@@ -370,18 +397,89 @@ fn main() {
     //    below: the CPUs are shared, so each level is compared with the rate measured next
     //    to it).
     let pem_text = std::fs::read_to_string(&pem).unwrap();
-    let verify = |count: usize| bare_verify(&reqs, &pem_text, pin, count);
-    let verify_rate = verify(4000);
+    let verify_rate = bare_verify(&reqs, &pem_text, pin, 4000);
     println!(
         "bare k256 verify (1 thread, SHA-256 + verify): {verify_rate:.0} verifications/s ({:.1} µs each)",
         1e6 / verify_rate
     );
     let (fs50, fs99) = fsync_latency(dir.path(), 200);
     println!(
-        "fsync of a 4 KiB append on the ledger's file system (200 times): p50 {} p99 {}",
+        "fsync of a 4 KiB append on the SQLite ledger's file system (200 times): p50 {} p99 {}",
         ms(fs50),
         ms(fs99)
     );
+
+    let setup = Setup {
+        dir,
+        pem,
+        pem_text,
+        reqs,
+        n,
+        levels,
+        open_rate,
+        open_n,
+        pin,
+        quiet,
+    };
+    let summaries: Vec<Summary> = backends.iter().map(|&b| run(b, &setup)).collect();
+
+    println!(
+        "summary (events/s | p50 / p99 | server CPU per event | database server CPU per event):"
+    );
+    for s in &summaries {
+        for (label, rate, p50, p99, cpu, db) in &s.rows {
+            println!(
+                "  ingest/{}/{label:<20} {rate:>7.0} events/s | {:>9} / {:>9} | {cpu:>5.0} µs{}",
+                s.backend.name(),
+                ms(*p50),
+                ms(*p99),
+                db.map(|d| format!(" | {d:>5.0} µs")).unwrap_or_default()
+            );
+        }
+        println!(
+            "  ingest/{}: best closed-loop ingest / bare verify beside it = {:.0} / {:.0} = {:.0} % (target >= 80 %) | server peak RSS {} KiB (target <= 30720)",
+            s.backend.name(),
+            s.best.0,
+            s.best.1,
+            100.0 * s.best.0 / s.best.1.max(1.0),
+            s.hwm.unwrap_or(0),
+        );
+    }
+    println!("{machine} at the start; at the end: {}", load_line());
+}
+
+/// One backend: a fresh ledger, the server on it, every level, then the ledger checked.
+fn run(backend: Backend, s: &Setup) -> Summary {
+    let name = backend.name();
+    let total = s.reqs.len();
+    println!("--- ingest/{name} ---");
+    let ledger = new_ledger(backend, s.dir.path(), "ingest");
+    let t = Instant::now();
+    prefill(&ledger, total);
+    println!(
+        "{name}: ledger with {total} invoices in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let fixture = Fixture::connect(&ledger);
+    let mut statements = false;
+    if backend == Backend::Postgres {
+        println!("{name}: {}", fixture.pg_settings());
+        let (rt50, rt99) = fixture.round_trip(2000);
+        println!(
+            "{name}: SELECT 1 round trip over loopback through the ledger's client (2000 times): p50 {} p99 {}",
+            ms(rt50),
+            ms(rt99)
+        );
+        statements = fixture.pg_enable_statements();
+        println!(
+            "{name}: round trips and commits per event: {}",
+            if statements {
+                "counted with pg_stat_statements"
+            } else {
+                "not counted (the server does not preload pg_stat_statements)"
+            }
+        );
+    }
 
     // 2. The server.
     let port = free_port();
@@ -391,7 +489,7 @@ fn main() {
         .split_whitespace()
         .map(String::from)
         .collect();
-    let mut cmd = stark(dir.path(), &ledger);
+    let mut cmd = stark(s.dir.path(), &ledger);
     if let Some((prog, args)) = wrap.split_first() {
         let mut w = Command::new(prog);
         w.args(args).arg(stark_bin()).env_clear();
@@ -402,20 +500,20 @@ fn main() {
         }
         cmd = w;
     }
-    if quiet {
+    if s.quiet {
         cmd.arg("--quiet");
     }
     cmd.args([
         "serve-webhook",
         "--no-transfer",
         "--webhook-key",
-        pem.to_str().unwrap(),
+        s.pem.to_str().unwrap(),
         "--listen",
         &format!("127.0.0.1:{port}"),
     ])
     .stdout(Stdio::null())
-    .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap());
-    if pin {
+    .stderr(std::fs::File::create(s.dir.path().join(format!("server-{name}.log"))).unwrap());
+    if s.pin {
         pin_child(&mut cmd, 0);
         pin_current(1);
     }
@@ -425,71 +523,113 @@ fn main() {
         "server did not come up"
     );
     let pid = child.id();
+    // The database server's processes serving this server's connections: their CPU counts
+    // as the ledger's, and they share the server's CPU, as SQLite does in-process.
+    let db_pids = if backend == Backend::Postgres {
+        let pids = fixture.pg_backend_pids();
+        let pinned = s.pin && pids.iter().all(|&p| pin_pid(p, 0));
+        println!(
+            "{name}: {} PostgreSQL backend process(es) serve the server's connections; pinned to CPU 0 beside it: {pinned}",
+            pids.len()
+        );
+        pids
+    } else {
+        Vec::new()
+    };
+    let db_cpu = || db_pids.iter().map(|&p| cpu_time(p)).sum::<Duration>();
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let mut best = (0f64, 0f64);
+    let mut summary = Summary {
+        backend,
+        rows: Vec::new(),
+        best: (0.0, 0.0),
+        hwm: None,
+    };
     let mut offset = 0;
-    for &c in &levels {
+    let n = s.n;
+    let verify = |count: usize| bare_verify(&s.reqs, &s.pem_text, s.pin, count);
+    let counts = |f: &Fixture| if statements { f.pg_statements() } else { None };
+    for &c in &s.levels {
         let before = verify(1500);
-        let cpu0 = cpu_time(pid);
-        let mut run = rt.block_on(closed(port, reqs.clone(), offset..offset + n, c));
-        let cpu = cpu_time(pid) - cpu0;
+        let (cpu0, db0, st0) = (cpu_time(pid), db_cpu(), counts(&fixture));
+        let mut run = rt.block_on(closed(port, s.reqs.clone(), offset..offset + n, c));
+        let (cpu, db, st1) = (cpu_time(pid) - cpu0, db_cpu() - db0, counts(&fixture));
         let after = verify(1500);
         offset += n;
-        let rate = report(&format!("closed, {c} conn"), &mut run, vm_hwm_kib(pid));
+        let label = format!("closed, {c} conn");
+        let rate = report(&format!("{name}: {label}"), &mut run, vm_hwm_kib(pid));
         let beside = (before + after) / 2.0;
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
         println!(
-            "    bare verify beside it: {before:.0} before, {after:.0} after -> ingest / verify = {:.0} % | server CPU {:.0} µs per event ({:.0} % of one CPU; a bare verify is {:.0} µs)",
+            "    bare verify beside it: {before:.0} before, {after:.0} after -> ingest / verify = {:.0} % | server CPU {:.0} µs per event ({:.0} % of one CPU; a bare verify is {:.0} µs){}",
             100.0 * rate / beside,
-            cpu.as_secs_f64() * 1e6 / n as f64,
+            per(cpu),
             100.0 * cpu.as_secs_f64() / run.elapsed.as_secs_f64(),
-            1e6 / beside
+            1e6 / beside,
+            if db_pids.is_empty() {
+                String::new()
+            } else {
+                format!(" | PostgreSQL backend CPU {:.0} µs per event", per(db))
+            }
         );
-        if rate / beside > best.0 / best.1.max(1.0) {
-            best = (rate, beside);
+        if let (Some(a), Some(b)) = (st0, st1) {
+            println!(
+                "    PostgreSQL: {:.2} round trips and {:.3} commits per event ({} events per commit)",
+                (b.0 - a.0) as f64 / n as f64,
+                (b.1 - a.1) as f64 / n as f64,
+                if b.1 > a.1 {
+                    format!("{:.1}", n as f64 / (b.1 - a.1) as f64)
+                } else {
+                    "?".into()
+                }
+            );
+        }
+        summary.rows.push((
+            label,
+            rate,
+            percentile(&run.lat, 50.0),
+            percentile(&run.lat, 99.0),
+            per(cpu),
+            (!db_pids.is_empty()).then(|| per(db)),
+        ));
+        if rate / beside > summary.best.0 / summary.best.1.max(1.0) {
+            summary.best = (rate, beside);
         }
     }
+    let (cpu0, db0) = (cpu_time(pid), db_cpu());
     let mut run = rt.block_on(open(
         port,
-        reqs.clone(),
-        offset..offset + open_n,
-        open_rate as f64,
+        s.reqs.clone(),
+        offset..offset + s.open_n,
+        s.open_rate as f64,
     ));
-    report(
-        &format!("open, {open_rate}/s offered"),
-        &mut run,
-        vm_hwm_kib(pid),
-    );
-    let hwm = vm_hwm_kib(pid);
+    let (cpu, db) = (cpu_time(pid) - cpu0, db_cpu() - db0);
+    let label = format!("open, {}/s offered", s.open_rate);
+    let rate = report(&format!("{name}: {label}"), &mut run, vm_hwm_kib(pid));
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / s.open_n as f64;
+    summary.rows.push((
+        label,
+        rate,
+        percentile(&run.lat, 50.0),
+        percentile(&run.lat, 99.0),
+        per(cpu),
+        (!db_pids.is_empty()).then(|| per(db)),
+    ));
+    summary.hwm = vm_hwm_kib(pid);
     stop(child);
 
     // 5. Every 200 was a committed event and credit.
-    let conn = rusqlite::Connection::open(&ledger).unwrap();
-    let (events, credits, verdicts): (i64, i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM credits),
-                    (SELECT COUNT(*) FROM events WHERE verdict = 'credit')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    println!(
-        "ledger: {events} events, {credits} credits ({verdicts} with verdict credit) for {total} requests"
-    );
-    assert_eq!(
-        (events, credits, verdicts),
-        (total as i64, total as i64, total as i64)
+    let got = fixture.ints(
+        "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM credits),
+                (SELECT COUNT(*) FROM events WHERE verdict = 'credit')",
     );
     println!(
-        "best closed-loop ingest / bare verify beside it = {:.0} / {:.0} = {:.0} % (target >= 80 %) | server peak RSS {} KiB (target <= 30720) | {}",
-        best.0,
-        best.1,
-        100.0 * best.0 / best.1,
-        hwm.unwrap_or(0),
-        machine
+        "{name}: ledger: {} events, {} credits ({} with verdict credit) for {total} requests",
+        got[0], got[1], got[2]
     );
-    println!("load average at the end: {}", load_line());
+    assert_eq!(got, vec![total as i64; 3]);
+    summary
 }

@@ -2,6 +2,10 @@
 //! `stark` binary, CPU pinning, peak RSS, percentiles, a clean environment for child processes.
 #![allow(dead_code)]
 
+mod backend;
+#[allow(unused_imports)] // `tick` uses none of it
+pub use backend::*;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -242,4 +246,15 @@ pub fn cpu_time(pid: u32) -> Duration {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
+/// Pin another process (all of whose threads started already: a PostgreSQL backend) to one
+/// CPU; whether the kernel allowed it.
+pub fn pin_pid(pid: u32, cpu: usize) -> bool {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET writes inside it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(pid as i32, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
 }
