@@ -14,12 +14,30 @@
 //! `SIM_RUNS` (default 2) sets how many seeds run from `SIM_BASE` (default 1); `SIM_SEED=N`
 //! replays one. A failure prints the seed and the schedule; every run ends with a summary
 //! (seeds, batches, invoices, credits, transfers, faults and scenarios drawn, exit codes,
-//! seconds per seed). A run still going after `SIM_PATIENCE_SECS` (default 6) is SIGKILLed,
+//! seconds per seed, what each run that exited 1 said last). A run still going after `SIM_PATIENCE_SECS` (default 6) is SIGKILLed,
 //! as cron's `timeout` would (a `late-effect` may hold an answer until the client's 30 s
 //! timeout). `SIM_KEEP=DIR` keeps the ledger and the bank's ground truth of a failing seed
 //! there (`seed-N.sqlite3`, `seed-N-truth.json`); `SIM_TRACE=1` prints each step with its
 //! real duration; `SIM_SKIP=restore-earlier-backup,delete-ledger,…` leaves out the steps of
 //! the scenarios named as in the summary (and counts them under `skipped`).
+//!
+//! On PostgreSQL (`simulation_on_postgres`, and `randomized_campaigns_keep_the_promise` with
+//! `STARK_TEST_BACKEND=postgres`; both SKIP without `STARK_TEST_PG`, which `tests/run` sets)
+//! each seed's ledger is a fresh database, its URL used wherever the file's path would be
+//! (`STARK_LEDGER`), and the topology is a deployment's: two `serve-webhook --no-register`
+//! replicas, each on its own port with a webhook of its own from `stark webhook ensure` (the
+//! bank delivers every event to both; the first 200 marks it delivered), up and down in
+//! windows of their own, SIGKILLed or stopped; and two cron hosts whose runs overlap: at each
+//! cron step the second host runs its own command (mostly the same), up to 200 ms later, with
+//! its own SIGKILL draws; it also takes over after a stall and is the host whose wall clock is
+//! ahead. Processes of the second hosts run in a UTS namespace of their own with their own
+//! host name (`unshare --uts`, where it works: root), so that the lease rules judge them as
+//! another host's, whose liveness cannot be told. The scenarios that work on the ledger FILE
+//! (backup, restore-earlier-backup, delete-ledger) are not drawn there: a database's backups
+//! are the server's. Everything else is drawn as on SQLite from the same seed (the second
+//! host's and second replica's draws come from a second generator), and audited the same way.
+//! A PostgreSQL seed takes longer, so `SIM_RUNS` defaults to 1 there; `SIM_KEEP` writes the
+//! database's URL (`seed-N-ledger.url`: it stays on the test server until the cluster goes).
 
 #[path = "it/harness/mod.rs"]
 mod harness;
@@ -487,9 +505,12 @@ struct Seen {
     /// Deliveries recorded by each webhook replica (PostgreSQL; SQLite's one webhook is not
     /// counted).
     replica_deliveries: [usize; 2],
-    /// Runs that said they lost a lease to another process, by scenario (`stalled`: SIGSTOPped
-    /// past it; `to a clock ahead`: running normally beside a run whose wall clock is ahead).
+    /// Runs that said they lost a lease to another process, by scenario and what they held
+    /// (`stalled`: SIGSTOPped past it; `to a clock ahead`: running normally beside a run whose
+    /// wall clock is ahead).
     leases_lost: BTreeMap<&'static str, usize>,
+    /// Runs that exited 1 (a failure), by command and what they said last.
+    exit1: BTreeMap<String, usize>,
     /// Steps not taken: a backup without a ledger, a restore without a backup, `SIM_SKIP`.
     skipped: BTreeMap<&'static str, usize>,
     violations: Vec<String>,
@@ -508,6 +529,10 @@ struct Sim<'a> {
     replicas: [Option<Replica>; 2],
     ports: [u16; 2],
     recorded: Recorded,
+    /// The stderr readers of the runs in flight, by pid; what the last run waited for said.
+    stderrs:
+        std::cell::RefCell<std::collections::HashMap<u32, std::thread::JoinHandle<Vec<String>>>>,
+    last_stderr: Vec<String>,
     backups: Vec<PathBuf>,
     deleted: bool,
     seen: Seen,
@@ -620,39 +645,10 @@ impl Sim<'_> {
 
     /// A run on `host` (its own home directory for another host).
     fn spawn_on(&self, host: Host, at: &Run, args: &[&str], skew: Option<i64>) -> Child {
-        self.spawn_with(host, at, args, skew, Stdio::null())
+        self.spawn_with(host, at, args, skew)
     }
 
-    /// [`Sim::spawn_on`] with its stderr read to the end in the background: whether it says
-    /// it lost a lease to another process.
-    fn spawn_watched(
-        &self,
-        host: Host,
-        at: &Run,
-        args: &[&str],
-        skew: Option<i64>,
-    ) -> (Child, std::thread::JoinHandle<bool>) {
-        let mut c = self.spawn_with(host, at, args, skew, Stdio::piped());
-        let stderr = c.stderr.take().unwrap();
-        let lost = std::thread::spawn(move || {
-            let mut lost = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lost |=
-                    line.contains("lost its lease") || line.contains("lost the transfer's lease");
-            }
-            lost
-        });
-        (c, lost)
-    }
-
-    fn spawn_with(
-        &self,
-        host: Host,
-        at: &Run,
-        args: &[&str],
-        skew: Option<i64>,
-        stderr: Stdio,
-    ) -> Child {
+    fn spawn_with(&self, host: Host, at: &Run, args: &[&str], skew: Option<i64>) -> Child {
         let at = match host {
             Host::Here => at.clone(),
             _ => {
@@ -669,12 +665,27 @@ impl Sim<'_> {
             c.env("STARK_WALL_SKEW_SECS", s.to_string());
         }
         c.arg("--quiet");
-        on_host(c, host)
+        let mut child = on_host(c, host)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr)
+            .stderr(Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap();
+        // Read to the end in the background (the last lines kept): what a run that failed,
+        // or lost a lease, said.
+        let stderr = child.stderr.take().unwrap();
+        let lines = std::thread::spawn(move || {
+            let mut kept = std::collections::VecDeque::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if kept.len() == 40 {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+            kept.into_iter().collect()
+        });
+        self.stderrs.borrow_mut().insert(child.id(), lines);
+        child
     }
 
     /// Whether the ledger is there (a PostgreSQL database always is: it is never deleted).
@@ -700,7 +711,40 @@ impl Sim<'_> {
         let code = status.code();
         let what = code.map_or("killed".to_string(), |c| c.to_string());
         *self.seen.exits.entry(format!("{name}:{what}")).or_default() += 1;
+        let handle = self.stderrs.borrow_mut().remove(&c.id());
+        self.last_stderr = handle.and_then(|h| h.join().ok()).unwrap_or_default();
+        if code == Some(1) {
+            // Why, in a few words: its last `error` line, numbers and ids blurred.
+            let why = self
+                .last_stderr
+                .iter()
+                .rev()
+                .find(|l| l.contains("error"))
+                .or(self.last_stderr.last())
+                .map(|l| {
+                    let l: String = l
+                        .chars()
+                        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                        .collect();
+                    l.chars().take(160).collect::<String>()
+                })
+                .unwrap_or_default();
+            *self.seen.exit1.entry(format!("{name}: {why}")).or_default() += 1;
+        }
         code
+    }
+
+    /// Whether the run waited for last said it lost a lease to another process: on a batch
+    /// or a transfer.
+    fn lost_a_lease(&self) -> Option<&'static str> {
+        let said = |what: &str| self.last_stderr.iter().any(|l| l.contains(what));
+        if said("lost its lease") {
+            Some("batch")
+        } else if said("lost the transfer's lease") {
+            Some("transfer")
+        } else {
+            None
+        }
     }
 
     /// After a run while the ledger is deleted: with `stark init`, the run must have exited 2
@@ -787,7 +831,7 @@ impl Sim<'_> {
 
     fn stall(&mut self, t: DateTime<Utc>, cmd: Cmd, stop_ms: u64, over_ms: u64) {
         let at = self.run_at(t);
-        let (stalled, lost) = self.spawn_watched(Host::Here, &at, cmd.args(), None);
+        let stalled = self.spawn(&at, cmd.args(), None);
         std::thread::sleep(StdDuration::from_millis(stop_ms));
         let pid = stalled.id() as i32;
         unsafe { libc::kill(pid, libc::SIGSTOP) };
@@ -807,28 +851,41 @@ impl Sim<'_> {
         unsafe { libc::kill(pid, libc::SIGCONT) };
         let code = self.wait(cmd.name(), stalled);
         self.finished(cmd.name(), t, code);
-        if lost.join().unwrap_or(false) {
-            *self.seen.leases_lost.entry("stalled").or_default() += 1;
+        match self.lost_a_lease() {
+            Some("batch") => *self.seen.leases_lost.entry("stalled: batch").or_default() += 1,
+            Some(_) => {
+                *self
+                    .seen
+                    .leases_lost
+                    .entry("stalled: transfer")
+                    .or_default() += 1
+            }
+            None => {}
         }
     }
 
     fn skewed(&mut self, t: DateTime<Utc>, cmd: Cmd, secs: i64, after_ms: u64) {
         let at = self.run_at(t);
-        let (normal, lost) = self.spawn_watched(Host::Here, &at, cmd.args(), None);
+        let normal = self.spawn(&at, cmd.args(), None);
         std::thread::sleep(StdDuration::from_millis(after_ms));
         // On PostgreSQL the run ahead is the second cron host's: a host whose clock is ahead.
         let (host, name) = self.second_host(Host::CronB, cmd);
         let ahead = self.spawn_on(host, &at, cmd.args(), Some(secs));
-        for (c, name) in [(normal, cmd.name().to_string()), (ahead, name)] {
-            let code = self.wait(&name, c);
-            self.finished(cmd.name(), t, code);
-        }
+        let code = self.wait(cmd.name(), normal);
+        self.finished(cmd.name(), t, code);
         // A live run that lost its lease to a run whose clock is ahead: on one host, the
         // lease rules never let that happen (the owner is judged alive); across hosts, only
         // the wall clocks decide.
-        if lost.join().unwrap_or(false) {
-            *self.seen.leases_lost.entry("to a clock ahead").or_default() += 1;
+        let to_ahead = match self.lost_a_lease() {
+            Some("batch") => Some("to a clock ahead: batch"),
+            Some(_) => Some("to a clock ahead: transfer"),
+            None => None,
+        };
+        if let Some(k) = to_ahead {
+            *self.seen.leases_lost.entry(k).or_default() += 1;
         }
+        let code = self.wait(&name, ahead);
+        self.finished(cmd.name(), t, code);
     }
 
     /// Where the other run of a two-run scenario goes: `host` on PostgreSQL, here on SQLite;
@@ -1166,6 +1223,8 @@ fn simulate(seed: u64, backend: Backend) -> Outcome {
         replicas: [None, None],
         ports,
         recorded: Recorded::default(),
+        stderrs: Default::default(),
+        last_stderr: Vec::new(),
         backups: Vec::new(),
         deleted: false,
         seen: Seen::default(),
@@ -1360,6 +1419,7 @@ struct Summary {
     refused_missing: usize,
     replica_deliveries: [usize; 2],
     leases_lost: BTreeMap<&'static str, usize>,
+    exit1: BTreeMap<String, usize>,
     faults: BTreeMap<String, usize>,
     scenarios: BTreeMap<&'static str, usize>,
     exits: BTreeMap<String, usize>,
@@ -1400,6 +1460,7 @@ impl Summary {
         };
         merge(&mut self.faults, &o.faults);
         merge(&mut self.exits, &o.seen.exits);
+        merge(&mut self.exit1, &o.seen.exit1);
         for (k, v) in &o.scenarios {
             *self.scenarios.entry(k).or_default() += v;
         }
@@ -1462,7 +1523,8 @@ impl fmt::Display for Summary {
         writeln!(f, "  faults drawn: {:?}", self.faults)?;
         writeln!(f, "  scenarios drawn: {:?}", self.scenarios)?;
         writeln!(f, "  skipped: {:?}", self.skipped)?;
-        write!(f, "  exits: {:?}", self.exits)
+        writeln!(f, "  exits: {:?}", self.exits)?;
+        write!(f, "  exit 1, why: {:#?}", self.exit1)
     }
 }
 
@@ -1522,6 +1584,12 @@ fn run_seeds(backend: Backend, label: &str) {
                 o.scenarios
             ),
             (None, None) => unreachable!("an outcome without an audit has a failure"),
+        }
+        if !o.seen.leases_lost.is_empty() {
+            eprintln!(
+                "seed {seed}: leases lost by a live run: {:?}",
+                o.seen.leases_lost
+            );
         }
         summary.add(seed, &o, secs);
     }
