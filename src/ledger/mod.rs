@@ -65,6 +65,7 @@ pub mod keys;
 pub mod lease;
 mod migrations;
 pub mod pg;
+mod raw;
 pub mod report;
 pub mod runs;
 pub mod transfers;
