@@ -798,6 +798,15 @@ pub(crate) fn classify(path: &Path, e: SqlError) -> LedgerError {
 fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
     let path = path.to_path_buf();
     let state = e.sqlstate.as_deref().unwrap_or("");
+    // A refused connection's message names its SQLSTATE already (`pg::url`): not twice.
+    let with_state = |m: &str| {
+        let tag = format!("(SQLSTATE {state})");
+        if m.contains(&tag) {
+            m.to_string()
+        } else {
+            format!("{m} {tag}")
+        }
+    };
     match state {
         "55P03" | "40001" | "40P01" => LedgerError::Busy {
             path,
@@ -806,11 +815,11 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
         },
         "25006" | "53100" | "53200" | "53300" => LedgerError::ReadOnly {
             path,
-            reason: format!("{} (SQLSTATE {state})", e.message),
+            reason: with_state(&e.message),
         },
         "28P01" | "28000" | "3D000" | "42501" => LedgerError::Open {
             path,
-            reason: format!("{} (SQLSTATE {state})", e.message),
+            reason: with_state(&e.message),
         },
         _ if e.refused => LedgerError::Open {
             path,
@@ -990,6 +999,20 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database that does not exist cannot open, and the reason names its SQLSTATE once
+    /// (the connection's message carries it already).
+    #[test]
+    fn a_missing_postgres_database_names_its_sqlstate_once() {
+        let Some(url) = crate::testing::pg_test_database("missing database") else {
+            return;
+        };
+        let gone = url.replace("/stark_t_", "/stark_gone_");
+        let e = Ledger::open(Path::new(&gone)).unwrap_err();
+        assert!(matches!(e, LedgerError::Open { .. }), "{e:?}");
+        let text = e.to_string();
+        assert_eq!(text.matches("SQLSTATE 3D000").count(), 1, "{text}");
+    }
 
     #[test]
     fn fresh_ledger_migrates_and_reopen_is_a_no_op() {
