@@ -742,7 +742,7 @@ fn count(env: &Env, sql: &str) -> i64 {
     if !env.ledger.exists() {
         return 0;
     }
-    env.ledger_conn()
+    env.sqlite_conn()
         .query_row(sql, [], |r| r.get(0))
         .unwrap_or(0)
 }

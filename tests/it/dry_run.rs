@@ -10,7 +10,7 @@ use crate::harness::*;
 
 /// Every row of every table of the ledger, in order: what a dry run must leave as it was.
 pub(crate) fn ledger_rows(env: &Env) -> Vec<String> {
-    let conn = env.ledger_conn();
+    let conn = env.sqlite_conn();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .unwrap()
@@ -49,7 +49,7 @@ fn dry(env: &Env, run: Run, args: &[&str]) -> Output {
 }
 
 fn sum(env: &Env, sql: &str) -> i64 {
-    env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    env.sql_i64(sql)
 }
 
 #[test]
@@ -99,7 +99,10 @@ fn transfer_credited_dry_run_lists_the_transfers_and_their_sum() {
     env.advance(Duration::hours(1));
     env.at_now().run(["reconcile", "--no-transfer"]).success();
     let credits = sum(&env, "SELECT COUNT(*) FROM credits WHERE net > 0");
-    let net = sum(&env, "SELECT SUM(net) FROM credits WHERE net > 0");
+    let net = sum(
+        &env,
+        "SELECT CAST(SUM(net) AS BIGINT) FROM credits WHERE net > 0",
+    );
     assert!(credits > 0);
     let text = dry(&env, env.at_now(), &["transfer-credited", "--dry-run"]).stdout();
     assert!(
