@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 
-use crate::harness::{Env, tick};
+use crate::harness::{Env, on_postgres, tick};
 
 /// One batch issued and paid, then every transfer fails until each credit has used its
 /// attempts: the credits wait for the operator.
@@ -129,6 +129,10 @@ fn status_check_answers_0_3_and_1() {
     assert_eq!(j["needs_you"]["items"][0]["kind"], "rejected_batches");
 
     // A ledger that cannot be read: cannot tell.
+    if on_postgres() {
+        eprintln!("SKIP: the rest, a ledger file overwritten with junk (SQLite file only)");
+        return;
+    }
     std::fs::write(&env.ledger, b"this is not a ledger, only some bytes").unwrap();
     env.at_now().run(["status", "--check"]).exits(1);
     env.at_now()

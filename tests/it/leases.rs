@@ -22,10 +22,12 @@ fn wait_for_lease(env: &Env, table: &str, child: &mut Child) {
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE lease_until IS NOT NULL");
     // The ledger may not exist yet, or hold no tables yet.
     let leased = wait_until(StdDuration::from_secs(20), || {
-        env.ledger.exists()
-            && rusqlite::Connection::open(&env.ledger)
-                .and_then(|c| c.query_row(&sql, [], |r| r.get::<_, i64>(0)))
-                .is_ok_and(|n| n > 0)
+        (on_postgres() || env.ledger.exists())
+            && stark::ledger::Ledger::open(&env.ledger)
+                .ok()
+                .and_then(|l| l.db().raw_query(&sql, &[]).ok())
+                .and_then(|rows| rows.first().and_then(|r| r.get::<i64>(0).ok()))
+                .is_some_and(|n| n > 0)
     });
     if !leased {
         let _ = child.kill();

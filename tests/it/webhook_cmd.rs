@@ -336,6 +336,10 @@ fn serve_webhook_with_public_url_never_deletes_the_ensured_webhook() {
 /// gone while serving, 200 again once it is back.
 #[test]
 fn healthz_answers_503_when_the_ledger_cannot_be_read() {
+    if on_postgres() {
+        eprintln!("SKIP: the ledger file is moved away while serving (SQLite file only)");
+        return;
+    }
     let env = Env::new(|_| {});
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
