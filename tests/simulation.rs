@@ -1140,7 +1140,7 @@ fn count(env: &Env, backend: Backend, sqlite: &str, pg: &str) -> i64 {
             .unwrap_or(0),
         Backend::Sqlite if !env.ledger.exists() => 0,
         Backend::Sqlite => env
-            .ledger_conn()
+            .sqlite_conn()
             .query_row(sqlite, [], |r| r.get(0))
             .unwrap_or(0),
     }

@@ -65,6 +65,7 @@ pub mod keys;
 pub mod lease;
 mod migrations;
 pub mod pg;
+mod raw;
 pub mod report;
 pub mod runs;
 pub mod transfers;
@@ -831,6 +832,7 @@ pub(crate) fn classify(path: &Path, e: SqlError) -> LedgerError {
 fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
     let path = path.to_path_buf();
     let state = e.sqlstate.as_deref().unwrap_or("");
+    // A refused connection's message names its SQLSTATE already (`pg::url`): not twice.
     match state {
         "55P03" | "40001" | "40P01" => LedgerError::Busy {
             path,
@@ -839,7 +841,7 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
         },
         "25006" | "53100" | "53200" | "53300" => LedgerError::ReadOnly {
             path,
-            reason: format!("{} (SQLSTATE {state})", e.message),
+            reason: with_sqlstate(&e.message, state),
         },
         "28P01" | "28000" | "3D000" | "42501" => LedgerError::Open {
             path,
@@ -851,7 +853,7 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
         },
         s if s.starts_with("08") || s.starts_with("57P") => LedgerError::Unreachable {
             path,
-            reason: format!("{} (SQLSTATE {state})", e.message),
+            reason: with_sqlstate(&e.message, state),
         },
         _ if e.connection => LedgerError::Unreachable {
             path,
@@ -1032,6 +1034,20 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database that does not exist cannot open, and the reason names its SQLSTATE once
+    /// (the connection's message carries it already).
+    #[test]
+    fn a_missing_postgres_database_names_its_sqlstate_once() {
+        let Some(url) = crate::testing::pg_test_database("missing database") else {
+            return;
+        };
+        let gone = url.replace("/stark_t_", "/stark_gone_");
+        let e = Ledger::open(Path::new(&gone)).unwrap_err();
+        assert!(matches!(e, LedgerError::Open { .. }), "{e:?}");
+        let text = e.to_string();
+        assert_eq!(text.matches("SQLSTATE 3D000").count(), 1, "{text}");
+    }
 
     #[test]
     fn fresh_ledger_migrates_and_reopen_is_a_no_op() {

@@ -98,13 +98,9 @@ fn bank_batches(env: &Env) -> Vec<(String, usize)> {
 
 /// Batch statuses in slot order.
 fn ledger_batches(env: &Env) -> Vec<String> {
-    let conn = env.ledger_conn();
-    let mut st = conn
-        .prepare("SELECT status FROM batches ORDER BY campaign_id, slot")
-        .unwrap();
-    st.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    env.sql_rows("SELECT status FROM batches ORDER BY campaign_id, slot", &[])
+        .iter()
+        .map(|r| r.get(0).unwrap())
         .collect()
 }
 
@@ -318,7 +314,7 @@ fn ledger_whose_tables_were_dropped_is_refused_untouched() {
     tick(&env, env.t0 + Duration::seconds(5)).success();
     let issued = env.truth().invoices.len();
     {
-        let c = env.ledger_conn();
+        let c = env.sqlite_conn();
         c.execute_batch(
             "PRAGMA foreign_keys=OFF; DROP TABLE transfers; DROP TABLE credits; DROP TABLE invoices; DROP TABLE batches; DROP TABLE campaigns;",
         )
@@ -379,7 +375,7 @@ fn ledger_locked_longer_than_the_busy_timeout() {
     let next = env.t0 + Duration::hours(3) + Duration::seconds(5);
     let busy = env.at(next).env("STARK_BUSY_TIMEOUT_MS", "300");
     let before = dump(&env.ledger);
-    let holder = env.ledger_conn();
+    let holder = env.sqlite_conn();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let started = std::time::Instant::now();
     let out = busy.run(["issue-invoices"]);

@@ -10,7 +10,7 @@ use crate::harness::*;
 use chrono::Duration;
 
 fn count(env: &Env, sql: &str) -> i64 {
-    env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    env.sql_i64(sql)
 }
 
 /// Issue one batch at t0; how many invoices the bank holds for it.

@@ -3,36 +3,26 @@
 //! sandbox's truth), and what a real run would send is printed with its totals — the same
 //! totals the real run then sends.
 
-use chrono::Duration;
-use rusqlite::types::Value as SqlValue;
-
 use crate::harness::*;
+use chrono::Duration;
 
 /// Every row of every table of the ledger, in order: what a dry run must leave as it was.
 pub(crate) fn ledger_rows(env: &Env) -> Vec<String> {
-    let conn = env.ledger_conn();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let tables = if on_postgres() {
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    };
+    let tables: Vec<String> = env
+        .sql_rows(tables, &[])
+        .iter()
+        .map(|r| r.get(0).unwrap())
         .collect();
     let mut rows = Vec::new();
     for t in tables {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1"))
-            .unwrap();
-        let n = stmt.column_count();
-        let found = stmt
-            .query_map([], |r| {
-                (0..n)
-                    .map(|i| r.get::<_, SqlValue>(i))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap();
-        for row in found {
-            rows.push(format!("{t}: {:?}", row.unwrap()));
+        for row in env.sql_rows(&format!("SELECT * FROM \"{t}\" ORDER BY 1"), &[]) {
+            rows.push(format!("{t}: {:?}", row.values()));
         }
     }
     rows
@@ -49,7 +39,7 @@ fn dry(env: &Env, run: Run, args: &[&str]) -> Output {
 }
 
 fn sum(env: &Env, sql: &str) -> i64 {
-    env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    env.sql_i64(sql)
 }
 
 #[test]
@@ -99,7 +89,10 @@ fn transfer_credited_dry_run_lists_the_transfers_and_their_sum() {
     env.advance(Duration::hours(1));
     env.at_now().run(["reconcile", "--no-transfer"]).success();
     let credits = sum(&env, "SELECT COUNT(*) FROM credits WHERE net > 0");
-    let net = sum(&env, "SELECT SUM(net) FROM credits WHERE net > 0");
+    let net = sum(
+        &env,
+        "SELECT CAST(SUM(net) AS BIGINT) FROM credits WHERE net > 0",
+    );
     assert!(credits > 0);
     let text = dry(&env, env.at_now(), &["transfer-credited", "--dry-run"]).stdout();
     assert!(

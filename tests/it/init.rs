@@ -65,10 +65,7 @@ fn a_second_init_is_safe_and_never_overwrites() {
     env.at(env.t0 + chrono::Duration::seconds(5))
         .run(["issue-invoices"])
         .success();
-    let batches = env
-        .ledger_conn()
-        .query_row("SELECT COUNT(*) FROM batches", [], |r| r.get::<_, i64>(0))
-        .unwrap();
+    let batches = env.sql_i64("SELECT COUNT(*) FROM batches");
     assert_eq!(batches, 1);
 
     let out = env.cmd().run(["init"]).success();
@@ -83,10 +80,7 @@ fn a_second_init_is_safe_and_never_overwrites() {
     assert_eq!(v["created"], false, "{v}");
     assert_eq!(v["ledger_id"], id.as_str());
     assert_eq!(env.ledger_id(), id);
-    let after = env
-        .ledger_conn()
-        .query_row("SELECT COUNT(*) FROM batches", [], |r| r.get::<_, i64>(0))
-        .unwrap();
+    let after = env.sql_i64("SELECT COUNT(*) FROM batches");
     assert_eq!(after, batches, "the ledger's contents are kept");
 }
 

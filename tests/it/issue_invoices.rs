@@ -42,14 +42,10 @@ fn a_whole_campaign_issues_eight_batches_of_eight_to_twelve() {
         }
     }
     // CPFs validate and are unique within the campaign (read from the ledger's record).
-    let conn = env.ledger_conn();
-    let mut stmt = conn
-        .prepare("SELECT tax_id, invoice_id FROM invoices")
-        .unwrap();
-    let rows: Vec<(String, Option<String>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    let rows: Vec<(String, Option<String>)> = env
+        .sql_rows("SELECT tax_id, invoice_id FROM invoices", &[])
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
         .collect();
     for (cpf, id) in &rows {
         assert!(is_valid_cpf(cpf), "{cpf}");
@@ -110,14 +106,7 @@ fn a_skipped_window_is_recorded_as_missed_not_backfilled() {
     );
     assert!(text.contains("batch 3/8: issued"), "{text}");
     assert_eq!(env.batches_at_bank().len(), 2);
-    let missed: i64 = env
-        .ledger_conn()
-        .query_row(
-            "SELECT COUNT(*) FROM batches WHERE status = 'missed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let missed = env.sql_i64("SELECT COUNT(*) FROM batches WHERE status = 'missed'");
     assert_eq!(missed, 1);
     // --catch-up issues it.
     let out = env
@@ -150,14 +139,7 @@ fn a_lost_response_leaves_exactly_one_batch() {
     let batches = env.batches_at_bank();
     assert_eq!(batches.len(), 1);
     let n = batches.values().next().unwrap().len();
-    let recorded: i64 = env
-        .ledger_conn()
-        .query_row(
-            "SELECT COUNT(*) FROM invoices WHERE invoice_id IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let recorded = env.sql_i64("SELECT COUNT(*) FROM invoices WHERE invoice_id IS NOT NULL");
     assert_eq!(recorded as usize, n);
 }
 
@@ -222,14 +204,10 @@ fn a_rejected_batch_is_reported_and_not_retried() {
         .exits(2);
     assert!(stderr(&out).contains("STARK_PROJECT_ID"));
     // ...then spoil one CPF in the recorded body, as a buggy generator would.
-    let conn = env.ledger_conn();
-    let body: String = conn
-        .query_row("SELECT body FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let body: String = env.sql_one("SELECT body FROM batches", &[]);
     let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
     v["invoices"][0]["taxId"] = "123.456.789-10".into();
-    conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
-        .unwrap();
+    env.sql_exec("UPDATE batches SET body = ?1", &[&v.to_string()]);
     let out = at.run(["issue-invoices"]).exits(1);
     assert!(
         stderr(&out).contains("rejected by Stark Bank"),
@@ -241,9 +219,7 @@ fn a_rejected_batch_is_reported_and_not_retried() {
         "{}",
         stderr(&out)
     );
-    let errors: Option<String> = conn
-        .query_row("SELECT errors FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let errors: Option<String> = env.sql_one("SELECT errors FROM batches", &[]);
     assert!(errors.unwrap().contains("invalid"));
     // Not retried blindly: the next tick in the slot sends nothing.
     let out = at.run(["issue-invoices"]);
@@ -266,14 +242,10 @@ fn retry_batch_reopens_a_rejected_batch_and_refuses_any_other() {
         .env_remove("STARK_PROJECT_ID")
         .run(["issue-invoices"])
         .exits(2);
-    let conn = env.ledger_conn();
-    let good: String = conn
-        .query_row("SELECT body FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let good: String = env.sql_one("SELECT body FROM batches", &[]);
     let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
     v["invoices"][0]["taxId"] = "123.456.789-10".into();
-    conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
-        .unwrap();
+    env.sql_exec("UPDATE batches SET body = ?1", &[&v.to_string()]);
     at.run(["issue-invoices"]).exits(1);
     let tag = format!("stark-{}-c1-b1", env.ledger_id());
     assert_eq!(ledger_batch(&env, &tag).0, "rejected");
@@ -288,8 +260,7 @@ fn retry_batch_reopens_a_rejected_batch_and_refuses_any_other() {
         assert!(stderr(&out).contains("no batch"), "{}", stderr(&out));
     }
     // The cause is fixed (the body the generator should have written).
-    conn.execute("UPDATE batches SET body = ?1", [&good])
-        .unwrap();
+    env.sql_exec("UPDATE batches SET body = ?1", &[&good]);
     let out = at.run(["issue-invoices", "--retry-batch", &tag]).success();
     assert!(stdout(&out).contains("reopened"), "{}", stdout(&out));
     assert!(
@@ -389,40 +360,29 @@ fn short_campaign(force: bool, every: &'static str, length: &'static str) -> Vec
     args
 }
 
-/// Copy the ledger (and its WAL, if any) from `from` to `to`.
-fn copy_ledger(from: &std::path::Path, to: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let src = std::path::PathBuf::from(format!("{}{suffix}", from.display()));
-        let dst = std::path::PathBuf::from(format!("{}{suffix}", to.display()));
-        let _ = std::fs::remove_file(&dst);
-        if src.exists() {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 /// One invoice of a batch as the ledger records it: (invoice id, tax id, amount).
 type LedgerInvoice = (Option<String>, String, i64);
 
 /// The ledger's record of a batch: (status, invoice count, its invoices).
 fn ledger_batch(env: &Env, tag: &str) -> (String, i64, Vec<LedgerInvoice>) {
-    let conn = env.ledger_conn();
-    let (id, status, count): (i64, String, i64) = conn
-        .query_row(
+    let batch = env
+        .sql_rows(
             "SELECT id, status, invoice_count FROM batches WHERE tag = ?1",
-            [tag],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            &[&tag],
         )
-        .unwrap();
-    let mut stmt = conn
-        .prepare(
+        .remove(0);
+    let (id, status, count): (i64, String, i64) = (
+        batch.get(0).unwrap(),
+        batch.get(1).unwrap(),
+        batch.get(2).unwrap(),
+    );
+    let rows = env
+        .sql_rows(
             "SELECT invoice_id, tax_id, amount FROM invoices WHERE batch_id = ?1 ORDER BY position",
+            &[&id],
         )
-        .unwrap();
-    let rows = stmt
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
         .collect();
     (status, count, rows)
 }
@@ -431,7 +391,7 @@ fn ledger_batch(env: &Env, tag: &str) -> (String, i64, Vec<LedgerInvoice>) {
 /// knows nothing of batch 2. Batch 2's tag and the ids the bank holds under it, sorted.
 fn issue_two_batches_then_restore_after_the_first(env: &Env) -> (String, Vec<String>) {
     tick(env, env.t0).success();
-    let backup = env.dir.path().join("backup.sqlite3");
+    let backup = spare_ledger_address(&env.ledger, env.dir.path(), "backup.sqlite3");
     copy_ledger(&env.ledger, &backup);
     tick(env, env.t0 + Duration::hours(3)).success();
     let tag = format!("stark-{}-c1-b2", env.ledger_id());
@@ -582,14 +542,8 @@ fn a_slot_whose_window_passed_with_nothing_at_the_bank_stays_missed() {
     let (status, _, _) = ledger_batch(&env, &tag);
     assert_eq!(status, "missed");
     // Looked up once: the next tick does not ask again.
-    let recheck: Option<String> = env
-        .ledger_conn()
-        .query_row(
-            "SELECT recheck_until FROM batches WHERE tag = ?1",
-            [&tag],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let recheck: Option<String> =
+        env.sql_one("SELECT recheck_until FROM batches WHERE tag = ?1", &[&tag]);
     assert_eq!(recheck, None);
 }
 
@@ -703,20 +657,17 @@ fn an_open_batch_of_an_earlier_campaign_is_resumed_and_new_campaign_refuses_whil
     assert!(stderr(&out).contains("still open"), "{}", stderr(&out));
     assert!(stderr(&out).contains(&tag), "{}", stderr(&out));
     // A ledger from an earlier version may hold a newer campaign next to an open batch.
-    let conn = env.ledger_conn();
-    conn.execute(
+    env.sql_exec(
         "UPDATE batches SET status = 'rejected' WHERE tag = ?1",
-        [&tag],
-    )
-    .unwrap();
+        &[&tag],
+    );
     env.at(t0 + Duration::hours(25))
         .run(short_campaign(false, "1h", "2h"))
         .success();
-    conn.execute(
+    env.sql_exec(
         "UPDATE batches SET status = 'sending' WHERE tag = ?1",
-        [&tag],
-    )
-    .unwrap();
+        &[&tag],
+    );
     // `status` shows the earlier campaign's open batch next to the latest campaign.
     let report = env.at_now().run(["status", "--json"]).success().json();
     assert_eq!(report["campaign"]["id"], 2);
@@ -855,14 +806,8 @@ fn a_late_copy_after_a_batch_is_issued_is_found_and_cancelled_while_unpaid() {
     let report = env.at_now().run(["status", "--json"]).success().json();
     assert_eq!(report["notes"]["cancelled_extras"]["total"], count);
     // Looked up once after its window: no more rechecks, nothing more sent.
-    let conn = env.ledger_conn();
-    let recheck: Option<String> = conn
-        .query_row(
-            "SELECT recheck_until FROM batches WHERE tag = ?1",
-            [&tag],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let recheck: Option<String> =
+        env.sql_one("SELECT recheck_until FROM batches WHERE tag = ?1", &[&tag]);
     assert_eq!(recheck, None);
     let out = tick(&env, env.t0 + Duration::minutes(40)).success();
     assert!(
@@ -881,14 +826,14 @@ fn a_late_copy_after_a_batch_is_issued_is_found_and_cancelled_while_unpaid() {
 fn a_late_copy_paid_before_it_is_found_is_ours_and_forwarded_once() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     let (tag, count) = issue_with_a_late_copy(&env);
-    let conn = env.ledger_conn();
-    let ours: Vec<String> = conn
-        .prepare("SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ours: Vec<String> = env
+        .sql_rows(
+            "SELECT invoice_id FROM invoices WHERE invoice_id IS NOT NULL",
+            &[],
+        )
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
     let extra = env.batches_at_bank()[&tag]
         .iter()
         .find(|i| !ours.contains(&i.id))
@@ -908,13 +853,10 @@ fn a_late_copy_paid_before_it_is_found_is_ours_and_forwarded_once() {
         "{}",
         stdout(&out)
     );
-    let recorded: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM invoices WHERE invoice_id = ?1",
-            [&extra.id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let recorded: i64 = env.sql_one(
+        "SELECT COUNT(*) FROM invoices WHERE invoice_id = ?1",
+        &[&extra.id],
+    );
     assert_eq!(recorded, 1, "the paid copy is ours");
     env.advance(Duration::hours(1));
     env.settle();
@@ -934,7 +876,7 @@ fn a_campaign_a_restored_ledger_never_saw_is_found_at_the_bank_and_its_credits_f
     let env = Env::new(|c| c.pay_rate = 1.0);
     let t0 = env.t0;
     tick(&env, t0).success();
-    let backup = env.dir.path().join("backup.sqlite3");
+    let backup = spare_ledger_address(&env.ledger, env.dir.path(), "backup.sqlite3");
     copy_ledger(&env.ledger, &backup);
     // After the backup: a short new campaign, issued, paid, credited and forwarded (its
     // events marked delivered) by the ledger that is then lost.
@@ -974,10 +916,7 @@ fn a_campaign_a_restored_ledger_never_saw_is_found_at_the_bank_and_its_credits_f
     );
     // Restored from before campaign 2: it knows nothing of it.
     copy_ledger(&backup, &env.ledger);
-    let ours: i64 = env
-        .ledger_conn()
-        .query_row("SELECT COUNT(*) FROM campaigns", [], |r| r.get(0))
-        .unwrap();
+    let ours = env.sql_i64("SELECT COUNT(*) FROM campaigns");
     assert_eq!(ours, 1);
     for _ in 0..2 {
         env.advance(Duration::minutes(30));
@@ -1008,10 +947,7 @@ fn a_campaign_a_restored_ledger_never_saw_is_found_at_the_bank_and_its_credits_f
         "{}",
         stdout(&out)
     );
-    let latest: i64 = env
-        .ledger_conn()
-        .query_row("SELECT MAX(id) FROM campaigns", [], |r| r.get(0))
-        .unwrap();
+    let latest = env.sql_i64("SELECT MAX(id) FROM campaigns");
     assert_eq!(latest, 3, "campaign 2 is the bank's, already");
     env.assert_money_invariants();
 }
@@ -1021,7 +957,7 @@ fn a_new_campaign_that_takes_a_forgotten_campaigns_number_leaves_none_of_it_behi
     let env = Env::new(|c| c.pay_rate = 1.0);
     let t0 = env.t0;
     tick(&env, t0).success();
-    let backup = env.dir.path().join("backup.sqlite3");
+    let backup = spare_ledger_address(&env.ledger, env.dir.path(), "backup.sqlite3");
     copy_ledger(&env.ledger, &backup);
     let campaign = |every, length| short_campaign(true, every, length);
     // The lost ledger's campaign 2: two batches, credited, consumed, not forwarded.
@@ -1086,12 +1022,18 @@ fn a_new_campaign_records_the_slots_it_supersedes_that_have_no_batch() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     tick(&env, env.t0).success();
     // The ledger is away when slot 2's tick runs: refused, nothing sent.
-    let away = env.dir.path().join("away.sqlite3");
+    let away = spare_ledger_address(&env.ledger, env.dir.path(), "away.sqlite3");
     copy_ledger(&env.ledger, &away);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", env.ledger.display()));
+    drop_ledger(&env.ledger);
+    let away_tick = tick(&env, env.t0 + Duration::hours(3));
+    if on_postgres() {
+        // A PostgreSQL database that does not exist exits 1 ("cannot open the ledger", SQLSTATE
+        // 3D000), not 2 as a missing file does: `cli::no_ledger` maps only `Missing` and
+        // `Uninitialised` to the configuration error. Refused either way, nothing sent.
+        away_tick.failure();
+    } else {
+        away_tick.exits(2);
     }
-    tick(&env, env.t0 + Duration::hours(3)).exits(2);
     // Put back, then superseded inside slot 2's window: slot 2 is recorded missed, not left
     // without a row that no later tick of campaign 1 would ever decide.
     copy_ledger(&away, &env.ledger);
@@ -1108,14 +1050,7 @@ fn a_new_campaign_records_the_slots_it_supersedes_that_have_no_batch() {
     assert_eq!(ledger_batch(&env, &c1(1)).0, "issued");
     assert_eq!(ledger_batch(&env, &c1(2)).0, "missed");
     // Slots whose windows had not opened are not campaign 1's any more: no row.
-    let later: i64 = env
-        .ledger_conn()
-        .query_row(
-            "SELECT COUNT(*) FROM batches WHERE campaign_id = 1 AND slot >= 2",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let later = env.sql_i64("SELECT COUNT(*) FROM batches WHERE campaign_id = 1 AND slot >= 2");
     assert_eq!(later, 0);
     env.settle();
     env.assert_money_invariants();
@@ -1185,10 +1120,7 @@ fn a_campaign_is_anchored_to_the_minute_of_its_first_run() {
     let first =
         env.t0 + Duration::hours(10) + Duration::minutes(20) + Duration::microseconds(21_401_515);
     tick(&env, first).success();
-    let started: String = env
-        .ledger_conn()
-        .query_row("SELECT started_at FROM campaigns", [], |r| r.get(0))
-        .unwrap();
+    let started: String = env.sql_one("SELECT started_at FROM campaigns", &[]);
     assert_eq!(started, "2026-03-02T10:20:00.000000Z");
     let status = env.at(first).run(["status", "--json"]).success().stdout();
     assert!(

@@ -310,14 +310,10 @@ fn json_contract_outputs_match_their_documented_shapes() {
             .exits(2),
     ));
     // The bank rejects the batch for an invalid tax id.
-    let conn = env.ledger_conn();
-    let body: String = conn
-        .query_row("SELECT body FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let body: String = env.sql_one("SELECT body FROM batches", &[]);
     let mut v: Value = serde_json::from_str(&body).unwrap();
     v["invoices"][0]["taxId"] = "123.456.789-10".into();
-    conn.execute("UPDATE batches SET body = ?1", [v.to_string()])
-        .unwrap();
+    env.sql_exec("UPDATE batches SET body = ?1", &[&v.to_string()]);
     got.push(stdout_of(
         "issue-invoices-rejected",
         &first.run(["issue-invoices", "--json"]).exits(1),

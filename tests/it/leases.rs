@@ -14,7 +14,7 @@ use crate::harness::*;
 const ELSEWHERE: &str = "elsewhere:4242:777:00000000-0000-4000-8000-000000000000:4026531836";
 
 fn count(env: &Env, sql: &str) -> i64 {
-    env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    env.sql_i64(sql)
 }
 
 /// Wait until `child` holds a lease in `table` (it is in flight at the bank).
@@ -22,10 +22,12 @@ fn wait_for_lease(env: &Env, table: &str, child: &mut Child) {
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE lease_until IS NOT NULL");
     // The ledger may not exist yet, or hold no tables yet.
     let leased = wait_until(StdDuration::from_secs(20), || {
-        env.ledger.exists()
-            && rusqlite::Connection::open(&env.ledger)
-                .and_then(|c| c.query_row(&sql, [], |r| r.get::<_, i64>(0)))
-                .is_ok_and(|n| n > 0)
+        (on_postgres() || env.ledger.exists())
+            && stark::ledger::Ledger::open(&env.ledger)
+                .ok()
+                .and_then(|l| l.db().raw_query(&sql, &[]).ok())
+                .and_then(|rows| rows.first().and_then(|r| r.get::<i64>(0).ok()))
+                .is_some_and(|n| n > 0)
     });
     if !leased {
         let _ = child.kill();
@@ -188,12 +190,10 @@ fn a_sender_whose_batch_lease_was_taken_over_sends_nothing_more_and_exits_1() {
     wait_for_lease(&env, "batches", &mut first);
     // While it looks the batch up, a process on another host takes the lease over (as after
     // this one stalled past it).
-    env.ledger_conn()
-        .execute(
-            "UPDATE batches SET lease_owner = ?1, lease_until = lease_until + 100000",
-            [ELSEWHERE],
-        )
-        .unwrap();
+    env.sql_exec(
+        "UPDATE batches SET lease_owner = ?1, lease_until = lease_until + 100000",
+        &[&ELSEWHERE],
+    );
     let first = first.wait_with_output().unwrap();
     assert_eq!(first.status.code(), Some(1), "{}", stdout(&first));
     assert!(
@@ -207,10 +207,7 @@ fn a_sender_whose_batch_lease_was_taken_over_sends_nothing_more_and_exits_1() {
         "sent after losing its lease"
     );
     // The new holder's lease is untouched.
-    let owner: String = env
-        .ledger_conn()
-        .query_row("SELECT lease_owner FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let owner: String = env.sql_one("SELECT lease_owner FROM batches", &[]);
     assert_eq!(owner, ELSEWHERE);
 }
 
@@ -225,12 +222,10 @@ fn a_sender_whose_transfer_leases_were_taken_over_sends_nothing_more_and_exits_1
     env.faults(&["transfer.list:latency=1@2000"]);
     let mut first = spawn(&env.at_now(), &["transfer-credited"]);
     wait_for_lease(&env, "transfers", &mut first);
-    env.ledger_conn()
-        .execute(
-            "UPDATE transfers SET lease_owner = ?1, lease_until = lease_until + 100000 WHERE lease_until IS NOT NULL",
-            [ELSEWHERE],
-        )
-        .unwrap();
+    env.sql_exec(
+        "UPDATE transfers SET lease_owner = ?1, lease_until = lease_until + 100000 WHERE lease_until IS NOT NULL",
+        &[&ELSEWHERE],
+    );
     let first = first.wait_with_output().unwrap();
     assert_eq!(first.status.code(), Some(1), "{}", stdout(&first));
     assert!(

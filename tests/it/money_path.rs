@@ -14,7 +14,7 @@ fn issue(env: &Env) -> usize {
 }
 
 fn count(env: &Env, sql: &str) -> i64 {
-    env.ledger_conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    env.sql_i64(sql)
 }
 
 fn run(env: &Env, args: &[&str]) -> Output {
@@ -167,18 +167,14 @@ fn a_transfer_that_fails_is_retried_once_with_attempt_two() {
         .strip_prefix("stark-invoice-")
         .unwrap()
         .to_string();
-    let attempts: Vec<(String, String)> = {
-        let conn = env.ledger_conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT external_id, status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt",
-            )
-            .unwrap();
-        stmt.query_map([&invoice], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let attempts: Vec<(String, String)> = env
+        .sql_rows(
+            "SELECT external_id, status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt",
+            &[&invoice],
+        )
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect();
     assert_eq!(
         attempts,
         vec![
@@ -215,14 +211,10 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
     let _ = run(&env, &["reconcile", "--max-attempts", "2"]);
     assert_eq!(env.truth().transfers.len(), before);
     // The operator retries one invoice: attempt 3 goes out and succeeds.
-    let invoice: String = env
-        .ledger_conn()
-        .query_row(
-            "SELECT invoice_id FROM credits ORDER BY invoice_id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let invoice: String = env.sql_one(
+        "SELECT invoice_id FROM credits ORDER BY invoice_id LIMIT 1",
+        &[],
+    );
     // Done, but the other credits still wait: exit 3.
     let out = run(
         &env,
@@ -242,14 +234,10 @@ fn attempts_are_bounded_then_the_credit_waits_for_the_operator() {
         stdout(&out)
     );
     env.settle();
-    let status: String = env
-        .ledger_conn()
-        .query_row(
-            "SELECT status FROM transfers WHERE invoice_id = ?1 AND attempt = 3",
-            [&invoice],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let status: String = env.sql_one(
+        "SELECT status FROM transfers WHERE invoice_id = ?1 AND attempt = 3",
+        &[&invoice],
+    );
     assert_eq!(status, "success");
     // Retrying a paid credit is refused.
     let out = run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
@@ -409,14 +397,10 @@ fn foreign_credits_and_fee_equal_to_amount_are_recorded_but_never_transferred() 
     assert_eq!(summary.paid, n - 1);
     assert_eq!(summary.foreign, 1);
     assert_eq!(summary.nothing_to_forward, 1);
-    let reason: String = env
-        .ledger_conn()
-        .query_row(
-            "SELECT skip_reason FROM credits WHERE invoice_id = ?1",
-            [&ours[0]],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let reason: String = env.sql_one(
+        "SELECT skip_reason FROM credits WHERE invoice_id = ?1",
+        &[&ours[0]],
+    );
     assert!(reason.contains("nothing to forward"), "{reason}");
     let foreign_recorded = count(
         &env,
@@ -466,14 +450,10 @@ fn client(env: &Env) -> stark::api::Client {
 }
 
 fn transfer_statuses(env: &Env) -> Vec<(String, String)> {
-    let conn = env.ledger_conn();
-    let mut stmt = conn
-        .prepare("SELECT external_id, status FROM transfers ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    env.sql_rows("SELECT external_id, status FROM transfers ORDER BY id", &[])
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect()
 }
 
 /// Issue 12, sequence 1: a POST takes effect but its answer is lost; the lookup misses it
@@ -508,24 +488,15 @@ fn a_resend_refused_as_a_duplicate_while_the_list_lags_stays_open_and_is_never_p
     );
     assert_eq!(env.truth().transfers.len(), n, "nothing sent twice");
     // The operator retries while they are open: refused (exit 2), nothing claimed.
-    let invoice: String = env
-        .ledger_conn()
-        .query_row(
-            "SELECT invoice_id FROM transfers ORDER BY id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let invoice: String = env.sql_one("SELECT invoice_id FROM transfers ORDER BY id LIMIT 1", &[]);
     run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
     // A ledger that filed it `rejected` (an earlier version did): the retry asks the bank
     // first, which holds attempt 1, and refuses.
     env.advance(Duration::minutes(15));
-    env.ledger_conn()
-        .execute(
-            "UPDATE transfers SET status = 'rejected' WHERE invoice_id = ?1",
-            [&invoice],
-        )
-        .unwrap();
+    env.sql_exec(
+        "UPDATE transfers SET status = 'rejected' WHERE invoice_id = ?1",
+        &[&invoice],
+    );
     let out = run(&env, &["transfer-credited", "--retry", &invoice]).exits(2);
     assert!(
         out.stderr().contains("already holds transfer"),
@@ -556,8 +527,8 @@ fn a_restored_ledger_adopts_the_live_transfers_the_bank_holds_instead_of_paying_
     let env = Env::new(|c| c.pay_rate = 1.0);
     let n = issue(&env);
     env.advance(Duration::hours(1));
-    let backup = env.dir.path().join("backup.sqlite3");
-    std::fs::copy(&env.ledger, &backup).unwrap();
+    let backup = spare_ledger_address(&env.ledger, env.dir.path(), "backup.sqlite3");
+    copy_ledger(&env.ledger, &backup);
     // Attempt 2 for one credited invoice, made before the restore.
     let inv = env
         .truth()
@@ -599,7 +570,7 @@ fn a_restored_ledger_adopts_the_live_transfers_the_bank_holds_instead_of_paying_
     assert_eq!(attempts[0].0, format!("stark-xfer-{}-a2", inv.id));
     assert_eq!(env.truth().transfers.len(), n);
     // Restored again: every claim is looked up before its first POST; nothing is sent.
-    std::fs::copy(&backup, &env.ledger).unwrap();
+    copy_ledger(&backup, &env.ledger);
     let report = run(&env, &["reconcile", "--json"]).success().json();
     assert_eq!(report["transfers"]["sent"], 0, "{report}");
     assert_eq!(report["transfers"]["requests"], 0, "{report}");
@@ -724,21 +695,23 @@ fn retry_opens_a_new_attempt_for_a_maybe_sent_transfer_the_bank_refuses_and_does
         transfer_statuses(&env)
     );
     // One row's stored element is one the bank refuses (as a changed rule would).
-    let conn = env.ledger_conn();
-    let (id, invoice, body): (i64, String, String) = conn
-        .query_row(
+    let row = env
+        .sql_rows(
             "SELECT id, invoice_id, body FROM transfers ORDER BY id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            &[],
         )
-        .unwrap();
+        .remove(0);
+    let (id, invoice, body): (i64, String, String) = (
+        row.get(0).unwrap(),
+        row.get(1).unwrap(),
+        row.get(2).unwrap(),
+    );
     let mut element: serde_json::Value = serde_json::from_str(&body).unwrap();
     element["amount"] = (-1).into();
-    conn.execute(
+    env.sql_exec(
         "UPDATE transfers SET body = ?2 WHERE id = ?1",
-        rusqlite::params![id, element.to_string()],
-    )
-    .unwrap();
+        &[&id, &element.to_string()],
+    );
     for _ in 0..2 {
         let report = run(&env, &["transfer-credited", "--json"]).exits(1).json();
         assert_eq!(report["rejected"].as_array().unwrap().len(), 0, "{report}");
@@ -748,11 +721,7 @@ fn retry_opens_a_new_attempt_for_a_maybe_sent_transfer_the_bank_refuses_and_does
             "{report}"
         );
     }
-    let status: String = conn
-        .query_row("SELECT status FROM transfers WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let status: String = env.sql_one("SELECT status FROM transfers WHERE id = ?1", &[&id]);
     assert_eq!(status, "sending", "open, looked up again, never filed");
     assert_eq!(env.truth().transfers.len(), n - 1);
     // `status` names the way out for that credit, and only for it.
@@ -778,13 +747,14 @@ fn retry_opens_a_new_attempt_for_a_maybe_sent_transfer_the_bank_refuses_and_does
         "{}",
         out.stdout()
     );
-    let statuses: Vec<String> = conn
-        .prepare("SELECT status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt")
-        .unwrap()
-        .query_map([&invoice], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let statuses: Vec<String> = env
+        .sql_rows(
+            "SELECT status FROM transfers WHERE invoice_id = ?1 ORDER BY attempt",
+            &[&invoice],
+        )
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
     assert_eq!(statuses[0], "rejected", "{statuses:?}");
     assert_eq!(statuses.len(), 2, "{statuses:?}");
     env.settle();

@@ -110,10 +110,7 @@ fn new_campaign_force_asks_naming_the_campaign_it_abandons() {
     t.send("y\n");
     assert_eq!(t.wait(WAIT), 0, "{}", t.output());
     assert!(t.output().contains("batch 1/8: issued"), "{}", t.output());
-    let campaigns: i64 = env
-        .ledger_conn()
-        .query_row("SELECT COUNT(*) FROM campaigns", [], |r| r.get(0))
-        .unwrap();
+    let campaigns = env.sql_i64("SELECT COUNT(*) FROM campaigns");
     assert_eq!(campaigns, 2);
 
     // --yes on a terminal, and no terminal at all: no question.
@@ -143,14 +140,13 @@ fn retry_asks_with_the_amount_and_the_invoice() {
         let _ = env.at_now().run(["reconcile", "--max-attempts", "1"]);
     }
     env.faults(&[]);
-    let (invoice, net): (String, i64) = env
-        .ledger_conn()
-        .query_row(
+    let row = env
+        .sql_rows(
             "SELECT invoice_id, net FROM credits ORDER BY invoice_id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            &[],
         )
-        .unwrap();
+        .remove(0);
+    let (invoice, net): (String, i64) = (row.get(0).unwrap(), row.get(1).unwrap());
     let transfers = env.truth().transfers.len();
     let rows = ledger_rows(&env);
     let args = [

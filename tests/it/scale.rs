@@ -66,7 +66,7 @@ fn a_thousand_pending_credits_go_out_in_ten_requests() {
     assert_eq!(invoices.len(), 1000);
     // The ledger issued them and has recorded their credits.
     drop(stark::ledger::Ledger::open(&env.ledger).unwrap());
-    let mut conn = env.ledger_conn();
+    let mut conn = env.sqlite_conn();
     let tx = conn.transaction().unwrap();
     tx.execute_batch(
         "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');

@@ -136,10 +136,7 @@ fn no_command_prints_or_stores_the_private_key() {
         }
         check_ledger(&material, &env.ledger, &args.join(" "));
     }
-    let credits: i64 = env
-        .ledger_conn()
-        .query_row("SELECT count(*) FROM credits", [], |r| r.get(0))
-        .unwrap();
+    let credits = env.sql_i64("SELECT count(*) FROM credits");
     assert!(credits > 0, "the run exercised the money path");
     run(
         &["serve-webhook", "--listen", "127.0.0.1:0", "--for", "2s"],

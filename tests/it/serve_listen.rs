@@ -141,10 +141,7 @@ fn a_busy_port_names_the_address_and_a_failed_start_leaves_no_webhook() {
     );
     assert!(!err.contains("registered webhook"), "{err}");
     assert_eq!(hooks_at_bank(&env), vec![], "nothing left at the bank");
-    let n: i64 = env
-        .ledger_conn()
-        .query_row("SELECT COUNT(*) FROM webhooks", [], |r| r.get(0))
-        .unwrap();
+    let n = env.sql_i64("SELECT COUNT(*) FROM webhooks");
     assert_eq!(n, 0, "nothing recorded in the ledger");
 }
 

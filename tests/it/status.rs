@@ -8,6 +8,8 @@ use stark::cli::status::{Layout, render, render_invoices, render_transfers};
 use stark::ledger::Ledger;
 use stark::status::{self, StatusOptions};
 
+use crate::harness::{new_ledger_address, on_postgres, sql_batch_at};
+
 const NOW: &str = "2025-03-01T12:00:00Z";
 
 fn now() -> DateTime<Utc> {
@@ -19,11 +21,8 @@ fn now() -> DateTime<Utc> {
 /// A ledger with one campaign and one of every attention kind.
 fn fixture(path: &Path) -> Ledger {
     let ledger = Ledger::open_or_create(path).unwrap();
-    // Seeded from outside, as another process would write the file.
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .execute_batch(include_str!("status_fixture.sql"))
-        .unwrap();
+    // Seeded from outside, as another process would write the ledger.
+    sql_batch_at(path, include_str!("status_fixture.sql"));
     ledger
 }
 
@@ -34,7 +33,7 @@ fn report(ledger: &Ledger) -> status::StatusReport {
 #[test]
 fn report_counts_every_kind_of_row() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     let r = report(&ledger);
     let c = r.campaign.as_ref().unwrap();
     assert_eq!(
@@ -123,16 +122,15 @@ fn report_counts_every_kind_of_row() {
 #[test]
 fn an_invoice_with_two_live_transfers_is_paid_more_than_once() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
-    let conn = rusqlite::Connection::open(ledger.path()).unwrap();
-    conn.execute_batch(
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
+    sql_batch_at(
+        ledger.path(),
         "INSERT INTO transfers(id, invoice_id, attempt, external_id, tag, amount, body, status, transfer_id, created_at, updated_at) VALUES
           (6, 'inv-2', 3, 'stark-test01-inv-2-3', 't', 19950, '{}', 'success', 'tr-6', 'x', 'x'),
           (7, 'foreign-9', 1, 'f-1', 't', 777, '{}', 'success', 'tr-7', 'x', 'x'),
           (8, 'foreign-9', 2, 'f-2', 't', 777, '{}', 'success', 'tr-8', 'x', 'x'),
           (9, 'inv-3', 2, 'stark-test01-inv-3-2', 't', 2950, '{}', 'success', 'tr-9', 'x', 'x');",
-    )
-    .unwrap();
+    );
     let r = report(&ledger);
     let g = &r.attention.paid_more_than_once;
     assert_eq!(g.total, 1, "{g:?}");
@@ -153,15 +151,14 @@ fn an_invoice_with_two_live_transfers_is_paid_more_than_once() {
 #[test]
 fn open_batches_of_an_earlier_campaign_are_shown() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
-    let conn = rusqlite::Connection::open(ledger.path()).unwrap();
-    conn.execute_batch(
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
+    sql_batch_at(
+        ledger.path(),
         "INSERT INTO campaigns(id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
            VALUES (2, '2025-03-01T11:00:00.000000Z', 3600, 2, 1, 2, 1000, 2000, 'x');
          UPDATE batches SET status = 'sending', unclear_since = '2025-03-01T11:58:00.000000Z',
              errors = 'timed out' WHERE id = 5;",
-    )
-    .unwrap();
+    );
     let r = report(&ledger);
     assert_eq!(r.campaign.as_ref().unwrap().id, 2, "the latest campaign");
     let g = &r.notes.open_batches;
@@ -181,7 +178,7 @@ fn open_batches_of_an_earlier_campaign_are_shown() {
 #[test]
 fn stale_limit_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     let opts = StatusOptions {
         stale_after: chrono::Duration::minutes(5),
     };
@@ -197,13 +194,12 @@ fn stale_limit_is_honoured() {
 #[test]
 fn attention_lists_are_capped_but_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
-    let conn = rusqlite::Connection::open(ledger.path()).unwrap();
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     for i in 0..(status::ATTENTION_CAP + 7) {
-        conn.execute(
+        ledger.db().raw_exec(
             "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
              VALUES (?1, 'l', 100, 0, 100, '2025-03-01T00:00:00+00:00', '2025-03-01T00:00:00.000000Z', 'webhook')",
-            [format!("alien-{i:03}")],
+            &[&format!("alien-{i:03}")],
         )
         .unwrap();
     }
@@ -223,7 +219,7 @@ fn attention_lists_are_capped_but_counted() {
 #[test]
 fn empty_ledger_reports_nothing_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open_or_create(&dir.path().join("ledger.sqlite3")).unwrap();
+    let ledger = Ledger::open_or_create(&new_ledger_address(dir.path(), "ledger.sqlite3")).unwrap();
     let r = report(&ledger);
     assert!(r.campaign.is_none());
     assert!(r.attention.is_empty());
@@ -235,7 +231,7 @@ fn empty_ledger_reports_nothing_to_do() {
 #[test]
 fn text_snapshots_fit_80_and_120_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     let r = report(&ledger);
     for (name, layout) in [
         ("summary_text_80", Layout::boxed(80)),
@@ -257,7 +253,7 @@ fn text_snapshots_fit_80_and_120_columns() {
 #[test]
 fn json_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     insta::assert_snapshot!(
         "summary_json",
         serde_json::to_string_pretty(&report(&ledger)).unwrap()
@@ -267,7 +263,7 @@ fn json_snapshot() {
 #[test]
 fn list_snapshots() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     let invoices = ledger.db().recent_invoices(4).unwrap();
     assert_eq!(invoices.len(), 4);
     assert_eq!(invoices[0].name, "Iara Campos", "most recent first");
@@ -293,8 +289,12 @@ fn list_snapshots() {
 /// partial index. Correlated subqueries must look rows up by invoice id.
 #[test]
 fn query_plans_do_not_scan_the_big_tables() {
+    if on_postgres() {
+        eprintln!("SKIP: query plans are SQLite's EXPLAIN QUERY PLAN (SQLite file only)");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let ledger = fixture(&dir.path().join("ledger.sqlite3"));
+    let ledger = fixture(&new_ledger_address(dir.path(), "ledger.sqlite3"));
     let allowed: &[(&str, &str)] = &[
         (
             "INVOICES_BY_STATUS",
@@ -368,6 +368,10 @@ mod binary {
     /// never created.
     #[test]
     fn missing_ledger_is_reported_not_created() {
+        if on_postgres() {
+            eprintln!("SKIP: a ledger file that does not exist (SQLite file only)");
+            return;
+        }
         let home = tempfile::tempdir().unwrap();
         let path = home.path().join("nowhere/ledger.sqlite3");
         let out = stark(home.path())
@@ -391,7 +395,7 @@ mod binary {
     #[test]
     fn summary_lists_and_json_through_the_binary() {
         let home = tempfile::tempdir().unwrap();
-        let path = home.path().join("ledger.sqlite3");
+        let path = new_ledger_address(home.path(), "ledger.sqlite3");
         drop(fixture(&path));
         let text = stdout(stark(home.path()).arg("status").arg("--ledger").arg(&path));
         assert_eq!(
@@ -443,7 +447,7 @@ mod binary {
     #[test]
     fn status_fits_the_terminal_it_runs_on() {
         let home = tempfile::tempdir().unwrap();
-        let path = home.path().join("ledger.sqlite3");
+        let path = new_ledger_address(home.path(), "ledger.sqlite3");
         drop(fixture(&path));
         for width in [80u16, 120] {
             let mut t = stark(home.path()).env_remove("COLUMNS").pty(

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use stark::keys::PrivateKey;
+use stark::ledger::{FromSql, Ledger, Row, ToSql, is_postgres};
 use stark::sandbox::{FaultRule, GroundTruth, Sandbox, SandboxConfig};
 
 pub const PROJECT: &str = "5656565656565656";
@@ -77,7 +78,8 @@ impl Env {
         env
     }
 
-    /// [`Env::new`] without the ledger: [`Env::ledger`] names a file that does not exist.
+    /// [`Env::new`] without the ledger: [`Env::ledger`] names a file that does not exist, or
+    /// on PostgreSQL ([`on_postgres`]) a fresh, empty database (an uninitialised ledger).
     pub fn without_ledger(customize: impl FnOnce(&mut SandboxConfig)) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let key = PrivateKey::generate();
@@ -97,7 +99,7 @@ impl Env {
         Env {
             rt,
             sandbox: Some(sandbox),
-            ledger: dir.path().join("ledger.sqlite3"),
+            ledger: new_ledger_address(dir.path(), "ledger.sqlite3"),
             dir,
             key_path,
             url,
@@ -162,11 +164,7 @@ impl Env {
     /// Wait (up to 20 s) until the ledger holds `n` credits: what a running `serve-webhook`
     /// records from the deliveries in flight.
     pub fn wait_for_credits(&self, n: usize) {
-        let credits = || -> usize {
-            self.ledger_conn()
-                .query_row("SELECT COUNT(*) FROM credits", [], |r| r.get::<_, i64>(0))
-                .unwrap() as usize
-        };
+        let credits = || -> usize { self.sql_i64("SELECT COUNT(*) FROM credits") as usize };
         assert!(
             wait_until(Duration::from_secs(20), || credits() == n),
             "the webhook recorded {} of {n} credits",
@@ -181,14 +179,9 @@ impl Env {
             self.advance(chrono::Duration::minutes(30));
             self.flush();
             self.at_now().run(["reconcile"]).success();
-            let open: i64 = self
-                .ledger_conn()
-                .query_row(
-                    "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let open = self.sql_i64(
+                "SELECT COUNT(*) FROM transfers WHERE status NOT IN ('success', 'failed', 'rejected')",
+            );
             if open == 0 {
                 break;
             }
@@ -227,16 +220,51 @@ impl Env {
         .unwrap()
     }
 
-    pub fn ledger_conn(&self) -> rusqlite::Connection {
+    /// Every row of `sql` on this env's ledger, on either backend (`?N` placeholders bound to
+    /// `args`). The SQL must mean the same on SQLite and PostgreSQL (no `rowid`, no PRAGMA,
+    /// `IS DISTINCT FROM` for `IS NOT`, `CAST(SUM(…) AS BIGINT)`).
+    pub fn sql_rows(&self, sql: &str, args: &[&dyn ToSql]) -> Vec<Row> {
+        sql_rows_at(&self.ledger, sql, args)
+    }
+
+    /// Column 0 of the first row of `sql` (panics when there is none).
+    pub fn sql_one<T: FromSql>(&self, sql: &str, args: &[&dyn ToSql]) -> T {
+        let rows = self.sql_rows(sql, args);
+        let row = rows
+            .first()
+            .unwrap_or_else(|| panic!("no row from {sql:?}"));
+        row.get(0)
+            .unwrap_or_else(|e| panic!("{sql:?}: column 0: {e}"))
+    }
+
+    /// [`Env::sql_one`] of a statement without parameters, as an integer (`COUNT(*)`…).
+    pub fn sql_i64(&self, sql: &str) -> i64 {
+        self.sql_one(sql, &[])
+    }
+
+    /// Run one statement on this env's ledger (outside a transaction); the rows it changed.
+    pub fn sql_exec(&self, sql: &str, args: &[&dyn ToSql]) -> usize {
+        sql_exec_at(&self.ledger, sql, args)
+    }
+
+    /// Run statements without parameters, separated by `;` ([`sql_batch_at`]: explicit ids
+    /// are fine on either backend).
+    pub fn sql_batch(&self, sql: &str) {
+        sql_batch_at(&self.ledger, sql)
+    }
+
+    /// A rusqlite connection to the ledger file, for the tests of what only a SQLite file has
+    /// (pragmas, locks, the file itself). Panics on PostgreSQL: such tests skip there.
+    pub fn sqlite_conn(&self) -> rusqlite::Connection {
+        assert!(
+            !on_postgres(),
+            "a SQLite-file test ran on PostgreSQL: skip it with `if on_postgres()`"
+        );
         rusqlite::Connection::open(&self.ledger).unwrap()
     }
 
     pub fn ledger_id(&self) -> String {
-        self.ledger_conn()
-            .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| {
-                r.get(0)
-            })
-            .unwrap()
+        self.sql_one("SELECT value FROM meta WHERE key = 'ledger_id'", &[])
     }
 
     /// Our invoices at the sandbox, grouped by batch tag.
@@ -324,6 +352,142 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     f()
+}
+
+/// Whether the tests run their ledgers on PostgreSQL (`STARK_TEST_BACKEND=postgres`, with the
+/// server in `STARK_TEST_PG`; `tests/run` runs some suites that way too). Tests of what only a
+/// SQLite file has return early there with `SKIP: … (SQLite file only)`.
+pub fn on_postgres() -> bool {
+    stark::testing::backend_under_test() == stark::testing::Backend::Postgres
+}
+
+/// A ledger address no ledger is at yet: `dir/file` on SQLite; on PostgreSQL a fresh, empty
+/// database (`Ledger::open_or_create` or `stark init` initialise either).
+pub fn new_ledger_address(dir: &Path, file: &str) -> PathBuf {
+    if on_postgres() {
+        PathBuf::from(
+            stark::testing::pg_test_database("integration test ledger")
+                .expect("STARK_TEST_BACKEND=postgres needs STARK_TEST_PG (tests/run sets it)"),
+        )
+    } else {
+        dir.join(file)
+    }
+}
+
+/// Every row of `sql` on the ledger at `ledger` (a file or a PostgreSQL URL).
+pub fn sql_rows_at(ledger: &Path, sql: &str, args: &[&dyn ToSql]) -> Vec<Row> {
+    let l = Ledger::open(ledger).unwrap();
+    l.db()
+        .raw_query(sql, args)
+        .unwrap_or_else(|e| panic!("{sql:?}: {e}"))
+}
+
+/// Run one statement on the ledger at `ledger`; the rows it changed.
+pub fn sql_exec_at(ledger: &Path, sql: &str, args: &[&dyn ToSql]) -> usize {
+    let l = Ledger::open(ledger).unwrap();
+    l.db()
+        .raw_exec(sql, args)
+        .unwrap_or_else(|e| panic!("{sql:?}: {e}"))
+}
+
+/// Run statements without parameters on the ledger at `ledger` (fixtures). On PostgreSQL the
+/// identities are then moved past the highest ids, as SQLite's rowids move by themselves after
+/// rows inserted with explicit ids (else the next default id collides, and a claim's
+/// `ON CONFLICT DO NOTHING` silently inserts nothing).
+pub fn sql_batch_at(ledger: &Path, sql: &str) {
+    let l = Ledger::open(ledger).unwrap();
+    let db = l.db();
+    db.raw_batch(sql).unwrap_or_else(|e| panic!("{sql:?}: {e}"));
+    if is_postgres(ledger) {
+        for (table, column) in [
+            ("campaigns", "id"),
+            ("batches", "id"),
+            ("invoices", "rowid_"),
+            ("transfers", "id"),
+            ("runs", "id"),
+        ] {
+            db.raw_query(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), MAX({column})) FROM {table}"
+                ),
+                &[],
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// A second ledger address beside `ledger` (a backup): `dir/file` on SQLite; on PostgreSQL
+/// the name of a database that does not exist yet on the same server.
+pub fn spare_ledger_address(ledger: &Path, dir: &Path, file: &str) -> PathBuf {
+    if is_postgres(ledger) {
+        let url = new_ledger_address(dir, file);
+        drop_ledger(&url);
+        url
+    } else {
+        dir.join(file)
+    }
+}
+
+/// Copy the ledger at `from` over the one at `to` (a backup, a restore): the file and its
+/// WAL on SQLite; on PostgreSQL `to` is dropped and made again from `from` as its template.
+pub fn copy_ledger(from: &Path, to: &Path) {
+    if is_postgres(from) {
+        drop_ledger(to);
+        stark::testing::psql(
+            &pg_admin(),
+            &format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                pg_database_name(to),
+                pg_database_name(from)
+            ),
+        );
+        return;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let src = PathBuf::from(format!("{}{suffix}", from.display()));
+        let dst = PathBuf::from(format!("{}{suffix}", to.display()));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Take the ledger away: its file and WAL on SQLite, the database on PostgreSQL.
+pub fn drop_ledger(ledger: &Path) {
+    if is_postgres(ledger) {
+        stark::testing::psql(
+            &pg_admin(),
+            &format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                pg_database_name(ledger)
+            ),
+        );
+        return;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", ledger.display()));
+    }
+}
+
+fn pg_admin() -> String {
+    stark::testing::pg_test_server().expect("STARK_TEST_PG")
+}
+
+/// The database of a test URL (`postgres://…/stark_t_…?sslmode=disable`).
+fn pg_database_name(url: &Path) -> String {
+    let url = url.to_str().unwrap();
+    let path = url.rsplit_once('/').unwrap().1;
+    let name = path.split('?').next().unwrap();
+    assert!(
+        name.starts_with("stark_t_")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "not a test database: {url}"
+    );
+    name.to_string()
 }
 
 pub fn stdout(out: &std::process::Output) -> String {
