@@ -47,8 +47,12 @@ fn assert_exit(out: &Output, expected: i32, words: &[&str], what: &str) {
     }
 }
 
-/// Every table's rows, as text, in a stable order: what "the ledger is unchanged" means.
+/// Every table's rows, as text, in a stable order: what "the ledger is unchanged" means (on
+/// PostgreSQL the database's tables and sequences, [`pg_table_rows`]).
 fn dump(path: &Path) -> BTreeMap<String, Vec<String>> {
+    if stark::ledger::is_postgres(path) {
+        return pg_table_rows(path);
+    }
     let conn = rusqlite::Connection::open(path).unwrap();
     let tables: Vec<String> = {
         let mut st = conn
@@ -294,6 +298,10 @@ fn run_at(env: &Env, cmd: &str, extra_env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn random_bytes_ledger_is_refused_untouched() {
+    if on_postgres() {
+        eprintln!("SKIP: random bytes in the ledger file (a SQLite file)");
+        return;
+    }
     let env = Env::new(|_| {});
     let garbage: Vec<u8> = (0..16384u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -313,17 +321,26 @@ fn ledger_whose_tables_were_dropped_is_refused_untouched() {
     let env = Env::new(|c| c.pay_rate = 0.0);
     tick(&env, env.t0 + Duration::seconds(5)).success();
     let issued = env.truth().invoices.len();
-    {
+    let drop = "DROP TABLE transfers; DROP TABLE credits; DROP TABLE invoices; DROP TABLE batches; DROP TABLE campaigns;";
+    if on_postgres() {
+        // CASCADE drops the other tables' foreign keys to them (SQLite: foreign_keys=OFF).
+        stark::testing::psql(path_str(&env.ledger), &drop.replace(';', " CASCADE;"));
+    } else {
         let c = env.sqlite_conn();
-        c.execute_batch(
-            "PRAGMA foreign_keys=OFF; DROP TABLE transfers; DROP TABLE credits; DROP TABLE invoices; DROP TABLE batches; DROP TABLE campaigns;",
-        )
-        .unwrap();
+        c.execute_batch(&format!("PRAGMA foreign_keys=OFF; {drop}"))
+            .unwrap();
     }
     let before = dump(&env.ledger);
+    assert!(!before.contains_key("batches"), "{before:?}");
+    // What each engine calls a table that is not there.
+    let missing = if on_postgres() {
+        "does not exist"
+    } else {
+        "no such table"
+    };
     for cmd in LEDGER_COMMANDS {
         let out = run_at(&env, cmd, &[]);
-        assert_exit(&out, 1, &["ledger", "no such table"], cmd);
+        assert_exit(&out, 1, &["ledger", missing], cmd);
         assert_eq!(dump(&env.ledger), before, "{cmd}");
     }
     assert_eq!(env.truth().invoices.len(), issued, "nothing more sent");
@@ -375,8 +392,15 @@ fn ledger_locked_longer_than_the_busy_timeout() {
     let next = env.t0 + Duration::hours(3) + Duration::seconds(5);
     let busy = env.at(next).env("STARK_BUSY_TIMEOUT_MS", "300");
     let before = dump(&env.ledger);
-    let holder = env.sqlite_conn();
-    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // SQLite: an exclusive transaction; PostgreSQL: a `psql` session holding the ledger's
+    // write lock (the advisory lock every writer takes first).
+    let (sqlite_holder, pg_holder) = if on_postgres() {
+        (None, Some(PgLockHolder::hold(&env.ledger)))
+    } else {
+        let holder = env.sqlite_conn();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        (Some(holder), None)
+    };
     let started = std::time::Instant::now();
     let out = busy.run(["issue-invoices"]);
     assert_exit(
@@ -398,12 +422,101 @@ fn ledger_locked_longer_than_the_busy_timeout() {
         "status reads under a write lock: {}",
         stderr(&out)
     );
-    holder.execute_batch("ROLLBACK").unwrap();
-    drop(holder);
+    if let Some(holder) = sqlite_holder {
+        holder.execute_batch("ROLLBACK").unwrap();
+    }
+    drop(pg_holder);
     assert_eq!(dump(&env.ledger), before);
     assert_eq!(bank_batches(&env).len(), 1);
     tick(&env, next).success();
     assert_eq!(bank_batches(&env).len(), 2);
+}
+
+/// Another session holding a PostgreSQL ledger's write lock: a `psql` in the background in a
+/// transaction that took the advisory lock every stark writer takes first
+/// (`pg_advisory_xact_lock(hashtext('stark-ledger'), hashtext(current_schema()))`) and then
+/// sleeps. [`PgLockHolder::hold`] returns once the lock is granted; dropping it ends that
+/// session (`pg_terminate_backend`), which rolls its transaction back and frees the lock.
+struct PgLockHolder {
+    url: String,
+    child: std::process::Child,
+}
+
+const HOLDER_APP: &str = "stark-test-lock-holder";
+
+impl PgLockHolder {
+    fn hold(ledger: &Path) -> PgLockHolder {
+        let url = path_str(ledger).to_string();
+        let child = std::process::Command::new(psql_program())
+            .args(["-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c"])
+            .arg(
+                "BEGIN; SELECT pg_advisory_xact_lock(hashtext('stark-ledger'), hashtext(current_schema())); SELECT pg_sleep(120); COMMIT",
+            )
+            .env("PGAPPNAME", HOLDER_APP)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let holder = PgLockHolder { url, child };
+        assert!(
+            wait_until(std::time::Duration::from_secs(10), || holder.held() == 1),
+            "the psql session did not take the write lock"
+        );
+        holder
+    }
+
+    /// The advisory locks granted in this database.
+    fn held(&self) -> i64 {
+        stark::testing::psql(
+            &self.url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .parse()
+        .unwrap()
+    }
+}
+
+impl Drop for PgLockHolder {
+    fn drop(&mut self) {
+        stark::testing::psql(
+            &self.url,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{HOLDER_APP}' AND datname = current_database()"
+            ),
+        );
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            assert!(
+                wait_until(std::time::Duration::from_secs(10), || self.held() == 0),
+                "the write lock is free again"
+            );
+        }
+    }
+}
+
+/// `psql` on `PATH`, else the one beside the newest server in `/usr/lib/postgresql/*/bin`
+/// (where `stark::testing::psql` finds it too).
+fn psql_program() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("psql").is_file()));
+    if on_path {
+        return PathBuf::from("psql");
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.split('.').next()?.parse().ok()?;
+            Some((major, e.path().join("bin/psql")))
+        })
+        .filter(|(_, p)| p.is_file())
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .expect("psql: on PATH or in /usr/lib/postgresql/*/bin")
+        .1
 }
 
 /// A tmpfs mounted by the test, unmounted on drop.

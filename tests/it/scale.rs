@@ -64,36 +64,37 @@ fn a_thousand_pending_credits_go_out_in_ten_requests() {
     );
     let invoices = r["invoices"].as_array().unwrap();
     assert_eq!(invoices.len(), 1000);
-    // The ledger issued them and has recorded their credits.
-    drop(stark::ledger::Ledger::open(&env.ledger).unwrap());
-    let mut conn = env.sqlite_conn();
-    let tx = conn.transaction().unwrap();
-    tx.execute_batch(
-        "INSERT INTO campaigns VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
-         INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
-           VALUES (1, 1, 0, 'stark-scale-c1-b1', 'issued', 1000, 10000000, '2026-03-02T00:00:00Z', 'x', 'x');",
-    )
-    .unwrap();
+    // The ledger issued them and has recorded their credits (one statement per table).
+    let mut rows = Vec::new();
+    let mut credits = Vec::new();
     for (i, inv) in invoices.iter().enumerate() {
         let (id, amount, fee) = (
             inv["id"].as_str().unwrap(),
             inv["amount"].as_i64().unwrap(),
             inv["fee"].as_i64().unwrap(),
         );
-        tx.execute(
-            "INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
-             VALUES (1, 1, ?1, 'Cliente', ?2, ?3, ?4, 'paid', 'x')",
-            rusqlite::params![i as i64, format!("{i:011}"), amount, id],
-        )
-        .unwrap();
-        tx.execute(
-            "INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
-             VALUES (?1, 'log', ?2, ?3, ?4, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'sweep')",
-            rusqlite::params![id, amount, fee, amount - fee],
-        )
-        .unwrap();
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{id}");
+        rows.push(format!(
+            "(1, 1, {i}, 'Cliente', '{i:011}', {amount}, '{id}', 'paid', 'x')"
+        ));
+        credits.push(format!(
+            "('{id}', 'log', {amount}, {fee}, {}, '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z', 'sweep')",
+            amount - fee
+        ));
     }
-    tx.commit().unwrap();
+    env.sql_batch(&format!(
+        "INSERT INTO campaigns(id, started_at, interval_secs, slots, min_invoices, max_invoices, min_amount, max_amount, created_at)
+           VALUES (1, '2026-03-02T00:00:00Z', 10800, 8, 8, 12, 1000, 100000, '2026-03-02T00:00:00Z');
+         INSERT INTO batches(id, campaign_id, slot, tag, status, invoice_count, total_amount, due_at, created_at, updated_at)
+           VALUES (1, 1, 0, 'stark-scale-c1-b1', 'issued', 1000, 10000000, '2026-03-02T00:00:00Z', 'x', 'x');
+         INSERT INTO invoices(batch_id, campaign_id, position, name, tax_id, amount, invoice_id, status, updated_at)
+           VALUES {};
+         INSERT INTO credits(invoice_id, log_id, amount, fee, net, credited_at, recorded_at, source)
+           VALUES {};",
+        rows.join(", "),
+        credits.join(", ")
+    ));
+    assert_eq!(env.sql_i64("SELECT COUNT(*) FROM credits"), 1000);
 
     let report = env
         .at_now()

@@ -1,6 +1,6 @@
 //! The private key never leaks: the main commands at `-vvv` (trace logging) against the
-//! sandbox never print any form of the key material, and the ledger file never stores it. And
-//! `serve-webhook` listens on loopback unless told otherwise.
+//! sandbox never print any form of the key material, and the ledger (the file, or every row of
+//! the database) never stores it. And `serve-webhook` listens on loopback unless told otherwise.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -82,6 +82,20 @@ fn check(material: &Material, cmd: &str, out: &Output) {
 }
 
 fn check_ledger(material: &Material, ledger: &Path, after: &str) {
+    if stark::ledger::is_postgres(ledger) {
+        // Everything the database stores: every row of every table, as text.
+        let rows = pg_table_rows(ledger);
+        assert!(rows.contains_key("meta"), "the ledger exists after {after}");
+        let text: String = rows
+            .iter()
+            .map(|(table, rows)| format!("{table}\n{}\n", rows.join("\n")))
+            .collect();
+        material.assert_absent(
+            &format!("the database's rows after {after}"),
+            text.as_bytes(),
+        );
+        return;
+    }
     let mut seen = 0;
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let p = ledger.with_file_name(format!(

@@ -471,6 +471,34 @@ pub fn drop_ledger(ledger: &Path) {
     }
 }
 
+/// Every row of every table of the PostgreSQL ledger at `url`, as text (`row::text`), sorted
+/// per table, and the sequences' last values under `#sequences`: what "the database is
+/// unchanged" means, and everything the database stores. Read with `psql`, not through
+/// [`Ledger::open`], which may refuse or change a damaged ledger.
+pub fn pg_table_rows(url: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let url = url.to_str().unwrap();
+    let lines = |text: String| -> Vec<String> {
+        let mut v: Vec<String> = text.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let tables = stark::testing::psql(
+        url,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+    );
+    let mut out = std::collections::BTreeMap::new();
+    for t in tables.lines().filter(|t| !t.is_empty()) {
+        let rows = stark::testing::psql(url, &format!("SELECT r::text FROM \"{t}\" r"));
+        out.insert(t.to_string(), lines(rows));
+    }
+    let sequences = stark::testing::psql(
+        url,
+        "SELECT sequencename || '=' || COALESCE(last_value::text, 'unused') FROM pg_sequences WHERE schemaname = current_schema()",
+    );
+    out.insert("#sequences".to_string(), lines(sequences));
+    out
+}
+
 fn pg_admin() -> String {
     stark::testing::pg_test_server().expect("STARK_TEST_PG")
 }
