@@ -125,8 +125,10 @@ pub enum LedgerError {
     /// The database server cannot be reached (PostgreSQL: refused, lost, shutting down).
     #[error("the ledger {path} cannot be reached: {reason}")]
     Unreachable { path: PathBuf, reason: String },
-    #[error("ledger {path}: {source}")]
-    Sql { path: PathBuf, source: SqlError },
+    /// The statement's own error is part of the message, not a separate cause (so the
+    /// operator reads it once).
+    #[error("ledger {path}: {error}")]
+    Sql { path: PathBuf, error: SqlError },
 }
 
 /// [`LedgerError::Uninitialised`]'s message: a file, or a database without the schema.
@@ -733,7 +735,7 @@ impl Db<'_> {
     ) -> Result<T, LedgerError> {
         self.row(sql, args, map)?.ok_or_else(|| LedgerError::Sql {
             path: self.path.to_path_buf(),
-            source: conversion(0, "the statement returned no row"),
+            error: conversion(0, "the statement returned no row"),
         })
     }
 
@@ -821,7 +823,7 @@ pub(crate) fn classify(path: &Path, e: SqlError) -> LedgerError {
         SqlError::Pg(e) => classify_pg(path, e),
         e @ SqlError::Conversion { .. } => LedgerError::Sql {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         },
     }
 }
@@ -861,7 +863,7 @@ fn classify_pg(path: &Path, e: pg::PgError) -> LedgerError {
         },
         _ => LedgerError::Sql {
             path,
-            source: SqlError::Pg(e),
+            error: SqlError::Pg(e),
         },
     }
 }
@@ -914,7 +916,7 @@ fn classify_sqlite(path: &Path, e: rusqlite::Error) -> LedgerError {
     }
     LedgerError::Sql {
         path,
-        source: SqlError::Sqlite(e),
+        error: SqlError::Sqlite(e),
     }
 }
 
@@ -1250,7 +1252,11 @@ mod tests {
         for s in ["28P01", "3D000"] {
             assert!(matches!(classify(p, e(s)), LedgerError::Open { .. }), "{s}");
         }
-        assert!(matches!(classify(p, e("23505")), LedgerError::Sql { .. }));
+        let other = classify(p, e("23505"));
+        assert!(matches!(other, LedgerError::Sql { .. }));
+        // Its reason is said once: in the message, not again as a cause.
+        assert!(std::error::Error::source(&other).is_none());
+        assert_eq!(other.to_string().matches(": m").count(), 1, "{other}");
         let lost = SqlError::Pg(pg::PgError {
             sqlstate: None,
             message: "connection closed".into(),

@@ -341,6 +341,9 @@ fn ledger_whose_tables_were_dropped_is_refused_untouched() {
     for cmd in LEDGER_COMMANDS {
         let out = run_at(&env, cmd, &[]);
         assert_exit(&out, 1, &["ledger", missing], cmd);
+        // The database's reason is said once, not again as its own cause.
+        let said = out.stderr().matches(missing).count();
+        assert_eq!(said, 1, "{cmd}: {}", out.stderr());
         assert_eq!(dump(&env.ledger), before, "{cmd}");
     }
     assert_eq!(env.truth().invoices.len(), issued, "nothing more sent");
