@@ -124,3 +124,17 @@ pub(crate) fn migrate(
         Migrated::Upgraded
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// A SQLite migration added without its PostgreSQL text would leave PostgreSQL ledgers a
+    /// version behind: every migration after the baseline has one.
+    #[test]
+    fn every_migration_has_a_postgresql_text() {
+        assert_eq!(
+            super::BASELINE as usize + super::AFTER_BASELINE.len(),
+            crate::ledger::MIGRATIONS.len(),
+            "add the PostgreSQL text of the new migration to pg::AFTER_BASELINE"
+        );
+    }
+}
