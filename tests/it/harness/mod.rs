@@ -399,21 +399,8 @@ pub fn sql_batch_at(ledger: &Path, sql: &str) {
     let db = l.db();
     db.raw_batch(sql).unwrap_or_else(|e| panic!("{sql:?}: {e}"));
     if is_postgres(ledger) {
-        for (table, column) in [
-            ("campaigns", "id"),
-            ("batches", "id"),
-            ("invoices", "rowid_"),
-            ("transfers", "id"),
-            ("runs", "id"),
-        ] {
-            db.raw_query(
-                &format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), MAX({column})) FROM {table}"
-                ),
-                &[],
-            )
-            .unwrap();
-        }
+        db.raw_batch(stark::ledger::pg::RESYNC_IDENTITIES)
+            .unwrap_or_else(|e| panic!("moving the identities past the fixture's ids: {e}"));
     }
 }
 
