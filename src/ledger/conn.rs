@@ -230,6 +230,29 @@ fn sqlite_value(col: usize, v: rusqlite::types::ValueRef<'_>) -> SqlResult<Value
     })
 }
 
+/// At most `limit` rows of a (cached) SQLite statement, as owned [`Row`]s.
+fn sqlite_rows(
+    c: &rusqlite::Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+    limit: usize,
+) -> SqlResult<Vec<Row>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let n = stmt.column_count();
+    let values: Vec<Value> = args.iter().map(|a| a.to_value()).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(r) = rows.next()? else { break };
+        let mut vals = Vec::with_capacity(n);
+        for i in 0..n {
+            vals.push(sqlite_value(i, r.get_ref(i)?)?);
+        }
+        out.push(Row::new(vals));
+    }
+    Ok(out)
+}
+
 /// A connection the store runs statements on.
 #[derive(Clone, Copy)]
 pub enum Conn<'c> {
@@ -256,28 +279,17 @@ impl Conn<'_> {
     /// Every row of a statement.
     pub fn query(&self, sql: &str, args: &[&dyn ToSql]) -> SqlResult<Vec<Row>> {
         match self {
-            Conn::Sqlite(c) => {
-                let mut stmt = c.prepare_cached(sql)?;
-                let n = stmt.column_count();
-                let values: Vec<Value> = args.iter().map(|a| a.to_value()).collect();
-                let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
-                let mut out = Vec::new();
-                while let Some(r) = rows.next()? {
-                    let mut vals = Vec::with_capacity(n);
-                    for i in 0..n {
-                        vals.push(sqlite_value(i, r.get_ref(i)?)?);
-                    }
-                    out.push(Row::new(vals));
-                }
-                Ok(out)
-            }
+            Conn::Sqlite(c) => sqlite_rows(c, sql, args, usize::MAX),
             Conn::Pg(c) => Ok(c.query(sql, args.iter().map(|a| a.to_value()).collect())?),
         }
     }
 
-    /// The first row of a statement, if any.
+    /// The first row of a statement, if any (SQLite stops stepping after it).
     pub fn query_opt(&self, sql: &str, args: &[&dyn ToSql]) -> SqlResult<Option<Row>> {
-        Ok(self.query(sql, args)?.into_iter().next())
+        match self {
+            Conn::Sqlite(c) => Ok(sqlite_rows(c, sql, args, 1)?.into_iter().next()),
+            Conn::Pg(_) => Ok(self.query(sql, args)?.into_iter().next()),
+        }
     }
 
     /// Run a statement; the number of rows it changed.
